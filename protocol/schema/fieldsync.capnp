@@ -1,0 +1,67 @@
+# fieldsync objects. Every object a node stores or syncs is a SignedObject whose payload is
+# the canonical Cap'n Proto encoding (single segment, no segment table) of a Payload.
+# See docs/protocol.md for ids, signatures and the canonical-form rules.
+#
+# Rules for writers, so that independent implementations produce the same bytes:
+#  - an empty Text or List field is left unset (null), never set to an empty value;
+#  - tags are lowercase, sorted and unique; release clipping ids are sorted and unique.
+# Fields are only ever added at the end of a struct; ordinals are never reused.
+
+@0xfcd2e63e7484cfd9;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("fieldsync::schema");
+
+struct Clipping {
+  title @0 :Text;
+  source @1 :Text;
+  authors @2 :List(Text);
+  published @3 :Text;       # ISO 8601 at the precision known: 2013, 2013-01, 2013-01-11
+  url @4 :Text;
+  tags @5 :List(Text);
+  language @6 :Text;
+  body @7 :Text;
+  collection @8 :Text;
+}
+
+enum Role {
+  field @0;
+  coordinator @1;
+}
+
+struct Release {
+  name @0 :Text;
+  sequence @1 :UInt64;      # 1 for the first release of a name
+  previous @2 :Data;        # id of release (name, sequence - 1); unset for sequence 1
+  clippings @3 :List(Data); # 32-byte object ids, sorted, unique
+  notes @4 :Text;
+}
+
+struct KeyCert {
+  subject @0 :Data;         # 32-byte Ed25519 public key being certified
+  role @1 :Role;
+  name @2 :Text;            # e.g. "Goma office"
+  validUntil @3 :Int64;     # unix seconds; 0 = no expiry
+}
+
+struct Revocation {
+  subject @0 :Data;         # 32-byte Ed25519 public key being revoked
+  since @1 :Int64;          # unix seconds: objects it signed from then on are not trusted
+  reason @2 :Text;
+}
+
+struct Payload {
+  signer @0 :Data;          # 32-byte Ed25519 public key
+  signedAt @1 :Int64;       # unix seconds
+  body :union {
+    clipping @2 :Clipping;
+    release @3 :Release;
+    keyCert @4 :KeyCert;
+    revocation @5 :Revocation;
+  }
+}
+
+struct SignedObject {
+  payload @0 :Data;         # canonical bytes of a Payload
+  signature @1 :Data;       # 64-byte Ed25519 signature over SIG_TAG || id
+}

@@ -1,0 +1,158 @@
+#pragma once
+// The archive on disk: verified signed objects and their indexes in one LMDB environment.
+//
+// Databases (one environment, see docs/architecture.md):
+//   objects      id -> SignedObject bytes
+//   by_time      signedAt (8 bytes BE, offset binary) || id -> ""     the order sync walks
+//   by_published publishedKey (10 bytes, "2013-01-99" style) || signedAt || id -> ""
+//   by_tag       tag || 0x00 || id -> ""
+//   by_signer    signer (32) || signedAt || id -> ""
+//   by_content   contentHash (32) || signer (32) || id -> ""          duplicates across offices
+//   terms        term || 0x00 || batch number (8 bytes BE) -> sorted ids (32 bytes each)
+//   meta         "schema" -> version, "batch" -> next batch number, and node settings
+//
+// Threads: an Archive is shared by reference; any number of ReadTxn, each used on the thread
+// that began it; one write() at a time per process (LMDB serialises writers across processes).
+// Lifetime: spans returned by a ReadTxn point into the map and die with the transaction.
+// Errors: absence is std::optional; expected refusals are Expected; LMDB and I/O problems
+// throw fieldsync::Error naming the call ("mdb_txn_commit: MDB_MAP_FULL ...").
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "protocol/error.h"
+#include "protocol/object.h"
+
+typedef struct MDB_env MDB_env;
+typedef struct MDB_txn MDB_txn;
+
+namespace fieldsync::store {
+
+using protocol::ContentHash;
+using protocol::ObjectId;
+using protocol::PublicKey;
+
+inline constexpr std::uint32_t SCHEMA_VERSION = 1;
+
+struct Options {
+  std::filesystem::path dir;                 // the LMDB environment's folder
+  bool create = false;                       // create dir and databases if missing
+  bool readOnly = false;
+  std::size_t initialMapBytes = 64u << 20;   // grown (doubled) on MDB_MAP_FULL
+};
+
+enum class PutOutcome { Stored, AlreadyPresent };
+
+/// Why a hex prefix did not name exactly one object.
+struct PrefixProblem {
+  enum Kind { TooShort, NotHex, NotFound, Ambiguous } kind;
+  std::vector<ObjectId> candidates;  // for Ambiguous: the matching ids (at most 20)
+  std::string message() const;
+};
+inline constexpr std::size_t MIN_PREFIX_CHARS = 8;
+
+/// Filters for list(); every given filter must hold.
+struct ListQuery {
+  std::optional<protocol::Kind> kind;   // default: any kind
+  std::optional<std::string> tag;       // exact, lowercase
+  std::optional<std::string> source;    // exact match on the clipping's source
+  std::optional<std::string> since;     // ISO date: published, taken at the end of its
+                                        // precision ("2013-01" counts as 2013-01-31), >= since
+  std::size_t limit = SIZE_MAX;
+};
+
+class ReadTxn {
+ public:
+  ReadTxn(ReadTxn&&) noexcept;
+  ReadTxn& operator=(ReadTxn&&) noexcept;
+  ~ReadTxn();  // aborts (read transactions have nothing to commit)
+
+  /// The SignedObject bytes of id; the view dies with this transaction.
+  std::optional<std::span<const std::uint8_t>> get(const ObjectId& id) const;
+  bool contains(const ObjectId& id) const;
+  /// A full 64-char id or a unique prefix of at least MIN_PREFIX_CHARS hex characters.
+  Expected<ObjectId, PrefixProblem> resolve(std::string_view hexIdOrPrefix) const;
+  /// An object with this content already signed by signer, if any.
+  std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
+  /// Ids matching query, newest first: by published date (at its precision), then signedAt,
+  /// then id, all descending. Objects without a published date sort as oldest.
+  std::vector<ObjectId> list(const ListQuery& query) const;
+  /// Ids of clippings whose title or body hold every term of words (folded as in
+  /// protocol::searchTerms), newest first as list(). No terms -> empty.
+  std::vector<ObjectId> search(std::string_view words, std::size_t limit = SIZE_MAX) const;
+  /// Every object in id order, with its bytes (valid during the call only). Return false
+  /// from fn to stop.
+  void forEach(const std::function<bool(const ObjectId&, std::span<const std::uint8_t>)>& fn) const;
+  std::uint64_t count() const;
+
+  /// Settings of this node, kept in meta (not synced).
+  std::optional<std::string> getMeta(std::string_view key) const;
+
+ private:
+  friend class Archive;
+  ReadTxn(const class Archive& archive, MDB_txn* txn);
+  const class Archive* m_archive;
+  MDB_txn* m_txn;
+};
+
+/// A batch of writes in one LMDB transaction. Only made by Archive::write(), which commits
+/// it when the batch function returns and aborts it when that function throws.
+class WriteTxn {
+ public:
+  WriteTxn(const WriteTxn&) = delete;
+  WriteTxn& operator=(const WriteTxn&) = delete;
+
+  /// Stores a verified object and every index entry for it.
+  [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
+  bool contains(const ObjectId& id) const;
+  std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
+  void setMeta(std::string_view key, std::string_view value);
+  std::optional<std::string> getMeta(std::string_view key) const;
+
+ private:
+  friend class Archive;
+  WriteTxn(class Archive& archive, MDB_txn* txn);
+  void flush();  // writes the batch's buffered term postings
+  class Archive& m_archive;
+  MDB_txn* m_txn;
+  struct Pending;
+  std::unique_ptr<Pending> m_pending;
+};
+
+class Archive {
+ public:
+  /// Opens (or with options.create, creates) the archive; checks the schema version and
+  /// refuses an archive written by a newer version.
+  static std::unique_ptr<Archive> open(const Options& options);
+  ~Archive();
+  Archive(const Archive&) = delete;
+  Archive& operator=(const Archive&) = delete;
+
+  [[nodiscard]] ReadTxn beginRead() const;
+
+  /// Runs batch in one write transaction and commits it. On MDB_MAP_FULL the transaction is
+  /// aborted, the map doubled and batch run again from the start, so batch must do nothing
+  /// but writes through the WriteTxn (and may be called more than once). Throws what batch
+  /// throws, after aborting: then nothing of the batch is stored.
+  void write(const std::function<void(WriteTxn&)>& batch);
+
+  const std::filesystem::path& dir() const { return m_options.dir; }
+
+ private:
+  explicit Archive(Options options);
+  friend class ReadTxn;
+  friend class WriteTxn;
+  struct Dbs;
+  Options m_options;
+  MDB_env* m_env = nullptr;
+  std::unique_ptr<Dbs> m_dbs;
+};
+
+}  // namespace fieldsync::store

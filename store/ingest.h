@@ -1,0 +1,28 @@
+#pragma once
+// Signing and storing new clippings: the write path of import and add.
+// Threads: as Archive::write(). Errors: as Archive.
+
+#include <cstdint>
+#include <vector>
+
+#include "protocol/clipping.h"
+#include "protocol/keys.h"
+#include "store/archive.h"
+
+namespace fieldsync::store {
+
+struct IngestResult {
+  std::vector<ObjectId> stored;      // newly signed and stored, in input order
+  std::vector<ObjectId> duplicates;  // content this key had already signed (existing ids)
+};
+
+/// Signs every clipping with key at signedAt and stores them in ONE transaction: all or
+/// nothing. Clippings whose content (protocol::contentHash) this key has already signed,
+/// in the archive or earlier in the same list, are not signed again; their existing ids are
+/// reported as duplicates. Precondition: clippings are normalized (protocol::normalizeClipping);
+/// an invalid one throws std::invalid_argument before anything is written.
+IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
+                             const std::vector<protocol::Clipping>& clippings,
+                             std::int64_t signedAt);
+
+}  // namespace fieldsync::store
