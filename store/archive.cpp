@@ -1,1 +1,996 @@
-// placeholder: being written
+#include "store/archive.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <array>
+#include <cassert>
+#include <charconv>
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <utility>
+
+#include "protocol/text.h"
+#include "store/lmdb.h"
+#include "store/prefix.h"
+
+namespace fieldsync::store {
+
+namespace {
+
+using lmdb::Cursor;
+using protocol::ID_BYTES;
+
+// The named databases of archive.h, in one array so maxdbs always matches the list.
+enum Db : std::size_t {
+  OBJECTS,
+  BY_TIME,
+  BY_PUBLISHED,
+  BY_TAG,
+  BY_SIGNER,
+  BY_CONTENT,
+  TERMS,
+  META
+};
+constexpr std::array<const char*, 8> DB_NAMES = {
+    "objects", "by_time", "by_published", "by_tag", "by_signer", "by_content", "terms", "meta"};
+
+constexpr std::string_view META_SCHEMA = "schema";
+constexpr std::string_view META_BATCH = "batch";
+
+constexpr std::size_t TIME_BYTES = 8;
+constexpr std::size_t PUBLISHED_BYTES = 10;  // "2013-01-99"
+constexpr std::size_t LIST_KEY_BYTES = PUBLISHED_BYTES + TIME_BYTES + ID_BYTES;
+constexpr std::string_view NO_DATE = "0000-00-00";
+constexpr std::size_t MAX_CANDIDATES = 20;
+constexpr std::size_t ID_HEX_CHARS = 2 * ID_BYTES;
+
+// Growth stops here (a corrupt size or a runaway batch); 2^44 bytes = 16 TiB of address space.
+constexpr std::size_t MAX_MAP_BYTES = std::size_t{1} << 44;
+
+using ListKey = std::array<std::uint8_t, LIST_KEY_BYTES>;  // the by_published key
+
+void putBigEndian(std::uint8_t* out, std::uint64_t value) {
+  for (int i = 7; i >= 0; --i) {
+    out[i] = static_cast<std::uint8_t>(value & 0xff);
+    value >>= 8;
+  }
+}
+
+/// signedAt as 8 bytes that sort like the signed number: offset binary, big-endian.
+void putTime(std::uint8_t* out, std::int64_t signedAt) {
+  putBigEndian(out, static_cast<std::uint64_t>(signedAt) ^ (std::uint64_t{1} << 63));
+}
+
+/// "2013" -> "2013-99-99", "2013-01" -> "2013-01-99", "" -> "0000-00-00": a date taken at the
+/// end of its precision, so a month sorts after each of its days.
+void putPublished(std::uint8_t* out, std::string_view published) {
+  constexpr std::string_view PAD = "0000-99-99";
+  for (std::size_t i = 0; i < PUBLISHED_BYTES; ++i) {
+    const char c = published.empty() ? NO_DATE[i] : (i < published.size() ? published[i] : PAD[i]);
+    out[i] = static_cast<std::uint8_t>(c);
+  }
+}
+
+std::string_view publishedOf(const ListKey& key) {
+  return {reinterpret_cast<const char*>(key.data()), PUBLISHED_BYTES};
+}
+
+ListKey listKey(const protocol::Payload& payload, const ObjectId& id) {
+  ListKey key{};
+  const protocol::Clipping* clipping = payload.clipping();
+  putPublished(key.data(), clipping != nullptr ? std::string_view(clipping->published) : "");
+  putTime(key.data() + PUBLISHED_BYTES, payload.signedAt);
+  std::memcpy(key.data() + PUBLISHED_BYTES + TIME_BYTES, id.bytes.data(), ID_BYTES);
+  return key;
+}
+
+/// The id that ends an index key (every index key but terms ends with one).
+ObjectId idAtEnd(const MDB_val& key) {
+  ObjectId id;
+  assert(key.mv_size >= ID_BYTES);
+  std::memcpy(id.bytes.data(),
+              static_cast<const std::uint8_t*>(key.mv_data) + key.mv_size - ID_BYTES, ID_BYTES);
+  return id;
+}
+
+std::optional<std::uint64_t> parseNumber(std::string_view text) {
+  std::uint64_t value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+/// Bytes this archive stored itself, so only their form is checked again, not the signature.
+protocol::DecodedObject decodeStored(const ObjectId& id, std::span<const std::uint8_t> bytes) {
+  protocol::Limits limits;
+  limits.maxObjectBytes = std::max(limits.maxObjectBytes, bytes.size());
+  auto decoded = protocol::decode(bytes, limits);
+  if (!decoded) {
+    throw Error("stored object " + id.hex() + " does not decode: " + decoded.error().message());
+  }
+  return std::move(decoded).value();
+}
+
+int hexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+bool isHex(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return hexValue(c) >= 0; });
+}
+
+/// Ends a scope's transaction on every path out of it.
+template <typename F>
+class ScopeExit {
+ public:
+  explicit ScopeExit(F f) : m_f(std::move(f)) {}
+  ScopeExit(const ScopeExit&) = delete;
+  ScopeExit& operator=(const ScopeExit&) = delete;
+  ~ScopeExit() { m_f(); }
+
+ private:
+  F m_f;
+};
+
+}  // namespace
+
+// --- Databases and the transaction gate -----------------------------------------------------
+
+struct Archive::Dbs {
+  std::array<MDB_dbi, DB_NAMES.size()> dbi{};
+  MDB_dbi operator[](Db db) const { return dbi[db]; }
+};
+
+// mdb_env_set_mapsize unmaps and maps the file again, possibly at another address, so every
+// view held by a live transaction of this process would dangle: LMDB leaves it to the caller
+// to resize only when no transaction is live. The gate counts the live transactions (and who
+// began them); a resize closes the gate to new ones and waits for the count to reach zero.
+struct Archive::Gate {
+  std::mutex writer;  // one write() at a time in this process
+
+  std::mutex mutex;
+  std::condition_variable changed;
+  bool resizing = false;
+  std::size_t beginning = 0;                               // inside mdb_txn_begin
+  std::vector<std::pair<MDB_txn*, std::thread::id>> live;  // begun and not yet ended
+
+  bool heldByThisThread() const {
+    const auto self = std::this_thread::get_id();
+    return std::any_of(live.begin(), live.end(), [&](const auto& t) { return t.second == self; });
+  }
+};
+
+Archive::Archive(Options options)
+    : m_options(std::move(options)),
+      m_dbs(std::make_unique<Dbs>()),
+      m_gate(std::make_unique<Gate>()) {}
+
+Archive::~Archive() {
+  if (m_env != nullptr) ::mdb_env_close(m_env);
+}
+
+std::unique_ptr<Archive> Archive::open(const Options& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool exists = fs::exists(options.dir / "data.mdb", ec);
+  if (!exists) {
+    if (!options.create || options.readOnly) {
+      throw Error("no archive at " + options.dir.string() +
+                  " (run `fieldsync init` to create one)");
+    }
+    fs::create_directories(options.dir, ec);
+    if (ec) throw Error("cannot create " + options.dir.string() + ": " + ec.message());
+  }
+
+  std::unique_ptr<Archive> archive(new Archive(options));  // closes the env if we throw
+  lmdb::check(::mdb_env_create(&archive->m_env), "mdb_env_create");
+  MDB_env* env = archive->m_env;
+  lmdb::check(::mdb_env_set_maxdbs(env, static_cast<MDB_dbi>(DB_NAMES.size())),
+              "mdb_env_set_maxdbs");
+  // An existing archive keeps the map size it grew to; only a new one starts at the initial.
+  if (!exists) {
+    lmdb::check(::mdb_env_set_mapsize(env, options.initialMapBytes), "mdb_env_set_mapsize");
+  }
+
+  // MDB_NOTLS: a read transaction owns its reader slot instead of sharing its thread's. So a
+  // thread may hold several ReadTxn at once (a command that calls a helper which reads too)
+  // without MDB_BAD_RSLOT, and a slot is freed when its read ends, not when its thread exits
+  // (pool threads of the node would otherwise pin slots). The price: each read takes a slot
+  // from the lock table (a short mutex), and at most maxreaders (126) reads are live at once.
+  const unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0u);
+  lmdb::check(::mdb_env_open(env, options.dir.c_str(), flags, 0600),
+              "mdb_env_open(" + options.dir.string() + ")");
+
+  if (exists && !options.readOnly) {
+    MDB_envinfo info{};
+    lmdb::check(::mdb_env_info(env, &info), "mdb_env_info");
+    if (info.me_mapsize < options.initialMapBytes) {
+      lmdb::check(::mdb_env_set_mapsize(env, options.initialMapBytes), "mdb_env_set_mapsize");
+    }
+  }
+  archive->openDatabases(!exists);
+  return archive;
+}
+
+void Archive::openDatabases(bool created) {
+  const bool readOnly = m_options.readOnly;
+  MDB_txn* txn = beginTxn(readOnly ? MDB_RDONLY : 0u);
+  bool open = true;
+  ScopeExit end([&] {
+    if (open) finishTxn(txn, false);
+  });
+  const unsigned dbFlags = readOnly ? 0u : MDB_CREATE;
+  auto openDb = [&](Db db) {
+    const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
+    if (rc == MDB_NOTFOUND) {
+      throw Error(m_options.dir.string() + " is not a fieldsync archive (no database " +
+                  DB_NAMES[db] + ")");
+    }
+    lmdb::check(rc, std::string("mdb_dbi_open(") + DB_NAMES[db] + ")");
+  };
+
+  // The schema version decides whether we may touch anything else.
+  openDb(META);
+  MDB_val key = lmdb::val(META_SCHEMA);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, m_dbs->dbi[META], &key, &data);
+  if (rc == MDB_NOTFOUND) {
+    if (readOnly || !created) {
+      throw Error(m_options.dir.string() + " is not a fieldsync archive (no schema version)");
+    }
+    const std::string version = std::to_string(SCHEMA_VERSION);
+    MDB_val value = lmdb::val(version);
+    lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
+  } else {
+    lmdb::check(rc, "mdb_get(meta)");
+    const auto version = parseNumber(lmdb::text(data));
+    if (!version) {
+      throw Error("the archive at " + m_options.dir.string() + " has a damaged schema version");
+    }
+    if (*version > SCHEMA_VERSION) {
+      throw Error("the archive at " + m_options.dir.string() + " has schema version " +
+                  std::to_string(*version) + ", newer than this fieldsync understands (" +
+                  std::to_string(SCHEMA_VERSION) + "): upgrade fieldsync");
+    }
+    // Versions below SCHEMA_VERSION would be migrated here; version 1 is the first.
+  }
+  for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
+    if (db != META) openDb(static_cast<Db>(db));
+  }
+  open = false;
+  lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+}
+
+MDB_txn* Archive::beginTxn(unsigned flags) const {
+  Gate& gate = *m_gate;
+  for (;;) {
+    {
+      std::unique_lock lock(gate.mutex);
+      // A thread that already holds a transaction goes on even while a resize waits: the
+      // resize cannot happen before that transaction ends anyway, and waiting would deadlock.
+      gate.changed.wait(lock, [&] { return !gate.resizing || gate.heldByThisThread(); });
+      ++gate.beginning;
+    }
+    MDB_txn* txn = nullptr;
+    const int rc = ::mdb_txn_begin(m_env, nullptr, flags, &txn);
+    {
+      std::lock_guard lock(gate.mutex);
+      --gate.beginning;
+      if (rc == MDB_SUCCESS) gate.live.emplace_back(txn, std::this_thread::get_id());
+    }
+    gate.changed.notify_all();
+    if (rc == MDB_SUCCESS) return txn;
+    if (rc != MDB_MAP_RESIZED) {
+      lmdb::fail((flags & MDB_RDONLY) != 0 ? "mdb_txn_begin(read)" : "mdb_txn_begin(write)", rc);
+    }
+    remap(false);  // another process grew the map beyond ours: adopt its size and begin again
+  }
+}
+
+int Archive::finishTxn(MDB_txn* txn, bool commit) const noexcept {
+  int rc = MDB_SUCCESS;
+  if (commit) {
+    rc = ::mdb_txn_commit(txn);
+  } else {
+    ::mdb_txn_abort(txn);
+  }
+  Gate& gate = *m_gate;
+  {
+    std::lock_guard lock(gate.mutex);
+    const auto it = std::find_if(gate.live.begin(), gate.live.end(),
+                                 [&](const auto& t) { return t.first == txn; });
+    if (it != gate.live.end()) gate.live.erase(it);
+  }
+  gate.changed.notify_all();
+  return rc;
+}
+
+void Archive::remap(bool grow) const {
+  Gate& gate = *m_gate;
+  std::unique_lock lock(gate.mutex);
+  if (gate.heldByThisThread()) {
+    throw Error("cannot resize the map of " + m_options.dir.string() +
+                " while this thread holds a transaction on it (end the ReadTxn first)");
+  }
+  gate.changed.wait(lock, [&] { return !gate.resizing; });
+  gate.resizing = true;
+  ScopeExit reopen([&] {
+    gate.resizing = false;
+    gate.changed.notify_all();
+  });
+  gate.changed.wait(lock, [&] { return gate.beginning == 0 && gate.live.empty(); });
+
+  std::size_t size = 0;  // 0: adopt the size recorded in the environment
+  if (grow) {
+    MDB_envinfo info{};
+    lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+    if (info.me_mapsize >= MAX_MAP_BYTES) lmdb::fail("mdb_env_set_mapsize", MDB_MAP_FULL);
+    size = info.me_mapsize * 2;
+  }
+  lmdb::check(::mdb_env_set_mapsize(m_env, size), "mdb_env_set_mapsize");
+}
+
+// --- Lookups shared by ReadTxn and WriteTxn -------------------------------------------------
+
+namespace {
+
+std::optional<std::span<const std::uint8_t>> getObject(MDB_txn* txn, MDB_dbi dbi,
+                                                       const ObjectId& id) {
+  MDB_val key = lmdb::val(id.bytes);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, dbi, &key, &data);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  lmdb::check(rc, "mdb_get(objects)");
+  return lmdb::bytes(data);
+}
+
+std::optional<ObjectId> findContent(MDB_txn* txn, MDB_dbi dbi, const ContentHash& hash,
+                                    const PublicKey& signer) {
+  std::array<std::uint8_t, 2 * ID_BYTES> prefix{};
+  std::memcpy(prefix.data(), hash.bytes.data(), ID_BYTES);
+  std::memcpy(prefix.data() + ID_BYTES, signer.bytes.data(), ID_BYTES);
+  Cursor cursor(txn, dbi, "by_content");
+  MDB_val key = lmdb::val(prefix);
+  if (!cursor.get(key, MDB_SET_RANGE) || !lmdb::startsWith(key, prefix)) return std::nullopt;
+  return idAtEnd(key);
+}
+
+std::optional<std::string> readMeta(MDB_txn* txn, MDB_dbi dbi, std::string_view name) {
+  MDB_val key = lmdb::val(name);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, dbi, &key, &data);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  lmdb::check(rc, "mdb_get(meta)");
+  return std::string(lmdb::text(data));
+}
+
+void checkMetaKey(std::string_view name) {
+  // Meta keys are short names chosen by our own code; 511 bytes is LMDB's key limit.
+  if (name.empty() || name.size() > 511) {
+    throw std::invalid_argument("meta keys are 1 to 511 bytes");
+  }
+}
+
+/// The ids of the clippings that hold term, sorted and unique, over all its batch chunks.
+std::vector<ObjectId> postings(MDB_txn* txn, MDB_dbi dbi, std::string_view term) {
+  std::vector<std::uint8_t> prefix(term.begin(), term.end());
+  prefix.push_back(0);
+  std::vector<ObjectId> ids;
+  Cursor cursor(txn, dbi, "terms");
+  MDB_val key = lmdb::val(prefix);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (data.mv_size % ID_BYTES != 0) {
+      throw Error("the search index entry for \"" + std::string(term) + "\" is damaged");
+    }
+    const auto* p = static_cast<const std::uint8_t*>(data.mv_data);
+    for (std::size_t off = 0; off < data.mv_size; off += ID_BYTES) {
+      ObjectId& id = ids.emplace_back();
+      std::memcpy(id.bytes.data(), p + off, ID_BYTES);
+    }
+  }
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  return ids;
+}
+
+}  // namespace
+
+// --- ReadTxn --------------------------------------------------------------------------------
+
+ReadTxn::ReadTxn(const Archive& archive, MDB_txn* txn) : m_archive(&archive), m_txn(txn) {}
+
+ReadTxn::ReadTxn(ReadTxn&& other) noexcept
+    : m_archive(other.m_archive), m_txn(std::exchange(other.m_txn, nullptr)) {}
+
+ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
+  if (this != &other) {
+    if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+    m_archive = other.m_archive;
+    m_txn = std::exchange(other.m_txn, nullptr);
+  }
+  return *this;
+}
+
+ReadTxn::~ReadTxn() {
+  if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+}
+
+ReadTxn Archive::beginRead() const { return ReadTxn(*this, beginTxn(MDB_RDONLY)); }
+
+std::optional<std::span<const std::uint8_t>> ReadTxn::get(const ObjectId& id) const {
+  return getObject(m_txn, (*m_archive->m_dbs)[OBJECTS], id);
+}
+
+bool ReadTxn::contains(const ObjectId& id) const { return get(id).has_value(); }
+
+std::optional<ObjectId> ReadTxn::findByContent(const ContentHash& hash,
+                                               const PublicKey& signer) const {
+  return findContent(m_txn, (*m_archive->m_dbs)[BY_CONTENT], hash, signer);
+}
+
+std::optional<std::string> ReadTxn::getMeta(std::string_view key) const {
+  checkMetaKey(key);
+  return readMeta(m_txn, (*m_archive->m_dbs)[META], key);
+}
+
+std::uint64_t ReadTxn::count() const {
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(m_txn, (*m_archive->m_dbs)[OBJECTS], &stat), "mdb_stat(objects)");
+  return stat.ms_entries;
+}
+
+void ReadTxn::forEach(
+    const std::function<bool(const ObjectId&, std::span<const std::uint8_t>)>& fn) const {
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[OBJECTS], "objects");
+  MDB_val key{};
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_FIRST); ok; ok = cursor.get(key, data, MDB_NEXT)) {
+    if (!fn(idAtEnd(key), lmdb::bytes(data))) return;
+  }
+}
+
+Expected<ObjectId, PrefixProblem> ReadTxn::resolve(std::string_view hexIdOrPrefix) const {
+  if (!isHex(hexIdOrPrefix) || hexIdOrPrefix.size() > ID_HEX_CHARS) {
+    return PrefixProblem{PrefixProblem::NotHex, {}};
+  }
+  if (hexIdOrPrefix.size() < MIN_PREFIX_CHARS) return PrefixProblem{PrefixProblem::TooShort, {}};
+  return resolvePrefix(*this, hexIdOrPrefix);
+}
+
+Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn, std::string_view hexPrefix) {
+  if (!isHex(hexPrefix) || hexPrefix.size() > ID_HEX_CHARS) {
+    return PrefixProblem{PrefixProblem::NotHex, {}};
+  }
+  // Whole bytes, then for an odd length the last nibble, matched on the next byte's high half.
+  std::vector<std::uint8_t> prefix;
+  for (std::size_t i = 0; i + 1 < hexPrefix.size(); i += 2) {
+    prefix.push_back(
+        static_cast<std::uint8_t>(hexValue(hexPrefix[i]) * 16 + hexValue(hexPrefix[i + 1])));
+  }
+  const bool odd = hexPrefix.size() % 2 == 1;
+  const auto lastNibble =
+      odd ? static_cast<std::uint8_t>(hexValue(hexPrefix.back()) << 4) : std::uint8_t{0};
+
+  std::vector<ObjectId> candidates;
+  Cursor cursor(txn.m_txn, (*txn.m_archive->m_dbs)[OBJECTS], "objects");
+  std::vector<std::uint8_t> start = prefix;
+  if (odd) start.push_back(lastNibble);
+  MDB_val key = lmdb::val(start);
+  // LMDB refuses an empty key, so the empty prefix starts at the first id.
+  for (bool ok = cursor.get(key, start.empty() ? MDB_FIRST : MDB_SET_RANGE); ok;
+       ok = cursor.get(key, MDB_NEXT)) {
+    if (!lmdb::startsWith(key, prefix)) break;
+    if (odd &&
+        (static_cast<const std::uint8_t*>(key.mv_data)[prefix.size()] & 0xf0) != lastNibble) {
+      break;
+    }
+    candidates.push_back(idAtEnd(key));
+    if (candidates.size() == MAX_CANDIDATES) break;
+  }
+  if (candidates.empty()) return PrefixProblem{PrefixProblem::NotFound, {}};
+  if (candidates.size() > 1) return PrefixProblem{PrefixProblem::Ambiguous, std::move(candidates)};
+  return candidates.front();
+}
+
+std::string PrefixProblem::message() const {
+  switch (kind) {
+    case TooShort:
+      return "an id prefix needs at least " + std::to_string(MIN_PREFIX_CHARS) + " hex characters";
+    case NotHex:
+      return "not an object id: expected up to 64 hex characters";
+    case NotFound:
+      return "no object has this id or prefix";
+    case Ambiguous: {
+      std::string text = "the prefix matches " + std::to_string(candidates.size()) +
+                         (candidates.size() >= MAX_CANDIDATES ? " or more" : "") +
+                         " objects; give more characters:";
+      for (const ObjectId& id : candidates) text += "\n  " + id.hex();
+      return text;
+    }
+  }
+  return "bad id prefix";
+}
+
+std::vector<ObjectId> ReadTxn::list(const ListQuery& query) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  std::vector<ObjectId> out;
+  if (query.limit == 0) return out;
+
+  // Tags, sources and dates belong to clippings only.
+  const bool clippingFilter = query.tag || query.source || query.since;
+  const bool wantClippings = !query.kind || *query.kind == protocol::Kind::Clipping;
+  const bool wantOthers =
+      (!query.kind || *query.kind != protocol::Kind::Clipping) && !clippingFilter;
+  if (!wantClippings && !wantOthers) return out;
+
+  auto sourceMatches = [&](const ObjectId& id) {
+    if (!query.source) return true;
+    const auto bytes = get(id);
+    if (!bytes) throw Error("the list index names a missing object " + id.hex());
+    const auto decoded = decodeStored(id, *bytes);
+    const protocol::Clipping* clipping = decoded.payload.clipping();
+    return clipping != nullptr && clipping->source == *query.source;
+  };
+  auto sinceHolds = [&](std::string_view published) {
+    return !query.since || published >= std::string_view(*query.since);
+  };
+
+  if (query.tag) {
+    // Few objects per tag: gather them, then sort as by_published would.
+    std::vector<std::uint8_t> prefix(query.tag->begin(), query.tag->end());
+    prefix.push_back(0);
+    std::vector<ListKey> keys;
+    Cursor cursor(m_txn, dbs[BY_TAG], "by_tag");
+    MDB_val key = lmdb::val(prefix);
+    for (bool ok = cursor.get(key, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
+         ok = cursor.get(key, MDB_NEXT)) {
+      const ObjectId id = idAtEnd(key);
+      const auto bytes = get(id);
+      if (!bytes) throw Error("the tag index names a missing object " + id.hex());
+      const auto decoded = decodeStored(id, *bytes);
+      const protocol::Clipping* clipping = decoded.payload.clipping();
+      if (clipping == nullptr) continue;
+      if (query.source && clipping->source != *query.source) continue;
+      const ListKey sortKey = listKey(decoded.payload, id);
+      if (!sinceHolds(publishedOf(sortKey))) continue;
+      keys.push_back(sortKey);
+    }
+    std::sort(keys.begin(), keys.end(), std::greater<>());
+    for (const ListKey& k : keys) {
+      if (out.size() == query.limit) break;
+      ObjectId& id = out.emplace_back();
+      std::memcpy(id.bytes.data(), k.data() + PUBLISHED_BYTES + TIME_BYTES, ID_BYTES);
+    }
+    return out;
+  }
+
+  // Phase 1: clippings with a date, newest first, straight from by_published.
+  if (wantClippings) {
+    Cursor cursor(m_txn, dbs[BY_PUBLISHED], "by_published");
+    MDB_val key{};
+    for (bool ok = cursor.get(key, MDB_LAST); ok; ok = cursor.get(key, MDB_PREV)) {
+      const std::string_view published(static_cast<const char*>(key.mv_data), PUBLISHED_BYTES);
+      if (published == NO_DATE) break;
+      if (!sinceHolds(published)) return out;  // everything further back is older still
+      const ObjectId id = idAtEnd(key);
+      if (!sourceMatches(id)) continue;
+      out.push_back(id);
+      if (out.size() == query.limit) return out;
+    }
+  }
+  if (query.since) return out;  // no date never satisfies since
+
+  // Phase 2: objects without a date, by signedAt then id, newest first.
+  if (!wantOthers) {
+    std::array<std::uint8_t, LIST_KEY_BYTES> bound{};
+    std::fill(bound.begin(), bound.end(), std::uint8_t{0xff});
+    std::memcpy(bound.data(), NO_DATE.data(), PUBLISHED_BYTES);
+    const std::span<const std::uint8_t> noDate(bound.data(), PUBLISHED_BYTES);
+    Cursor cursor(m_txn, dbs[BY_PUBLISHED], "by_published");
+    MDB_val key{};
+    for (bool ok = cursor.seekLastAtMost(key, bound); ok && lmdb::startsWith(key, noDate);
+         ok = cursor.get(key, MDB_PREV)) {
+      const ObjectId id = idAtEnd(key);
+      if (!sourceMatches(id)) continue;
+      out.push_back(id);
+      if (out.size() == query.limit) return out;
+    }
+    return out;
+  }
+  // Other kinds have no index of their own: walk by_time (the same order) and look at each.
+  Cursor cursor(m_txn, dbs[BY_TIME], "by_time");
+  MDB_val key{};
+  for (bool ok = cursor.get(key, MDB_LAST); ok; ok = cursor.get(key, MDB_PREV)) {
+    const ObjectId id = idAtEnd(key);
+    const auto bytes = get(id);
+    if (!bytes) throw Error("the time index names a missing object " + id.hex());
+    const auto decoded = decodeStored(id, *bytes);
+    const protocol::Clipping* clipping = decoded.payload.clipping();
+    const bool match = clipping != nullptr ? wantClippings && clipping->published.empty()
+                                           : !query.kind || *query.kind == decoded.payload.kind();
+    if (!match) continue;
+    out.push_back(id);
+    if (out.size() == query.limit) break;
+  }
+  return out;
+}
+
+std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  std::vector<std::string> terms = protocol::searchTerms(words);
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  if (terms.empty() || limit == 0) return {};
+
+  std::vector<ObjectId> hits;
+  for (std::size_t i = 0; i < terms.size(); ++i) {
+    std::vector<ObjectId> ids = postings(m_txn, dbs[TERMS], terms[i]);
+    if (i == 0) {
+      hits = std::move(ids);
+    } else {
+      std::vector<ObjectId> both;
+      std::set_intersection(hits.begin(), hits.end(), ids.begin(), ids.end(),
+                            std::back_inserter(both));
+      hits = std::move(both);
+    }
+    if (hits.empty()) return {};
+  }
+
+  // Order as list(). Few hits: decode each for its sort key. Many: walk by_published from the
+  // newest end and keep the hits, which stops early under a limit and decodes nothing. A
+  // cursor step costs a small fraction of a decode, hence the factor.
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(m_txn, dbs[BY_PUBLISHED], &stat), "mdb_stat(by_published)");
+  std::vector<ObjectId> out;
+  if (hits.size() * 32 < stat.ms_entries) {
+    std::vector<ListKey> keys;
+    keys.reserve(hits.size());
+    for (const ObjectId& id : hits) {
+      const auto bytes = get(id);
+      if (!bytes) throw Error("the search index names a missing object " + id.hex());
+      keys.push_back(listKey(decodeStored(id, *bytes).payload, id));
+    }
+    std::sort(keys.begin(), keys.end(), std::greater<>());
+    for (const ListKey& k : keys) {
+      if (out.size() == limit) break;
+      ObjectId& id = out.emplace_back();
+      std::memcpy(id.bytes.data(), k.data() + PUBLISHED_BYTES + TIME_BYTES, ID_BYTES);
+    }
+  } else {
+    Cursor cursor(m_txn, dbs[BY_PUBLISHED], "by_published");
+    MDB_val key{};
+    for (bool ok = cursor.get(key, MDB_LAST); ok && out.size() < std::min(limit, hits.size());
+         ok = cursor.get(key, MDB_PREV)) {
+      const ObjectId id = idAtEnd(key);
+      if (std::binary_search(hits.begin(), hits.end(), id)) out.push_back(id);
+    }
+  }
+  return out;
+}
+
+// --- WriteTxn -------------------------------------------------------------------------------
+
+namespace {
+
+/// The term postings of one batch, buffered in memory so that flush() writes one key per
+/// distinct term (archive.h: terms). Flat arrays and an open-addressing table keep the cost
+/// per term occurrence to a hash, one probe and an append: a 5 KB clipping has ~700 of them
+/// and the import target leaves a few tens of microseconds for all of its indexing.
+class TermBuffer {
+ public:
+  /// Starts the terms of the next clipping, whose id is id.
+  void beginClipping(const ObjectId& id) {
+    m_ids.push_back(id);
+    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
+  }
+
+  /// Adds term to the current clipping; a repeated term is kept once.
+  void add(std::string_view term) {
+    const auto clipping = static_cast<std::uint32_t>(m_ids.size());  // 1 + its index
+    Slot& slot = find(term);
+    if (slot.lastClipping != clipping) {
+      slot.lastClipping = clipping;
+      m_postings.push_back(slot.term - 1);
+    }
+  }
+
+  bool empty() const { return m_postings.empty(); }
+
+  /// Calls write(term, ids) for every distinct term, terms in byte order, ids sorted. ids
+  /// yields the 32-byte ids one by one through its callback.
+  template <typename Write>
+  void forEachTerm(Write&& write) {
+    const std::size_t clippings = m_ids.size();
+    const std::size_t terms = m_terms.size();
+    // Rank the clippings by id once; each term's list, filled in rank order, is then sorted.
+    std::vector<std::uint32_t> byRank(clippings);
+    for (std::uint32_t i = 0; i < clippings; ++i) byRank[i] = i;
+    std::sort(byRank.begin(), byRank.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return m_ids[a] < m_ids[b]; });
+    std::vector<std::uint32_t> start(terms + 1, 0);
+    for (std::uint32_t t : m_postings) ++start[t + 1];
+    for (std::size_t t = 0; t < terms; ++t) start[t + 1] += start[t];
+    std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
+    std::vector<std::uint32_t> ranks(m_postings.size());
+    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
+    for (std::uint32_t rank = 0; rank < clippings; ++rank) {
+      const std::uint32_t c = byRank[rank];
+      for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
+        ranks[fill[m_postings[p]]++] = rank;
+      }
+    }
+    m_clippingStart.pop_back();
+
+    std::vector<std::uint32_t> order(terms);
+    for (std::uint32_t t = 0; t < terms; ++t) order[t] = t;
+    std::sort(order.begin(), order.end(),
+              [&](std::uint32_t a, std::uint32_t b) { return m_terms[a] < m_terms[b]; });
+    for (std::uint32_t t : order) {
+      const std::span<const std::uint32_t> termRanks(ranks.data() + start[t],
+                                                     start[t + 1] - start[t]);
+      write(std::string_view(m_terms[t]), termRanks.size(), [&](std::uint8_t* out) {
+        for (std::uint32_t rank : termRanks) {
+          std::memcpy(out, m_ids[byRank[rank]].bytes.data(), ID_BYTES);
+          out += ID_BYTES;
+        }
+      });
+    }
+  }
+
+  void clear() { *this = TermBuffer(); }
+
+ private:
+  // One slot holds all that a lookup of a short term touches: its first 8 bytes, its
+  // length, part of its hash and its last clipping. Only longer terms are compared in m_terms.
+  struct Slot {
+    std::uint64_t head = 0;
+    std::uint32_t check = 0;
+    std::uint32_t length = 0;
+    std::uint32_t term = 0;  // term number + 1; 0: empty
+    std::uint32_t lastClipping = 0;
+  };
+
+  static std::uint64_t headOf(std::string_view term) {
+    std::uint64_t head = 0;
+    std::memcpy(&head, term.data(), std::min<std::size_t>(term.size(), sizeof head));
+    return head;
+  }
+
+  Slot& find(std::string_view term) {
+    if (m_slots.empty()) m_slots.resize(1024);
+    const std::uint64_t hash = std::hash<std::string_view>{}(term);
+    const auto check = static_cast<std::uint32_t>(hash >> 32);
+    const std::uint64_t head = headOf(term);
+    const auto length = static_cast<std::uint32_t>(term.size());
+    const std::size_t mask = m_slots.size() - 1;
+    std::size_t i = hash & mask;
+    for (;; i = (i + 1) & mask) {
+      const Slot& slot = m_slots[i];
+      if (slot.term == 0) break;
+      if (slot.check == check && slot.length == length && slot.head == head &&
+          (length <= sizeof head || m_terms[slot.term - 1] == term)) {
+        return m_slots[i];
+      }
+    }
+    m_terms.emplace_back(term);
+    m_hashes.push_back(hash);
+    const auto number = static_cast<std::uint32_t>(m_terms.size());
+    m_slots[i] = Slot{head, check, length, number, 0};
+    if (2 * m_terms.size() <= m_slots.size()) return m_slots[i];
+    // Grow at half full; find the slot again in the new table.
+    std::vector<Slot> old(2 * m_slots.size());
+    old.swap(m_slots);
+    const std::size_t newMask = m_slots.size() - 1;
+    Slot* moved = nullptr;
+    for (const Slot& slot : old) {
+      if (slot.term == 0) continue;
+      std::size_t j = m_hashes[slot.term - 1] & newMask;
+      while (m_slots[j].term != 0) j = (j + 1) & newMask;
+      m_slots[j] = slot;
+      if (slot.term == number) moved = &m_slots[j];
+    }
+    return *moved;
+  }
+
+  std::vector<ObjectId> m_ids;                 // clippings of the batch, in put order
+  std::vector<std::uint32_t> m_clippingStart;  // clipping -> its first entry in m_postings
+  std::vector<std::uint32_t> m_postings;       // term numbers, grouped by clipping
+  std::vector<std::string> m_terms;            // term number -> term
+  std::vector<std::uint64_t> m_hashes;         // term number -> hash
+  std::vector<Slot> m_slots;                   // open addressing, linear probing
+};
+
+}  // namespace
+
+struct WriteTxn::Pending {
+  TermBuffer terms;
+  bool mapFull = false;  // a put failed with MDB_MAP_FULL: the batch must be rerun
+};
+
+WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
+    : m_archive(archive), m_txn(txn), m_pending(std::make_unique<Pending>()) {}
+
+WriteTxn::~WriteTxn() = default;
+
+namespace {
+
+/// mdb_put that remembers MDB_MAP_FULL for Archive::write, which may not see the exception if
+/// the batch function caught it.
+void putEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, unsigned flags,
+              bool& mapFull) {
+  const int rc = ::mdb_put(txn, dbi, &key, &data, flags);
+  if (rc == MDB_SUCCESS) return;
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
+}
+
+void addTerms(TermBuffer& buffer, std::string_view text) {
+  for (const std::string& term : protocol::searchTerms(text)) {
+    assert(!term.empty() && term.find('\0') == std::string::npos);
+    buffer.add(term);
+  }
+}
+
+}  // namespace
+
+PutOutcome WriteTxn::put(const protocol::VerifiedObject& object) {
+  return putObject(object, nullptr);
+}
+
+PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
+                               const ContentHash* contentHash) {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  bool& mapFull = m_pending->mapFull;
+  const ObjectId& id = object.id();
+  const protocol::Payload& payload = object.payload();
+
+  {
+    MDB_val key = lmdb::val(id.bytes);
+    MDB_val data = lmdb::val(object.bytes());
+    const int rc = ::mdb_put(m_txn, dbs[OBJECTS], &key, &data, MDB_NOOVERWRITE);
+    if (rc == MDB_KEYEXIST) return PutOutcome::AlreadyPresent;
+    if (rc == MDB_MAP_FULL) mapFull = true;
+    lmdb::check(rc, "mdb_put(objects)");
+  }
+  const MDB_val empty{0, nullptr};
+
+  std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKey{};
+  putTime(timeKey.data(), payload.signedAt);
+  std::memcpy(timeKey.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
+  putEntry(m_txn, dbs[BY_TIME], BY_TIME, lmdb::val(timeKey), empty, 0, mapFull);
+
+  std::array<std::uint8_t, protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES> signerKey{};
+  std::memcpy(signerKey.data(), payload.signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
+  std::memcpy(signerKey.data() + protocol::PUBLIC_KEY_BYTES, timeKey.data(), timeKey.size());
+  putEntry(m_txn, dbs[BY_SIGNER], BY_SIGNER, lmdb::val(signerKey), empty, 0, mapFull);
+
+  const protocol::Clipping* clipping = payload.clipping();
+  if (clipping == nullptr) return PutOutcome::Stored;
+
+  const ListKey publishedKey = listKey(payload, id);
+  putEntry(m_txn, dbs[BY_PUBLISHED], BY_PUBLISHED, lmdb::val(publishedKey), empty, 0, mapFull);
+
+  std::vector<std::uint8_t> tagKey;
+  for (const std::string& tag : clipping->tags) {
+    tagKey.assign(tag.begin(), tag.end());
+    tagKey.push_back(0);
+    tagKey.insert(tagKey.end(), id.bytes.begin(), id.bytes.end());
+    putEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(tagKey), empty, 0, mapFull);
+  }
+
+  const ContentHash hash = contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
+  std::array<std::uint8_t, 3 * ID_BYTES> contentKey{};
+  std::memcpy(contentKey.data(), hash.bytes.data(), ID_BYTES);
+  std::memcpy(contentKey.data() + ID_BYTES, payload.signer.bytes.data(), ID_BYTES);
+  std::memcpy(contentKey.data() + 2 * ID_BYTES, id.bytes.data(), ID_BYTES);
+  putEntry(m_txn, dbs[BY_CONTENT], BY_CONTENT, lmdb::val(contentKey), empty, 0, mapFull);
+
+  m_pending->terms.beginClipping(id);
+  addTerms(m_pending->terms, clipping->title);
+  addTerms(m_pending->terms, clipping->body);
+  return PutOutcome::Stored;
+}
+
+bool WriteTxn::contains(const ObjectId& id) const {
+  return getObject(m_txn, (*m_archive.m_dbs)[OBJECTS], id).has_value();
+}
+
+std::optional<ObjectId> WriteTxn::findByContent(const ContentHash& hash,
+                                                const PublicKey& signer) const {
+  return findContent(m_txn, (*m_archive.m_dbs)[BY_CONTENT], hash, signer);
+}
+
+void WriteTxn::setMeta(std::string_view key, std::string_view value) {
+  checkMetaKey(key);
+  putEntry(m_txn, (*m_archive.m_dbs)[META], META, lmdb::val(key), lmdb::val(value), 0,
+           m_pending->mapFull);
+}
+
+std::optional<std::string> WriteTxn::getMeta(std::string_view key) const {
+  checkMetaKey(key);
+  return readMeta(m_txn, (*m_archive.m_dbs)[META], key);
+}
+
+void WriteTxn::flush() {
+  Pending& pending = *m_pending;
+  if (pending.terms.empty()) return;
+  std::uint64_t batch = 0;
+  if (const auto text = getMeta(META_BATCH)) {
+    const auto number = parseNumber(*text);
+    if (!number) throw Error("the archive's batch counter (meta \"batch\") is damaged");
+    batch = *number;
+  }
+  const MDB_dbi dbi = (*m_archive.m_dbs)[TERMS];
+  std::vector<std::uint8_t> key;
+  // Terms come in byte order, so neighbouring puts land on the same pages.
+  pending.terms.forEachTerm([&](std::string_view term, std::size_t count, const auto& copyIds) {
+    key.assign(term.begin(), term.end());
+    key.push_back(0);
+    key.resize(key.size() + 8);
+    putBigEndian(key.data() + key.size() - 8, batch);
+    MDB_val k = lmdb::val(key);
+    MDB_val data{count * ID_BYTES, nullptr};
+    const int rc = ::mdb_put(m_txn, dbi, &k, &data, MDB_RESERVE);
+    if (rc == MDB_MAP_FULL) pending.mapFull = true;
+    lmdb::check(rc, "mdb_put(terms)");
+    copyIds(static_cast<std::uint8_t*>(data.mv_data));
+  });
+  setMeta(META_BATCH, std::to_string(batch + 1));
+  pending.terms.clear();
+}
+
+// --- Archive::write -------------------------------------------------------------------------
+
+void Archive::write(const std::function<void(WriteTxn&)>& batch) {
+  if (m_options.readOnly) {
+    throw Error("the archive at " + m_options.dir.string() + " is open read-only");
+  }
+  {
+    // Checked before taking the writer lock: waiting for it while holding a read could
+    // deadlock against a writer whose map growth waits for that read. Also refuses a write()
+    // nested in a batch.
+    std::lock_guard lock(m_gate->mutex);
+    if (m_gate->heldByThisThread()) {
+      throw Error("write() called while this thread holds a transaction of " +
+                  m_options.dir.string() + ": end the ReadTxn first");
+    }
+  }
+  std::lock_guard writer(m_gate->writer);
+  for (;;) {
+    MDB_txn* txn = beginTxn(0);
+    bool open = true;
+    ScopeExit end([&] {
+      if (open) finishTxn(txn, false);
+    });
+    WriteTxn writeTxn(*this, txn);
+    try {
+      batch(writeTxn);
+      writeTxn.flush();
+    } catch (...) {
+      // A full map, even one the batch caught and replaced by its own error, means: grow and
+      // run the batch again. Anything else is the caller's; the scope aborts the transaction.
+      if (!writeTxn.m_pending->mapFull) throw;
+    }
+    if (!writeTxn.m_pending->mapFull) {
+      open = false;
+      const int rc = finishTxn(txn, true);
+      if (rc == MDB_SUCCESS) return;
+      if (rc != MDB_MAP_FULL) lmdb::fail("mdb_txn_commit", rc);
+    } else {
+      open = false;
+      finishTxn(txn, false);
+    }
+    remap(true);  // no transaction of ours is live now; double the map and run batch again
+  }
+}
+
+}  // namespace fieldsync::store

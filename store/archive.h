@@ -11,8 +11,12 @@
 //   terms        term || 0x00 || batch number (8 bytes BE) -> sorted ids (32 bytes each)
 //   meta         "schema" -> version, "batch" -> next batch number, and node settings
 //
-// Threads: an Archive is shared by reference; any number of ReadTxn, each used on the thread
-// that began it; one write() at a time per process (LMDB serialises writers across processes).
+// Threads: open an archive once per process (LMDB forbids opening one environment twice) and
+// share the Archive by reference; any number of ReadTxn, each used on the thread that began
+// it; write() calls are serialised within the process (LMDB serialises writers across
+// processes). A thread must end its ReadTxns before it calls write(): growing the map waits
+// until no transaction of this process is live, so write() refuses (throws Error) rather than
+// wait forever for a read held by its own thread; so is a write() nested in a batch.
 // Lifetime: spans returned by a ReadTxn point into the map and die with the transaction.
 // Errors: absence is std::optional; expected refusals are Expected; LMDB and I/O problems
 // throw fieldsync::Error naming the call ("mdb_txn_commit: MDB_MAP_FULL ...").
@@ -42,10 +46,10 @@ using protocol::PublicKey;
 inline constexpr std::uint32_t SCHEMA_VERSION = 1;
 
 struct Options {
-  std::filesystem::path dir;                 // the LMDB environment's folder
-  bool create = false;                       // create dir and databases if missing
+  std::filesystem::path dir;  // the LMDB environment's folder
+  bool create = false;        // create dir and databases if missing
   bool readOnly = false;
-  std::size_t initialMapBytes = 64u << 20;   // grown (doubled) on MDB_MAP_FULL
+  std::size_t initialMapBytes = 64u << 20;  // grown (doubled) on MDB_MAP_FULL
 };
 
 enum class PutOutcome { Stored, AlreadyPresent };
@@ -60,11 +64,11 @@ inline constexpr std::size_t MIN_PREFIX_CHARS = 8;
 
 /// Filters for list(); every given filter must hold.
 struct ListQuery {
-  std::optional<protocol::Kind> kind;   // default: any kind
-  std::optional<std::string> tag;       // exact, lowercase
-  std::optional<std::string> source;    // exact match on the clipping's source
-  std::optional<std::string> since;     // ISO date: published, taken at the end of its
-                                        // precision ("2013-01" counts as 2013-01-31), >= since
+  std::optional<protocol::Kind> kind;  // default: any kind
+  std::optional<std::string> tag;      // exact, lowercase
+  std::optional<std::string> source;   // exact match on the clipping's source
+  std::optional<std::string> since;    // ISO date: published, taken at the end of its
+                                       // precision ("2013-01" counts as 2013-01-31), >= since
   std::size_t limit = SIZE_MAX;
 };
 
@@ -97,6 +101,8 @@ class ReadTxn {
 
  private:
   friend class Archive;
+  friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
+                                                         std::string_view hexPrefix);
   ReadTxn(const class Archive& archive, MDB_txn* txn);
   const class Archive* m_archive;
   MDB_txn* m_txn;
@@ -108,6 +114,7 @@ class WriteTxn {
  public:
   WriteTxn(const WriteTxn&) = delete;
   WriteTxn& operator=(const WriteTxn&) = delete;
+  ~WriteTxn();  // the transaction itself belongs to Archive::write()
 
   /// Stores a verified object and every index entry for it.
   [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
@@ -118,7 +125,10 @@ class WriteTxn {
 
  private:
   friend class Archive;
+  friend struct IngestAccess;  // ingest.cpp: passes the content hash it has already computed
   WriteTxn(class Archive& archive, MDB_txn* txn);
+  /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
+  PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
   void flush();  // writes the batch's buffered term postings
   class Archive& m_archive;
   MDB_txn* m_txn;
@@ -129,7 +139,8 @@ class WriteTxn {
 class Archive {
  public:
   /// Opens (or with options.create, creates) the archive; checks the schema version and
-  /// refuses an archive written by a newer version.
+  /// refuses an archive written by a newer version. A missing archive without options.create
+  /// throws Error ("no archive at ... (run `fieldsync init` ...)").
   static std::unique_ptr<Archive> open(const Options& options);
   ~Archive();
   Archive(const Archive&) = delete;
@@ -149,10 +160,22 @@ class Archive {
   explicit Archive(Options options);
   friend class ReadTxn;
   friend class WriteTxn;
+  friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
+                                                         std::string_view hexPrefix);
   struct Dbs;
+  struct Gate;  // the transactions of this process, so the map is resized only when none is live
+  void openDatabases(bool created);
+  /// Begins a transaction registered with the gate; adopts a map grown by another process.
+  MDB_txn* beginTxn(unsigned flags) const;
+  /// Commits (or aborts) txn and unregisters it; returns mdb_txn_commit's code.
+  int finishTxn(MDB_txn* txn, bool commit) const noexcept;
+  /// Waits until no transaction of this process is live, then sets the map size: doubled
+  /// when grow, else adopted from the environment (another process grew it).
+  void remap(bool grow) const;
   Options m_options;
   MDB_env* m_env = nullptr;
   std::unique_ptr<Dbs> m_dbs;
+  std::unique_ptr<Gate> m_gate;
 };
 
 }  // namespace fieldsync::store

@@ -1,1 +1,79 @@
-// placeholder: being written
+#include "store/home.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <random>
+
+namespace fieldsync::store {
+namespace {
+namespace fs = std::filesystem;
+
+class HomeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device rd;
+    m_dir = fs::temp_directory_path() / ("fieldsync-home-" + std::to_string(rd()));
+  }
+  void TearDown() override { fs::remove_all(m_dir); }
+  static InitOptions cheap(std::optional<std::string> passphrase = std::nullopt) {
+    InitOptions o;
+    o.name = "Goma office";
+    o.passphrase = std::move(passphrase);
+    o.sealCost = {1, 8192};  // the file format is under test here, not Argon2id
+    return o;
+  }
+  fs::path m_dir;
+};
+
+TEST_F(HomeTest, InitMakesAPrivateFolderKeyAndArchive) {
+  Home::init(m_dir, cheap());
+  struct stat st {};
+  ASSERT_EQ(::stat(Home::keyFile(m_dir).c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(::stat(m_dir.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0077, 0u) << "the home is not readable by others";
+
+  auto home = Home::open(m_dir);
+  EXPECT_EQ(home->name(), "Goma office");
+  auto key = home->loadSecretKey(std::nullopt);
+  ASSERT_TRUE(key.ok());
+  EXPECT_EQ(key->publicKey(), home->publicKey());
+}
+
+TEST_F(HomeTest, InitRefusesAnExistingNode) {
+  Home::init(m_dir, cheap());
+  auto before = Home::open(m_dir)->publicKey();
+  EXPECT_THROW(Home::init(m_dir, cheap()), Error);
+  EXPECT_EQ(Home::open(m_dir)->publicKey(), before);
+}
+
+TEST_F(HomeTest, OpeningAFolderWithoutANodeSaysToInit) {
+  try {
+    Home::open(m_dir);
+    FAIL() << "opened a missing home";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("fieldsync init"), std::string::npos);
+  }
+}
+
+TEST_F(HomeTest, SealedKeyOpensOnlyWithThePassphrase) {
+  Home::init(m_dir, cheap("s3cret"));
+  auto home = Home::open(m_dir);
+  EXPECT_TRUE(home->keyIsSealed());
+  EXPECT_EQ(home->loadSecretKey(std::nullopt).error(), protocol::KeyFileProblem::PassphraseRequired);
+  EXPECT_EQ(home->loadSecretKey("nope").error(), protocol::KeyFileProblem::WrongPassphrase);
+  EXPECT_TRUE(home->loadSecretKey("s3cret").ok());
+}
+
+TEST_F(HomeTest, FailedInitLeavesNothingBehind) {
+  fs::create_directories(m_dir);
+  // A folder where the key file's temporary file must go makes writing the key fail.
+  fs::create_directories(Home::keyFile(m_dir).string() + ".tmp");
+  EXPECT_THROW(Home::init(m_dir, cheap()), Error);
+  EXPECT_FALSE(Home::exists(m_dir));
+  EXPECT_FALSE(fs::exists(Home::archiveDir(m_dir)));
+}
+
+}  // namespace
+}  // namespace fieldsync::store

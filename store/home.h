@@ -1,0 +1,70 @@
+#pragma once
+// A node's home folder: its archive, its identity and its local settings.
+//
+//   HOME/archive/   the LMDB environment (see archive.h)
+//   HOME/node.key   the Ed25519 secret key file, mode 0600, optionally sealed (protocol/keys.h)
+//
+// The node's name and public key are also kept in the archive's meta database, so commands
+// that only read never touch the secret key.
+// Threads: as Archive. Errors: fieldsync::Error with what to do ("run fieldsync init").
+
+#include <filesystem>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "protocol/keys.h"
+#include "store/archive.h"
+
+namespace fieldsync::store {
+
+struct InitOptions {
+  std::string name;                       // shown to peers and in provenance; may be empty
+  std::optional<std::string> passphrase;  // seal the secret key with it
+  protocol::SealCost sealCost = protocol::defaultSealCost();
+};
+
+class Home {
+ public:
+  /// Creates a new node in dir: the folder (0700), a fresh identity and an empty archive.
+  /// Refuses (Error) when dir already holds a key file or an archive. On failure, removes
+  /// what it created: nothing half-made is left behind.
+  static void init(const std::filesystem::path& dir, const InitOptions& options);
+
+  /// True when dir holds a node (a key file or an archive).
+  static bool exists(const std::filesystem::path& dir);
+
+  /// Opens an initialised home; Error naming `fieldsync init` when there is none.
+  static std::unique_ptr<Home> open(const std::filesystem::path& dir);
+
+  Archive& archive() { return *m_archive; }
+  const Archive& archive() const { return *m_archive; }
+  const std::filesystem::path& dir() const { return m_dir; }
+  const protocol::PublicKey& publicKey() const { return m_publicKey; }
+  const std::string& name() const { return m_name; }
+
+  /// True when the secret key needs a passphrase.
+  bool keyIsSealed() const;
+  /// Reads the secret key; Error when the file cannot be read.
+  Expected<protocol::SecretKey, protocol::KeyFileProblem> loadSecretKey(
+      std::optional<std::string_view> passphrase) const;
+
+  static std::filesystem::path keyFile(const std::filesystem::path& dir) {
+    return dir / "node.key";
+  }
+  static std::filesystem::path archiveDir(const std::filesystem::path& dir) {
+    return dir / "archive";
+  }
+
+ private:
+  Home(std::filesystem::path dir, std::unique_ptr<Archive> archive);
+  std::string readKeyFile() const;
+
+  std::filesystem::path m_dir;
+  std::unique_ptr<Archive> m_archive;
+  protocol::PublicKey m_publicKey;
+  std::string m_name;
+};
+
+}  // namespace fieldsync::store

@@ -1,0 +1,105 @@
+#pragma once
+// Test support for store/ tests: a temporary archive folder that removes itself, fixed keys,
+// and clippings signed for real.
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <array>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include "protocol/clipping.h"
+#include "protocol/keys.h"
+#include "protocol/object.h"
+#include "store/archive.h"
+
+namespace fieldsync::store::testing {
+
+/// A fresh folder under the system temp dir, removed with everything in it on destruction.
+class TempDir {
+ public:
+  TempDir() {
+    std::string pattern =
+        (std::filesystem::temp_directory_path() / "fieldsync-store-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    m_path = pattern;
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(m_path, ec);
+  }
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+/// The key whose seed is 32 copies of n: the same key in every run.
+inline protocol::SecretKey keyNumber(std::uint8_t n) {
+  std::array<std::uint8_t, protocol::SEED_BYTES> seed{};
+  seed.fill(n);
+  return protocol::SecretKey::fromSeed(seed);
+}
+
+inline protocol::Clipping clipping(std::string title, std::string body = "",
+                                   std::string published = "", std::vector<std::string> tags = {},
+                                   std::string source = "") {
+  protocol::Clipping c;
+  c.title = std::move(title);
+  c.body = std::move(body);
+  c.published = std::move(published);
+  c.tags = std::move(tags);
+  c.source = std::move(source);
+  return c;
+}
+
+inline protocol::VerifiedObject signBody(const protocol::SecretKey& key, protocol::Body body,
+                                         std::int64_t signedAt) {
+  protocol::Payload payload;
+  payload.signedAt = signedAt;
+  payload.body = std::move(body);
+  auto signedObject = protocol::sign(std::move(payload), key);
+  if (!signedObject) throw std::runtime_error("sign: " + signedObject.error().message());
+  return std::move(signedObject).value();
+}
+
+/// An archive in its own temporary folder.
+struct TempArchive {
+  explicit TempArchive(std::size_t initialMapBytes = 64u << 20) {
+    Options options;
+    options.dir = dir.path() / "archive";
+    options.create = true;
+    options.initialMapBytes = initialMapBytes;
+    archive = Archive::open(options);
+  }
+  /// Closes and opens the archive again, as a later command would.
+  void reopen() {
+    Options options;
+    options.dir = dir.path() / "archive";
+    archive.reset();
+    archive = Archive::open(options);
+  }
+  std::vector<ObjectId> putAll(const std::vector<protocol::VerifiedObject>& objects) {
+    std::vector<ObjectId> ids;
+    archive->write([&](WriteTxn& txn) {
+      ids.clear();
+      for (const auto& object : objects) {
+        EXPECT_EQ(txn.put(object), PutOutcome::Stored);
+        ids.push_back(object.id());
+      }
+    });
+    return ids;
+  }
+  std::uint64_t count() const { return archive->beginRead().count(); }
+
+  TempDir dir;  // declared first: outlives the archive
+  std::unique_ptr<Archive> archive;
+};
+
+}  // namespace fieldsync::store::testing
