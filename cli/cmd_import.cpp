@@ -1,0 +1,125 @@
+// fieldsync import: parse files, sign their clippings with the node's key, store them.
+// Every file is checked before anything is stored; each file is then stored in one
+// transaction. A bad file means exit 2 and nothing imported.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "protocol/importers.h"
+#include "protocol/text.h"
+#include "store/ingest.h"
+
+namespace fieldsync::cli {
+namespace {
+
+struct Options {
+  std::vector<std::string> files;
+  std::string format;
+  std::vector<std::string> tags;
+  bool json = false;
+};
+
+struct Parsed {
+  std::string file;
+  protocol::Format format;
+  std::vector<protocol::Clipping> clippings;
+};
+
+/// Parses one file, adding the extra tags; the error names the file and line.
+Expected<Parsed, std::string> parseFile(const std::string& file, const Options& options) {
+  std::string text = readInput(file, protocol::MAX_IMPORT_BYTES);
+  auto format = options.format.empty() ? protocol::detectFormat(file, text)
+                                       : *protocol::parseFormatName(options.format);
+  auto parsed = protocol::parse(format, text);
+  if (!parsed) {
+    const auto& e = parsed.error();
+    return file + (e.line ? ":" + std::to_string(e.line) : "") + ": " + e.message;
+  }
+  Parsed out{file, format, {}};
+  for (auto& clipping : parsed.value()) {
+    clipping.tags.insert(clipping.tags.end(), options.tags.begin(), options.tags.end());
+    auto normal = protocol::normalizeClipping(std::move(clipping));
+    if (!normal) return file + ": --tag: " + normal.error();
+    out.clippings.push_back(std::move(normal).value());
+  }
+  return out;
+}
+
+nlohmann::json idsJson(const std::vector<protocol::ObjectId>& ids) {
+  auto list = nlohmann::json::array();
+  for (const auto& id : ids) list.push_back(id.hex());
+  return list;
+}
+
+int run(const Global& global, const Options& options) {
+  if (!options.format.empty() && !protocol::parseFormatName(options.format))
+    throw UsageError("--format must be digest, markdown or jsonl, not " + options.format);
+  auto home = openHome(global);
+  auto key = loadSecretKey(global, *home);
+
+  std::vector<Parsed> files;
+  std::vector<std::string> errors;
+  for (const auto& file : options.files) {
+    try {
+      auto parsed = parseFile(file, options);
+      if (parsed) {
+        files.push_back(std::move(parsed).value());
+      } else {
+        errors.push_back(parsed.error());
+      }
+    } catch (const UsageError& e) {
+      errors.push_back(e.what());
+    }
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors) std::cerr << "fieldsync: " << e << '\n';
+    std::cerr << "fieldsync: nothing was imported\n";
+    return EXIT_USAGE;
+  }
+
+  auto report = nlohmann::json::array();
+  std::size_t stored = 0, duplicates = 0;
+  for (const auto& parsed : files) {
+    auto result = store::ingestClippings(home->archive(), key, parsed.clippings, now());
+    stored += result.stored.size();
+    duplicates += result.duplicates.size();
+    if (options.json) {
+      report.push_back({{"file", parsed.file},
+                        {"format", protocol::formatName(parsed.format)},
+                        {"stored", idsJson(result.stored)},
+                        {"duplicates", idsJson(result.duplicates)}});
+    } else {
+      std::cout << parsed.file << " (" << protocol::formatName(parsed.format)
+                << "): " << result.stored.size() << " new clipping"
+                << (result.stored.size() == 1 ? "" : "s") << " signed and stored";
+      if (!result.duplicates.empty())
+        std::cout << ", " << result.duplicates.size()
+                  << " already in the archive with this key (not stored again)";
+      std::cout << '\n';
+    }
+  }
+  if (options.json) {
+    std::cout << nlohmann::json{{"files", report}, {"stored", stored}, {"duplicates", duplicates}}
+              << '\n';
+  } else if (files.size() > 1) {
+    std::cout << "total: " << stored << " stored, " << duplicates << " already present\n";
+  }
+  return EXIT_OK;
+}
+
+}  // namespace
+
+void addImport(CLI::App& app, Invocation& invocation) {
+  auto options = std::make_shared<Options>();
+  auto* cmd = app.add_subcommand("import", "Import clippings from digests, markdown or JSON lines");
+  cmd->add_option("files", options->files, "Files to import (- for standard input)")->required();
+  cmd->add_option("--format", options->format, "digest, markdown or jsonl (default: detected)");
+  cmd->add_option("--tag", options->tags, "Add this tag to every clipping (repeatable)");
+  cmd->add_flag("--json", options->json, "Print the result as JSON");
+  cmd->callback([&invocation, options] {
+    invocation.action = [&invocation, options] { return run(invocation.global, *options); };
+  });
+}
+
+}  // namespace fieldsync::cli

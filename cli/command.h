@@ -1,0 +1,70 @@
+#pragma once
+// What every command shares: global options, exit statuses, opening the home, reading
+// outside input with bounds. Each command lives in its own cmd_<verb>.cpp, parses its
+// arguments, calls one library function and prints.
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+
+#include "protocol/keys.h"
+#include "store/home.h"
+
+namespace fieldsync::cli {
+
+/// Exit statuses, documented in docs/cli.md.
+enum Exit : int {
+  EXIT_OK = 0,
+  EXIT_INVALID = 1,      // verification found invalid bytes or signatures
+  EXIT_USAGE = 2,        // bad arguments or unreadable/invalid input; nothing was changed
+  EXIT_UNTRUSTED = 3,    // valid but not trusted (provenance; reserved)
+  EXIT_UNREACHABLE = 4,  // a peer could not be reached (sync; reserved)
+  EXIT_FAILED = 5,       // the environment failed: disk, database, memory
+};
+
+/// Input the user can fix: printed as "fieldsync: <message>", exit status 2.
+class UsageError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Global {
+  std::string home;            // --home
+  std::string passphraseFile;  // --passphrase-file
+};
+
+/// The parsed command line: global options and the action of the chosen command.
+struct Invocation {
+  Global global;
+  std::function<int()> action;
+};
+
+/// --home, else $FIELDSYNC_HOME, else $XDG_DATA_HOME/fieldsync, else ~/.local/share/fieldsync.
+std::filesystem::path homePath(const Global& global);
+std::unique_ptr<store::Home> openHome(const Global& global);
+/// The passphrase in --passphrase-file or $FIELDSYNC_PASSPHRASE_FILE (first line), if any.
+std::optional<std::string> readPassphrase(const Global& global);
+/// The node's secret key, opened with the passphrase when it is sealed; UsageError if not.
+protocol::SecretKey loadSecretKey(const Global& global, const store::Home& home);
+/// The whole of a file ("-" is standard input) of at most maxBytes; UsageError otherwise.
+std::string readInput(const std::string& path, std::size_t maxBytes);
+/// Resolves an id or unique prefix; UsageError naming the candidates when ambiguous.
+protocol::ObjectId resolveId(const store::ReadTxn& txn, const std::string& text);
+/// Unix seconds now.
+std::int64_t now();
+
+void addInit(CLI::App& app, Invocation& invocation);
+void addId(CLI::App& app, Invocation& invocation);
+void addImport(CLI::App& app, Invocation& invocation);
+void addAdd(CLI::App& app, Invocation& invocation);
+void addList(CLI::App& app, Invocation& invocation);
+void addShow(CLI::App& app, Invocation& invocation);
+void addSearch(CLI::App& app, Invocation& invocation);
+void addVerify(CLI::App& app, Invocation& invocation);
+
+}  // namespace fieldsync::cli
