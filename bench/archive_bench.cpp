@@ -1,0 +1,155 @@
+// Import and verify throughput, with the cost of each step measured alone in the same run so
+// the figures explain themselves. Results and the command: docs/benchmarks.md.
+#include <benchmark/benchmark.h>
+#include <sodium.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include "protocol/importers.h"
+#include "protocol/object.h"
+#include "protocol/text.h"
+#include "store/archive.h"
+#include "store/ingest.h"
+#include "store/verify.h"
+
+namespace {
+namespace fs = std::filesystem;
+using namespace fieldsync;
+
+/// The fixture digest's clippings: real text of the size field offices import.
+const std::vector<protocol::Clipping>& fixtureClippings() {
+  static const std::vector<protocol::Clipping> clippings = [] {
+    std::ifstream in(fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt");
+    std::stringstream text;
+    text << in.rdbuf();
+    auto parsed = protocol::parseDigest(text.str());
+    if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
+    return parsed.value();
+  }();
+  return clippings;
+}
+
+/// n distinct clippings cycling through the fixture's, each made unique by its title.
+std::vector<protocol::Clipping> makeClippings(std::size_t n, std::size_t offset = 0) {
+  std::vector<protocol::Clipping> out;
+  out.reserve(n);
+  const auto& base = fixtureClippings();
+  for (std::size_t i = 0; i < n; ++i) {
+    auto c = base[(offset + i) % base.size()];
+    c.title += " #" + std::to_string(offset + i);
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+std::size_t averageBytes() {
+  std::size_t total = 0;
+  for (const auto& c : fixtureClippings()) total += c.title.size() + c.body.size() + c.source.size();
+  return total / fixtureClippings().size();
+}
+
+class TempDir {
+ public:
+  TempDir() : m_path(fs::temp_directory_path() / ("fieldsync-bench-" + std::to_string(std::random_device{}()))) {}
+  ~TempDir() { fs::remove_all(m_path); }
+  const fs::path& path() const { return m_path; }
+
+ private:
+  fs::path m_path;
+};
+
+// --- The parts -------------------------------------------------------------------------------
+
+void BM_Ed25519Sign(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  std::array<std::uint8_t, 54> message{};
+  for (auto _ : state) benchmark::DoNotOptimize(key.sign(message));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Ed25519Sign);
+
+void BM_Ed25519VerifyBare(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  std::array<std::uint8_t, 54> message{};
+  auto signature = key.sign(message);
+  auto pk = key.publicKey();
+  for (auto _ : state)
+    benchmark::DoNotOptimize(crypto_sign_verify_detached(signature.bytes.data(), message.data(),
+                                                         message.size(), pk.bytes.data()));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_Ed25519VerifyBare);
+
+void BM_EncodeAndHashPayload(benchmark::State& state) {
+  const auto& clipping = fixtureClippings()[3];
+  protocol::Payload payload{protocol::PublicKey{}, 1357862400, clipping};
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::objectId(protocol::encodePayload(payload)));
+  state.SetItemsProcessed(state.iterations());
+  state.counters["bytes/clipping"] = static_cast<double>(averageBytes());
+}
+BENCHMARK(BM_EncodeAndHashPayload);
+
+void BM_SearchTerms(benchmark::State& state) {
+  const auto& clipping = fixtureClippings()[3];
+  std::string text = clipping.title + "\n" + clipping.body;
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::searchTerms(text));
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(text.size()));
+}
+BENCHMARK(BM_SearchTerms);
+
+void BM_SignClipping(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  protocol::Payload payload{key.publicKey(), 1357862400, fixtureClippings()[3]};
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::sign(payload, key));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_SignClipping);
+
+// --- The whole paths -------------------------------------------------------------------------
+
+/// Import: sign, hash, store and index in durable batches of range(0) clippings, into an
+/// archive that already holds what earlier iterations stored.
+void BM_Import(benchmark::State& state) {
+  TempDir dir;
+  auto archive = store::Archive::open({.dir = dir.path(), .create = true});
+  auto key = protocol::SecretKey::generate();
+  const auto batch = static_cast<std::size_t>(state.range(0));
+  std::size_t offset = 0;
+  std::int64_t signedAt = 1700000000;
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto clippings = makeClippings(batch, offset);
+    offset += batch;
+    state.ResumeTiming();
+    auto result = store::ingestClippings(*archive, key, clippings, signedAt++);
+    if (result.stored.size() != batch) state.SkipWithError("not everything was stored");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  state.counters["archive"] = static_cast<double>(archive->beginRead().count());
+}
+BENCHMARK(BM_Import)->Arg(12)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// verify --all over an archive of range(0) objects.
+void BM_VerifyAll(benchmark::State& state) {
+  TempDir dir;
+  auto archive = store::Archive::open({.dir = dir.path(), .create = true});
+  auto key = protocol::SecretKey::generate();
+  const auto n = static_cast<std::size_t>(state.range(0));
+  for (std::size_t done = 0; done < n; done += 1000)
+    (void)store::ingestClippings(*archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done),
+                                 1700000000);
+  for (auto _ : state) {
+    auto summary = store::verifyAll(*archive);
+    if (!summary.ok() || summary.checked != n) state.SkipWithError("verification failed");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_VerifyAll)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
