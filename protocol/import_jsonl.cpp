@@ -1,1 +1,201 @@
-// placeholder: being written
+// JSON lines: one clipping per non-blank line, as a JSON object whose field names are exactly
+// the schema's. Strict on purpose: an unknown field is almost always a typo ("autor"), and
+// silently dropping it would lose data the office meant to keep.
+
+#include <nlohmann/json.hpp>
+
+#include <set>
+
+#include "protocol/importers.h"
+#include "protocol/text.h"
+
+namespace fieldsync::protocol {
+
+namespace {
+
+using Json = nlohmann::json;
+
+// The schema nests no deeper than an object holding arrays; refusing deeper input early keeps
+// hostile lines ("[[[[...") from costing anything.
+constexpr int MAX_JSON_DEPTH = 8;
+
+bool nestedTooDeeply(std::string_view line) {
+  int depth = 0;
+  bool inString = false;
+  bool escaped = false;
+  for (char c : line) {
+    if (inString) {
+      if (escaped) {
+        escaped = false;
+      } else if (c == '\\') {
+        escaped = true;
+      } else if (c == '"') {
+        inString = false;
+      }
+      continue;
+    }
+    if (c == '"') {
+      inString = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > MAX_JSON_DEPTH) return true;
+    } else if (c == '}' || c == ']') {
+      --depth;
+    }
+  }
+  return false;
+}
+
+// At most maxBytes of s, cut at a character boundary, with "..." when cut.
+std::string shortened(std::string_view s, std::size_t maxBytes) {
+  if (s.size() <= maxBytes) return std::string(s);
+  std::size_t end = maxBytes;
+  while (end > 0 && (static_cast<unsigned char>(s[end]) & 0xC0u) == 0x80u) --end;
+  return std::string(s.substr(0, end)) + "...";
+}
+
+// Only to learn why a line is not JSON: nlohmann reports the reason to a SAX handler without
+// throwing.
+class ErrorCatcher : public nlohmann::json_sax<Json> {
+ public:
+  bool null() override { return true; }
+  bool boolean(bool) override { return true; }
+  bool number_integer(number_integer_t) override { return true; }
+  bool number_unsigned(number_unsigned_t) override { return true; }
+  bool number_float(number_float_t, const string_t&) override { return true; }
+  bool string(string_t&) override { return true; }
+  bool binary(binary_t&) override { return true; }
+  bool start_object(std::size_t) override { return true; }
+  bool key(string_t&) override { return true; }
+  bool end_object() override { return true; }
+  bool start_array(std::size_t) override { return true; }
+  bool end_array() override { return true; }
+  bool parse_error(std::size_t position, const std::string&,
+                   const nlohmann::detail::exception& error) override {
+    m_position = position;
+    m_what = error.what();
+    return false;
+  }
+
+  // Why the line is not JSON. Truncated when the parser ran out of input: the usual state of
+  // a line cut short by a failed transfer or an editor.
+  std::string message(std::string_view line) const {
+    // what() reads "[json.exception.parse_error.101] parse error at line 1, column 9: syntax
+    // error while parsing ..."; the line is ours to give, so keep the reason only. It quotes
+    // the input it choked on ("last read: ..."), which may be a megabyte: keep it short.
+    std::string reason = m_what;
+    if (const auto p = reason.find("syntax error"); p != std::string::npos) reason.erase(0, p);
+    const bool truncated = reason.find("unexpected end of input") != std::string::npos ||
+                           m_position >= trimSpace(line).size();
+    return std::string(truncated ? "truncated JSON" : "invalid JSON") + " at byte " +
+           std::to_string(m_position) + ": " + shortened(reason, 160);
+  }
+
+ private:
+  std::size_t m_position = 0;
+  std::string m_what;
+};
+
+std::string quote(std::string_view s) { return "\"" + shortened(s, 40) + "\""; }
+
+// Reads a string field into out (null reads as empty); the error when it is not one.
+std::optional<std::string> readString(const std::string& name, const Json& value,
+                                      std::string& out) {
+  if (value.is_null()) return std::nullopt;
+  if (!value.is_string()) return name + ": expected a string, got " + value.type_name();
+  out = value.get<std::string>();
+  return std::nullopt;
+}
+
+// Reads an array of strings into out (null reads as empty); the error when it is not one.
+std::optional<std::string> readList(const std::string& name, const Json& value,
+                                    std::vector<std::string>& out) {
+  if (value.is_null()) return std::nullopt;
+  if (!value.is_array()) return name + ": expected an array of strings, got " + value.type_name();
+  for (const Json& item : value) {
+    if (!item.is_string())
+      return name + ": expected an array of strings, found " + item.type_name();
+    out.push_back(item.get<std::string>());
+  }
+  return std::nullopt;
+}
+
+// One line -> a clipping, not yet normalized; or why not.
+Expected<Clipping, std::string> readRecord(std::string_view line) {
+  if (nestedTooDeeply(line)) return std::string("JSON nested too deeply");
+
+  std::set<std::string> keys;
+  std::string duplicate;
+  const Json::parser_callback_t noteKeys = [&](int depth, Json::parse_event_t event, Json& parsed) {
+    if (depth == 1 && event == Json::parse_event_t::key && duplicate.empty() &&
+        !keys.insert(parsed.get<std::string>()).second)
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  const Json record = Json::parse(line, noteKeys, /*allow_exceptions=*/false);
+  if (record.is_discarded()) {
+    ErrorCatcher catcher;
+    Json::sax_parse(line, &catcher);
+    return catcher.message(line);
+  }
+  if (!record.is_object()) return std::string("expected a JSON object, got ") + record.type_name();
+  if (!duplicate.empty()) return "duplicate field " + quote(duplicate);
+
+  Clipping c;
+  for (const auto& [name, value] : record.items()) {
+    std::string* text = nullptr;
+    std::vector<std::string>* list = nullptr;
+    if (name == "title")
+      text = &c.title;
+    else if (name == "source")
+      text = &c.source;
+    else if (name == "published")
+      text = &c.published;
+    else if (name == "url")
+      text = &c.url;
+    else if (name == "language")
+      text = &c.language;
+    else if (name == "body")
+      text = &c.body;
+    else if (name == "collection")
+      text = &c.collection;
+    else if (name == "authors")
+      list = &c.authors;
+    else if (name == "tags")
+      list = &c.tags;
+    else
+      return "unknown field " + quote(name);
+
+    const auto problem =
+        text != nullptr ? readString(name, value, *text) : readList(name, value, *list);
+    if (problem) return *problem;
+  }
+  if (trimSpace(c.title).empty()) return std::string("missing title");
+  if (!trimSpace(c.published).empty()) {
+    const auto date = parseDate(c.published);
+    if (!date) return "published: not a date: " + quote(trimSpace(c.published));
+    c.published = *date;
+  }
+  return c;
+}
+
+}  // namespace
+
+ParseResult parseJsonl(std::string_view text) {
+  if (auto error = checkImportText(text)) return *error;
+  if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
+
+  std::vector<Clipping> clippings;
+  std::size_t lineNumber = 0;
+  for (std::string_view line : splitLines(text)) {
+    ++lineNumber;
+    if (trimSpace(line).empty()) continue;
+    auto record = readRecord(line);
+    if (!record) return ImportError{lineNumber, record.error()};
+    auto normal = normalizeClipping(std::move(record).value());
+    if (!normal) return ImportError{lineNumber, normal.error()};
+    clippings.push_back(std::move(normal).value());
+  }
+  return clippings;
+}
+
+}  // namespace fieldsync::protocol

@@ -38,8 +38,22 @@ using ParseResult = Expected<std::vector<Clipping>, ImportError>;
 /// Largest text a parser accepts; callers check file sizes against it before reading.
 inline constexpr std::size_t MAX_IMPORT_BYTES = 64u << 20;
 
+/// The checks every parser makes first: the text is at most MAX_IMPORT_BYTES ("larger than
+/// 64 MiB"), holds more than whitespace ("empty file"), and is UTF-8 without NUL bytes ("not
+/// UTF-8 text (binary file?)", with the line of the first bad byte). Empty when it passes.
+std::optional<ImportError> checkImportText(std::string_view text);
+
+/// Each parser makes checkImportText's checks and ignores a leading byte order mark.
+///
+/// A listserv digest: its numbered articles and its untitled editorial pieces, in the order
+/// of the text, each with collection "<publisher> digest <date>" (heuristics: the comment at
+/// the top of import_digest.cpp). Refused when it holds neither, or when it looks truncated.
 ParseResult parseDigest(std::string_view text);
+/// One article: a "key: value" header (optionally between --- lines), a blank line, the body.
+/// Unknown keys, a missing title and unreadable dates are errors.
 ParseResult parseMarkdown(std::string_view text);
+/// One JSON object a non-blank line, with exactly the schema's field names. Unknown fields,
+/// wrong types, a missing title and unreadable dates are errors.
 ParseResult parseJsonl(std::string_view text);
 ParseResult parse(Format format, std::string_view text);
 

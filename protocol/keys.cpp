@@ -271,7 +271,8 @@ Expected<SecretKey, KeyFileProblem> decodeKeyFile(std::string_view text,
                                    boxKey.data()) != 0)
       return KeyFileProblem::WrongPassphrase;
   }
-  auto key = SecretKey::fromSeed(std::span<const std::uint8_t, SEED_BYTES>(seed.data(), SEED_BYTES));
+  auto key =
+      SecretKey::fromSeed(std::span<const std::uint8_t, SEED_BYTES>(seed.data(), SEED_BYTES));
   if (std::memcmp(key.publicKey().bytes.data(), publicKey->data(), PUBLIC_KEY_BYTES) != 0)
     return KeyFileProblem::Malformed;
   return key;

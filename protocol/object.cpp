@@ -93,7 +93,8 @@ struct Reject {
 
 std::string readText(bool has, capnp::Text::Reader text, const char* field) {
   if (!has) return {};
-  if (text.size() == 0) throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
+  if (text.size() == 0)
+    throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
   std::string_view view(text.begin(), text.size());
   if (!isValidUtf8(view)) throw Reject{Reason::InvalidField, std::string(field) + " is not UTF-8"};
   return std::string(view);
@@ -103,7 +104,8 @@ std::vector<std::string> readTextList(bool has, capnp::List<capnp::Text>::Reader
                                       const char* field) {
   std::vector<std::string> out;
   if (!has) return out;
-  if (list.size() == 0) throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
+  if (list.size() == 0)
+    throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
   out.reserve(list.size());
   for (auto text : list) out.push_back(readText(true, text, field));
   return out;
@@ -142,7 +144,8 @@ Release readRelease(schema::Release::Reader r) {
     auto list = r.getClippings();
     if (list.size() == 0) throw Reject{Reason::NonCanonical, "clippings is set but empty"};
     release.clippings.reserve(list.size());
-    for (auto id : list) release.clippings.push_back(Digest{readFixed<ID_BYTES>(id, "clipping id")});
+    for (auto id : list)
+      release.clippings.push_back(Digest{readFixed<ID_BYTES>(id, "clipping id")});
   }
   release.notes = readText(r.hasNotes(), r.getNotes(), "notes");
   return release;
@@ -198,9 +201,9 @@ class CanonicalReader {
  private:
   static kj::Array<capnp::word> checkedCopy(std::span<const std::uint8_t> bytes, const char* what) {
     if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
-      throw Reject{Reason::Malformed,
-                   std::string(what) + " is truncated (" + std::to_string(bytes.size()) +
-                       " bytes, not a whole number of 8-byte words)"};
+      throw Reject{Reason::Malformed, std::string(what) + " is truncated (" +
+                                          std::to_string(bytes.size()) +
+                                          " bytes, not a whole number of 8-byte words)"};
     auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
     std::memcpy(words.begin(), bytes.data(), bytes.size());
     return words;
@@ -244,9 +247,7 @@ DecodedObject decodeOrThrow(std::span<const std::uint8_t> bytes, const Limits& l
 
 Rejection invalid(std::string detail) { return {Reason::InvalidField, std::move(detail)}; }
 
-bool textWithin(const std::string& s, std::size_t max) {
-  return s.size() <= max && isValidUtf8(s);
-}
+bool textWithin(const std::string& s, std::size_t max) { return s.size() <= max && isValidUtf8(s); }
 
 }  // namespace
 
@@ -340,7 +341,8 @@ Expected<std::monostate, Rejection> checkBody(const Body& body) {
   if (auto c = std::get_if<Clipping>(&body)) {
     auto normal = normalizeClipping(*c);
     if (!normal) return invalid("clipping: " + normal.error());
-    if (normal.value() != *c) return invalid("clipping is not in normal form (trimmed, tags sorted)");
+    if (normal.value() != *c)
+      return invalid("clipping is not in normal form (trimmed, tags sorted)");
   } else if (auto r = std::get_if<Release>(&body)) {
     if (r->name.empty() || !textWithin(r->name, MAX_TAG_BYTES))
       return invalid("release name must be 1 to 128 bytes of UTF-8");
@@ -350,7 +352,8 @@ Expected<std::monostate, Rejection> checkBody(const Body& body) {
     if (!std::is_sorted(r->clippings.begin(), r->clippings.end()) ||
         std::adjacent_find(r->clippings.begin(), r->clippings.end()) != r->clippings.end())
       return invalid("release clipping ids must be sorted and unique");
-    if (!textWithin(r->notes, MAX_BODY_BYTES)) return invalid("release notes too long or not UTF-8");
+    if (!textWithin(r->notes, MAX_BODY_BYTES))
+      return invalid("release notes too long or not UTF-8");
   } else if (auto k = std::get_if<KeyCert>(&body)) {
     if (!textWithin(k->name, MAX_FIELD_BYTES)) return invalid("key certificate name too long");
     if (k->validUntil < 0) return invalid("key certificate validUntil is negative");

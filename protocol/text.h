@@ -1,6 +1,7 @@
 #pragma once
 // Text rules shared by importers, validation and the search index. Pure functions.
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -14,16 +15,34 @@ namespace fieldsync::protocol {
 /// True when text is well-formed UTF-8 (no overlongs, no surrogates) without NUL bytes.
 bool isValidUtf8(std::string_view text);
 
+/// The offset of the first byte at which text stops being well-formed UTF-8 (the first byte
+/// of a bad sequence, or a NUL byte); empty when isValidUtf8(text).
+std::optional<std::size_t> findInvalidUtf8(std::string_view text);
+
+/// text without ASCII whitespace and U+00A0 (no-break space) at either end. A view into text.
+std::string_view trimSpace(std::string_view text);
+
+/// The lines of text without their terminators (LF or CRLF), as views into text. A text that
+/// ends with a terminator has no empty last line; an empty text has no lines.
+std::vector<std::string_view> splitLines(std::string_view text);
+
 /// The terms the search index keeps for a text: words of letters and digits, folded to
 /// lower case with accents removed for Latin scripts ("Côte d'Ivoire" -> "cote", "d",
 /// "ivoire"), in order of appearance, duplicates kept. Terms longer than MAX_TERM_BYTES are
-/// cut to that length.
+/// cut to that length. Latin-1 and Latin Extended-A letters fold to their base letters
+/// (ß -> "ss", æ -> "ae", ł -> "l"); combining marks vanish, so decomposed text gives the same
+/// terms; letters of other scripts are kept as written (Greek and Cyrillic capitals lowered).
+/// Punctuation, symbols, spaces and bytes that are not UTF-8 separate terms. Cheap enough to
+/// run on every imported clipping: a few microseconds for 5 KB.
 inline constexpr std::size_t MAX_TERM_BYTES = 64;
 std::vector<std::string> searchTerms(std::string_view text);
 
 /// A date as written in clippings ("11 January 2013", "January 2013", "Dec. 2012",
 /// "2013-01-11", "2013-01", "2013") -> ISO 8601 at the precision given ("2013-01-11",
 /// "2013-01", "2013"). Empty when the text is not a date.
+/// Also read: "January 11, 2013", "Jan. 11, 2013", a leading weekday ("Friday, 11 January
+/// 2013") and ordinal days ("1st May 2013"). Month names are English, in any case. Impossible
+/// dates (2013-02-30, month 13) are not dates.
 std::optional<std::string> parseDate(std::string_view text);
 
 /// Bounds on a clipping's fields, so one record cannot exhaust a node.
@@ -36,6 +55,10 @@ inline constexpr std::size_t MAX_TAG_BYTES = 128;
 /// Trims every field, drops empty authors and tags, lowercases tags and sorts them without
 /// duplicates; then checks: title present, every field valid UTF-8 and within its bound,
 /// published empty or ISO 8601 (YYYY, YYYY-MM or YYYY-MM-DD). The error names the field.
+/// Trimming removes ASCII whitespace and U+00A0; title, source, authors, tags and collection
+/// also have inner runs of those collapsed to one space. The body keeps its text as written
+/// but gets LF line ends, loses blank lines at its start and whitespace at its end.
+/// Idempotent: a normalized clipping normalizes to itself.
 Expected<Clipping, std::string> normalizeClipping(Clipping clipping);
 
 }  // namespace fieldsync::protocol

@@ -1,1 +1,133 @@
-// placeholder: being written
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "protocol/importers.h"
+#include "protocol/text.h"
+
+namespace fieldsync::protocol {
+namespace {
+
+using Strings = std::vector<std::string>;
+
+ImportError parseError(std::string_view text) {
+  const auto result = parseJsonl(text);
+  EXPECT_FALSE(result.ok());
+  return result.ok() ? ImportError{} : result.error();
+}
+
+TEST(JsonlImport, EachLineIsOneClippingWithTheSchemaFields) {
+  const auto result = parseJsonl(
+      R"({"title": "Responsibility to Object", "source": "Foreign Policy", )"
+      R"("authors": ["David Kaye"], "published": "2013-01-11", )"
+      R"("url": "https://foreignpolicy.com/x", "tags": ["Syria", "region:syria", "syria"], )"
+      R"("language": "en", "body": "First.\n\nSecond.\n", "collection": "batch 7"})"
+      "\n"
+      "\n"
+      R"({"title": "  Second  one ", "published": "11 January 2013"})"
+      "\n");
+  ASSERT_TRUE(result.ok()) << result.error().line << ": " << result.error().message;
+  ASSERT_EQ(result->size(), 2u);
+  const Clipping& a = result.value()[0];
+  EXPECT_EQ(a.title, "Responsibility to Object");
+  EXPECT_EQ(a.source, "Foreign Policy");
+  EXPECT_EQ(a.authors, Strings{"David Kaye"});
+  EXPECT_EQ(a.published, "2013-01-11");
+  EXPECT_EQ(a.url, "https://foreignpolicy.com/x");
+  EXPECT_EQ(a.tags, (Strings{"region:syria", "syria"}));
+  EXPECT_EQ(a.language, "en");
+  EXPECT_EQ(a.body, "First.\n\nSecond.");
+  EXPECT_EQ(a.collection, "batch 7");
+  const Clipping& b = result.value()[1];
+  EXPECT_EQ(b.title, "Second one");
+  EXPECT_EQ(b.published, "2013-01-11");  // written dates go through parseDate
+}
+
+TEST(JsonlImport, NullFieldsReadAsEmptyAndCrlfIsAccepted) {
+  const auto result = parseJsonl(
+      "\xEF\xBB\xBF{\"title\": \"A\", \"source\": null, \"tags\": null}\r\n"
+      "{\"title\": \"B\\u00e9\", \"published\": \"Dec. 2012\"}\r\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->size(), 2u);
+  EXPECT_EQ(result.value()[0].source, "");
+  EXPECT_EQ(result.value()[1].title, "B\xC3\xA9");
+  EXPECT_EQ(result.value()[1].published, "2012-12");
+}
+
+TEST(JsonlImport, AnUnknownFieldIsAnErrorNamingIt) {
+  const ImportError e = parseError("{\"title\": \"A\"}\n{\"title\": \"B\", \"autors\": [\"X\"]}\n");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_EQ(e.message, "unknown field \"autors\"");
+}
+
+TEST(JsonlImport, WrongTypesAreErrors) {
+  EXPECT_EQ(parseError(R"({"title": 5})").message, "title: expected a string, got number");
+  EXPECT_EQ(parseError(R"({"title": "A", "authors": "David Kaye"})").message,
+            "authors: expected an array of strings, got string");
+  EXPECT_EQ(parseError(R"({"title": "A", "tags": ["ok", 3]})").message,
+            "tags: expected an array of strings, found number");
+  EXPECT_EQ(parseError(R"(["title", "A"])").message, "expected a JSON object, got array");
+  EXPECT_EQ(parseError(R"("just a string")").message, "expected a JSON object, got string");
+}
+
+TEST(JsonlImport, TruncatedJsonIsAnErrorWithItsLine) {
+  const ImportError e = parseError("{\"title\": \"A\"}\n{\"title\": \"B\", \"body\": \"cut her\n");
+  EXPECT_EQ(e.line, 2u);
+  EXPECT_TRUE(e.message.starts_with("truncated JSON") || e.message.starts_with("invalid JSON"))
+      << e.message;
+  const ImportError cut = parseError("{\"title\": \"A\"");
+  EXPECT_EQ(cut.line, 1u);
+  EXPECT_TRUE(cut.message.starts_with("truncated JSON")) << cut.message;
+  EXPECT_TRUE(parseError("{title: A}").message.starts_with("invalid JSON"));
+  EXPECT_TRUE(parseError("{\"title\": \"A\"} trailing").message.starts_with("invalid JSON"));
+}
+
+TEST(JsonlImport, AMissingOrEmptyTitleIsAnError) {
+  EXPECT_EQ(parseError(R"({"source": "X"})").message, "missing title");
+  EXPECT_EQ(parseError(R"({"title": " \u00a0 "})").message, "missing title");
+  EXPECT_EQ(parseError(R"({})").message, "missing title");
+}
+
+TEST(JsonlImport, AnUnparseableDateIsAnError) {
+  const ImportError e = parseError("{\"title\": \"A\", \"published\": \"soon\"}");
+  EXPECT_EQ(e.line, 1u);
+  EXPECT_EQ(e.message, "published: not a date: \"soon\"");
+  EXPECT_EQ(parseError(R"({"title": "A", "published": "2013-02-30"})").line, 1u);
+}
+
+TEST(JsonlImport, DuplicateFieldsAreErrors) {
+  EXPECT_EQ(parseError(R"({"title": "A", "title": "B"})").message, "duplicate field \"title\"");
+}
+
+TEST(JsonlImport, HostileLinesAreRefused) {
+  EXPECT_EQ(parseError(std::string(100000, '[')).message, "JSON nested too deeply");
+  EXPECT_EQ(parseError("{\"title\": \"A\", \"x\": " + std::string(50, '{')).message,
+            "JSON nested too deeply");
+  const ImportError big =
+      parseError("{\"title\": \"A\", \"body\": \"" + std::string(MAX_BODY_BYTES + 1, 'x') + "\"}");
+  EXPECT_EQ(big.message, "body is larger than 1 MiB");
+  EXPECT_EQ(parseError("{\"title\": \"" + std::string(1'000'000, 'x')).message.substr(0, 14),
+            "truncated JSON");
+}
+
+TEST(JsonlImport, CommonChecksApply) {
+  EXPECT_EQ(parseError("").message, "empty file");
+  EXPECT_EQ(parseError("\n\r\n  \n").message, "empty file");
+  const ImportError binary = parseError(std::string("{\"title\": \"A\"}\n{\"title\": \"\xFF\"}\n"));
+  EXPECT_EQ(binary.line, 2u);
+  EXPECT_EQ(binary.message, "not UTF-8 text (binary file?)");
+}
+
+TEST(JsonlImport, NeverReturnsAPartialResult) {
+  // Nine good lines and one bad: nothing but the error comes back.
+  std::string text;
+  for (int i = 0; i < 9; ++i) text += "{\"title\": \"T" + std::to_string(i) + "\"}\n";
+  text += "{\"title\": 1}\n";
+  const auto result = parseJsonl(text);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().line, 10u);
+}
+
+}  // namespace
+}  // namespace fieldsync::protocol
