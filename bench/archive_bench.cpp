@@ -71,14 +71,24 @@ void BM_Ed25519Sign(benchmark::State& state) {
 }
 BENCHMARK(BM_Ed25519Sign);
 
+/// The yardstick for verify: libsodium alone, over 1024 different 54-byte messages (the size
+/// of SIG_TAG || id) and their signatures, since verification time varies with the signature.
 void BM_Ed25519VerifyBare(benchmark::State& state) {
   auto key = protocol::SecretKey::generate();
-  std::array<std::uint8_t, 54> message{};
-  auto signature = key.sign(message);
   auto pk = key.publicKey();
-  for (auto _ : state)
-    benchmark::DoNotOptimize(crypto_sign_verify_detached(signature.bytes.data(), message.data(),
-                                                         message.size(), pk.bytes.data()));
+  std::vector<std::array<std::uint8_t, 54>> messages(1024);
+  std::vector<protocol::Signature> signatures;
+  for (std::size_t i = 0; i < messages.size(); ++i) {
+    randombytes_buf(messages[i].data(), messages[i].size());
+    signatures.push_back(key.sign(messages[i]));
+  }
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& m = messages[i % messages.size()];
+    benchmark::DoNotOptimize(crypto_sign_verify_detached(
+        signatures[i % messages.size()].bytes.data(), m.data(), m.size(), pk.bytes.data()));
+    ++i;
+  }
   state.SetItemsProcessed(state.iterations());
 }
 BENCHMARK(BM_Ed25519VerifyBare);
@@ -109,6 +119,27 @@ void BM_SignClipping(benchmark::State& state) {
 }
 BENCHMARK(BM_SignClipping);
 
+/// protocol::verify() of one fixture-sized object in memory: decoding, canonical checks,
+/// the id and the signature, without the store.
+void BM_VerifyObject(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  auto object = protocol::sign({key.publicKey(), 1357862400, fixtureClippings()[3]}, key);
+  std::vector<std::uint8_t> bytes(object->bytes().begin(), object->bytes().end());
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::verify(bytes));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_VerifyObject);
+
+/// protocol::decode() alone: what verify() adds to the bare signature check.
+void BM_DecodeObject(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  auto object = protocol::sign({key.publicKey(), 1357862400, fixtureClippings()[3]}, key);
+  std::vector<std::uint8_t> bytes(object->bytes().begin(), object->bytes().end());
+  for (auto _ : state) benchmark::DoNotOptimize(protocol::decode(bytes));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_DecodeObject);
+
 // --- The whole paths -------------------------------------------------------------------------
 
 /// Import: sign, hash, store and index in durable batches of range(0) clippings, into an
@@ -133,7 +164,7 @@ void BM_Import(benchmark::State& state) {
 }
 BENCHMARK(BM_Import)->Arg(12)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
 
-/// verify --all over an archive of range(0) objects.
+/// verify --all over an archive of range(0) objects, on range(1) threads.
 void BM_VerifyAll(benchmark::State& state) {
   TempDir dir;
   auto archive = store::Archive::open({.dir = dir.path(), .create = true});
@@ -143,12 +174,13 @@ void BM_VerifyAll(benchmark::State& state) {
     (void)store::ingestClippings(*archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done),
                                  1700000000);
   for (auto _ : state) {
-    auto summary = store::verifyAll(*archive);
+    auto summary = store::verifyAll(*archive, static_cast<unsigned>(state.range(1)));
     if (!summary.ok() || summary.checked != n) state.SkipWithError("verification failed");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_VerifyAll)->Arg(10000)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_VerifyAll)->Args({10000, 1})->Args({10000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+
 
 }  // namespace
 

@@ -95,9 +95,7 @@ std::string readText(bool has, capnp::Text::Reader text, const char* field) {
   if (!has) return {};
   if (text.size() == 0)
     throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
-  std::string_view view(text.begin(), text.size());
-  if (!isValidUtf8(view)) throw Reject{Reason::InvalidField, std::string(field) + " is not UTF-8"};
-  return std::string(view);
+  return std::string(text.begin(), text.size());  // UTF-8 and bounds: checkBody()
 }
 
 std::vector<std::string> readTextList(bool has, capnp::List<capnp::Text>::Reader list,
@@ -182,13 +180,17 @@ Body readBody(schema::Payload::Body::Reader body) {
   throw Reject{Reason::UnknownKind, "unknown body kind " + std::to_string(unsigned(body.which()))};
 }
 
-/// A canonical single-segment message read from untrusted bytes. The words are copied to
-/// an aligned buffer first: the bytes may sit anywhere (an LMDB page, a network frame).
+/// A canonical single-segment message read from untrusted bytes. Cap'n Proto reads whole
+/// 8-byte words, so bytes that do not sit at an aligned address (an LMDB value, a network
+/// frame) are copied to an aligned buffer first; aligned bytes (a payload inside an already
+/// aligned object) are read in place and must outlive the reader.
 class CanonicalReader {
  public:
   CanonicalReader(std::span<const std::uint8_t> bytes, const Limits& limits, const char* what)
-      : m_words(checkedCopy(bytes, what)),
-        m_segment(m_words.begin(), m_words.size()),
+      : m_copy(copyIfUnaligned(bytes, what)),
+        m_segment(m_copy.size() ? m_copy.begin()
+                                : reinterpret_cast<const capnp::word*>(bytes.data()),
+                  bytes.size() / sizeof(capnp::word)),
         m_reader(kj::arrayPtr(&m_segment, 1), options(limits, bytes.size())) {
     if (!m_reader.isCanonical())
       throw Reject{Reason::NonCanonical, std::string(what) + " is not in canonical form"};
@@ -199,11 +201,13 @@ class CanonicalReader {
   }
 
  private:
-  static kj::Array<capnp::word> checkedCopy(std::span<const std::uint8_t> bytes, const char* what) {
+  static kj::Array<capnp::word> copyIfUnaligned(std::span<const std::uint8_t> bytes,
+                                                const char* what) {
     if (bytes.empty() || bytes.size() % sizeof(capnp::word) != 0)
       throw Reject{Reason::Malformed, std::string(what) + " is truncated (" +
                                           std::to_string(bytes.size()) +
                                           " bytes, not a whole number of 8-byte words)"};
+    if (reinterpret_cast<std::uintptr_t>(bytes.data()) % alignof(capnp::word) == 0) return {};
     auto words = kj::heapArray<capnp::word>(bytes.size() / sizeof(capnp::word));
     std::memcpy(words.begin(), bytes.data(), bytes.size());
     return words;
@@ -217,7 +221,7 @@ class CanonicalReader {
     return o;
   }
 
-  kj::Array<capnp::word> m_words;
+  kj::Array<capnp::word> m_copy;  // empty when the bytes are read in place
   kj::ArrayPtr<const capnp::word> m_segment;
   capnp::SegmentArrayMessageReader m_reader;
 };
@@ -339,10 +343,7 @@ ContentHash contentHash(const Clipping& clipping) {
 
 Expected<std::monostate, Rejection> checkBody(const Body& body) {
   if (auto c = std::get_if<Clipping>(&body)) {
-    auto normal = normalizeClipping(*c);
-    if (!normal) return invalid("clipping: " + normal.error());
-    if (normal.value() != *c)
-      return invalid("clipping is not in normal form (trimmed, tags sorted)");
+    if (auto problem = checkNormalClipping(*c)) return invalid("clipping: " + *problem);
   } else if (auto r = std::get_if<Release>(&body)) {
     if (r->name.empty() || !textWithin(r->name, MAX_TAG_BYTES))
       return invalid("release name must be 1 to 128 bytes of UTF-8");

@@ -824,26 +824,10 @@ std::optional<std::string> parseDate(std::string_view text) {
   return formatDate(year, month, day);
 }
 
-Expected<Clipping, std::string> normalizeClipping(Clipping clipping) {
-  Clipping c;
-  c.title = collapseSpaces(clipping.title);
-  c.source = collapseSpaces(clipping.source);
-  for (const std::string& author : clipping.authors) {
-    std::string a = collapseSpaces(author);
-    if (!a.empty()) c.authors.push_back(std::move(a));
-  }
-  c.published = std::string(trimSpace(clipping.published));
-  c.url = std::string(trimSpace(clipping.url));
-  for (const std::string& tag : clipping.tags) {
-    std::string t = lowerAscii(collapseSpaces(tag));
-    if (!t.empty()) c.tags.push_back(std::move(t));
-  }
-  std::sort(c.tags.begin(), c.tags.end());
-  c.tags.erase(std::unique(c.tags.begin(), c.tags.end()), c.tags.end());
-  c.language = std::string(trimSpace(clipping.language));
-  c.body = normalizeBody(clipping.body);
-  c.collection = collapseSpaces(clipping.collection);
+namespace {
 
+/// The bounds and formats of a clipping already in normal form; the problem, if any.
+std::optional<std::string> fieldProblem(const Clipping& c) {
   if (c.title.empty()) return std::string("title is missing");
 
   struct Field {
@@ -879,7 +863,76 @@ Expected<Clipping, std::string> normalizeClipping(Clipping clipping) {
   }
   if (!c.published.empty() && !isIsoDate(c.published))
     return "published: not an ISO 8601 date: " + excerpt(c.published, 64);
+  return std::nullopt;
+}
+
+/// True when collapseSpaces(s) == s: no space at either end, inner whitespace only as single
+/// ' ' characters.
+bool isCollapsed(std::string_view s) {
+  bool afterSpace = true;  // a space at the start is as wrong as two in a row
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    if (const std::size_t n = spaceAt(s, i)) {
+      if (afterSpace || n != 1 || s[i] != ' ') return false;
+      afterSpace = true;
+    } else {
+      afterSpace = false;
+    }
+  }
+  return s.empty() || !afterSpace;
+}
+
+bool isTrimmed(std::string_view s) { return trimSpace(s).size() == s.size(); }
+
+/// True when normalizeBody(s) == s.
+bool isNormalBody(std::string_view s) {
+  if (s.find('\r') != std::string_view::npos) return false;
+  if (!s.empty() && (isAsciiSpace(s.back()) || (s.size() >= 2 && s[s.size() - 2] == '\xC2' &&
+                                                s.back() == '\xA0')))
+    return false;
+  const std::size_t nl = s.find('\n');
+  return nl == std::string_view::npos || !trimSpace(s.substr(0, nl)).empty();
+}
+
+bool isLowerAscii(std::string_view s) {
+  return std::none_of(s.begin(), s.end(), [](char ch) { return ch >= 'A' && ch <= 'Z'; });
+}
+
+}  // namespace
+
+Expected<Clipping, std::string> normalizeClipping(Clipping clipping) {
+  Clipping c;
+  c.title = collapseSpaces(clipping.title);
+  c.source = collapseSpaces(clipping.source);
+  for (const std::string& author : clipping.authors) {
+    std::string a = collapseSpaces(author);
+    if (!a.empty()) c.authors.push_back(std::move(a));
+  }
+  c.published = std::string(trimSpace(clipping.published));
+  c.url = std::string(trimSpace(clipping.url));
+  for (const std::string& tag : clipping.tags) {
+    std::string t = lowerAscii(collapseSpaces(tag));
+    if (!t.empty()) c.tags.push_back(std::move(t));
+  }
+  std::sort(c.tags.begin(), c.tags.end());
+  c.tags.erase(std::unique(c.tags.begin(), c.tags.end()), c.tags.end());
+  c.language = std::string(trimSpace(clipping.language));
+  c.body = normalizeBody(clipping.body);
+  c.collection = collapseSpaces(clipping.collection);
+
+  if (auto problem = fieldProblem(c)) return *problem;
   return c;
+}
+
+std::optional<std::string> checkNormalClipping(const Clipping& c) {
+  bool normal = isCollapsed(c.title) && isCollapsed(c.source) && isTrimmed(c.published) &&
+                isTrimmed(c.url) && isTrimmed(c.language) && isNormalBody(c.body) &&
+                isCollapsed(c.collection);
+  for (const auto& a : c.authors) normal = normal && !a.empty() && isCollapsed(a);
+  for (std::size_t i = 0; i < c.tags.size(); ++i)
+    normal = normal && !c.tags[i].empty() && isCollapsed(c.tags[i]) && isLowerAscii(c.tags[i]) &&
+             (i == 0 || c.tags[i - 1] < c.tags[i]);
+  if (!normal) return std::string("not in normal form (untrimmed text, or tags not sorted)");
+  return fieldProblem(c);
 }
 
 }  // namespace fieldsync::protocol

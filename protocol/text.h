@@ -61,4 +61,9 @@ inline constexpr std::size_t MAX_TAG_BYTES = 128;
 /// Idempotent: a normalized clipping normalizes to itself.
 Expected<Clipping, std::string> normalizeClipping(Clipping clipping);
 
+/// Empty when clipping is already what normalizeClipping would return for it (normal form,
+/// within bounds, valid); else the problem. Copies nothing: this runs on every object that
+/// is verified.
+std::optional<std::string> checkNormalClipping(const Clipping& clipping);
+
 }  // namespace fieldsync::protocol

@@ -397,3 +397,46 @@ TEST(TextNormalize, AcceptsEveryIsoPrecisionAndAnEmptyDate) {
 
 }  // namespace
 }  // namespace fieldsync::protocol
+
+namespace fieldsync::protocol {
+namespace {
+
+// checkNormalClipping is the copy-free check that verify() runs on every object; it must
+// agree exactly with "normalizeClipping succeeds and changes nothing".
+TEST(NormalForm, CheckAgreesWithNormalizeOnRandomClippings) {
+  std::mt19937 rng(20261127);
+  const std::vector<std::string> pieces = {"a",  "B",  " ",  "  ", "\t", "\n", "\r\n", "\xC2\xA0",
+                                           "é",  "x:y", "2013", "-01", "\xFF", "",   "Z"};
+  auto randomText = [&](int maxPieces) {
+    std::string s;
+    int n = static_cast<int>(rng() % static_cast<unsigned>(maxPieces + 1));
+    for (int i = 0; i < n; ++i) s += pieces[rng() % pieces.size()];
+    return s;
+  };
+  int normalSeen = 0;
+  for (int i = 0; i < 20000; ++i) {
+    Clipping c;
+    c.title = randomText(4);
+    c.source = randomText(3);
+    for (int a = static_cast<int>(rng() % 3); a > 0; --a) c.authors.push_back(randomText(2));
+    c.published = rng() % 2 ? "2013-01" : randomText(2);
+    c.url = randomText(2);
+    for (int t = static_cast<int>(rng() % 3); t > 0; --t) c.tags.push_back(randomText(2));
+    c.language = randomText(1);
+    c.body = randomText(6);
+    c.collection = randomText(2);
+    // Half the time start from a normalized clipping, so the "normal" side is well covered.
+    if (rng() % 2) {
+      if (auto n = normalizeClipping(c)) c = n.value();
+    }
+    auto normalized = normalizeClipping(c);
+    bool expected = normalized.ok() && normalized.value() == c;
+    normalSeen += expected;
+    EXPECT_EQ(!checkNormalClipping(c).has_value(), expected)
+        << "title=[" << c.title << "] body=[" << c.body << "]";
+  }
+  EXPECT_GT(normalSeen, 1000);
+}
+
+}  // namespace
+}  // namespace fieldsync::protocol
