@@ -35,13 +35,26 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
   return j;
 }
 
+namespace {
+
+/// text cut at a character boundary to at most maxBytes, with "…" when cut: list lines stay
+/// on one terminal line; `show` prints everything.
+std::string shorten(const std::string& text, std::size_t maxBytes) {
+  if (text.size() <= maxBytes) return text;
+  std::size_t cut = maxBytes;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
+  return text.substr(0, cut) + "…";
+}
+
+}  // namespace
+
 void printListLine(std::ostream& out, const protocol::DecodedObject& object) {
   out << object.id.hex().substr(0, 12) << "  ";
   if (const auto* c = object.payload.clipping()) {
     std::string date = c->published.empty() ? "----------" : c->published;
     date.resize(10, ' ');
-    out << date << "  " << c->title;
-    if (!c->source.empty()) out << " (" << c->source << ")";
+    out << date << "  " << shorten(c->title, 80);
+    if (!c->source.empty()) out << " (" << shorten(c->source, 40) << ")";
   } else {
     out << protocol::kindName(object.payload.kind()) << "  signed "
         << isoTime(object.payload.signedAt);

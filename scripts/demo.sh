@@ -6,12 +6,17 @@ set -euo pipefail
 bin=$(realpath "$1")
 home=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-digest="$root/../shared/fixtures/icrtop-listserv-2013-01-11.txt"
+digest=$(realpath -m "$root/../shared/fixtures/icrtop-listserv-2013-01-11.txt")
 [ -f "$digest" ] || { echo "demo: the fixture digest is missing: $digest" >&2; exit 2; }
 
 rm -rf "$home"
 fs() { "$bin" --home "$home" "$@"; }
-step() { printf '\n\033[1m== %s\033[0m\n$ fieldsync %s\n' "$1" "${*:2}"; fs "${@:2}"; }
+step() {
+  printf '\n== %s\n$ fieldsync' "$1"
+  printf ' %q' "${@:2}"
+  printf '\n'
+  fs "${@:2}"
+}
 
 step "A new node with its own Ed25519 identity" init --name "Demo office"
 step "Import a listserv digest: each clipping is signed with the node's key" import "$digest"
