@@ -32,16 +32,21 @@ enum Db : std::size_t {
   BY_TAG,
   BY_SIGNER,
   BY_CONTENT,
+  BY_SEQ,
+  TERMS_RECENT,
   TERMS,
   META
 };
-constexpr std::array<const char*, 8> DB_NAMES = {
-    "objects", "by_time", "by_published", "by_tag", "by_signer", "by_content", "terms", "meta"};
+constexpr std::array<const char*, 10> DB_NAMES = {
+    "objects",    "by_time", "by_published", "by_tag", "by_signer",
+    "by_content", "by_seq",  "terms_recent", "terms",  "meta"};
 
 constexpr std::string_view META_SCHEMA = "schema";
-constexpr std::string_view META_BATCH = "batch";
+constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
+constexpr std::string_view META_RECENT_BATCHES = "terms.recent.batches";
 
 constexpr std::size_t TIME_BYTES = 8;
+constexpr std::size_t SEQ_BYTES = 8;
 constexpr std::size_t PUBLISHED_BYTES = 10;  // "2013-01-99"
 constexpr std::size_t LIST_KEY_BYTES = PUBLISHED_BYTES + TIME_BYTES + ID_BYTES;
 constexpr std::string_view NO_DATE = "0000-00-00";
@@ -58,6 +63,20 @@ void putBigEndian(std::uint8_t* out, std::uint64_t value) {
     out[i] = static_cast<std::uint8_t>(value & 0xff);
     value >>= 8;
   }
+}
+
+std::uint64_t getBigEndian(const std::uint8_t* in) {
+  std::uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | in[i];
+  return value;
+}
+
+using SeqKey = std::array<std::uint8_t, SEQ_BYTES>;  // the by_seq key
+
+SeqKey seqKey(std::uint64_t seq) {
+  SeqKey key{};
+  putBigEndian(key.data(), seq);
+  return key;
 }
 
 /// signedAt as 8 bytes that sort like the signed number: offset binary, big-endian.
@@ -88,7 +107,7 @@ ListKey listKey(const protocol::Payload& payload, const ObjectId& id) {
   return key;
 }
 
-/// The id that ends an index key (every index key but terms ends with one).
+/// The id that ends an index key (every index key but by_seq's and the terms' ends with one).
 ObjectId idAtEnd(const MDB_val& key) {
   ObjectId id;
   assert(key.mv_size >= ID_BYTES);
@@ -337,6 +356,46 @@ void Archive::remap(bool grow) const {
   lmdb::check(::mdb_env_set_mapsize(m_env, size), "mdb_env_set_mapsize");
 }
 
+// --- Postings (prefix.h) --------------------------------------------------------------------
+
+void encodePostings(std::uint64_t base, std::span<const std::uint64_t> seqs,
+                    std::vector<std::uint8_t>& out) {
+  std::uint64_t previous = base;
+  for (std::size_t i = 0; i < seqs.size(); ++i) {
+    assert(seqs[i] >= previous && (seqs[i] > previous || i == 0));
+    std::uint64_t delta = seqs[i] - previous;
+    previous = seqs[i];
+    while (delta >= 0x80) {
+      out.push_back(static_cast<std::uint8_t>(delta | 0x80));
+      delta >>= 7;
+    }
+    out.push_back(static_cast<std::uint8_t>(delta));
+  }
+}
+
+bool decodePostings(std::uint64_t base, std::span<const std::uint8_t> bytes,
+                    std::vector<std::uint64_t>& out) {
+  std::uint64_t previous = base;
+  bool first = true;
+  for (std::size_t i = 0; i < bytes.size();) {
+    std::uint64_t delta = 0;
+    for (unsigned shift = 0;; shift += 7) {
+      if (i == bytes.size()) return false;  // cut short
+      const std::uint64_t group = bytes[i] & 0x7f;
+      // The tenth byte holds bit 63 alone; more would not fit in 64 bits.
+      if (shift == 63 && group > 1) return false;
+      delta |= group << shift;
+      if ((bytes[i++] & 0x80) == 0) break;
+      if (shift == 63) return false;
+    }
+    if ((delta == 0 && !first) || delta > UINT64_MAX - previous) return false;
+    previous += delta;
+    out.push_back(previous);
+    first = false;
+  }
+  return true;
+}
+
 // --- Lookups shared by ReadTxn and WriteTxn -------------------------------------------------
 
 namespace {
@@ -378,28 +437,163 @@ void checkMetaKey(std::string_view name) {
   }
 }
 
-/// The ids of the clippings that hold term, sorted and unique, over all its batch chunks.
-std::vector<ObjectId> postings(MDB_txn* txn, MDB_dbi dbi, std::string_view term) {
-  std::vector<std::uint8_t> prefix(term.begin(), term.end());
-  prefix.push_back(0);
-  std::vector<ObjectId> ids;
-  Cursor cursor(txn, dbi, "terms");
-  MDB_val key = lmdb::val(prefix);
-  MDB_val data{};
-  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
-       ok = cursor.get(key, data, MDB_NEXT)) {
-    if (data.mv_size % ID_BYTES != 0) {
-      throw Error("the search index entry for \"" + std::string(term) + "\" is damaged");
-    }
-    const auto* p = static_cast<const std::uint8_t*>(data.mv_data);
-    for (std::size_t off = 0; off < data.mv_size; off += ID_BYTES) {
-      ObjectId& id = ids.emplace_back();
-      std::memcpy(id.bytes.data(), p + off, ID_BYTES);
+/// A counter kept in meta as a decimal number; 0 when absent.
+std::uint64_t readCounter(MDB_txn* txn, MDB_dbi dbi, std::string_view name) {
+  const auto text = readMeta(txn, dbi, name);
+  if (!text) return 0;
+  const auto number = parseNumber(*text);
+  if (!number) throw Error("the archive's counter meta \"" + std::string(name) + "\" is damaged");
+  return *number;
+}
+
+[[noreturn]] void damagedIndex(std::string_view term) {
+  throw Error("the search index entry for \"" + std::string(term) + "\" is damaged");
+}
+
+/// Decodes the postings of one chunk or batch entry onto out, which must stay strictly
+/// ascending across entries too: chunks and batches of a term cover disjoint seq ranges in
+/// key order.
+void appendPostings(std::uint64_t base, std::span<const std::uint8_t> postings,
+                    std::string_view term, std::vector<std::uint64_t>& out) {
+  const std::size_t before = out.size();
+  if (!decodePostings(base, postings, out) || out.size() == before ||
+      (before > 0 && out[before] <= out[before - 1])) {
+    damagedIndex(term);
+  }
+}
+
+/// The batches in terms_recent (their first seqs), ascending: one seek per batch.
+std::vector<std::uint64_t> recentBatches(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<std::uint64_t> batches;
+  Cursor cursor(txn, dbi, "terms_recent");
+  MDB_val key{};
+  for (bool ok = cursor.get(key, MDB_FIRST); ok;) {
+    if (key.mv_size <= SEQ_BYTES) throw Error("the search index (terms_recent) is damaged");
+    const std::uint64_t batch = getBigEndian(static_cast<const std::uint8_t*>(key.mv_data));
+    batches.push_back(batch);
+    if (batch == UINT64_MAX) break;
+    const SeqKey next = seqKey(batch + 1);  // sorts before every key of the next batch
+    key = lmdb::val(next);
+    ok = cursor.get(key, MDB_SET_RANGE);
+  }
+  return batches;
+}
+
+/// The seqs of the clippings that hold term, ascending: its chunks in terms, then its entry
+/// in each recent batch (batches: recentBatches()).
+std::vector<std::uint64_t> termSeqs(MDB_txn* txn, MDB_dbi termsDbi, MDB_dbi recentDbi,
+                                    std::string_view term,
+                                    const std::vector<std::uint64_t>& batches) {
+  std::vector<std::uint64_t> seqs;
+  std::vector<std::uint8_t> key(term.begin(), term.end());
+  key.push_back(0);
+  {
+    Cursor cursor(txn, termsDbi, "terms");
+    MDB_val k = lmdb::val(key);
+    MDB_val data{};
+    for (bool ok = cursor.get(k, data, MDB_SET_RANGE); ok && lmdb::startsWith(k, key);
+         ok = cursor.get(k, data, MDB_NEXT)) {
+      // Terms hold no 0 byte, so the keys that start with term || 0 are term's chunks.
+      if (k.mv_size != key.size() + SEQ_BYTES) damagedIndex(term);
+      const auto* seq = static_cast<const std::uint8_t*>(k.mv_data) + key.size();
+      appendPostings(getBigEndian(seq), lmdb::bytes(data), term, seqs);
     }
   }
-  std::sort(ids.begin(), ids.end());
-  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  key.assign(SEQ_BYTES, 0);
+  key.insert(key.end(), term.begin(), term.end());
+  for (const std::uint64_t batch : batches) {
+    putBigEndian(key.data(), batch);
+    MDB_val k = lmdb::val(key);
+    MDB_val data{};
+    const int rc = ::mdb_get(txn, recentDbi, &k, &data);
+    if (rc == MDB_NOTFOUND) continue;
+    lmdb::check(rc, "mdb_get(terms_recent)");
+    appendPostings(batch, lmdb::bytes(data), term, seqs);
+  }
+  return seqs;
+}
+
+/// The ids of seqs (ascending) from by_seq, in the same order.
+std::vector<ObjectId> idsOf(MDB_txn* txn, MDB_dbi dbi, const std::vector<std::uint64_t>& seqs) {
+  // Close seqs are stepped to, far ones sought: a common term walks by_seq like a list.
+  constexpr std::uint64_t MAX_STEPS = 8;
+  std::vector<ObjectId> ids;
+  ids.reserve(seqs.size());
+  Cursor cursor(txn, dbi, "by_seq");
+  MDB_val key{};
+  MDB_val data{};
+  std::uint64_t at = 0;  // the cursor's seq; 0: not placed
+  for (const std::uint64_t seq : seqs) {
+    bool found = false;
+    if (at != 0 && seq > at && seq - at <= MAX_STEPS) {
+      while (at < seq && cursor.get(key, data, MDB_NEXT)) {
+        if (key.mv_size != SEQ_BYTES) break;
+        at = getBigEndian(static_cast<const std::uint8_t*>(key.mv_data));
+      }
+      found = at == seq;
+    } else {
+      const SeqKey k = seqKey(seq);
+      key = lmdb::val(k);
+      found = cursor.get(key, data, MDB_SET_KEY);
+      at = found ? seq : 0;
+    }
+    if (!found || data.mv_size != ID_BYTES) {
+      throw Error("the search index names a missing object (seq " + std::to_string(seq) + ")");
+    }
+    std::memcpy(ids.emplace_back().bytes.data(), data.mv_data, ID_BYTES);
+  }
   return ids;
+}
+
+/// A set of ids for membership tests, built in linear time: open addressing on the ids'
+/// first 8 bytes, which are uniformly spread (ids are hashes).
+class IdSet {
+ public:
+  explicit IdSet(const std::vector<ObjectId>& ids) : m_ids(ids) {
+    std::size_t size = 16;
+    while (size < 2 * ids.size()) size *= 2;
+    m_slots.assign(size, 0);
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      std::size_t slot = headOf(ids[i]) & (size - 1);
+      while (m_slots[slot] != 0) slot = (slot + 1) & (size - 1);
+      m_slots[slot] = static_cast<std::uint32_t>(i + 1);
+    }
+  }
+  bool contains(const ObjectId& id) const {
+    const std::size_t mask = m_slots.size() - 1;
+    for (std::size_t slot = headOf(id) & mask; m_slots[slot] != 0; slot = (slot + 1) & mask) {
+      if (m_ids[m_slots[slot] - 1] == id) return true;
+    }
+    return false;
+  }
+
+ private:
+  static std::uint64_t headOf(const ObjectId& id) {
+    std::uint64_t head = 0;
+    std::memcpy(&head, id.bytes.data(), sizeof head);
+    return head;
+  }
+  const std::vector<ObjectId>& m_ids;
+  std::vector<std::uint32_t> m_slots;  // index into m_ids + 1; 0: empty
+};
+
+/// The values in both sorted lists. Probes the longer list by binary search when it is much
+/// longer (a rare term with a common one), else walks both.
+std::vector<std::uint64_t> intersect(const std::vector<std::uint64_t>& shorter,
+                                     const std::vector<std::uint64_t>& longer) {
+  std::vector<std::uint64_t> both;
+  if (longer.size() / 16 > shorter.size()) {
+    auto from = longer.begin();
+    for (const std::uint64_t seq : shorter) {
+      from = std::lower_bound(from, longer.end(), seq);
+      if (from == longer.end()) break;
+      if (*from == seq) both.push_back(seq);
+    }
+  } else {
+    std::set_intersection(shorter.begin(), shorter.end(), longer.begin(), longer.end(),
+                          std::back_inserter(both));
+  }
+  return both;
 }
 
 }  // namespace
@@ -446,6 +640,41 @@ std::uint64_t ReadTxn::count() const {
   MDB_stat stat{};
   lmdb::check(::mdb_stat(m_txn, (*m_archive->m_dbs)[OBJECTS], &stat), "mdb_stat(objects)");
   return stat.ms_entries;
+}
+
+std::vector<SeqEntry> ReadTxn::since(std::uint64_t seq, std::size_t limit) const {
+  std::vector<SeqEntry> out;
+  if (seq == UINT64_MAX || limit == 0) return out;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_SEQ], "by_seq");
+  const SeqKey start = seqKey(seq + 1);
+  MDB_val key = lmdb::val(start);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && out.size() < limit;
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (key.mv_size != SEQ_BYTES || data.mv_size != ID_BYTES) {
+      throw Error("the sequence index (by_seq) is damaged");
+    }
+    SeqEntry& entry = out.emplace_back();
+    entry.seq = getBigEndian(static_cast<const std::uint8_t*>(key.mv_data));
+    std::memcpy(entry.id.bytes.data(), data.mv_data, ID_BYTES);
+  }
+  return out;
+}
+
+std::uint64_t ReadTxn::lastSeq() const {
+  return readCounter(m_txn, (*m_archive->m_dbs)[META], META_SEQ);
+}
+
+TermIndexStats termIndexStats(const ReadTxn& txn) {
+  const Archive::Dbs& dbs = *txn.m_archive->m_dbs;
+  TermIndexStats stats;
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(txn.m_txn, dbs[TERMS_RECENT], &stat), "mdb_stat(terms_recent)");
+  stats.recentEntries = stat.ms_entries;
+  lmdb::check(::mdb_stat(txn.m_txn, dbs[TERMS], &stat), "mdb_stat(terms)");
+  stats.chunks = stat.ms_entries;
+  stats.recentBatches = readCounter(txn.m_txn, dbs[META], META_RECENT_BATCHES);
+  return stats;
 }
 
 void ReadTxn::forEach(
@@ -631,19 +860,23 @@ std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit)
   terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
   if (terms.empty() || limit == 0) return {};
 
-  std::vector<ObjectId> hits;
-  for (std::size_t i = 0; i < terms.size(); ++i) {
-    std::vector<ObjectId> ids = postings(m_txn, dbs[TERMS], terms[i]);
-    if (i == 0) {
-      hits = std::move(ids);
-    } else {
-      std::vector<ObjectId> both;
-      std::set_intersection(hits.begin(), hits.end(), ids.begin(), ids.end(),
-                            std::back_inserter(both));
-      hits = std::move(both);
-    }
-    if (hits.empty()) return {};
+  // The seqs of each term from both tiers; a term without any ends the search.
+  const std::vector<std::uint64_t> batches = recentBatches(m_txn, dbs[TERMS_RECENT]);
+  std::vector<std::vector<std::uint64_t>> lists;
+  for (const std::string& term : terms) {
+    lists.push_back(termSeqs(m_txn, dbs[TERMS], dbs[TERMS_RECENT], term, batches));
+    if (lists.back().empty()) return {};
   }
+  // Rarest first: every intersection is then at most as long as the rarest list.
+  std::sort(lists.begin(), lists.end(),
+            [](const auto& a, const auto& b) { return a.size() < b.size(); });
+  std::vector<std::uint64_t> seqs = std::move(lists.front());
+  for (std::size_t i = 1; i < lists.size() && !seqs.empty(); ++i) {
+    seqs = intersect(seqs, lists[i]);
+  }
+  if (seqs.empty()) return {};
+
+  const std::vector<ObjectId> hits = idsOf(m_txn, dbs[BY_SEQ], seqs);
 
   // Order as list(). Few hits: decode each for its sort key. Many: walk by_published from the
   // newest end and keep the hits, which stops early under a limit and decodes nothing. A
@@ -668,10 +901,11 @@ std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit)
   } else {
     Cursor cursor(m_txn, dbs[BY_PUBLISHED], "by_published");
     MDB_val key{};
+    const IdSet hitSet(hits);
     for (bool ok = cursor.get(key, MDB_LAST); ok && out.size() < std::min(limit, hits.size());
          ok = cursor.get(key, MDB_PREV)) {
       const ObjectId id = idAtEnd(key);
-      if (std::binary_search(hits.begin(), hits.end(), id)) out.push_back(id);
+      if (hitSet.contains(id)) out.push_back(id);
     }
   }
   return out;
@@ -682,20 +916,21 @@ std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit)
 namespace {
 
 /// The term postings of one batch, buffered in memory so that flush() writes one key per
-/// distinct term (archive.h: terms). Flat arrays and an open-addressing table keep the cost
+/// distinct term (archive.h: terms_recent). Flat arrays and an open-addressing table keep the cost
 /// per term occurrence to a hash, one probe and an append: a 5 KB clipping has ~700 of them
 /// and the import target leaves a few tens of microseconds for all of its indexing.
 class TermBuffer {
  public:
-  /// Starts the terms of the next clipping, whose id is id.
-  void beginClipping(const ObjectId& id) {
-    m_ids.push_back(id);
+  /// Starts the terms of the next clipping, whose seq is seq: larger than the last one's.
+  void beginClipping(std::uint64_t seq) {
+    assert(m_seqs.empty() || seq > m_seqs.back());
+    m_seqs.push_back(seq);
     m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
   }
 
   /// Adds term to the current clipping; a repeated term is kept once.
   void add(std::string_view term) {
-    const auto clipping = static_cast<std::uint32_t>(m_ids.size());  // 1 + its index
+    const auto clipping = static_cast<std::uint32_t>(m_seqs.size());  // 1 + its index
     Slot& slot = find(term);
     if (slot.lastClipping != clipping) {
       slot.lastClipping = clipping;
@@ -705,27 +940,20 @@ class TermBuffer {
 
   bool empty() const { return m_postings.empty(); }
 
-  /// Calls write(term, ids) for every distinct term, terms in byte order, ids sorted. ids
-  /// yields the 32-byte ids one by one through its callback.
+  /// Calls write(term, seqs) for every distinct term, terms in byte order, seqs ascending.
   template <typename Write>
   void forEachTerm(Write&& write) {
-    const std::size_t clippings = m_ids.size();
     const std::size_t terms = m_terms.size();
-    // Rank the clippings by id once; each term's list, filled in rank order, is then sorted.
-    std::vector<std::uint32_t> byRank(clippings);
-    for (std::uint32_t i = 0; i < clippings; ++i) byRank[i] = i;
-    std::sort(byRank.begin(), byRank.end(),
-              [&](std::uint32_t a, std::uint32_t b) { return m_ids[a] < m_ids[b]; });
     std::vector<std::uint32_t> start(terms + 1, 0);
     for (std::uint32_t t : m_postings) ++start[t + 1];
     for (std::size_t t = 0; t < terms; ++t) start[t + 1] += start[t];
+    // Filled clipping by clipping, so each term's seqs come out ascending.
     std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
-    std::vector<std::uint32_t> ranks(m_postings.size());
+    std::vector<std::uint64_t> seqs(m_postings.size());
     m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
-    for (std::uint32_t rank = 0; rank < clippings; ++rank) {
-      const std::uint32_t c = byRank[rank];
+    for (std::size_t c = 0; c < m_seqs.size(); ++c) {
       for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
-        ranks[fill[m_postings[p]]++] = rank;
+        seqs[fill[m_postings[p]]++] = m_seqs[c];
       }
     }
     m_clippingStart.pop_back();
@@ -735,14 +963,8 @@ class TermBuffer {
     std::sort(order.begin(), order.end(),
               [&](std::uint32_t a, std::uint32_t b) { return m_terms[a] < m_terms[b]; });
     for (std::uint32_t t : order) {
-      const std::span<const std::uint32_t> termRanks(ranks.data() + start[t],
-                                                     start[t + 1] - start[t]);
-      write(std::string_view(m_terms[t]), termRanks.size(), [&](std::uint8_t* out) {
-        for (std::uint32_t rank : termRanks) {
-          std::memcpy(out, m_ids[byRank[rank]].bytes.data(), ID_BYTES);
-          out += ID_BYTES;
-        }
-      });
+      write(std::string_view(m_terms[t]),
+            std::span<const std::uint64_t>(seqs.data() + start[t], start[t + 1] - start[t]));
     }
   }
 
@@ -801,7 +1023,7 @@ class TermBuffer {
     return *moved;
   }
 
-  std::vector<ObjectId> m_ids;                 // clippings of the batch, in put order
+  std::vector<std::uint64_t> m_seqs;           // clippings of the batch, in put order
   std::vector<std::uint32_t> m_clippingStart;  // clipping -> its first entry in m_postings
   std::vector<std::uint32_t> m_postings;       // term numbers, grouped by clipping
   std::vector<std::string> m_terms;            // term number -> term
@@ -813,7 +1035,11 @@ class TermBuffer {
 
 struct WriteTxn::Pending {
   TermBuffer terms;
-  bool mapFull = false;  // a put failed with MDB_MAP_FULL: the batch must be rerun
+  // Read from meta at the first stored object, kept here and written back by flush(), so a
+  // rerun of the batch (a fresh WriteTxn) reads the committed counter and gives the same seqs.
+  std::optional<std::uint64_t> lastSeq;  // the seq given last
+  std::uint64_t firstSeq = 0;            // the first seq this transaction gives
+  bool mapFull = false;                  // a put failed with MDB_MAP_FULL: the batch must be rerun
 };
 
 WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
@@ -830,6 +1056,20 @@ void putEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, unsig
   const int rc = ::mdb_put(txn, dbi, &key, &data, flags);
   if (rc == MDB_SUCCESS) return;
   if (rc == MDB_MAP_FULL) mapFull = true;
+  lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
+}
+
+/// putEntry with MDB_APPEND, for keys that grow with the seq counter. A key that does not
+/// sort last (never expected) is put in place, unless it is present: then a counter is behind.
+void appendEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, bool& mapFull) {
+  int rc = ::mdb_put(txn, dbi, &key, &data, MDB_APPEND);
+  if (rc == MDB_KEYEXIST) rc = ::mdb_put(txn, dbi, &key, &data, MDB_NOOVERWRITE);
+  if (rc == MDB_SUCCESS) return;
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  if (rc == MDB_KEYEXIST) {
+    throw Error(std::string("the archive's sequence counter (meta \"seq\") is behind ") +
+                DB_NAMES[db] + ": the archive is damaged");
+  }
   lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
 }
 
@@ -863,6 +1103,16 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   }
   const MDB_val empty{0, nullptr};
 
+  Pending& pending = *m_pending;
+  if (!pending.lastSeq) {
+    pending.lastSeq = readCounter(m_txn, dbs[META], META_SEQ);
+    pending.firstSeq = *pending.lastSeq + 1;
+  }
+  if (*pending.lastSeq == UINT64_MAX) throw Error("the archive has used up its sequence numbers");
+  const std::uint64_t seq = ++*pending.lastSeq;
+  const SeqKey bySeqKey = seqKey(seq);
+  appendEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), lmdb::val(id.bytes), mapFull);
+
   std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKey{};
   putTime(timeKey.data(), payload.signedAt);
   std::memcpy(timeKey.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
@@ -894,7 +1144,7 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   std::memcpy(contentKey.data() + 2 * ID_BYTES, id.bytes.data(), ID_BYTES);
   putEntry(m_txn, dbs[BY_CONTENT], BY_CONTENT, lmdb::val(contentKey), empty, 0, mapFull);
 
-  m_pending->terms.beginClipping(id);
+  m_pending->terms.beginClipping(seq);
   addTerms(m_pending->terms, clipping->title);
   addTerms(m_pending->terms, clipping->body);
   return PutOutcome::Stored;
@@ -922,30 +1172,127 @@ std::optional<std::string> WriteTxn::getMeta(std::string_view key) const {
 
 void WriteTxn::flush() {
   Pending& pending = *m_pending;
+  if (!pending.lastSeq) return;  // nothing stored
+  setMeta(META_SEQ, std::to_string(*pending.lastSeq));
   if (pending.terms.empty()) return;
-  std::uint64_t batch = 0;
-  if (const auto text = getMeta(META_BATCH)) {
-    const auto number = parseNumber(*text);
-    if (!number) throw Error("the archive's batch counter (meta \"batch\") is damaged");
-    batch = *number;
+
+  // One entry per distinct term under the batch's first seq, which is larger than every key
+  // in terms_recent and no larger than any seq of the batch: appended in key order, the
+  // entries only add pages at the right edge of the tree.
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  const std::uint64_t batch = pending.firstSeq;
+  std::vector<std::uint8_t> key(SEQ_BYTES);
+  putBigEndian(key.data(), batch);
+  std::vector<std::uint8_t> value;
+  pending.terms.forEachTerm([&](std::string_view term, std::span<const std::uint64_t> seqs) {
+    key.resize(SEQ_BYTES);
+    key.insert(key.end(), term.begin(), term.end());
+    value.clear();
+    encodePostings(batch, seqs, value);
+    appendEntry(m_txn, dbs[TERMS_RECENT], TERMS_RECENT, lmdb::val(key), lmdb::val(value),
+                pending.mapFull);
+  });
+  pending.terms.clear();
+
+  const std::uint64_t batches = readCounter(m_txn, dbs[META], META_RECENT_BATCHES) + 1;
+  MDB_stat stat{};
+  lmdb::check(::mdb_stat(m_txn, dbs[TERMS_RECENT], &stat), "mdb_stat(terms_recent)");
+  const std::uint64_t bytes = std::uint64_t{stat.ms_psize} *
+                              (stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages);
+  const Options& options = m_archive.m_options;
+  if (batches >= options.termsMergeBatches || bytes >= options.termsMergeBytes) {
+    mergeRecentTerms();
+  } else {
+    setMeta(META_RECENT_BATCHES, std::to_string(batches));
   }
-  const MDB_dbi dbi = (*m_archive.m_dbs)[TERMS];
+}
+
+void WriteTxn::mergeRecentTerms() {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  Pending& pending = *m_pending;
+
+  // Copy terms_recent out first: writing to terms may spill dirty pages, and the views of
+  // this transaction's own entries would then dangle. Its entries come in (batch, term)
+  // order: one run of ascending terms per batch.
+  struct Entry {
+    std::size_t term;  // offset in bytes; the postings follow the term
+    std::uint32_t termBytes;
+    std::uint32_t postingsBytes;
+  };
+  struct Run {
+    std::uint64_t batch;
+    std::size_t next;  // its next entry
+    std::size_t end;
+  };
+  std::vector<std::uint8_t> bytes;
+  std::vector<Entry> entries;
+  std::vector<Run> runs;
+  {
+    Cursor cursor(m_txn, dbs[TERMS_RECENT], "terms_recent");
+    MDB_val key{};
+    MDB_val data{};
+    for (bool ok = cursor.get(key, data, MDB_FIRST); ok; ok = cursor.get(key, data, MDB_NEXT)) {
+      if (key.mv_size <= SEQ_BYTES) throw Error("the search index (terms_recent) is damaged");
+      const auto* k = static_cast<const std::uint8_t*>(key.mv_data);
+      const std::uint64_t batch = getBigEndian(k);
+      if (runs.empty() || runs.back().batch != batch) {
+        runs.push_back(Run{batch, entries.size(), entries.size()});
+      }
+      entries.push_back(Entry{bytes.size(), static_cast<std::uint32_t>(key.mv_size - SEQ_BYTES),
+                              static_cast<std::uint32_t>(data.mv_size)});
+      ++runs.back().end;
+      bytes.insert(bytes.end(), k + SEQ_BYTES, k + key.mv_size);
+      const auto d = lmdb::bytes(data);
+      bytes.insert(bytes.end(), d.begin(), d.end());
+    }
+  }
+  auto termOf = [&](const Entry& e) {
+    return std::string_view(reinterpret_cast<const char*>(bytes.data() + e.term), e.termBytes);
+  };
+
+  // A k-way merge of the runs by term; among equal terms the earlier batch (run) first, so
+  // each term's seqs come out ascending. One new chunk per term.
+  auto after = [&](std::size_t a, std::size_t b) {
+    const std::string_view ta = termOf(entries[runs[a].next]);
+    const std::string_view tb = termOf(entries[runs[b].next]);
+    return ta != tb ? ta > tb : a > b;
+  };
+  std::vector<std::size_t> heap;
+  for (std::size_t r = 0; r < runs.size(); ++r) heap.push_back(r);
+  std::make_heap(heap.begin(), heap.end(), after);
+  std::vector<std::uint64_t> seqs;
   std::vector<std::uint8_t> key;
-  // Terms come in byte order, so neighbouring puts land on the same pages.
-  pending.terms.forEachTerm([&](std::string_view term, std::size_t count, const auto& copyIds) {
+  std::vector<std::uint8_t> value;
+  while (!heap.empty()) {
+    const std::string_view term = termOf(entries[runs[heap.front()].next]);
+    seqs.clear();
+    while (!heap.empty() && termOf(entries[runs[heap.front()].next]) == term) {
+      std::pop_heap(heap.begin(), heap.end(), after);
+      Run& run = runs[heap.back()];
+      const Entry& entry = entries[run.next];
+      const std::span<const std::uint8_t> postings(bytes.data() + entry.term + entry.termBytes,
+                                                   entry.postingsBytes);
+      appendPostings(run.batch, postings, term, seqs);
+      if (++run.next == run.end) {
+        heap.pop_back();
+      } else {
+        std::push_heap(heap.begin(), heap.end(), after);
+      }
+    }
     key.assign(term.begin(), term.end());
     key.push_back(0);
-    key.resize(key.size() + 8);
-    putBigEndian(key.data() + key.size() - 8, batch);
-    MDB_val k = lmdb::val(key);
-    MDB_val data{count * ID_BYTES, nullptr};
-    const int rc = ::mdb_put(m_txn, dbi, &k, &data, MDB_RESERVE);
-    if (rc == MDB_MAP_FULL) pending.mapFull = true;
-    lmdb::check(rc, "mdb_put(terms)");
-    copyIds(static_cast<std::uint8_t*>(data.mv_data));
-  });
-  setMeta(META_BATCH, std::to_string(batch + 1));
-  pending.terms.clear();
+    key.resize(key.size() + SEQ_BYTES);
+    putBigEndian(key.data() + key.size() - SEQ_BYTES, seqs.front());
+    value.clear();
+    encodePostings(seqs.front(), seqs, value);
+    putEntry(m_txn, dbs[TERMS], TERMS, lmdb::val(key), lmdb::val(value), MDB_NOOVERWRITE,
+             pending.mapFull);
+  }
+
+  const int rc = ::mdb_drop(m_txn, dbs[TERMS_RECENT], 0);
+  if (rc == MDB_MAP_FULL) pending.mapFull = true;
+  lmdb::check(rc, "mdb_drop(terms_recent)");
+  setMeta(META_RECENT_BATCHES, "0");
 }
 
 // --- Archive::write -------------------------------------------------------------------------

@@ -8,8 +8,19 @@
 //   by_tag       tag || 0x00 || id -> ""
 //   by_signer    signer (32) || signedAt || id -> ""
 //   by_content   contentHash (32) || signer (32) || id -> ""          duplicates across offices
-//   terms        term || 0x00 || batch number (8 bytes BE) -> sorted ids (32 bytes each)
-//   meta         "schema" -> version, "batch" -> next batch number, and node settings
+//   by_seq       seq (8 bytes BE) -> id                               the order objects arrived
+//   terms_recent batchSeq (8 bytes BE) || term -> postings             full-text, recent batches
+//   terms        term || 0x00 || chunkSeq (8 bytes BE) -> postings     full-text, merged chunks
+//   meta         "schema" -> version, "seq" -> last seq given, "terms.recent.batches" -> number
+//                of batches in terms_recent, and node settings
+//
+// Every stored object gets the next local sequence number (seq, from 1, never reused; local to
+// this archive, not synced). The full-text index is a small two-tier log-structured index
+// (docs/decisions/0002-full-text-index.md): postings are the ascending seqs of the clippings
+// holding a term, as LEB128 deltas, the first relative to the seq in the key. Each write adds
+// one entry per distinct term to terms_recent, at the right edge of that tree; once
+// terms_recent holds Options::termsMergeBatches batches or termsMergeBytes, that write merges
+// it into one new chunk per term in terms and empties it. Chunks are never rewritten.
 //
 // Threads: open an archive once per process (LMDB forbids opening one environment twice) and
 // share the Archive by reference; any number of ReadTxn, each used on the thread that began
@@ -43,6 +54,8 @@ using protocol::ContentHash;
 using protocol::ObjectId;
 using protocol::PublicKey;
 
+/// Still 1 with by_seq and the two-tier terms index: no archive was deployed with the earlier
+/// layout, so there is nothing to migrate (docs/decisions/0002-full-text-index.md).
 inline constexpr std::uint32_t SCHEMA_VERSION = 1;
 
 struct Options {
@@ -50,6 +63,19 @@ struct Options {
   bool create = false;        // create dir and databases if missing
   bool readOnly = false;
   std::size_t initialMapBytes = 64u << 20;  // grown (doubled) on MDB_MAP_FULL
+  /// The write that leaves terms_recent holding this many batches, or this many bytes of
+  /// pages, merges it into terms. Larger: cheaper imports (scattered page rewrites amortised
+  /// over more clippings), slower searches (one lookup per term and recent batch). The
+  /// defaults are measured in docs/decisions/0002-full-text-index.md; tests set them low.
+  std::size_t termsMergeBatches = 64;
+  std::size_t termsMergeBytes = 8u << 20;
+};
+
+/// An object as it arrived in this archive: its local sequence number and its id.
+struct SeqEntry {
+  std::uint64_t seq = 0;
+  ObjectId id;
+  bool operator==(const SeqEntry&) const = default;
 };
 
 enum class PutOutcome { Stored, AlreadyPresent };
@@ -71,6 +97,8 @@ struct ListQuery {
                                        // precision ("2013-01" counts as 2013-01-31), >= since
   std::size_t limit = SIZE_MAX;
 };
+
+struct TermIndexStats;  // store/prefix.h, for tests
 
 class ReadTxn {
  public:
@@ -96,6 +124,14 @@ class ReadTxn {
   void forEach(const std::function<bool(const ObjectId&, std::span<const std::uint8_t>)>& fn) const;
   std::uint64_t count() const;
 
+  /// The objects stored after seq (that is, with a larger seq), in seq order, at most limit.
+  /// For "what arrived since I last looked": pass the lastSeq() seen then. Seqs are local to
+  /// this archive (another archive numbers the same objects differently) and a seq is never
+  /// given twice, even across processes; since(0) starts at the first object.
+  std::vector<SeqEntry> since(std::uint64_t seq, std::size_t limit = SIZE_MAX) const;
+  /// The seq of the newest object, 0 for an empty archive.
+  std::uint64_t lastSeq() const;
+
   /// Settings of this node, kept in meta (not synced).
   std::optional<std::string> getMeta(std::string_view key) const;
 
@@ -103,6 +139,7 @@ class ReadTxn {
   friend class Archive;
   friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
                                                          std::string_view hexPrefix);
+  friend TermIndexStats termIndexStats(const ReadTxn& txn);
   ReadTxn(const class Archive& archive, MDB_txn* txn);
   const class Archive* m_archive;
   MDB_txn* m_txn;
@@ -129,7 +166,10 @@ class WriteTxn {
   WriteTxn(class Archive& archive, MDB_txn* txn);
   /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
   PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
-  void flush();  // writes the batch's buffered term postings
+  /// Writes the batch's buffered term postings to terms_recent and the seq counter; merges
+  /// terms_recent into terms when it has grown past the Options thresholds.
+  void flush();
+  void mergeRecentTerms();
   class Archive& m_archive;
   MDB_txn* m_txn;
   struct Pending;
@@ -162,6 +202,7 @@ class Archive {
   friend class WriteTxn;
   friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
                                                          std::string_view hexPrefix);
+  friend TermIndexStats termIndexStats(const ReadTxn& txn);
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
   void openDatabases(bool created);

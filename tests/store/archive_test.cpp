@@ -27,6 +27,7 @@ using protocol::Kind;
 using protocol::VerifiedObject;
 using testing::clipping;
 using testing::keyNumber;
+using testing::mergeEvery;
 using testing::signBody;
 using testing::TempArchive;
 using testing::TempDir;
@@ -225,6 +226,69 @@ TEST(Archive, FindByContentTellsSignersApart) {
   EXPECT_FALSE(txn.findByContent(protocol::contentHash(clipping("Other")), office.publicKey()));
 }
 
+// --- Sequence numbers -----------------------------------------------------------------------
+
+TEST(ArchiveSeq, EveryStoredObjectGetsTheNextSeqInPutOrder) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  EXPECT_EQ(t.archive->beginRead().lastSeq(), 0u);
+  EXPECT_TRUE(t.archive->beginRead().since(0).empty());
+
+  const auto a = signBody(key, clipping("Alpha"), 300);
+  const auto b = signBody(key, clipping("Bravo"), 100);  // signedAt plays no part
+  protocol::KeyCert cert;
+  cert.subject = keyNumber(2).publicKey();
+  cert.name = "Goma office";
+  const auto c = signBody(key, cert, 200);  // every kind of object gets one
+  const auto d = signBody(key, clipping("Delta"), 50);
+  t.putAll({a, b});
+  t.archive->write([&](WriteTxn& txn) {
+    EXPECT_EQ(txn.put(a), PutOutcome::AlreadyPresent);  // takes no seq
+    EXPECT_EQ(txn.put(c), PutOutcome::Stored);
+  });
+  t.reopen();
+  t.putAll({d});
+
+  const ReadTxn txn = t.archive->beginRead();
+  const std::vector<SeqEntry> all{{1, a.id()}, {2, b.id()}, {3, c.id()}, {4, d.id()}};
+  EXPECT_EQ(txn.lastSeq(), 4u);
+  EXPECT_EQ(txn.since(0), all);
+  EXPECT_EQ(txn.since(2), (std::vector<SeqEntry>{all[2], all[3]}));
+  EXPECT_EQ(txn.since(1, 2), (std::vector<SeqEntry>{all[1], all[2]}));
+  EXPECT_TRUE(txn.since(4).empty());
+  EXPECT_TRUE(txn.since(UINT64_MAX).empty());
+  EXPECT_TRUE(txn.since(0, 0).empty());
+}
+
+TEST(ArchiveSeq, AnAbortedBatchUsesUpNoSeqs) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  const auto first = signBody(key, clipping("First"), 1);
+  t.putAll({first});
+  EXPECT_THROW(t.archive->write([&](WriteTxn& txn) {
+    (void)txn.put(signBody(key, clipping("Lost one"), 2));
+    (void)txn.put(signBody(key, clipping("Lost two"), 3));
+    throw std::runtime_error("importer failed half-way");
+  }),
+               std::runtime_error);
+  EXPECT_EQ(t.archive->beginRead().lastSeq(), 1u);
+  const auto second = signBody(key, clipping("Second"), 4);
+  t.putAll({second});
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.since(0), (std::vector<SeqEntry>{{1, first.id()}, {2, second.id()}}));
+}
+
+TEST(ArchiveSeq, SinceTheLastSeqSeenGivesWhatArrivedAfterwards) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  t.putAll({signBody(key, clipping("One"), 1), signBody(key, clipping("Two"), 2)});
+  const std::uint64_t seen = t.archive->beginRead().lastSeq();
+  t.reopen();
+  const auto three = signBody(key, clipping("Three"), 3);
+  t.putAll({three});
+  EXPECT_EQ(t.archive->beginRead().since(seen), (std::vector<SeqEntry>{{3, three.id()}}));
+}
+
 // --- Batches: failure and map growth --------------------------------------------------------
 
 TEST(Archive, BatchThatThrowsStoresNothing) {
@@ -297,6 +361,39 @@ TEST(Archive, MapGrowsUntilTheWholeBatchFits) {
   }
   EXPECT_EQ(txn.search("field article").size(), 800u);
   EXPECT_EQ(txn.list({}).size(), 800u);
+  // The reruns gave the same seqs again: 1 to 800 in put order, none lost or doubled.
+  const auto added = txn.since(0);
+  ASSERT_EQ(added.size(), 800u);
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    EXPECT_EQ(added[i].seq, i + 1);
+    EXPECT_EQ(added[i].id, (i < 400 ? objects[i] : more[i - 400]).id());
+  }
+  EXPECT_EQ(txn.lastSeq(), 800u);
+}
+
+TEST(Archive, MapGrowthDuringAMergeRerunsTheBatchWithTheSameSeqs) {
+  Options options = mergeEvery(2);
+  options.initialMapBytes = 64u << 10;
+  TempArchive t(options);
+  const auto key = keyNumber(1);
+  std::vector<VerifiedObject> all;
+  for (int batch = 0; batch < 5; ++batch) {
+    const auto objects = articles(key, 150, batch * 150);
+    t.putAll(objects);  // every second batch merges, growing the map as it goes
+    all.insert(all.end(), objects.begin(), objects.end());
+  }
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.search("field").size(), 750u);
+  EXPECT_EQ(txn.search("article 7").size(), 1u);
+  const auto added = txn.since(0);
+  ASSERT_EQ(added.size(), all.size());
+  for (std::size_t i = 0; i < added.size(); ++i) {
+    EXPECT_EQ(added[i].seq, i + 1);
+    EXPECT_EQ(added[i].id, all[i].id());
+  }
+  const TermIndexStats stats = termIndexStats(txn);
+  EXPECT_GT(stats.chunks, 0u);
+  EXPECT_EQ(stats.recentBatches, 1u);
 }
 
 TEST(Archive, MapGrowthWaitsForReadsOnOtherThreads) {
@@ -504,7 +601,7 @@ TEST(ArchiveSearch, FindsClippingsOfEveryBatch) {
   const ReadTxn txn = t.archive->beginRead();
   EXPECT_EQ(txn.search("drought"), ids);
   EXPECT_EQ(txn.search("drought 2"), std::vector<ObjectId>{ids[1]});
-  EXPECT_EQ(txn.getMeta("batch"), "4");
+  EXPECT_EQ(txn.lastSeq(), 4u);
 }
 
 TEST(ArchiveSearch, WithoutAMatchFindsNothing) {
@@ -522,6 +619,125 @@ TEST(ArchiveSearch, EmptyQueryFindsNothing) {
   const ReadTxn txn = t.archive->beginRead();
   EXPECT_TRUE(txn.search("").empty());
   EXPECT_TRUE(txn.search(" ,;- ").empty());
+}
+
+/// Clippings whose words come from a small vocabulary, so terms recur across batches.
+std::vector<VerifiedObject> vocabularyClippings(const protocol::SecretKey& key, int count,
+                                                int first) {
+  static const std::vector<std::string> words = {"flood", "gao",   "mopti", "cholera", "water",
+                                                 "aid",   "niger", "mali",  "sahel",   "food"};
+  std::vector<VerifiedObject> objects;
+  for (int i = first; i < first + count; ++i) {
+    std::string body = "in";
+    for (int w = 0; w < 4; ++w) body += " " + words[(i * 7 + w * w * 3) % words.size()];
+    objects.push_back(signBody(key,
+                               clipping("Report " + std::to_string(i) + " " + words[i % 10], body,
+                                        "2013-01-" + std::to_string(10 + i % 20)),
+                               1000 + i));
+  }
+  return objects;
+}
+
+const std::vector<std::string> VOCABULARY_QUERIES = {
+    "flood",  "gao",      "mopti water", "cholera aid", "niger mali",     "sahel", "food flood",
+    "report", "report 3", "report 17",   "water gao",   "aid niger food", "zebra", "mali zebra"};
+
+/// What search(query, limit) must find among entries: a brute-force scan.
+std::vector<ObjectId> plainSearch(const std::vector<RefEntry>& entries, std::string_view query,
+                                  std::size_t limit) {
+  std::set<std::string> queryTerms;
+  for (const auto& term : protocol::searchTerms(query)) queryTerms.insert(term);
+  std::vector<const RefEntry*> matches;
+  for (const RefEntry& e : entries) {
+    if (!e.clipping || queryTerms.empty()) continue;
+    if (std::includes(e.terms.begin(), e.terms.end(), queryTerms.begin(), queryTerms.end())) {
+      matches.push_back(&e);
+    }
+  }
+  return newestFirst(matches, limit);
+}
+
+std::vector<std::vector<ObjectId>> searchAll(const Archive& archive) {
+  const ReadTxn txn = archive.beginRead();
+  std::vector<std::vector<ObjectId>> results;
+  for (const std::string& query : VOCABULARY_QUERIES) {
+    results.push_back(txn.search(query));
+    results.push_back(txn.search(query, 3));
+  }
+  return results;
+}
+
+TEST(ArchiveSearch, MergingTheRecentTierKeepsResultsIdentical) {
+  TempArchive t(mergeEvery(1000));  // no merge while the batches go in
+  const auto key = keyNumber(1);
+  std::vector<RefEntry> reference;
+  for (int batch = 0; batch < 6; ++batch) {
+    const auto objects = vocabularyClippings(key, 7, batch * 7);
+    t.putAll(objects);
+    for (const auto& object : objects) reference.push_back(refEntry(object));
+  }
+  const TermIndexStats before = termIndexStats(t.archive->beginRead());
+  EXPECT_EQ(before.recentBatches, 6u);
+  EXPECT_GT(before.recentEntries, 0u);
+  EXPECT_EQ(before.chunks, 0u);
+  const auto results = searchAll(*t.archive);
+  for (std::size_t q = 0; q < VOCABULARY_QUERIES.size(); ++q) {
+    EXPECT_EQ(results[2 * q], plainSearch(reference, VOCABULARY_QUERIES[q], SIZE_MAX));
+  }
+  ASSERT_GT(results[0].size(), 3u);  // "flood": the queries do find things
+
+  // The next batch crosses a lower threshold and merges all seven into chunks. Its one
+  // clipping holds none of the queried words.
+  t.reopen(mergeEvery(7));
+  t.putAll({signBody(key, clipping("Unrelated"), 5000)});
+  const TermIndexStats after = termIndexStats(t.archive->beginRead());
+  EXPECT_EQ(after.recentBatches, 0u);
+  EXPECT_EQ(after.recentEntries, 0u);
+  EXPECT_GT(after.chunks, 0u);
+  EXPECT_LT(after.chunks, before.recentEntries);  // one chunk per term, not per (batch, term)
+  EXPECT_EQ(searchAll(*t.archive), results);
+
+  // New batches go to the recent tier again, and search sees both tiers.
+  const auto later = vocabularyClippings(key, 3, 100);
+  t.putAll(later);
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(termIndexStats(txn).recentBatches, 1u);
+  EXPECT_EQ(txn.search("report 101"), std::vector<ObjectId>{later[1].id()});
+  EXPECT_EQ(txn.search("unrelated"), std::vector<ObjectId>{txn.since(42).front().id});
+}
+
+TEST(ArchiveSearch, AnAbortedBatchLeavesBothTiersUntouched) {
+  TempArchive t(mergeEvery(3));
+  const auto key = keyNumber(1);
+  for (int batch = 0; batch < 5; ++batch) t.putAll(vocabularyClippings(key, 5, batch * 5));
+  const TermIndexStats stats = termIndexStats(t.archive->beginRead());
+  ASSERT_EQ(stats.recentBatches, 2u);  // one merge done; the next batch would merge again
+  ASSERT_GT(stats.chunks, 0u);
+  const auto results = searchAll(*t.archive);
+  const std::uint64_t lastSeq = t.archive->beginRead().lastSeq();
+
+  EXPECT_THROW(t.archive->write([&](WriteTxn& txn) {
+    for (const auto& object : vocabularyClippings(key, 4, 50)) (void)txn.put(object);
+    throw std::runtime_error("importer failed half-way");
+  }),
+               std::runtime_error);
+  {
+    const ReadTxn txn = t.archive->beginRead();
+    const TermIndexStats now = termIndexStats(txn);
+    EXPECT_EQ(now.recentBatches, stats.recentBatches);
+    EXPECT_EQ(now.recentEntries, stats.recentEntries);
+    EXPECT_EQ(now.chunks, stats.chunks);
+    EXPECT_EQ(txn.lastSeq(), lastSeq);
+  }
+  EXPECT_EQ(searchAll(*t.archive), results);
+
+  // The same batch, not aborted, merges and is found.
+  const auto objects = vocabularyClippings(key, 4, 50);
+  t.putAll(objects);
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(termIndexStats(txn).recentBatches, 0u);
+  EXPECT_EQ(txn.search("report 52"), std::vector<ObjectId>{objects[2].id()});
+  EXPECT_EQ(txn.lastSeq(), lastSeq + 4);
 }
 
 // The optimised index against a brute-force scan, on seeded random clippings.
@@ -549,13 +765,36 @@ TEST(ArchiveSearch, MatchesAPlainScanOnRandomClippings) {
     return s;
   };
 
-  TempArchive t;
+  // Small batches and a low merge threshold, so the queries meet the index with an empty,
+  // a partly filled and a just merged recent tier, and chunks from several merges.
+  // Either threshold may be the one that merges: a few batches, or a few pages.
+  Options options = mergeEvery(3 + rng() % 4);
+  if (rng() % 2 == 0) {
+    options.termsMergeBatches = 1000;
+    options.termsMergeBytes = 4096 * (2 + rng() % 2);
+  }
+  std::cout << "termsMergeBatches=" << options.termsMergeBatches
+            << " termsMergeBytes=" << options.termsMergeBytes << "\n";
+  TempArchive t(options);
   const auto office = keyNumber(1);
   const auto partner = keyNumber(2);
   std::vector<RefEntry> reference;
-  for (int batch = 0; batch < 8; ++batch) {
+
+  auto checkSearch = [&](const ReadTxn& txn, int queries) {
+    for (int q = 0; q < queries; ++q) {
+      std::string query = text(3);
+      if (rng() % 3 == 0) query += " " + pick(rareWords);
+      if (rng() % 10 == 0) query += " zebra";
+      const std::size_t limit = rng() % 3 == 0 ? 1 + rng() % 10 : SIZE_MAX;
+      EXPECT_EQ(txn.search(query, limit), plainSearch(reference, query, limit))
+          << "query \"" << query << "\" limit " << limit;
+    }
+  };
+
+  TermIndexStats seen;  // the most of each the index held at a checkpoint
+  for (int batch = 0; batch < 24; ++batch) {
     std::vector<VerifiedObject> objects;
-    for (std::size_t n = 1 + rng() % 60; n > 0; --n) {
+    for (std::size_t n = 1 + rng() % 25; n > 0; --n) {
       const std::int64_t signedAt = 1357000000 + static_cast<std::int64_t>(rng() % 50);
       if (rng() % 20 == 0) {
         protocol::KeyCert cert;
@@ -577,27 +816,20 @@ TEST(ArchiveSearch, MatchesAPlainScanOnRandomClippings) {
     }
     t.putAll(objects);
     for (const auto& object : objects) reference.push_back(refEntry(object));
+    const ReadTxn txn = t.archive->beginRead();
+    const TermIndexStats stats = termIndexStats(txn);
+    seen.recentBatches = std::max(seen.recentBatches, stats.recentBatches);
+    seen.chunks = std::max(seen.chunks, stats.chunks);
+    checkSearch(txn, 25);
   }
   const ReadTxn txn = t.archive->beginRead();
   ASSERT_EQ(txn.count(), reference.size());
-
-  for (int q = 0; q < 300; ++q) {
-    std::string query = text(3);
-    if (rng() % 3 == 0) query += " " + pick(rareWords);
-    if (rng() % 10 == 0) query += " zebra";
-    const std::size_t limit = rng() % 3 == 0 ? 1 + rng() % 10 : SIZE_MAX;
-    std::set<std::string> queryTerms;
-    for (const auto& term : protocol::searchTerms(query)) queryTerms.insert(term);
-    std::vector<const RefEntry*> matches;
-    for (const RefEntry& e : reference) {
-      if (!e.clipping || queryTerms.empty()) continue;
-      if (std::includes(e.terms.begin(), e.terms.end(), queryTerms.begin(), queryTerms.end())) {
-        matches.push_back(&e);
-      }
-    }
-    EXPECT_EQ(txn.search(query, limit), newestFirst(matches, limit))
-        << "query \"" << query << "\" limit " << limit;
-  }
+  EXPECT_GT(seen.chunks, 0u) << "no merge happened";
+  EXPECT_GT(seen.recentBatches, 1u) << "the recent tier never held two batches";
+  checkSearch(txn, 300);
+  const auto added = txn.since(0);
+  ASSERT_EQ(added.size(), reference.size());
+  for (std::size_t i = 0; i < added.size(); ++i) EXPECT_EQ(added[i].id, reference[i].id);
 
   for (int q = 0; q < 300; ++q) {
     ListQuery query;
@@ -627,6 +859,68 @@ TEST(ArchiveSearch, MatchesAPlainScanOnRandomClippings) {
         << query.source.value_or("-") << " since " << query.since.value_or("-") << " limit "
         << query.limit;
   }
+}
+
+// --- Postings encoding ----------------------------------------------------------------------
+
+std::vector<std::uint64_t> decoded(std::uint64_t base, const std::vector<std::uint8_t>& bytes) {
+  std::vector<std::uint64_t> seqs;
+  EXPECT_TRUE(decodePostings(base, bytes, seqs));
+  return seqs;
+}
+
+TEST(Postings, RoundTripAtTheVarintBoundaries) {
+  constexpr std::uint64_t TOP = std::uint64_t{1} << 63;
+  const std::vector<std::vector<std::uint64_t>> cases = {
+      {0},
+      {127},
+      {128},
+      {0, 127, 254, 382},  // deltas 127, 127, 128
+      {1, 2, 3, 16384, 16385, (std::uint64_t{1} << 35) + 7},
+      {TOP},
+      {0, TOP},
+      {TOP - 1, TOP, UINT64_MAX},
+      {UINT64_MAX},
+  };
+  for (const auto& seqs : cases) {
+    for (const std::uint64_t base : {std::uint64_t{0}, seqs.front()}) {
+      std::vector<std::uint8_t> bytes;
+      encodePostings(base, seqs, bytes);
+      EXPECT_EQ(decoded(base, bytes), seqs) << "base " << base << " first " << seqs.front();
+    }
+  }
+}
+
+TEST(Postings, EncodeDeltasAsLeb128) {
+  std::vector<std::uint8_t> bytes;
+  encodePostings(10, std::vector<std::uint64_t>{10}, bytes);
+  EXPECT_EQ(bytes, std::vector<std::uint8_t>{0x00});
+  bytes.clear();
+  encodePostings(0, std::vector<std::uint64_t>{127, 255}, bytes);  // deltas 127, 128
+  EXPECT_EQ(bytes, (std::vector<std::uint8_t>{0x7f, 0x80, 0x01}));
+  bytes.clear();
+  encodePostings(0, std::vector<std::uint64_t>{std::uint64_t{1} << 63}, bytes);
+  EXPECT_EQ(bytes, (std::vector<std::uint8_t>{0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                              0x01}));
+  bytes.clear();
+  encodePostings(5, std::vector<std::uint64_t>{}, bytes);
+  EXPECT_TRUE(bytes.empty());
+  EXPECT_TRUE(decoded(5, bytes).empty());
+}
+
+TEST(Postings, DecodeRefusesDamagedBytes) {
+  auto refuses = [](std::uint64_t base, std::vector<std::uint8_t> bytes) {
+    std::vector<std::uint64_t> seqs;
+    return !decodePostings(base, bytes, seqs);
+  };
+  EXPECT_TRUE(refuses(0, {0x80}));        // cut short
+  EXPECT_TRUE(refuses(0, {0x05, 0xff}));  // cut short after a good one
+  EXPECT_TRUE(refuses(0, {0x05, 0x00}));  // a later delta of 0: not ascending
+  EXPECT_TRUE(refuses(0, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02}));
+  EXPECT_TRUE(refuses(0, {0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x81, 0x00}));
+  EXPECT_TRUE(refuses(1, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));  // sum
+  EXPECT_FALSE(refuses(0, {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}));
+  EXPECT_FALSE(refuses(7, {0x00, 0x01}));  // the first delta may be 0
 }
 
 // --- resolve() ------------------------------------------------------------------------------

@@ -43,6 +43,19 @@ TEST(Ingest, StoresEveryNewClippingSignedByTheKey) {
   EXPECT_EQ(txn.search("cholera clinics"), std::vector<ObjectId>{result.stored[1]});
 }
 
+TEST(Ingest, NewClippingsGetSeqsInInputOrder) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  const auto articles = threeArticles();
+  const IngestResult first = ingestClippings(*t.archive, key, {articles[1]}, 100);
+  const IngestResult result = ingestClippings(*t.archive, key, articles, 200);
+  const ReadTxn txn = t.archive->beginRead();
+  // The known one keeps its seq; the new ones follow it in input order.
+  EXPECT_EQ(txn.since(0), (std::vector<SeqEntry>{
+                              {1, first.stored[0]}, {2, result.stored[0]}, {3, result.stored[1]}}));
+  EXPECT_EQ(txn.lastSeq(), 3u);
+}
+
 TEST(Ingest, KnownContentWithTheSameKeyStoresNothingNew) {
   TempArchive t;
   const auto key = keyNumber(1);

@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <string>
 #include <system_error>
+#include <utility>
 #include <vector>
 
 #include "protocol/clipping.h"
@@ -69,19 +70,36 @@ inline protocol::VerifiedObject signBody(const protocol::SecretKey& key, protoco
   return std::move(signedObject).value();
 }
 
-/// An archive in its own temporary folder.
+/// Options with a small initial map, for tests of map growth.
+inline Options smallMap(std::size_t initialMapBytes) {
+  Options options;
+  options.initialMapBytes = initialMapBytes;
+  return options;
+}
+
+/// Options that merge the full-text index's recent tier into its chunks every few batches,
+/// so a test with a handful of batches goes through both tiers and the merge.
+inline Options mergeEvery(std::size_t batches) {
+  Options options;
+  options.termsMergeBatches = batches;
+  return options;
+}
+
+/// An archive in its own temporary folder, opened with options (dir and create are set here).
 struct TempArchive {
-  explicit TempArchive(std::size_t initialMapBytes = 64u << 20) {
-    Options options;
+  explicit TempArchive(Options wanted = {}) : options(std::move(wanted)) {
     options.dir = dir.path() / "archive";
     options.create = true;
-    options.initialMapBytes = initialMapBytes;
     archive = Archive::open(options);
   }
-  /// Closes and opens the archive again, as a later command would.
-  void reopen() {
-    Options options;
+  explicit TempArchive(std::size_t initialMapBytes) : TempArchive(smallMap(initialMapBytes)) {}
+  /// Closes and opens the archive again, as a later command would, with the same options
+  /// but create, or with changed ones.
+  void reopen() { reopen(options); }
+  void reopen(Options changed) {
+    options = std::move(changed);
     options.dir = dir.path() / "archive";
+    options.create = false;
     archive.reset();
     archive = Archive::open(options);
   }
@@ -99,6 +117,7 @@ struct TempArchive {
   std::uint64_t count() const { return archive->beginRead().count(); }
 
   TempDir dir;  // declared first: outlives the archive
+  Options options;
   std::unique_ptr<Archive> archive;
 };
 
