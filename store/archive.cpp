@@ -35,11 +35,15 @@ enum Db : std::size_t {
   BY_SEQ,
   TERMS_RECENT,
   TERMS,
-  META
+  META,
+  BY_KIND,
+  BY_RELEASE,
+  BY_MEMBER,
+  KEYS
 };
-constexpr std::array<const char*, 10> DB_NAMES = {
-    "objects",    "by_time", "by_published", "by_tag", "by_signer",
-    "by_content", "by_seq",  "terms_recent", "terms",  "meta"};
+constexpr std::array<const char*, 14> DB_NAMES = {
+    "objects", "by_time",  "by_published", "by_tag",     "by_signer", "by_content", "by_seq",
+    "terms_recent", "terms", "meta",       "by_kind",    "by_release", "by_member", "keys"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -835,7 +839,14 @@ std::vector<ObjectId> ReadTxn::list(const ListQuery& query) const {
     }
     return out;
   }
-  // Other kinds have no index of their own: walk by_time (the same order) and look at each.
+  if (query.kind && *query.kind != protocol::Kind::Clipping) {
+    for (const ObjectId& id : ofKind(*query.kind)) {
+      out.push_back(id);
+      if (out.size() == query.limit) break;
+    }
+    return out;
+  }
+  // Every kind at once: walk by_time (the same order) and look at each.
   Cursor cursor(m_txn, dbs[BY_TIME], "by_time");
   MDB_val key{};
   for (bool ok = cursor.get(key, MDB_LAST); ok; ok = cursor.get(key, MDB_PREV)) {
@@ -849,6 +860,91 @@ std::vector<ObjectId> ReadTxn::list(const ListQuery& query) const {
     if (!match) continue;
     out.push_back(id);
     if (out.size() == query.limit) break;
+  }
+  return out;
+}
+
+std::vector<ObjectId> ReadTxn::ofKind(protocol::Kind kind) const {
+  std::vector<ObjectId> out;
+  const std::array<std::uint8_t, 1> prefix{static_cast<std::uint8_t>(kind)};
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_KIND], "by_kind");
+  std::array<std::uint8_t, 1 + TIME_BYTES + ID_BYTES> bound{};
+  bound.fill(0xff);
+  bound[0] = prefix[0];
+  MDB_val key{};
+  for (bool ok = cursor.seekLastAtMost(key, bound); ok && lmdb::startsWith(key, prefix);
+       ok = cursor.get(key, MDB_PREV)) {
+    out.push_back(idAtEnd(key));
+  }
+  return out;
+}
+
+std::vector<ReleaseEntry> ReadTxn::releases(std::string_view name,
+                                            std::optional<std::uint64_t> sequence) const {
+  std::vector<std::uint8_t> prefix(name.begin(), name.end());
+  prefix.push_back(0);
+  if (sequence) {
+    prefix.resize(prefix.size() + SEQ_BYTES);
+    putBigEndian(prefix.data() + prefix.size() - SEQ_BYTES, *sequence);
+  }
+  std::vector<ReleaseEntry> out;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_RELEASE], "by_release");
+  MDB_val key = lmdb::val(prefix);
+  for (bool ok = cursor.get(key, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
+       ok = cursor.get(key, MDB_NEXT)) {
+    const auto* bytes = static_cast<const std::uint8_t*>(key.mv_data);
+    const std::size_t seqAt = name.size() + 1;
+    if (key.mv_size != seqAt + SEQ_BYTES + ID_BYTES) throw Error("the release index is damaged");
+    std::uint64_t seq = 0;
+    for (std::size_t i = 0; i < SEQ_BYTES; ++i) seq = seq << 8 | bytes[seqAt + i];
+    out.push_back({std::string(name), seq, idAtEnd(key)});
+  }
+  return out;
+}
+
+std::vector<std::string> ReadTxn::releaseNames() const {
+  std::vector<std::string> names;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_RELEASE], "by_release");
+  MDB_val key{};
+  for (bool ok = cursor.get(key, MDB_FIRST); ok;) {
+    const std::string_view k(static_cast<const char*>(key.mv_data), key.mv_size);
+    const std::string name(k.substr(0, k.find('\0')));
+    names.push_back(name);
+    // Skip to the first key past every key of this name: name || 0x01.
+    std::vector<std::uint8_t> next(name.begin(), name.end());
+    next.push_back(1);
+    key = lmdb::val(next);
+    ok = cursor.get(key, MDB_SET_RANGE);
+  }
+  return names;
+}
+
+std::vector<ObjectId> ReadTxn::releasesContaining(const ObjectId& clipping) const {
+  std::vector<ObjectId> out;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_MEMBER], "by_member");
+  MDB_val key = lmdb::val(clipping.bytes);
+  for (bool ok = cursor.get(key, MDB_SET_RANGE);
+       ok && lmdb::startsWith(key, std::span<const std::uint8_t>(clipping.bytes));
+       ok = cursor.get(key, MDB_NEXT)) {
+    out.push_back(idAtEnd(key));
+  }
+  return out;
+}
+
+std::vector<protocol::Anchor> ReadTxn::anchors() const {
+  std::vector<protocol::Anchor> out;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[KEYS], "keys");
+  MDB_val key{};
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_FIRST); ok; ok = cursor.get(key, data, MDB_NEXT)) {
+    if (key.mv_size != protocol::PUBLIC_KEY_BYTES || data.mv_size < 1)
+      throw Error("the keys database is damaged");
+    protocol::Anchor anchor;
+    std::memcpy(anchor.key.bytes.data(), key.mv_data, protocol::PUBLIC_KEY_BYTES);
+    const auto* value = static_cast<const char*>(data.mv_data);
+    anchor.role = value[0] == 'c' ? protocol::Role::Coordinator : protocol::Role::Field;
+    anchor.name.assign(value + 1, data.mv_size - 1);
+    out.push_back(std::move(anchor));
   }
   return out;
 }
@@ -1073,6 +1169,35 @@ void appendEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, bo
   lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
 }
 
+/// by_kind (kind || signedAt || id) for every object but clippings, which by_published lists;
+/// for releases also by_release (name || 0 || sequence || id) and by_member (clipping || release).
+struct OtherKindDbs {
+  MDB_dbi byKind, byRelease, byMember;
+};
+void putOtherKind(MDB_txn* txn, OtherKindDbs dbs, const protocol::Payload& payload,
+                  const ObjectId& id, std::span<const std::uint8_t> timeKey, bool& mapFull) {
+  const MDB_val empty{0, nullptr};
+  std::vector<std::uint8_t> key;
+  key.push_back(static_cast<std::uint8_t>(payload.kind()));
+  key.insert(key.end(), timeKey.begin(), timeKey.end());
+  putEntry(txn, dbs.byKind, BY_KIND, lmdb::val(key), empty, 0, mapFull);
+
+  const auto* release = std::get_if<protocol::Release>(&payload.body);
+  if (release == nullptr) return;
+  key.assign(release->name.begin(), release->name.end());
+  key.push_back(0);
+  key.resize(key.size() + SEQ_BYTES);
+  putBigEndian(key.data() + key.size() - SEQ_BYTES, release->sequence);
+  key.insert(key.end(), id.bytes.begin(), id.bytes.end());
+  putEntry(txn, dbs.byRelease, BY_RELEASE, lmdb::val(key), empty, 0, mapFull);
+  for (const ObjectId& member : release->clippings) {
+    std::array<std::uint8_t, 2 * ID_BYTES> memberKey{};
+    std::memcpy(memberKey.data(), member.bytes.data(), ID_BYTES);
+    std::memcpy(memberKey.data() + ID_BYTES, id.bytes.data(), ID_BYTES);
+    putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), empty, 0, mapFull);
+  }
+}
+
 void addTerms(TermBuffer& buffer, std::string_view text) {
   for (const std::string& term : protocol::searchTerms(text)) {
     assert(!term.empty() && term.find('\0') == std::string::npos);
@@ -1124,7 +1249,11 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   putEntry(m_txn, dbs[BY_SIGNER], BY_SIGNER, lmdb::val(signerKey), empty, 0, mapFull);
 
   const protocol::Clipping* clipping = payload.clipping();
-  if (clipping == nullptr) return PutOutcome::Stored;
+  if (clipping == nullptr) {
+    putOtherKind(m_txn, {dbs[BY_KIND], dbs[BY_RELEASE], dbs[BY_MEMBER]}, payload, id, timeKey,
+                 mapFull);
+    return PutOutcome::Stored;
+  }
 
   const ListKey publishedKey = listKey(payload, id);
   putEntry(m_txn, dbs[BY_PUBLISHED], BY_PUBLISHED, lmdb::val(publishedKey), empty, 0, mapFull);
@@ -1148,6 +1277,23 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   addTerms(m_pending->terms, clipping->title);
   addTerms(m_pending->terms, clipping->body);
   return PutOutcome::Stored;
+}
+
+void WriteTxn::setAnchor(const protocol::Anchor& anchor) {
+  // Value: 'c' (coordinator) or 'f' (field), then the name.
+  std::string value(1, anchor.role == protocol::Role::Coordinator ? 'c' : 'f');
+  value += anchor.name;
+  MDB_val key = lmdb::val(anchor.key.bytes);
+  MDB_val data = lmdb::val(value);
+  putEntry(m_txn, (*m_archive.m_dbs)[KEYS], KEYS, key, data, 0, m_pending->mapFull);
+}
+
+bool WriteTxn::removeAnchor(const PublicKey& key) {
+  MDB_val k = lmdb::val(key.bytes);
+  const int rc = ::mdb_del(m_txn, (*m_archive.m_dbs)[KEYS], &k, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  lmdb::check(rc, "mdb_del(keys)");
+  return true;
 }
 
 bool WriteTxn::contains(const ObjectId& id) const {

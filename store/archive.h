@@ -13,6 +13,10 @@
 //   terms        term || 0x00 || chunkSeq (8 bytes BE) -> postings     full-text, merged chunks
 //   meta         "schema" -> version, "seq" -> last seq given, "terms.recent.batches" -> number
 //                of batches in terms_recent, and node settings
+//   by_kind      kind (1) || signedAt || id -> ""               every object but clippings
+//   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
+//   by_member    clipping id || release id -> ""                which releases list a clipping
+//   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -44,6 +48,7 @@
 
 #include "protocol/error.h"
 #include "protocol/object.h"
+#include "protocol/trust.h"
 
 typedef struct MDB_env MDB_env;
 typedef struct MDB_txn MDB_txn;
@@ -100,6 +105,13 @@ struct ListQuery {
 
 struct TermIndexStats;  // store/prefix.h, for tests
 
+/// A release as indexed: enough to walk chains without decoding every release.
+struct ReleaseEntry {
+  std::string name;
+  std::uint64_t sequence = 0;
+  ObjectId id;
+};
+
 class ReadTxn {
  public:
   ReadTxn(ReadTxn&&) noexcept;
@@ -123,6 +135,19 @@ class ReadTxn {
   /// from fn to stop.
   void forEach(const std::function<bool(const ObjectId&, std::span<const std::uint8_t>)>& fn) const;
   std::uint64_t count() const;
+
+  /// Objects of a kind other than clipping, newest signedAt first.
+  std::vector<ObjectId> ofKind(protocol::Kind kind) const;
+  /// Releases named name (all, or only those with `sequence`), by sequence then id. Two
+  /// entries with one sequence are a fork.
+  std::vector<ReleaseEntry> releases(std::string_view name,
+                                     std::optional<std::uint64_t> sequence = std::nullopt) const;
+  /// Every release name, sorted.
+  std::vector<std::string> releaseNames() const;
+  /// The releases that list clipping.
+  std::vector<ObjectId> releasesContaining(const ObjectId& clipping) const;
+  /// This node's trust anchors (local configuration, never synced), by key.
+  std::vector<protocol::Anchor> anchors() const;
 
   /// The objects stored after seq (that is, with a larger seq), in seq order, at most limit.
   /// For "what arrived since I last looked": pass the lastSeq() seen then. Seqs are local to
@@ -158,6 +183,10 @@ class WriteTxn {
   bool contains(const ObjectId& id) const;
   std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
   void setMeta(std::string_view key, std::string_view value);
+  /// Adds or replaces a local trust anchor.
+  void setAnchor(const protocol::Anchor& anchor);
+  /// Removes a trust anchor; false when the key was not one.
+  bool removeAnchor(const PublicKey& key);
   std::optional<std::string> getMeta(std::string_view key) const;
 
  private:
