@@ -1,5 +1,7 @@
 #include "protocol/text.h"
 
+#include <ctime>
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -933,6 +935,15 @@ std::optional<std::string> checkNormalClipping(const Clipping& c) {
              (i == 0 || c.tags[i - 1] < c.tags[i]);
   if (!normal) return std::string("not in normal form (untrimmed text, or tags not sorted)");
   return fieldProblem(c);
+}
+
+std::string formatUtc(std::int64_t unixSeconds) {
+  const auto t = static_cast<std::time_t>(unixSeconds);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buffer[32];
+  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buffer;
 }
 
 }  // namespace fieldsync::protocol

@@ -2,6 +2,7 @@
 // Text rules shared by importers, validation and the search index. Pure functions.
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -44,6 +45,9 @@ std::vector<std::string> searchTerms(std::string_view text);
 /// 2013") and ordinal days ("1st May 2013"). Month names are English, in any case. Impossible
 /// dates (2013-02-30, month 13) are not dates.
 std::optional<std::string> parseDate(std::string_view text);
+
+/// Unix seconds as an ISO 8601 UTC timestamp: "2013-01-11T00:00:00Z".
+std::string formatUtc(std::int64_t unixSeconds);
 
 /// Bounds on a clipping's fields, so one record cannot exhaust a node.
 inline constexpr std::size_t MAX_TITLE_BYTES = 1024;

@@ -242,8 +242,8 @@ TEST(SignedObject, ShortSignerKeyIsInvalid) {
 
 TEST(SignedObject, TextThatIsNotUtf8IsInvalid) {
   auto bytes = signRawPayload([](schema::Payload::Builder p) {
-    const char bad[] = {'a', '\xff', 'b'};
-    p.initBody().initClipping().setTitle(capnp::Text::Reader(bad, sizeof bad));
+    const char bad[] = {'a', '\xff', 'b', '\0'};  // Text::Reader wants the NUL after its bytes
+    p.initBody().initClipping().setTitle(capnp::Text::Reader(bad, 3));
   });
   EXPECT_EQ(verify(bytes).error().reason, Reason::InvalidField);
 }

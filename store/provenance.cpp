@@ -1,0 +1,307 @@
+#include "store/provenance.h"
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+#include "protocol/text.h"
+
+namespace fieldsync::store {
+namespace {
+
+/// A stored object decoded; the store verified it on the way in, so its signature is not
+/// checked again here (verifyObject() does check the object it reports on).
+std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
+  auto bytes = txn.get(id);
+  if (!bytes) return std::nullopt;
+  auto decoded = protocol::decode(*bytes);
+  if (!decoded) return std::nullopt;
+  return std::move(decoded).value();
+}
+
+const protocol::Release* asRelease(const std::optional<protocol::DecodedObject>& object) {
+  return object ? std::get_if<protocol::Release>(&object->payload.body) : nullptr;
+}
+
+std::string ref(const std::string& name, std::uint64_t sequence) {
+  return name + "@" + std::to_string(sequence);
+}
+
+/// The coordinator check every signing command makes; the refusal names the key's standing.
+std::optional<std::string> refuseUnlessCoordinator(const ReadTxn& txn,
+                                                   const protocol::SecretKey& key,
+                                                   std::int64_t now) {
+  auto verdict = loadTrust(txn).evaluate(key.publicKey(), protocol::Role::Coordinator, now);
+  if (verdict.trusted()) return std::nullopt;
+  return "this node's key is not a coordinator in its own keyring (" +
+         std::string(protocol::trustStatusName(verdict.status)) +
+         "): start a network with `fieldsync init --coordinator`, or have this key trusted "
+         "as coordinator (`fieldsync keys trust KEY --role coordinator`)";
+}
+
+Expected<protocol::VerifiedObject, std::string> signBody(const protocol::SecretKey& key,
+                                                         protocol::Body body, std::int64_t now) {
+  auto object = protocol::sign({key.publicKey(), now, std::move(body)}, key);
+  if (!object) return object.error().message();
+  return std::move(object).value();
+}
+
+/// The chain of release: previous links back to sequence 1, and no fork at or below it.
+void checkChain(const ReadTxn& txn, const protocol::Release& release,
+                std::vector<std::string>& problems) {
+  for (const auto& entry : txn.releases(release.name)) {
+    if (entry.sequence > release.sequence) break;
+    auto same = txn.releases(release.name, entry.sequence);
+    if (same.size() > 1 && same.front().id == entry.id) {
+      std::string ids;
+      for (const auto& s : same) ids += (ids.empty() ? "" : ", ") + s.id.hex().substr(0, 12);
+      problems.push_back("fork at " + ref(release.name, entry.sequence) + ": " +
+                         std::to_string(same.size()) + " different releases (" + ids + ")");
+    }
+  }
+  // Walk the previous links by value: each step decodes the next release afresh.
+  std::uint64_t sequence = release.sequence;
+  std::optional<ObjectId> previousId = release.previous;
+  while (sequence > 1) {
+    const std::string expected = ref(release.name, sequence - 1);
+    if (!previousId) {
+      problems.push_back(ref(release.name, sequence) + " names no previous release");
+      return;
+    }
+    auto previousObject = load(txn, *previousId);
+    const protocol::Release* previous = asRelease(previousObject);
+    if (!previousObject) {
+      problems.push_back("gap: " + expected + " (" + previousId->hex().substr(0, 12) +
+                         ") is not in this archive");
+      return;
+    }
+    if (previous == nullptr || previous->name != release.name ||
+        previous->sequence + 1 != sequence) {
+      problems.push_back("broken chain: " + ref(release.name, sequence) + " names as previous " +
+                         previousId->hex().substr(0, 12) + ", which is not " + expected);
+      return;
+    }
+    sequence = previous->sequence;
+    previousId = previous->previous;
+  }
+}
+
+}  // namespace
+
+protocol::TrustGraph loadTrust(const ReadTxn& txn) {
+  std::vector<protocol::CertRecord> certificates;
+  for (const ObjectId& id : txn.ofKind(protocol::Kind::KeyCert)) {
+    auto object = load(txn, id);
+    if (!object) continue;
+    certificates.push_back({id, object->payload.signer, object->payload.signedAt,
+                            std::get<protocol::KeyCert>(object->payload.body)});
+  }
+  std::vector<protocol::RevocationRecord> revocations;
+  for (const ObjectId& id : txn.ofKind(protocol::Kind::Revocation)) {
+    auto object = load(txn, id);
+    if (!object) continue;
+    revocations.push_back({id, object->payload.signer, object->payload.signedAt,
+                           std::get<protocol::Revocation>(object->payload.body)});
+  }
+  return protocol::TrustGraph(txn.anchors(), std::move(certificates), std::move(revocations));
+}
+
+protocol::Role requiredRole(protocol::Kind kind) {
+  return kind == protocol::Kind::Clipping ? protocol::Role::Field : protocol::Role::Coordinator;
+}
+
+ObjectReport::Verdict ObjectReport::verdict() const {
+  if (invalid || !chainProblems.empty() || !invalidMembers.empty()) return Verdict::Invalid;
+  if (!trust.trusted()) return Verdict::Untrusted;
+  return Verdict::Valid;
+}
+
+ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
+                          const ObjectId& id) {
+  ObjectReport report;
+  report.id = id;
+  auto bytes = txn.get(id);
+  if (!bytes) {
+    report.invalid = "not in the archive";
+    return report;
+  }
+  auto verified = protocol::verify(*bytes);
+  if (!verified) {
+    report.invalid = verified.error().message();
+    return report;
+  }
+  if (verified->id() != id) {
+    report.invalid = "id mismatch: the stored bytes hash to " + verified->id().hex();
+    return report;
+  }
+  const auto& payload = verified->payload();
+  report.object = protocol::DecodedObject{verified->id(), payload, verified->signature()};
+  report.trust = trust.evaluate(payload.signer, requiredRole(payload.kind()), payload.signedAt);
+  report.signerName = report.trust.name;
+
+  if (payload.kind() == protocol::Kind::Clipping) {
+    for (const ObjectId& releaseId : txn.releasesContaining(id)) {
+      auto release = load(txn, releaseId);
+      if (const auto* r = asRelease(release)) report.releases.push_back({releaseId, r->name, r->sequence});
+    }
+    std::sort(report.releases.begin(), report.releases.end(), [](const auto& a, const auto& b) {
+      return std::tie(a.name, a.sequence) < std::tie(b.name, b.sequence);
+    });
+  } else if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
+    checkChain(txn, *release, report.chainProblems);
+    for (const ObjectId& member : release->clippings) {
+      auto memberBytes = txn.get(member);
+      if (!memberBytes) {
+        report.missing.push_back(member);
+        continue;
+      }
+      auto checked = protocol::verify(*memberBytes);
+      if (!checked) {
+        report.invalidMembers.emplace_back(member, checked.error().message());
+      } else if (checked->id() != member) {
+        report.invalidMembers.emplace_back(member, "id mismatch");
+      } else if (checked->payload().kind() != protocol::Kind::Clipping) {
+        report.invalidMembers.emplace_back(member, "not a clipping");
+      }
+    }
+  }
+  return report;
+}
+
+Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_view text) {
+  auto pick = [&](const std::vector<ReleaseEntry>& entries,
+                  const std::string& what) -> Expected<ObjectId, std::string> {
+    if (entries.size() == 1) return entries.front().id;
+    std::string ids;
+    for (const auto& e : entries) ids += " " + e.id.hex().substr(0, 12);
+    return what + " is forked: " + std::to_string(entries.size()) + " releases claim it:" + ids;
+  };
+  if (auto at = text.rfind('@'); at != std::string_view::npos) {
+    std::uint64_t sequence = 0;
+    auto digits = text.substr(at + 1);
+    auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence);
+    if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty()) {
+      const std::string name(text.substr(0, at));
+      auto entries = txn.releases(name, sequence);
+      if (entries.empty()) return "no release " + ref(name, sequence);
+      return pick(entries, ref(name, sequence));
+    }
+  }
+  const std::string name(text);
+  auto all = txn.releases(name);
+  if (!all.empty()) {
+    const std::uint64_t latest = all.back().sequence;
+    return pick(txn.releases(name, latest), ref(name, latest));
+  }
+  auto id = txn.resolve(text);
+  if (!id) return "no release named " + name + " (and not an id: " + id.error().message() + ")";
+  if (!asRelease(load(txn, id.value()))) return id.value().hex() + " is not a release";
+  return id.value();
+}
+
+Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
+                                                            const protocol::SecretKey& key,
+                                                            const std::string& name,
+                                                            const ReleaseSelection& selection,
+                                                            const std::string& notes,
+                                                            std::int64_t now) {
+  if (name.empty() || name.find('@') != std::string::npos ||
+      name.size() > protocol::MAX_TAG_BYTES || !protocol::isValidUtf8(name))
+    return std::string("a release name is 1 to 128 bytes of text without '@'");
+  if (auto refusal = refuseUnlessCoordinator(txn, key, now)) return *refusal;
+
+  protocol::Release release{name, 1, std::nullopt, {}, notes};
+  auto chain = txn.releases(name);
+  if (!chain.empty()) {
+    const std::uint64_t latest = chain.back().sequence;
+    auto heads = txn.releases(name, latest);
+    if (heads.size() > 1)
+      return ref(name, latest) + " is forked; resolve the fork before releasing again";
+    release.sequence = latest + 1;
+    release.previous = heads.front().id;
+  }
+
+  // Candidates: the given ids, or every clipping (through a tag index when there is a tag).
+  std::vector<ObjectId> candidates;
+  if (selection.ids) {
+    for (const ObjectId& id : *selection.ids) {
+      auto object = load(txn, id);
+      if (!object || object->payload.kind() != protocol::Kind::Clipping)
+        return id.hex() + " is not a clipping in this archive";
+      candidates.push_back(id);
+    }
+  } else {
+    ListQuery query;
+    query.kind = protocol::Kind::Clipping;
+    if (!selection.tags.empty()) query.tag = selection.tags.front();
+    candidates = txn.list(query);
+  }
+  std::set<ObjectId> released;
+  if (selection.sinceRelease) {
+    auto earlier = txn.releases(*selection.sinceRelease);
+    if (earlier.empty()) return "no release named " + *selection.sinceRelease;
+    for (const auto& entry : earlier) {
+      auto object = load(txn, entry.id);
+      if (const auto* r = asRelease(object)) released.insert(r->clippings.begin(), r->clippings.end());
+    }
+  }
+  for (const ObjectId& id : candidates) {
+    if (released.contains(id)) continue;
+    if (!selection.tags.empty()) {
+      auto object = load(txn, id);
+      const auto* c = object ? object->payload.clipping() : nullptr;
+      if (c == nullptr) continue;
+      bool all = std::all_of(selection.tags.begin(), selection.tags.end(), [&](const auto& t) {
+        return std::binary_search(c->tags.begin(), c->tags.end(), t);
+      });
+      if (!all) continue;
+    }
+    release.clippings.push_back(id);
+  }
+  std::sort(release.clippings.begin(), release.clippings.end());
+  release.clippings.erase(std::unique(release.clippings.begin(), release.clippings.end()),
+                          release.clippings.end());
+  if (release.clippings.empty()) return std::string("no clipping matches: nothing to release");
+  return signBody(key, std::move(release), now);
+}
+
+Expected<protocol::VerifiedObject, std::string> makeKeyCert(const ReadTxn& txn,
+                                                            const protocol::SecretKey& key,
+                                                            protocol::KeyCert cert,
+                                                            std::int64_t now) {
+  if (auto refusal = refuseUnlessCoordinator(txn, key, now)) return *refusal;
+  return signBody(key, std::move(cert), now);
+}
+
+Expected<protocol::VerifiedObject, std::string> makeRevocation(const ReadTxn& txn,
+                                                               const protocol::SecretKey& key,
+                                                               protocol::Revocation revocation,
+                                                               std::int64_t now) {
+  if (revocation.subject != key.publicKey()) {
+    if (auto refusal = refuseUnlessCoordinator(txn, key, now)) return *refusal;
+  }
+  return signBody(key, std::move(revocation), now);
+}
+
+std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
+  auto object = load(txn, releaseId);
+  const auto* release = asRelease(object);
+  if (release == nullptr) throw Error(releaseId.hex() + " is not a release in this archive");
+  std::string out = "# fieldsync release " + ref(release->name, release->sequence) +
+                    " id " + releaseId.hex() + " signed by " + object->payload.signer.hex() +
+                    " at " + protocol::formatUtc(object->payload.signedAt) + ", " +
+                    std::to_string(release->clippings.size()) + " clippings\n";
+  for (const ObjectId& id : release->clippings) {
+    auto clipping = load(txn, id);
+    const auto* c = clipping ? clipping->payload.clipping() : nullptr;
+    out += id.hex() + " ";
+    if (c == nullptr) {
+      out += "- (missing)\n";
+      continue;
+    }
+    out += (c->published.empty() ? "-" : c->published) + " " + c->title + "\n";
+  }
+  return out;
+}
+
+}  // namespace fieldsync::store
