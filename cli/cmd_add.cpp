@@ -24,7 +24,8 @@ int run(const Global& global, Options options) {
     if (!date) throw UsageError("--date: not a date: " + options.date);
     clipping.published = *date;
   }
-  if (!options.bodyFile.empty()) clipping.body = readInput(options.bodyFile, protocol::MAX_BODY_BYTES);
+  if (!options.bodyFile.empty())
+    clipping.body = readInput(options.bodyFile, protocol::MAX_BODY_BYTES);
   auto normal = protocol::normalizeClipping(std::move(clipping));
   if (!normal) throw UsageError(normal.error());
 

@@ -1,33 +1,73 @@
-// fieldsync init: a new node with a fresh identity and an empty archive.
+// fieldsync init: a new node with a fresh identity and an empty archive; with --coordinator,
+// a node that trusts its own key as coordinator (the first coordinator of a network).
 #include <iostream>
 
 #include "cli/command.h"
 
 namespace fieldsync::cli {
+namespace {
+
+struct Options {
+  std::string name;
+  bool coordinator = false;
+};
+
+int run(const Global& global, const Options& o) {
+  auto dir = homePath(global);
+  if (store::Home::exists(dir))
+    throw UsageError("refusing to init " + dir.string() +
+                     ": it already holds a fieldsync node (choose another --home)");
+  store::InitOptions options;
+  options.name = o.name;
+  options.passphrase = readPassphrase(global);
+  const bool dirExisted = std::filesystem::exists(dir);
+  store::Home::init(dir, options);
+  std::unique_ptr<store::Home> home;
+  try {
+    home = store::Home::open(dir);
+    if (o.coordinator) {
+      const protocol::Anchor self{home->publicKey(), protocol::Role::Coordinator,
+                                  o.name.empty() ? "this node" : o.name};
+      home->archive().write([&](store::WriteTxn& txn) { txn.setAnchor(self); });
+    }
+  } catch (...) {
+    // A coordinator node that does not trust itself would refuse every release: remove what
+    // init made (and only that: the folder may hold the user's other files) rather than
+    // leave a half-made node, as Home::init does for its own failures.
+    home.reset();
+    std::error_code ignored;
+    std::filesystem::remove_all(store::Home::archiveDir(dir), ignored);
+    std::filesystem::remove(store::Home::keyFile(dir), ignored);
+    if (!dirExisted) std::filesystem::remove(dir, ignored);  // only if empty
+    throw;
+  }
+  std::cout << "Created " << (o.coordinator ? "coordinator node " : "node ")
+            << (o.name.empty() ? "" : "\"" + o.name + "\" ") << "in " << dir.string() << "\n"
+            << "public key: " << home->publicKey().hex() << "\n"
+            << "secret key: " << store::Home::keyFile(dir).string()
+            << (options.passphrase ? " (sealed with your passphrase)" : " (mode 0600)") << "\n";
+  if (o.coordinator) {
+    std::cout << "trust:      this node's key is a coordinator anchor here; offices run\n"
+              << "            fieldsync keys trust " << home->publicKey().hex()
+              << " --role coordinator" << (o.name.empty() ? "" : " --name \"" + o.name + "\"")
+              << "\n";
+  } else {
+    std::cout << "trust:      nothing yet; add your coordinator's key with\n"
+              << "            fieldsync keys trust KEY --role coordinator --name NAME\n";
+  }
+  return EXIT_OK;
+}
+
+}  // namespace
 
 void addInit(CLI::App& app, Invocation& invocation) {
-  auto name = std::make_shared<std::string>();
+  auto o = std::make_shared<Options>();
   auto* cmd = app.add_subcommand("init", "Create the archive and this node's Ed25519 identity");
-  cmd->add_option("--name", *name, "A name for this node, e.g. \"Goma office\"");
-  cmd->callback([&invocation, name] {
-    invocation.action = [&invocation, name] {
-      auto dir = homePath(invocation.global);
-      if (store::Home::exists(dir))
-        throw UsageError("refusing to init " + dir.string() +
-                         ": it already holds a fieldsync node (choose another --home)");
-      store::InitOptions options;
-      options.name = *name;
-      options.passphrase = readPassphrase(invocation.global);
-      store::Home::init(dir, options);
-      auto home = store::Home::open(dir);
-      std::cout << "Created node " << (name->empty() ? "" : "\"" + *name + "\" ") << "in "
-                << dir.string() << "\n"
-                << "public key: " << home->publicKey().hex() << "\n"
-                << "secret key: " << store::Home::keyFile(dir).string()
-                << (options.passphrase ? " (sealed with your passphrase)" : " (mode 0600)")
-                << "\n";
-      return EXIT_OK;
-    };
+  cmd->add_option("--name", o->name, "A name for this node, e.g. \"Goma office\"");
+  cmd->add_flag("--coordinator", o->coordinator,
+                "Trust this node's own key as coordinator: the first node of a network");
+  cmd->callback([&invocation, o] {
+    invocation.action = [&invocation, o] { return run(invocation.global, *o); };
   });
 }
 

@@ -18,8 +18,9 @@ void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectI
     auto bytes = txn.get(id);
     if (!bytes) continue;
     auto object = protocol::decode(*bytes);
-    if (!object) throw Error("stored object " + id.hex() + " does not decode (" +
-                             object.error().message() + "): run fieldsync verify --all");
+    if (!object)
+      throw Error("stored object " + id.hex() + " does not decode (" + object.error().message() +
+                  "): run fieldsync verify --all");
     if (json) {
       list.push_back(objectJson(object.value(), false));
     } else {
@@ -74,8 +75,7 @@ void addList(CLI::App& app, Invocation& invocation) {
 void addSearch(CLI::App& app, Invocation& invocation) {
   auto o = std::make_shared<SearchOptions>();
   auto* cmd = app.add_subcommand("search", "Find clippings whose title or body hold every word");
-  cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")
-      ->required();
+  cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")->required();
   cmd->add_option("--limit", o->limit, "At most this many");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->callback([&invocation, o] {

@@ -18,8 +18,9 @@ void addShow(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       auto resolved = resolveId(txn, *id);
       auto object = protocol::decode(*txn.get(resolved));
-      if (!object) throw Error("stored object " + resolved.hex() + " does not decode (" +
-                               object.error().message() + "): run fieldsync verify " + resolved.hex());
+      if (!object)
+        throw Error("stored object " + resolved.hex() + " does not decode (" +
+                    object.error().message() + "): run fieldsync verify " + resolved.hex());
       if (*json) {
         std::cout << objectJson(object.value(), true) << '\n';
       } else {

@@ -1,10 +1,13 @@
-// fieldsync verify: recompute ids and check signatures of stored objects.
+// fieldsync verify: every stored object's bytes, id and signature, and its provenance: who
+// signed it, whether that key was trusted for it when it signed, and for releases the chain
+// and the listed clippings. The judgement is store::verifyObject's; this file prints it.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
-#include "store/verify.h"
+#include "cli/output.h"
+#include "store/provenance.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -13,51 +16,101 @@ struct Options {
   std::vector<std::string> ids;
   bool all = false;
   bool json = false;
+  bool verbose = false;
 };
+
+using Verdict = store::ObjectReport::Verdict;
+
+struct Totals {
+  std::size_t checked = 0, valid = 0, invalid = 0, untrusted = 0, missing = 0;
+  void add(const store::ObjectReport& report) {
+    ++checked;
+    missing += report.missing.size();
+    switch (report.verdict()) {
+      case Verdict::Valid:
+        ++valid;
+        break;
+      case Verdict::Invalid:
+        ++invalid;
+        break;
+      case Verdict::Untrusted:
+        ++untrusted;
+        break;
+    }
+  }
+  int exitStatus() const { return invalid ? EXIT_INVALID : untrusted ? EXIT_UNTRUSTED : EXIT_OK; }
+};
+
+std::string plural(std::size_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
 
 int run(const Global& global, const Options& options) {
   if (options.all && !options.ids.empty()) throw UsageError("give ids or --all, not both");
   auto home = openHome(global);
-  store::VerifySummary summary;
-  if (options.ids.empty()) {
-    summary = store::verifyAll(home->archive());
+  auto txn = home->archive().beginRead();
+  const bool everything = options.ids.empty();
+  std::vector<protocol::ObjectId> ids;
+  if (everything) {
+    ids.reserve(txn.count());
+    txn.forEach([&](const protocol::ObjectId& id, std::span<const std::uint8_t>) {
+      ids.push_back(id);
+      return true;
+    });
   } else {
-    std::vector<protocol::ObjectId> ids;
-    {
-      auto txn = home->archive().beginRead();
-      for (const auto& text : options.ids) ids.push_back(resolveId(txn, text));
-    }
-    summary = store::verifyIds(home->archive(), ids);
+    for (const auto& text : options.ids) ids.push_back(resolveId(txn, text));
   }
+  const auto trust = store::loadTrust(txn);
+
+  Totals totals;
+  auto objects = nlohmann::json::array();
+  for (const auto& id : ids) {
+    auto report = store::verifyObject(txn, trust, id);
+    totals.add(report);
+    if (options.json) {
+      objects.push_back(reportJson(report));
+    } else if (!everything || options.verbose || report.verdict() != Verdict::Valid ||
+               !report.missing.empty()) {
+      // Over the whole archive only what needs attention is printed, so a problem is not lost
+      // among thousands of OK lines.
+      printReport(std::cout, report);
+    }
+  }
+
   if (options.json) {
-    auto failures = nlohmann::json::array();
-    for (const auto& f : summary.failures)
-      failures.push_back({{"id", f.id.hex()}, {"problem", f.problem}});
-    std::cout << nlohmann::json{{"checked", summary.checked},
-                                {"valid", summary.checked - summary.failures.size()},
-                                {"ok", summary.ok()},
-                                {"failures", failures}}
+    std::cout << nlohmann::json{{"checked", totals.checked}, {"valid", totals.valid},
+                                {"invalid", totals.invalid}, {"untrusted", totals.untrusted},
+                                {"missing", totals.missing}, {"ok", totals.exitStatus() == EXIT_OK},
+                                {"objects", objects}}
               << '\n';
   } else {
-    for (const auto& f : summary.failures) std::cout << "FAIL " << f.id.hex() << ": " << f.problem << '\n';
-    if (summary.ok()) {
-      std::cout << "ok: " << summary.checked << " object" << (summary.checked == 1 ? "" : "s")
-                << " checked, every id and signature holds\n";
+    std::cout << "checked " << plural(totals.checked, "object") << ": ";
+    if (totals.checked == 0) {
+      std::cout << "the archive is empty";
+    } else if (totals.valid == totals.checked) {
+      std::cout << (totals.checked == 1 ? "valid and trusted" : "all valid and trusted");
     } else {
-      std::cout << summary.failures.size() << " of " << summary.checked
-                << " objects failed verification\n";
+      std::cout << totals.valid << " valid and trusted, " << totals.invalid << " invalid, "
+                << totals.untrusted << " untrusted";
     }
+    if (totals.missing)
+      std::cout << "; releases list " << plural(totals.missing, "clipping")
+                << " this archive does not hold";
+    std::cout << '\n';
   }
-  return summary.ok() ? EXIT_OK : EXIT_INVALID;
+  return totals.exitStatus();
 }
 
 }  // namespace
 
 void addVerify(CLI::App& app, Invocation& invocation) {
   auto o = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("verify", "Recompute ids and check signatures (all by default)");
-  cmd->add_option("ids", o->ids, "Objects to check (ids or unique prefixes)");
+  auto* cmd = app.add_subcommand(
+      "verify", "Check ids, signatures and provenance: who signed, and whether they were trusted");
+  cmd->add_option("ids", o->ids, "Objects to check (ids or unique prefixes; default: all)");
   cmd->add_flag("--all", o->all, "Check every object in the archive (the default)");
+  cmd->add_flag("--verbose,-v", o->verbose,
+                "With --all, print every object, not only those that need attention");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] { return run(invocation.global, *o); };

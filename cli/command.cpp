@@ -14,7 +14,8 @@ namespace fs = std::filesystem;
 fs::path homePath(const Global& global) {
   if (!global.home.empty()) return global.home;
   if (const char* env = std::getenv("FIELDSYNC_HOME"); env && *env) return env;
-  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg) return fs::path(xdg) / "fieldsync";
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg && *xdg)
+    return fs::path(xdg) / "fieldsync";
   if (const char* home = std::getenv("HOME"); home && *home)
     return fs::path(home) / ".local" / "share" / "fieldsync";
   throw UsageError("no home folder: set --home, FIELDSYNC_HOME or HOME");
@@ -59,7 +60,8 @@ std::string readInput(const std::string& path, std::size_t maxBytes) {
       in.read(buffer, sizeof buffer);
       text.append(buffer, static_cast<std::size_t>(in.gcount()));
       if (text.size() > maxBytes)
-        throw UsageError(path + ": larger than the limit of " + std::to_string(maxBytes) + " bytes");
+        throw UsageError(path + ": larger than the limit of " + std::to_string(maxBytes) +
+                         " bytes");
     }
     if (in.bad()) throw UsageError(path + ": read error");
   };

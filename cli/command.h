@@ -22,7 +22,7 @@ enum Exit : int {
   EXIT_OK = 0,
   EXIT_INVALID = 1,      // verification found invalid bytes or signatures
   EXIT_USAGE = 2,        // bad arguments or unreadable/invalid input; nothing was changed
-  EXIT_UNTRUSTED = 3,    // valid but not trusted (provenance; reserved)
+  EXIT_UNTRUSTED = 3,    // valid but not trusted: unknown, revoked or wrong-role signer
   EXIT_UNREACHABLE = 4,  // a peer could not be reached (sync; reserved)
   EXIT_FAILED = 5,       // the environment failed: disk, database, memory
 };
@@ -66,5 +66,7 @@ void addList(CLI::App& app, Invocation& invocation);
 void addShow(CLI::App& app, Invocation& invocation);
 void addSearch(CLI::App& app, Invocation& invocation);
 void addVerify(CLI::App& app, Invocation& invocation);
+void addKeys(CLI::App& app, Invocation& invocation);
+void addRelease(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   addShow(app, invocation);
   addSearch(app, invocation);
   addVerify(app, invocation);
+  addKeys(app, invocation);
+  addRelease(app, invocation);
 
   try {
     app.parse(argc, argv);

@@ -2,6 +2,7 @@
 
 #include <ctime>
 #include <ostream>
+#include <variant>
 
 namespace fieldsync::cli {
 
@@ -13,6 +14,8 @@ std::string isoTime(std::int64_t unixSeconds) {
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;
 }
+
+std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
 
 nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) {
   const auto& payload = object.payload;
@@ -31,6 +34,24 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
     j["collection"] = c->collection;
     j["contentHash"] = protocol::contentHash(*c).hex();
     if (withBody) j["body"] = c->body;
+  } else if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
+    j["name"] = r->name;
+    j["sequence"] = r->sequence;
+    j["previous"] = r->previous ? nlohmann::json(r->previous->hex()) : nlohmann::json(nullptr);
+    auto ids = nlohmann::json::array();
+    for (const auto& id : r->clippings) ids.push_back(id.hex());
+    j["clippings"] = ids;
+    j["notes"] = r->notes;
+  } else if (const auto* k = std::get_if<protocol::KeyCert>(&payload.body)) {
+    j["subject"] = k->subject.hex();
+    j["role"] = protocol::roleName(k->role);
+    j["name"] = k->name;
+    j["validUntil"] =
+        k->validUntil ? nlohmann::json(isoTime(k->validUntil)) : nlohmann::json(nullptr);
+  } else if (const auto* v = std::get_if<protocol::Revocation>(&payload.body)) {
+    j["subject"] = v->subject.hex();
+    j["since"] = isoTime(v->since);
+    j["reason"] = v->reason;
   }
   return j;
 }
@@ -83,10 +104,268 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object) {
     field("tags:", join(c->tags));
     field("language:", c->language);
     field("collection:", c->collection);
+  } else if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
+    field("release:", r->name + "@" + std::to_string(r->sequence));
+    field("previous:", r->previous ? r->previous->hex() : "");
+    field("clippings:", std::to_string(r->clippings.size()));
+    field("notes:", r->notes);
+  } else if (const auto* k = std::get_if<protocol::KeyCert>(&payload.body)) {
+    field("subject:", k->subject.hex());
+    field("role:", std::string(protocol::roleName(k->role)));
+    field("name:", k->name);
+    field("until:", k->validUntil ? isoTime(k->validUntil) : "no expiry");
+  } else if (const auto* v = std::get_if<protocol::Revocation>(&payload.body)) {
+    field("subject:", v->subject.hex());
+    field("since:", isoTime(v->since));
+    field("reason:", v->reason);
   }
   field("signer:", payload.signer.hex());
   field("signed at:", isoTime(payload.signedAt));
   if (const auto* c = payload.clipping(); c && !c->body.empty()) out << '\n' << c->body << '\n';
+}
+
+// --- Provenance ------------------------------------------------------------------------------
+
+std::string_view verdictName(store::ObjectReport::Verdict verdict) {
+  switch (verdict) {
+    case store::ObjectReport::Verdict::Valid:
+      return "valid";
+    case store::ObjectReport::Verdict::Invalid:
+      return "invalid";
+    case store::ObjectReport::Verdict::Untrusted:
+      return "untrusted";
+  }
+  return "invalid";
+}
+
+std::string describePath(const std::vector<protocol::TrustStep>& path) {
+  std::string text;
+  for (std::size_t i = 0; i < path.size(); ++i) {
+    const auto& step = path[i];
+    const std::string role(protocol::roleName(step.role));
+    const std::string name = step.name.empty() ? shortHex(step.key.hex()) : step.name;
+    if (!step.certificate) {
+      text += name + " (" + role + " anchor)";
+    } else {
+      text += " → certificate " + shortHex(step.certificate->hex());
+      // The last step is the key being judged, which the caller has already named.
+      if (i + 1 < path.size()) text += " (" + name + ", " + role + ")";
+    }
+  }
+  return text;
+}
+
+nlohmann::json trustJson(const protocol::PublicKey& key, const std::string& name,
+                         const protocol::TrustVerdict& verdict) {
+  auto path = nlohmann::json::array();
+  for (const auto& step : verdict.path)
+    path.push_back({{"key", step.key.hex()},
+                    {"name", step.name},
+                    {"role", protocol::roleName(step.role)},
+                    {"certificate", step.certificate ? nlohmann::json(step.certificate->hex())
+                                                     : nlohmann::json(nullptr)}});
+  return {{"key", key.hex()},
+          {"name", name},
+          {"role", verdict.role ? nlohmann::json(protocol::roleName(*verdict.role))
+                                : nlohmann::json(nullptr)},
+          {"status", protocol::trustStatusName(verdict.status)},
+          {"path", path}};
+}
+
+nlohmann::json revocationJson(const std::optional<protocol::RevocationRecord>& revocation) {
+  if (!revocation) return nullptr;
+  return {{"id", revocation->id.hex()},
+          {"subject", revocation->revocation.subject.hex()},
+          {"signer", revocation->signer.hex()},
+          {"signedAt", isoTime(revocation->signedAt)},
+          {"since", isoTime(revocation->revocation.since)},
+          {"reason", revocation->revocation.reason}};
+}
+
+namespace {
+
+using Verdict = store::ObjectReport::Verdict;
+
+/// What the object is, in a few words: `clipping "Title"`, `release weekly@3 (12 clippings)`.
+std::string describeObject(const protocol::DecodedObject& object) {
+  const auto& body = object.payload.body;
+  if (const auto* c = object.payload.clipping())
+    return "clipping \"" + shorten(c->title, 60) + "\"";
+  if (const auto* r = std::get_if<protocol::Release>(&body))
+    return "release " + r->name + "@" + std::to_string(r->sequence) + " (" +
+           std::to_string(r->clippings.size()) + " clipping" +
+           (r->clippings.size() == 1 ? "" : "s") + ")";
+  if (const auto* k = std::get_if<protocol::KeyCert>(&body))
+    return "certificate: " + shortHex(k->subject.hex()) + " is \"" + shorten(k->name, 40) + "\" (" +
+           std::string(protocol::roleName(k->role)) + ")" +
+           (k->validUntil ? " until " + isoTime(k->validUntil) : "");
+  if (const auto* v = std::get_if<protocol::Revocation>(&body))
+    return "revocation of " + shortHex(v->subject.hex()) + " since " + isoTime(v->since) +
+           (v->reason.empty() ? "" : " (\"" + shorten(v->reason, 40) + "\")");
+  return std::string(protocol::kindName(object.payload.kind()));
+}
+
+/// Who signed: "Goma office (field)", or "5a56c0e1d2e4 (unknown key)".
+std::string describeSigner(const store::ObjectReport& report) {
+  const std::string key = shortHex(report.object->payload.signer.hex());
+  const auto& trust = report.trust;
+  if (trust.status == protocol::TrustStatus::Unknown)
+    return (report.signerName.empty() ? "" : report.signerName + " ") + key + " (unknown key)";
+  std::string text = report.signerName.empty() ? key : report.signerName;
+  if (trust.role) text += " (" + std::string(protocol::roleName(*trust.role)) + ")";
+  return text;
+}
+
+/// Why the signer is (not) trusted for this object, without the signer's name.
+std::string describeTrust(const store::ObjectReport& report) {
+  const auto& trust = report.trust;
+  const auto& payload = report.object->payload;
+  switch (trust.status) {
+    case protocol::TrustStatus::Trusted:
+      if (trust.path.size() <= 1)
+        return "trusted as " + std::string(trust.role ? protocol::roleName(*trust.role) : "an") +
+               " anchor";
+      return "trusted via " + describePath(trust.path);
+    case protocol::TrustStatus::Revoked: {
+      if (!trust.revocation) return "key revoked";
+      const auto& r = *trust.revocation;
+      std::string whose = r.revocation.subject == payload.signer
+                              ? "key"
+                              : "certifying key " + shortHex(r.revocation.subject.hex());
+      return whose + " revoked since " + isoTime(r.revocation.since) + " (revocation " +
+             shortHex(r.id.hex()) +
+             (r.revocation.reason.empty() ? "" : ": \"" + shorten(r.revocation.reason, 60) + "\"") +
+             ")";
+    }
+    case protocol::TrustStatus::WrongRole:
+      return "trusted only as " +
+             std::string(trust.role ? protocol::roleName(*trust.role) : "another role") + "; a " +
+             (payload.kind() == protocol::Kind::KeyCert
+                  ? std::string("key certificate")
+                  : std::string(protocol::kindName(payload.kind()))) +
+             " needs a " + std::string(protocol::roleName(store::requiredRole(payload.kind())));
+    case protocol::TrustStatus::Expired:
+      return "its certificate had expired when it signed";
+    case protocol::TrustStatus::Unknown:
+      return "no trust path from this node's anchors";
+  }
+  return std::string(protocol::trustStatusName(trust.status));
+}
+
+std::string releaseRefs(const std::vector<store::ReleaseRef>& releases) {
+  std::string text;
+  for (const auto& r : releases)
+    text += (text.empty() ? "" : ", ") + r.name + "@" + std::to_string(r.sequence);
+  return text;
+}
+
+}  // namespace
+
+std::string reportProblem(const store::ObjectReport& report) {
+  if (report.invalid) return *report.invalid;
+  if (!report.chainProblems.empty()) {
+    std::string text;
+    for (const auto& p : report.chainProblems) text += (text.empty() ? "" : "; ") + p;
+    return text;
+  }
+  if (!report.invalidMembers.empty()) {
+    const auto& [id, problem] = report.invalidMembers.front();
+    std::string text = "listed clipping " + shortHex(id.hex()) + " is invalid: " + problem;
+    if (report.invalidMembers.size() > 1)
+      text += " (and " + std::to_string(report.invalidMembers.size() - 1) + " more)";
+    return text;
+  }
+  if (report.verdict() == Verdict::Untrusted && report.object)
+    return "signer " + describeSigner(report) + ": " + describeTrust(report);
+  return "";
+}
+
+nlohmann::json reportJson(const store::ObjectReport& report) {
+  auto ids = [](const std::vector<protocol::ObjectId>& list) {
+    auto array = nlohmann::json::array();
+    for (const auto& id : list) array.push_back(id.hex());
+    return array;
+  };
+  auto problem = reportProblem(report);
+  nlohmann::json j{{"id", report.id.hex()},
+                   {"kind", nullptr},
+                   {"verdict", verdictName(report.verdict())},
+                   {"problem", problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(problem)},
+                   {"signedAt", nullptr},
+                   {"signer", nullptr},
+                   {"revocation", revocationJson(report.trust.revocation)}};
+  if (report.object) {
+    const auto& payload = report.object->payload;
+    j["kind"] = protocol::kindName(payload.kind());
+    j["signedAt"] = isoTime(payload.signedAt);
+    j["signer"] = trustJson(payload.signer, report.signerName, report.trust);
+    if (const auto* c = payload.clipping()) j["title"] = c->title;
+    if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
+      j["name"] = r->name;
+      j["sequence"] = r->sequence;
+    }
+  }
+  auto releases = nlohmann::json::array();
+  for (const auto& r : report.releases)
+    releases.push_back({{"id", r.id.hex()}, {"name", r.name}, {"sequence", r.sequence}});
+  j["releases"] = releases;
+  j["chainProblems"] = report.chainProblems;
+  j["missing"] = ids(report.missing);
+  auto invalidMembers = nlohmann::json::array();
+  for (const auto& [id, why] : report.invalidMembers)
+    invalidMembers.push_back({{"id", id.hex()}, {"problem", why}});
+  j["invalidMembers"] = invalidMembers;
+  return j;
+}
+
+void printReport(std::ostream& out, const store::ObjectReport& report, bool listLine) {
+  const std::string indent(listLine ? 11 : 12, ' ');  // under the id, or under `show`'s values
+  constexpr std::size_t MAX_LISTED = 20;
+  const Verdict verdict = report.verdict();
+  std::string word = verdict == Verdict::Valid     ? "OK"
+                     : verdict == Verdict::Invalid ? "INVALID"
+                                                   : "UNTRUSTED";
+  if (listLine) {
+    word.resize(9, ' ');
+    out << word << "  " << shortHex(report.id.hex()) << "  ";
+  } else {
+    out << word << ": ";
+  }
+  if (!report.object) {
+    out << reportProblem(report) << '\n';
+    return;
+  }
+  const auto& payload = report.object->payload;
+  if (listLine) out << describeObject(*report.object) << " — ";
+  if (report.invalid) {
+    out << *report.invalid << '\n';
+    return;
+  }
+  // The exact second matters when a revocation or an expiry is the question.
+  const bool exact = report.trust.status == protocol::TrustStatus::Revoked ||
+                     report.trust.status == protocol::TrustStatus::Expired;
+  const std::string when =
+      exact ? isoTime(payload.signedAt) : isoTime(payload.signedAt).substr(0, 10);
+  out << "signed by " << describeSigner(report) << " " << when << "; " << describeTrust(report);
+  if (!report.releases.empty())
+    out << "; in release" << (report.releases.size() == 1 ? " " : "s ")
+        << releaseRefs(report.releases);
+  if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
+    if (report.chainProblems.empty()) out << "; chain intact back to " << r->name << "@1";
+    if (!report.missing.empty()) out << "; " << report.missing.size() << " missing";
+  }
+  out << '\n';
+  for (const auto& problem : report.chainProblems) out << indent << "chain: " << problem << '\n';
+  for (std::size_t i = 0; i < report.invalidMembers.size() && i < MAX_LISTED; ++i)
+    out << indent << "invalid clipping " << shortHex(report.invalidMembers[i].first.hex()) << ": "
+        << report.invalidMembers[i].second << '\n';
+  for (std::size_t i = 0; i < report.missing.size() && i < MAX_LISTED; ++i)
+    out << indent << "missing clipping " << shortHex(report.missing[i].hex())
+        << " (not in this archive yet)\n";
+  const std::size_t more =
+      (report.invalidMembers.size() > MAX_LISTED ? report.invalidMembers.size() - MAX_LISTED : 0) +
+      (report.missing.size() > MAX_LISTED ? report.missing.size() - MAX_LISTED : 0);
+  if (more) out << indent << "… and " << more << " more (fieldsync verify --json lists them all)\n";
 }
 
 }  // namespace fieldsync::cli

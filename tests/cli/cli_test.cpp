@@ -2,62 +2,24 @@
 // folder, real files, real exit statuses.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 
-#include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
-#include <random>
-#include <sstream>
+
+#include "cli/cli_fixture.h"
 
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
+using namespace fieldsync::clitest;
 
 const fs::path FIXTURE = fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt";
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-std::string quote(const std::string& arg) {
-  std::string q = "'";
-  for (char c : arg) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return q + "'";
-}
-
-std::string slurp(const fs::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
-void spit(const fs::path& path, std::string_view text) {
-  std::ofstream(path, std::ios::binary) << text;
-}
 
 /// A fresh folder per test holding the node's home and scratch files; removed afterwards.
 class Cli : public ::testing::Test {
  protected:
-  void SetUp() override {
-    std::random_device rd;
-    m_dir = fs::temp_directory_path() / ("fieldsync-cli-" + std::to_string(rd()));
-    fs::create_directories(m_dir);
-    m_home = m_dir / "home";
-  }
-  void TearDown() override { fs::remove_all(m_dir); }
-
   /// Runs fieldsync --home HOME args..., with stdinText on standard input.
   Result run(const std::vector<std::string>& args, const std::string& stdinText = "") {
-    std::string cmd = quote(FIELDSYNC_BIN) + " --home " + quote(m_home.string());
-    for (const auto& a : args) cmd += " " + quote(a);
-    spit(m_dir / "stdin", stdinText);
-    cmd += " <" + quote((m_dir / "stdin").string()) + " >" + quote((m_dir / "stdout").string()) +
-           " 2>" + quote((m_dir / "stderr").string());
-    int raw = std::system(cmd.c_str());
-    return {WIFEXITED(raw) ? WEXITSTATUS(raw) : -1, slurp(m_dir / "stdout"), slurp(m_dir / "stderr")};
+    return runFieldsync(m_home, args, m_dir, stdinText);
   }
   json runJson(const std::vector<std::string>& args) {
     auto r = run(args);
@@ -65,13 +27,19 @@ class Cli : public ::testing::Test {
     return json::parse(r.out);
   }
   void init() { ASSERT_EQ(run({"init", "--name", "Test office"}).status, 0); }
+  /// A node that trusts its own key as coordinator, so what it signs verifies as trusted.
+  void initCoordinator() {
+    ASSERT_EQ(run({"init", "--name", "Test office", "--coordinator"}).status, 0);
+  }
   std::size_t count() { return runJson({"list", "--json"})["count"].get<std::size_t>(); }
   fs::path file(const std::string& name, std::string_view text) {
     spit(m_dir / name, text);
     return m_dir / name;
   }
 
-  fs::path m_dir, m_home;
+  TempFolder m_folder{"fieldsync-cli-"};
+  fs::path m_dir = m_folder.path();
+  fs::path m_home = m_dir / "home";
 };
 
 // --- init and id -----------------------------------------------------------------------------
@@ -126,7 +94,7 @@ TEST_F(Cli, SealedKeyNeedsTheRightPassphraseToSign) {
 // --- import ----------------------------------------------------------------------------------
 
 TEST_F(Cli, FixtureDigestImportsAsTwelveClippings) {
-  init();
+  initCoordinator();
   auto r = run({"import", FIXTURE.string()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("12 new clippings"), std::string::npos) << r.out;
@@ -140,7 +108,8 @@ TEST_F(Cli, FixtureDigestImportsAsTwelveClippings) {
   }
   EXPECT_EQ(runJson({"list", "--json", "--tag", "region:mali"})["count"], 1);
   EXPECT_EQ(runJson({"list", "--json", "--tag", "region:kenya"})["count"], 1);
-  EXPECT_EQ(runJson({"list", "--json", "--tag", "region:democratic-republic-of-congo"})["count"], 1);
+  EXPECT_EQ(runJson({"list", "--json", "--tag", "region:democratic-republic-of-congo"})["count"],
+            1);
   EXPECT_EQ(run({"verify", "--all"}).status, 0);
 }
 
@@ -167,9 +136,10 @@ TEST_F(Cli, MarkdownAndJsonLinesImport) {
                  "---\ntitle: Floods in the north\nsource: Radio Okapi\nauthors: A. Writer, "
                  "B. Writer\ndate: 3 March 2024\ntags: region:drc, topic:floods\n---\n\n"
                  "Heavy rain displaced thousands of families.\n");
-  auto jl = file("batch.jsonl",
-                 "{\"title\": \"One\", \"source\": \"S\", \"published\": \"2024-01\", \"body\": \"first\"}\n"
-                 "{\"title\": \"Two\", \"source\": \"S\", \"tags\": [\"x:y\"], \"body\": \"second\"}\n");
+  auto jl = file(
+      "batch.jsonl",
+      "{\"title\": \"One\", \"source\": \"S\", \"published\": \"2024-01\", \"body\": \"first\"}\n"
+      "{\"title\": \"Two\", \"source\": \"S\", \"tags\": [\"x:y\"], \"body\": \"second\"}\n");
   auto r = run({"import", md.string(), jl.string()});
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(count(), 3u);
@@ -218,10 +188,10 @@ TEST_F(Cli, EveryBadFileIsRefusedWithFileAndLineAndLeavesTheArchiveUnchanged) {
 
 TEST_F(Cli, AddTakesItsBodyFromStandardInputAndShowPrintsIt) {
   init();
-  auto added = run({"add", "--title", "Côte d'Ivoire: élections", "--source", "RFI", "--author",
-                    "Jeanne Dupont", "--date", "11 January 2013", "--tag", "region:cote-divoire",
-                    "--json", "-"},
-                   "Les électeurs se sont rendus aux urnes.\n");
+  auto added = run(
+      {"add", "--title", "Côte d'Ivoire: élections", "--source", "RFI", "--author", "Jeanne Dupont",
+       "--date", "11 January 2013", "--tag", "region:cote-divoire", "--json", "-"},
+      "Les électeurs se sont rendus aux urnes.\n");
   ASSERT_EQ(added.status, 0) << added.err;
   auto id = json::parse(added.out)["id"].get<std::string>();
   auto shown = runJson({"show", id.substr(0, 10), "--json"});
@@ -231,10 +201,10 @@ TEST_F(Cli, AddTakesItsBodyFromStandardInputAndShowPrintsIt) {
   EXPECT_EQ(shown["authors"], json::array({"Jeanne Dupont"}));
   auto human = run({"show", id});
   EXPECT_NE(human.out.find("Les électeurs"), std::string::npos);
-  auto again = run({"add", "--title", "Côte d'Ivoire: élections", "--source", "RFI", "--author",
-                    "Jeanne Dupont", "--date", "2013-01-11", "--tag", "region:cote-divoire",
-                    "--json", "-"},
-                   "Les électeurs se sont rendus aux urnes.\n");
+  auto again =
+      run({"add", "--title", "Côte d'Ivoire: élections", "--source", "RFI", "--author",
+           "Jeanne Dupont", "--date", "2013-01-11", "--tag", "region:cote-divoire", "--json", "-"},
+          "Les électeurs se sont rendus aux urnes.\n");
   ASSERT_EQ(again.status, 0) << again.err;
   EXPECT_EQ(json::parse(again.out)["stored"], false) << "same content, same key: nothing new";
   EXPECT_EQ(json::parse(again.out)["id"], id);
@@ -276,12 +246,27 @@ TEST_F(Cli, SearchNeedsEveryWordAndIgnoresCaseAndAccents) {
 
 // --- verify ----------------------------------------------------------------------------------
 
-TEST_F(Cli, VerifyPassesOnAFreshArchive) {
-  init();
+TEST_F(Cli, VerifyPassesOnACoordinatorsFreshArchive) {
+  initCoordinator();
   ASSERT_EQ(run({"import", FIXTURE.string()}).status, 0);
   auto r = runJson({"verify", "--all", "--json"});
   EXPECT_EQ(r["checked"], 12);
+  EXPECT_EQ(r["valid"], 12);
   EXPECT_EQ(r["ok"], true);
+}
+
+TEST_F(Cli, APlainNodesOwnImportsVerifyAsUntrusted) {
+  init();  // without --coordinator nobody, not even this node, vouches for its key
+  ASSERT_EQ(run({"import", FIXTURE.string()}).status, 0);
+  auto r = run({"verify"});
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("UNTRUSTED"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("unknown key"), std::string::npos) << r.out;
+  auto j = json::parse(run({"verify", "--json"}).out);
+  EXPECT_EQ(j["untrusted"], 12);
+  EXPECT_EQ(j["invalid"], 0);
+  EXPECT_EQ(j["objects"][0]["verdict"], "untrusted");
+  EXPECT_EQ(j["objects"][0]["signer"]["status"], "unknown");
 }
 
 TEST_F(Cli, TamperedObjectBytesMakeVerifyExitOne) {
@@ -297,11 +282,13 @@ TEST_F(Cli, TamperedObjectBytesMakeVerifyExitOne) {
   bytes[at] = 'B';
   spit(db, bytes);
 
+  // Invalid outranks untrusted: this plain node trusts none of the other eleven either.
   auto r = run({"verify", "--all"});
   EXPECT_EQ(r.status, 1) << r.out;
-  EXPECT_NE(r.out.find("FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("INVALID"), std::string::npos) << r.out;
   auto j = json::parse(run({"verify", "--json"}).out);
-  EXPECT_EQ(j["failures"].size(), 1u);
+  EXPECT_EQ(j["invalid"], 1);
+  EXPECT_EQ(j["untrusted"], 11);
   EXPECT_EQ(j["checked"], 12);
 }
 

@@ -1,0 +1,376 @@
+// fieldsync keys: this node's trust anchors (local settings) and the key certificates and
+// revocations a coordinator signs (objects that travel with sync). The trust rules are
+// protocol::TrustGraph's and the signing checks store::makeKeyCert's and makeRevocation's;
+// this file parses, calls and prints.
+#include <algorithm>
+#include <ctime>
+#include <iostream>
+#include <map>
+#include <tuple>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "protocol/minisign.h"
+#include "store/provenance.h"
+
+namespace fieldsync::cli {
+namespace {
+
+/// KEY arguments are public keys in full: a prefix could name a key nobody meant to trust.
+protocol::PublicKey parseKey(const std::string& text) {
+  auto key = protocol::PublicKey::fromHex(text);
+  if (!key)
+    throw UsageError("not a public key: \"" + text +
+                     "\" (expected 64 hex digits, as `fieldsync id` prints them)");
+  return *key;
+}
+
+protocol::Role parseRole(const std::string& text) {
+  if (text == "coordinator") return protocol::Role::Coordinator;
+  if (text == "field") return protocol::Role::Field;
+  throw UsageError("--role must be coordinator or field, not \"" + text + "\"");
+}
+
+enum class DayEdge { Start, End };
+
+/// A moment on the command line, in UTC: "2026-11-27T10:00:00Z", or a date "2026-11-27" taken
+/// at the start (00:00:00) or the end (23:59:59) of that day. Empty when text is neither or
+/// names no real moment (2026-02-30, 24:00:00).
+std::optional<std::int64_t> parseMoment(std::string_view text, DayEdge edge) {
+  if (text.size() != 10 && text.size() != 20) return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t digits) -> std::optional<int> {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  if (text.size() == 20) {
+    auto hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+    if (!hour || !minute || !second || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        text[19] != 'Z')
+      return std::nullopt;
+    tm.tm_hour = *hour;
+    tm.tm_min = *minute;
+    tm.tm_sec = *second;
+  } else if (edge == DayEdge::End) {
+    tm.tm_hour = 23;
+    tm.tm_min = 59;
+    tm.tm_sec = 59;
+  }
+  const std::tm asked = tm;
+  const std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  // timegm normalises out-of-range fields (February 30th becomes March 2nd): refuse those.
+  if (back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon ||
+      back.tm_mday != asked.tm_mday || back.tm_hour != asked.tm_hour ||
+      back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
+    return std::nullopt;
+  return static_cast<std::int64_t>(t);
+}
+
+std::int64_t parseMomentOption(const std::string& option, const std::string& text, DayEdge edge) {
+  auto moment = parseMoment(text, edge);
+  if (!moment)
+    throw UsageError(option + ": not a UTC date or time: \"" + text +
+                     "\" (give 2026-11-27 or 2026-11-27T10:00:00Z)");
+  return *moment;
+}
+
+protocol::DecodedObject decoded(const protocol::VerifiedObject& object) {
+  return {object.id(), object.payload(), object.signature()};
+}
+
+/// Stores a signed certificate or revocation in one write and prints it.
+void storeAndPrint(store::Home& home, const protocol::VerifiedObject& object, bool json,
+                   const std::string& what) {
+  home.archive().write([&](store::WriteTxn& txn) { (void)txn.put(object); });
+  if (json) {
+    std::cout << objectJson(decoded(object), false) << '\n';
+  } else {
+    std::cout << what << " " << object.id().hex() << "\n"
+              << "Stored in this archive; it reaches other nodes with the archive (sync or "
+                 "bundle).\n";
+  }
+}
+
+// --- trust, untrust --------------------------------------------------------------------------
+
+struct TrustOptions {
+  std::string key, role, name;
+};
+
+int runTrust(const Global& global, const TrustOptions& o) {
+  protocol::Anchor anchor{parseKey(o.key), parseRole(o.role), o.name};
+  auto home = openHome(global);
+  std::optional<protocol::Anchor> previous;
+  {
+    auto txn = home->archive().beginRead();
+    for (const auto& a : txn.anchors())
+      if (a.key == anchor.key) previous = a;
+  }
+  if (anchor.name.empty() && previous) anchor.name = previous->name;  // keep the name given before
+  home->archive().write([&](store::WriteTxn& txn) { txn.setAnchor(anchor); });
+  std::cout << "Trusting " << anchor.key.hex() << " as " << protocol::roleName(anchor.role)
+            << " anchor" << (anchor.name.empty() ? "" : " \"" + anchor.name + "\"");
+  if (previous)
+    std::cout << " (was " << protocol::roleName(previous->role)
+              << (previous->name.empty() ? "" : " \"" + previous->name + "\"") << ")";
+  std::cout << '\n';
+  return EXIT_OK;
+}
+
+int runUntrust(const Global& global, const std::string& text) {
+  const auto key = parseKey(text);
+  auto home = openHome(global);
+  std::optional<protocol::Anchor> previous;
+  {
+    auto txn = home->archive().beginRead();
+    for (const auto& a : txn.anchors())
+      if (a.key == key) previous = a;
+  }
+  if (!previous)
+    throw UsageError(key.hex() +
+                     " is not one of this node's anchors; nothing changed "
+                     "(`fieldsync keys list` shows them)");
+  bool removed = false;
+  home->archive().write([&](store::WriteTxn& txn) { removed = txn.removeAnchor(key); });
+  if (!removed) throw UsageError(key.hex() + " is not one of this node's anchors; nothing changed");
+  std::cout << "No longer trusting " << key.hex() << " as an anchor (was "
+            << protocol::roleName(previous->role)
+            << (previous->name.empty() ? "" : " \"" + previous->name + "\"")
+            << "); certificates from other trusted coordinators may still vouch for it\n";
+  return EXIT_OK;
+}
+
+// --- list ------------------------------------------------------------------------------------
+
+/// A key this node knows: an anchor, the subject of a certificate it holds, or its own key.
+struct KnownKey {
+  std::optional<protocol::Anchor> anchor;
+  std::vector<std::pair<protocol::ObjectId, protocol::KeyCert>> certificates;
+  bool self = false;
+};
+
+int runList(const Global& global, bool json) {
+  auto home = openHome(global);
+  auto txn = home->archive().beginRead();
+  const auto trust = store::loadTrust(txn);
+  const std::int64_t at = now();
+
+  std::map<protocol::PublicKey, KnownKey> known;
+  for (const auto& a : txn.anchors()) known[a.key].anchor = a;
+  for (const auto& id : txn.ofKind(protocol::Kind::KeyCert)) {
+    auto bytes = txn.get(id);
+    if (!bytes) continue;
+    auto object = protocol::decode(*bytes);
+    if (!object) continue;  // `fieldsync verify` reports it
+    const auto& cert = std::get<protocol::KeyCert>(object->payload.body);
+    known[cert.subject].certificates.emplace_back(id, cert);
+  }
+  known[home->publicKey()].self = true;
+
+  // Anchors first, then the keys known through certificates; each group by name.
+  struct Row {
+    protocol::PublicKey key;
+    const KnownKey* info;
+    protocol::TrustVerdict verdict;
+    std::string name;
+  };
+  std::vector<Row> rows;
+  for (const auto& [key, info] : known) {
+    // Asked for the field role, which every trusted key holds: the verdict's role then says
+    // whether it is also a coordinator.
+    auto verdict = trust.evaluate(key, protocol::Role::Field, at);
+    std::string name = verdict.name;
+    if (name.empty() && info.anchor) name = info.anchor->name;
+    if (name.empty() && !info.certificates.empty()) name = info.certificates.front().second.name;
+    if (name.empty() && info.self) name = home->name();
+    rows.push_back({key, &info, std::move(verdict), std::move(name)});
+  }
+  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
+    return std::make_tuple(!a.info->anchor, a.name) < std::make_tuple(!b.info->anchor, b.name);
+  });
+
+  if (json) {
+    auto keys = nlohmann::json::array();
+    for (const auto& row : rows) {
+      auto j = trustJson(row.key, row.name, row.verdict);
+      j["anchor"] = row.info->anchor ? nlohmann::json(protocol::roleName(row.info->anchor->role))
+                                     : nlohmann::json(nullptr);
+      j["self"] = row.info->self;
+      j["revocation"] = revocationJson(row.verdict.revocation);
+      auto certificates = nlohmann::json::array();
+      for (const auto& [id, cert] : row.info->certificates)
+        certificates.push_back(
+            {{"id", id.hex()},
+             {"role", protocol::roleName(cert.role)},
+             {"name", cert.name},
+             {"validUntil", cert.validUntil ? nlohmann::json(isoTime(cert.validUntil))
+                                            : nlohmann::json(nullptr)}});
+      j["certificates"] = certificates;
+      keys.push_back(std::move(j));
+    }
+    std::cout << nlohmann::json{{"at", isoTime(at)}, {"keys", keys}} << '\n';
+    return EXIT_OK;
+  }
+
+  for (const auto& row : rows) {
+    std::string status(protocol::trustStatusName(row.verdict.status));
+    status.resize(10, ' ');
+    std::string role = row.verdict.role ? std::string(protocol::roleName(*row.verdict.role)) : "-";
+    role.resize(11, ' ');
+    std::cout << row.key.hex() << "  " << status << "  " << role << "  "
+              << (row.name.empty() ? "(no name)" : row.name);
+    std::vector<std::string> notes;
+    if (row.info->self) notes.push_back("this node");
+    if (row.verdict.trusted() && row.verdict.path.size() > 1)
+      notes.push_back("via " + describePath(row.verdict.path));
+    else if (row.info->anchor)
+      notes.push_back(std::string(protocol::roleName(row.info->anchor->role)) + " anchor");
+    if (const auto& r = row.verdict.revocation)
+      notes.push_back("revoked since " + isoTime(r->revocation.since) + " (revocation " +
+                      shortHex(r->id.hex()) + ")");
+    if (!notes.empty()) {
+      std::cout << "  —";
+      for (std::size_t i = 0; i < notes.size(); ++i) std::cout << (i ? "; " : " ") << notes[i];
+    }
+    std::cout << '\n';
+  }
+  return EXIT_OK;
+}
+
+// --- certify, revoke -------------------------------------------------------------------------
+
+struct CertifyOptions {
+  std::string key, role, name, until;
+  bool json = false;
+};
+
+int runCertify(const Global& global, const CertifyOptions& o) {
+  protocol::KeyCert cert{parseKey(o.key), parseRole(o.role), o.name, 0};
+  const std::int64_t t = now();
+  if (!o.until.empty()) {
+    cert.validUntil = parseMomentOption("--until", o.until, DayEdge::End);
+    if (cert.validUntil <= t)
+      throw UsageError("--until " + o.until +
+                       " is already past: the certificate would vouch "
+                       "for nothing signed from now on");
+  }
+  auto home = openHome(global);
+  auto key = loadSecretKey(global, *home);
+  auto made = [&] {
+    auto txn = home->archive().beginRead();
+    return store::makeKeyCert(txn, key, cert, t);
+  }();
+  if (!made) throw UsageError(made.error());
+  storeAndPrint(*home, made.value(), o.json, "Signed certificate");
+  return EXIT_OK;
+}
+
+struct RevokeOptions {
+  std::string key, since, reason;
+  bool json = false;
+};
+
+int runRevoke(const Global& global, const RevokeOptions& o) {
+  const std::int64_t t = now();
+  protocol::Revocation revocation{parseKey(o.key), t, o.reason};
+  if (!o.since.empty()) revocation.since = parseMomentOption("--since", o.since, DayEdge::Start);
+  auto home = openHome(global);
+  auto key = loadSecretKey(global, *home);
+  auto made = [&] {
+    auto txn = home->archive().beginRead();
+    return store::makeRevocation(txn, key, revocation, t);
+  }();
+  if (!made) throw UsageError(made.error());
+  storeAndPrint(*home, made.value(), o.json, "Signed revocation");
+  if (!o.json)
+    std::cout << "Everything " << revocation.subject.hex() << " signed from "
+              << isoTime(revocation.since) << " on is no longer trusted.\n";
+  return EXIT_OK;
+}
+
+}  // namespace
+
+void addKeys(CLI::App& app, Invocation& invocation) {
+  auto* keys = app.add_subcommand("keys", "Trust anchors, key certificates and revocations");
+  keys->require_subcommand(1);
+
+  auto trust = std::make_shared<TrustOptions>();
+  auto* cmd = keys->add_subcommand("trust", "Trust a key as an anchor of this node (local)");
+  cmd->add_option("key", trust->key, "Public key, 64 hex digits")->required();
+  cmd->add_option("--role", trust->role, "coordinator or field")->required();
+  cmd->add_option("--name", trust->name, "Who holds the key, e.g. \"Nairobi hub\"");
+  cmd->callback([&invocation, trust] {
+    invocation.action = [&invocation, trust] { return runTrust(invocation.global, *trust); };
+  });
+
+  auto untrust = std::make_shared<std::string>();
+  cmd = keys->add_subcommand("untrust", "Remove a trust anchor of this node");
+  cmd->add_option("key", *untrust, "Public key, 64 hex digits")->required();
+  cmd->callback([&invocation, untrust] {
+    invocation.action = [&invocation, untrust] { return runUntrust(invocation.global, *untrust); };
+  });
+
+  auto listJson = std::make_shared<bool>(false);
+  cmd =
+      keys->add_subcommand("list", "Keys this node knows: anchors and certified keys, with trust");
+  cmd->add_flag("--json", *listJson, "Print a JSON document");
+  cmd->callback([&invocation, listJson] {
+    invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
+  });
+
+  auto certify = std::make_shared<CertifyOptions>();
+  cmd = keys->add_subcommand("certify", "Sign a certificate for a key (coordinators)");
+  cmd->add_option("key", certify->key, "Public key, 64 hex digits")->required();
+  cmd->add_option("--role", certify->role, "field or coordinator")->required();
+  cmd->add_option("--name", certify->name, "Who holds the key, e.g. \"Goma office\"")->required();
+  cmd->add_option("--until", certify->until,
+                  "Valid until this UTC moment (a date: the end of that day)");
+  cmd->add_flag("--json", certify->json, "Print the certificate as JSON");
+  cmd->callback([&invocation, certify] {
+    invocation.action = [&invocation, certify] { return runCertify(invocation.global, *certify); };
+  });
+
+  auto revoke = std::make_shared<RevokeOptions>();
+  cmd = keys->add_subcommand("revoke",
+                             "Sign a revocation of a key (coordinators, or the key itself)");
+  cmd->add_option("key", revoke->key, "Public key, 64 hex digits")->required();
+  cmd->add_option("--since", revoke->since,
+                  "Untrust what it signed from this UTC moment on (a date: the start of that "
+                  "day; default: now)");
+  cmd->add_option("--reason", revoke->reason, "Why, e.g. \"laptop stolen\"");
+  cmd->add_flag("--json", revoke->json, "Print the revocation as JSON");
+  cmd->callback([&invocation, revoke] {
+    invocation.action = [&invocation, revoke] { return runRevoke(invocation.global, *revoke); };
+  });
+
+  auto exportKey = std::make_shared<std::string>();
+  cmd = keys->add_subcommand("export-minisign", "Print a key in minisign's public key format");
+  cmd->add_option("key", *exportKey, "Public key, 64 hex digits (default: this node's)");
+  cmd->callback([&invocation, exportKey] {
+    invocation.action = [&invocation, exportKey] {
+      protocol::PublicKey key;
+      if (exportKey->empty()) {
+        key = openHome(invocation.global)->publicKey();
+      } else {
+        key = parseKey(*exportKey);
+      }
+      std::cout << protocol::minisignPublicKey(key);
+      return EXIT_OK;
+    };
+  });
+}
+
+}  // namespace fieldsync::cli

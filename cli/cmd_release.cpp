@@ -1,0 +1,364 @@
+// fieldsync release: coordinators sign named, numbered, chained sets of clippings; anyone
+// lists and shows them; the signer exports a manifest the stock minisign tool verifies.
+// Selection, chaining and the coordinator check are store::makeRelease's; this file parses,
+// calls and prints.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+#include <map>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "protocol/minisign.h"
+#include "protocol/text.h"
+#include "store/provenance.h"
+
+namespace fieldsync::cli {
+namespace {
+namespace fs = std::filesystem;
+
+/// An --ids file: 65 bytes a line, so a release of a few hundred thousand clippings fits.
+constexpr std::size_t MAX_IDS_FILE_BYTES = 32u << 20;
+/// Problems listed from a bad --ids file before the rest are only counted.
+constexpr std::size_t MAX_REPORTED_LINES = 10;
+
+protocol::DecodedObject decoded(const protocol::VerifiedObject& object) {
+  return {object.id(), object.payload(), object.signature()};
+}
+
+protocol::DecodedObject load(const store::ReadTxn& txn, const protocol::ObjectId& id) {
+  auto bytes = txn.get(id);
+  if (!bytes) throw Error(id.hex() + " vanished from the archive while it was read");
+  auto object = protocol::decode(*bytes);
+  if (!object)
+    throw UsageError("stored object " + id.hex() + " does not decode (" + object.error().message() +
+                     "): run fieldsync verify " + id.hex());
+  return std::move(object).value();
+}
+
+std::string releaseRef(const protocol::Release& release) {
+  return release.name + "@" + std::to_string(release.sequence);
+}
+
+// --- create ----------------------------------------------------------------------------------
+
+struct CreateOptions {
+  std::string name;
+  std::vector<std::string> tags;
+  std::string sinceRelease, idsFile, notes;
+  bool json = false;
+};
+
+/// The ids in an --ids file: the first word of each line (so a release manifest is itself an
+/// ids file), a full id or a unique prefix; blank lines and lines starting with '#' skipped.
+/// Every bad line is reported, FILE:LINE, and then nothing is released.
+std::vector<protocol::ObjectId> readIds(const store::ReadTxn& txn, const std::string& path) {
+  const std::string text = readInput(path, MAX_IDS_FILE_BYTES);
+  if (!protocol::isValidUtf8(text)) throw UsageError(path + ": not UTF-8 text");
+  std::vector<protocol::ObjectId> ids;
+  std::vector<std::string> problems;
+  const auto lines = protocol::splitLines(text);
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    const auto line = protocol::trimSpace(lines[i]);
+    if (line.empty() || line.front() == '#') continue;
+    const std::string word(line.substr(0, line.find_first_of(" \t")));
+    auto id = txn.resolve(word);
+    if (id) {
+      ids.push_back(id.value());
+    } else {
+      problems.push_back(path + ":" + std::to_string(i + 1) + ": " + word + ": " +
+                         id.error().message());
+    }
+  }
+  if (!problems.empty()) {
+    std::string message;
+    for (std::size_t i = 0; i < problems.size() && i < MAX_REPORTED_LINES; ++i)
+      message += (i ? "\n" : "") + problems[i];
+    if (problems.size() > MAX_REPORTED_LINES)
+      message += "\n... and " + std::to_string(problems.size() - MAX_REPORTED_LINES) + " more";
+    throw UsageError(message + "\nnothing was released");
+  }
+  if (ids.empty()) throw UsageError(path + ": no ids in the file; nothing was released");
+  return ids;
+}
+
+int runCreate(const Global& global, const CreateOptions& o) {
+  store::ReleaseSelection selection;
+  for (const auto& tag : o.tags) {
+    // Tags are stored lowercase (as `import --tag` makes them).
+    std::string t(protocol::trimSpace(tag));
+    for (char& c : t)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (t.empty()) throw UsageError("--tag: empty tag");
+    selection.tags.push_back(std::move(t));
+  }
+  if (!o.sinceRelease.empty()) selection.sinceRelease = o.sinceRelease;
+  auto home = openHome(global);
+  auto key = loadSecretKey(global, *home);
+  auto made = [&] {
+    auto txn = home->archive().beginRead();
+    if (!o.idsFile.empty()) selection.ids = readIds(txn, o.idsFile);
+    return store::makeRelease(txn, key, o.name, selection, o.notes, now());
+  }();
+  if (!made) throw UsageError(made.error() + "; nothing was released");
+  const auto& object = made.value();
+  home->archive().write([&](store::WriteTxn& txn) { (void)txn.put(object); });
+
+  const auto& release = std::get<protocol::Release>(object.payload().body);
+  if (o.json) {
+    std::cout << objectJson(decoded(object), false) << '\n';
+  } else {
+    std::cout << "Signed release " << releaseRef(release) << " " << object.id().hex() << "\n"
+              << release.clippings.size() << " clipping"
+              << (release.clippings.size() == 1 ? "" : "s");
+    if (release.previous)
+      std::cout << "; follows " << release.name << "@" << release.sequence - 1 << " "
+                << shortHex(release.previous->hex());
+    std::cout << "\nExport it for minisign: fieldsync release export " << releaseRef(release)
+              << " --out DIR\n";
+  }
+  return EXIT_OK;
+}
+
+// --- list ------------------------------------------------------------------------------------
+
+int runList(const Global& global, bool json) {
+  auto home = openHome(global);
+  auto txn = home->archive().beginRead();
+  const auto trust = store::loadTrust(txn);
+  auto out = nlohmann::json::array();
+  for (const auto& name : txn.releaseNames()) {
+    const auto chain = txn.releases(name);
+    if (chain.empty()) continue;
+    std::map<std::uint64_t, std::size_t> perSequence;
+    for (const auto& entry : chain) ++perSequence[entry.sequence];
+    std::vector<std::uint64_t> forks;
+    for (const auto& [sequence, n] : perSequence)
+      if (n > 1) forks.push_back(sequence);
+    // The latest; at a forked head, each of its releases in turn.
+    const std::uint64_t latest = chain.back().sequence;
+    for (const auto& head : txn.releases(name, latest)) {
+      const auto report = store::verifyObject(txn, trust, head.id);
+      const auto object = load(txn, head.id);
+      const auto& release = std::get<protocol::Release>(object.payload.body);
+      const std::string signer =
+          report.signerName.empty() ? shortHex(object.payload.signer.hex()) : report.signerName;
+      if (json) {
+        out.push_back(
+            {{"name", name},
+             {"sequence", latest},
+             {"id", head.id.hex()},
+             {"signer", {{"key", object.payload.signer.hex()}, {"name", report.signerName}}},
+             {"signedAt", isoTime(object.payload.signedAt)},
+             {"clippings", release.clippings.size()},
+             {"verdict", verdictName(report.verdict())},
+             {"forks", forks}});
+        continue;
+      }
+      std::cout << name << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
+                << isoTime(object.payload.signedAt).substr(0, 10) << "  "
+                << release.clippings.size() << " clipping"
+                << (release.clippings.size() == 1 ? "" : "s") << "  signed by " << signer << "  "
+                << verdictName(report.verdict());
+      if (!forks.empty()) {
+        std::cout << "  FORK at";
+        for (std::size_t i = 0; i < forks.size(); ++i)
+          std::cout << (i ? ", " : " ") << name << "@" << forks[i];
+        std::cout << " (fieldsync verify " << shortHex(head.id.hex()) << ")";
+      }
+      std::cout << '\n';
+    }
+  }
+  if (json) std::cout << nlohmann::json{{"releases", out}} << '\n';
+  return EXIT_OK;
+}
+
+// --- show ------------------------------------------------------------------------------------
+
+int runShow(const Global& global, const std::string& which, bool json) {
+  auto home = openHome(global);
+  auto txn = home->archive().beginRead();
+  auto id = store::resolveRelease(txn, which);
+  if (!id) throw UsageError(id.error());
+  const auto object = load(txn, id.value());
+  const auto& release = std::get<protocol::Release>(object.payload.body);
+  const auto report = store::verifyObject(txn, store::loadTrust(txn), id.value());
+
+  auto members = nlohmann::json::array();
+  if (!json) {
+    printObject(std::cout, object);
+    std::cout << "verify:     ";
+    printReport(std::cout, report, false);
+    std::cout << '\n';
+  }
+  for (const auto& member : release.clippings) {
+    auto bytes = txn.get(member);
+    auto decodedMember = bytes ? protocol::decode(*bytes)
+                               : Expected<protocol::DecodedObject, protocol::Rejection>(
+                                     protocol::Rejection{protocol::Reason::Malformed, ""});
+    if (json) {
+      if (decodedMember) {
+        members.push_back(objectJson(decodedMember.value(), false));
+      } else {
+        members.push_back({{"id", member.hex()}, {"missing", !bytes.has_value()}});
+      }
+    } else if (decodedMember) {
+      printListLine(std::cout, decodedMember.value());
+    } else {
+      std::cout << shortHex(member.hex()) << "  "
+                << (bytes ? "(does not decode: fieldsync verify " + member.hex() + ")"
+                          : "(missing: not in this archive yet)")
+                << '\n';
+    }
+  }
+  if (json) {
+    auto j = objectJson(object, true);
+    j["members"] = members;
+    j["report"] = reportJson(report);
+    std::cout << j << '\n';
+  }
+  return EXIT_OK;
+}
+
+// --- export ----------------------------------------------------------------------------------
+
+/// Writes files into dir so that each appears whole or not at all: every file is first
+/// written and synced under a temporary name, and only then are they renamed into place.
+void writeFilesAtomically(const fs::path& dir,
+                          const std::vector<std::pair<std::string, std::string>>& files) {
+  std::vector<std::pair<fs::path, fs::path>> written;  // temporary, final
+  auto cleanUp = [&] {
+    std::error_code ignored;
+    for (const auto& [temporary, final] : written) fs::remove(temporary, ignored);
+  };
+  try {
+    for (const auto& [name, content] : files) {
+      fs::path final = dir / name;
+      fs::path temporary = dir / ("." + name + ".tmp-" + std::to_string(::getpid()));
+      int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+      if (fd < 0) throw Error("open " + temporary.string() + ": " + std::strerror(errno));
+      written.emplace_back(temporary, final);
+      std::size_t done = 0;
+      while (done < content.size()) {
+        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+          int e = errno;
+          ::close(fd);
+          throw Error("write " + temporary.string() + ": " + std::strerror(e));
+        }
+        done += static_cast<std::size_t>(n);
+      }
+      if (::fsync(fd) != 0 || ::close(fd) != 0)
+        throw Error("fsync " + temporary.string() + ": " + std::strerror(errno));
+    }
+    for (const auto& [temporary, final] : written) fs::rename(temporary, final);
+  } catch (...) {
+    cleanUp();
+    throw;
+  }
+}
+
+int runExport(const Global& global, const std::string& which, const std::string& out) {
+  auto home = openHome(global);
+  std::string manifest, signer;
+  std::string trustedComment;
+  protocol::PublicKey releaseSigner;
+  {
+    auto txn = home->archive().beginRead();
+    auto id = store::resolveRelease(txn, which);
+    if (!id) throw UsageError(id.error());
+    const auto object = load(txn, id.value());
+    const auto& release = std::get<protocol::Release>(object.payload.body);
+    releaseSigner = object.payload.signer;
+    if (releaseSigner != home->publicKey())
+      throw UsageError(releaseRef(release) + " was signed by " + releaseSigner.hex() +
+                       ", not by this node (" + home->publicKey().hex() +
+                       "): only the release's signer can sign its manifest; export it on the "
+                       "signer's node");
+    const auto report = store::verifyObject(txn, store::loadTrust(txn), id.value());
+    if (report.verdict() == store::ObjectReport::Verdict::Invalid)
+      throw UsageError(releaseRef(release) + " does not verify (" + reportProblem(report) +
+                       "): nothing was exported");
+    manifest = store::releaseManifest(txn, id.value());
+    trustedComment = "fieldsync release " + releaseRef(release) + " " + id.value().hex();
+  }
+  const fs::path dir(out);
+  std::error_code ec;
+  if (fs::exists(dir, ec) && !fs::is_directory(dir, ec))
+    throw UsageError("--out " + out + ": exists and is not a folder");
+  fs::create_directories(dir, ec);
+  if (ec) throw UsageError("--out " + out + ": cannot create the folder (" + ec.message() + ")");
+
+  auto key = loadSecretKey(global, *home);
+  const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(manifest.data()),
+                                            manifest.size());
+  writeFilesAtomically(dir,
+                       {{"manifest", manifest},
+                        {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)},
+                        {"minisign.pub", protocol::minisignPublicKey(releaseSigner)}});
+  std::cout << "Wrote " << (dir / "manifest").string() << ", manifest.minisig and minisign.pub\n"
+            << "Anyone can check it: minisign -V -p " << (dir / "minisign.pub").string() << " -m "
+            << (dir / "manifest").string() << '\n';
+  return EXIT_OK;
+}
+
+}  // namespace
+
+void addRelease(CLI::App& app, Invocation& invocation) {
+  auto* release = app.add_subcommand("release", "Signed, numbered, chained sets of clippings");
+  release->require_subcommand(1);
+
+  auto create = std::make_shared<CreateOptions>();
+  auto* cmd = release->add_subcommand("create", "Sign the next release of NAME (coordinators)");
+  cmd->add_option("name", create->name, "Release name, e.g. weekly")->required();
+  cmd->add_option("--tag", create->tags, "Only clippings with this tag (repeatable: all of them)");
+  cmd->add_option("--since-release", create->sinceRelease,
+                  "Only clippings no release of this name lists yet");
+  cmd->add_option("--ids", create->idsFile,
+                  "Only these clippings: a file with one id or unique prefix per line");
+  cmd->add_option("--notes", create->notes, "Notes kept in the signed release");
+  cmd->add_flag("--json", create->json, "Print the release as JSON");
+  cmd->callback([&invocation, create] {
+    invocation.action = [&invocation, create] { return runCreate(invocation.global, *create); };
+  });
+
+  auto listJson = std::make_shared<bool>(false);
+  cmd = release->add_subcommand("list", "Every release name with its latest release");
+  cmd->add_flag("--json", *listJson, "Print a JSON document");
+  cmd->callback([&invocation, listJson] {
+    invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
+  });
+
+  auto show = std::make_shared<std::string>();
+  auto showJson = std::make_shared<bool>(false);
+  cmd = release->add_subcommand("show", "One release and its clippings");
+  cmd->add_option("release", *show, "NAME (latest), NAME@SEQ, or an id or unique prefix")
+      ->required();
+  cmd->add_flag("--json", *showJson, "Print a JSON document");
+  cmd->callback([&invocation, show, showJson] {
+    invocation.action = [&invocation, show, showJson] {
+      return runShow(invocation.global, *show, *showJson);
+    };
+  });
+
+  auto exportWhich = std::make_shared<std::string>();
+  auto exportOut = std::make_shared<std::string>();
+  cmd = release->add_subcommand("export",
+                                "Write a manifest, its minisign signature and the public key");
+  cmd->add_option("release", *exportWhich, "NAME (latest), NAME@SEQ, or an id or unique prefix")
+      ->required();
+  cmd->add_option("--out", *exportOut, "Folder to write into (created if needed)")->required();
+  cmd->callback([&invocation, exportWhich, exportOut] {
+    invocation.action = [&invocation, exportWhich, exportOut] {
+      return runExport(invocation.global, *exportWhich, *exportOut);
+    };
+  });
+}
+
+}  // namespace fieldsync::cli
