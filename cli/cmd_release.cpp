@@ -1,6 +1,6 @@
 // fieldsync release: coordinators sign named, numbered, chained sets of clippings; anyone
 // lists and shows them; the signer exports a manifest the stock minisign tool verifies.
-// Selection, chaining and the coordinator check are store::makeRelease's; this file parses,
+// Selection, chaining and the coordinator check are store::publishRelease's; this file parses,
 // calls and prints.
 #include <fcntl.h>
 #include <unistd.h>
@@ -100,14 +100,13 @@ int runCreate(const Global& global, const CreateOptions& o) {
   if (!o.sinceRelease.empty()) selection.sinceRelease = o.sinceRelease;
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
-  auto made = [&] {
+  if (!o.idsFile.empty()) {
     auto txn = home->archive().beginRead();
-    if (!o.idsFile.empty()) selection.ids = readIds(txn, o.idsFile);
-    return store::makeRelease(txn, key, o.name, selection, o.notes, now());
-  }();
+    selection.ids = readIds(txn, o.idsFile);
+  }
+  auto made = store::publishRelease(home->archive(), key, o.name, selection, o.notes, now());
   if (!made) throw UsageError(made.error() + "; nothing was released");
   const auto& object = made.value();
-  home->archive().write([&](store::WriteTxn& txn) { (void)txn.put(object); });
 
   const auto& release = std::get<protocol::Release>(object.payload().body);
   if (o.json) {

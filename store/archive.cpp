@@ -3,6 +3,7 @@
 #include <lmdb.h>
 
 #include <algorithm>
+#include <tuple>
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -879,8 +880,11 @@ std::vector<ObjectId> ReadTxn::ofKind(protocol::Kind kind) const {
   return out;
 }
 
-std::vector<ReleaseEntry> ReadTxn::releases(std::string_view name,
-                                            std::optional<std::uint64_t> sequence) const {
+namespace {
+
+/// by_release entries of name (all, or one sequence), in key order: sequence, then id.
+std::vector<ReleaseEntry> releaseEntries(MDB_txn* txn, MDB_dbi dbi, std::string_view name,
+                                         std::optional<std::uint64_t> sequence) {
   std::vector<std::uint8_t> prefix(name.begin(), name.end());
   prefix.push_back(0);
   if (sequence) {
@@ -888,7 +892,7 @@ std::vector<ReleaseEntry> ReadTxn::releases(std::string_view name,
     putBigEndian(prefix.data() + prefix.size() - SEQ_BYTES, *sequence);
   }
   std::vector<ReleaseEntry> out;
-  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_RELEASE], "by_release");
+  Cursor cursor(txn, dbi, "by_release");
   MDB_val key = lmdb::val(prefix);
   for (bool ok = cursor.get(key, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
        ok = cursor.get(key, MDB_NEXT)) {
@@ -900,6 +904,13 @@ std::vector<ReleaseEntry> ReadTxn::releases(std::string_view name,
     out.push_back({std::string(name), seq, idAtEnd(key)});
   }
   return out;
+}
+
+}  // namespace
+
+std::vector<ReleaseEntry> ReadTxn::releases(std::string_view name,
+                                            std::optional<std::uint64_t> sequence) const {
+  return releaseEntries(m_txn, (*m_archive->m_dbs)[BY_RELEASE], name, sequence);
 }
 
 std::vector<std::string> ReadTxn::releaseNames() const {
@@ -919,15 +930,25 @@ std::vector<std::string> ReadTxn::releaseNames() const {
   return names;
 }
 
-std::vector<ObjectId> ReadTxn::releasesContaining(const ObjectId& clipping) const {
-  std::vector<ObjectId> out;
+std::vector<ReleaseEntry> ReadTxn::releasesContaining(const ObjectId& clipping) const {
+  std::vector<ReleaseEntry> out;
   Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_MEMBER], "by_member");
   MDB_val key = lmdb::val(clipping.bytes);
-  for (bool ok = cursor.get(key, MDB_SET_RANGE);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE);
        ok && lmdb::startsWith(key, std::span<const std::uint8_t>(clipping.bytes));
-       ok = cursor.get(key, MDB_NEXT)) {
-    out.push_back(idAtEnd(key));
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (data.mv_size < SEQ_BYTES) throw Error("the release member index is damaged");
+    const auto* value = static_cast<const std::uint8_t*>(data.mv_data);
+    std::uint64_t sequence = 0;
+    for (std::size_t i = 0; i < SEQ_BYTES; ++i) sequence = sequence << 8 | value[i];
+    out.push_back({std::string(reinterpret_cast<const char*>(value) + SEQ_BYTES,
+                               data.mv_size - SEQ_BYTES),
+                   sequence, idAtEnd(key)});
   }
+  std::sort(out.begin(), out.end(), [](const ReleaseEntry& a, const ReleaseEntry& b) {
+    return std::tie(a.name, a.sequence, a.id) < std::tie(b.name, b.sequence, b.id);
+  });
   return out;
 }
 
@@ -1190,12 +1211,19 @@ void putOtherKind(MDB_txn* txn, OtherKindDbs dbs, const protocol::Payload& paylo
   putBigEndian(key.data() + key.size() - SEQ_BYTES, release->sequence);
   key.insert(key.end(), id.bytes.begin(), id.bytes.end());
   putEntry(txn, dbs.byRelease, BY_RELEASE, lmdb::val(key), empty, 0, mapFull);
+  // by_member's value names the release, so "which releases list this clipping" needs no
+  // decoding: sequence (8 bytes BE) || name.
+  std::vector<std::uint8_t> memberValue(SEQ_BYTES);
+  putBigEndian(memberValue.data(), release->sequence);
+  memberValue.insert(memberValue.end(), release->name.begin(), release->name.end());
   for (const ObjectId& member : release->clippings) {
     std::array<std::uint8_t, 2 * ID_BYTES> memberKey{};
     std::memcpy(memberKey.data(), member.bytes.data(), ID_BYTES);
     std::memcpy(memberKey.data() + ID_BYTES, id.bytes.data(), ID_BYTES);
-    putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), empty, 0, mapFull);
+    putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), lmdb::val(memberValue), 0,
+             mapFull);
   }
+
 }
 
 void addTerms(TermBuffer& buffer, std::string_view text) {
@@ -1294,6 +1322,11 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
   if (rc == MDB_NOTFOUND) return false;
   lmdb::check(rc, "mdb_del(keys)");
   return true;
+}
+
+std::vector<ReleaseEntry> WriteTxn::releases(std::string_view name,
+                                             std::optional<std::uint64_t> sequence) const {
+  return releaseEntries(m_txn, (*m_archive.m_dbs)[BY_RELEASE], name, sequence);
 }
 
 bool WriteTxn::contains(const ObjectId& id) const {

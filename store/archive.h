@@ -15,7 +15,7 @@
 //                of batches in terms_recent, and node settings
 //   by_kind      kind (1) || signedAt || id -> ""               every object but clippings
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
-//   by_member    clipping id || release id -> ""                which releases list a clipping
+//   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
@@ -144,8 +144,8 @@ class ReadTxn {
                                      std::optional<std::uint64_t> sequence = std::nullopt) const;
   /// Every release name, sorted.
   std::vector<std::string> releaseNames() const;
-  /// The releases that list clipping.
-  std::vector<ObjectId> releasesContaining(const ObjectId& clipping) const;
+  /// The releases that list clipping, by name, sequence and id.
+  std::vector<ReleaseEntry> releasesContaining(const ObjectId& clipping) const;
   /// This node's trust anchors (local configuration, never synced), by key.
   std::vector<protocol::Anchor> anchors() const;
 
@@ -182,6 +182,10 @@ class WriteTxn {
   [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
   bool contains(const ObjectId& id) const;
   std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
+  /// As ReadTxn::releases, seeing this batch's own writes: to check a chain's head under
+  /// the write lock before extending it.
+  std::vector<ReleaseEntry> releases(std::string_view name,
+                                     std::optional<std::uint64_t> sequence = std::nullopt) const;
   void setMeta(std::string_view key, std::string_view value);
   /// Adds or replaces a local trust anchor.
   void setAnchor(const protocol::Anchor& anchor);

@@ -13,8 +13,6 @@ namespace fieldsync::store {
 namespace fs = std::filesystem;
 namespace {
 
-constexpr std::string_view META_NODE_KEY = "node.publicKey";
-constexpr std::string_view META_NODE_NAME = "node.name";
 
 [[noreturn]] void fail(const std::string& call, const fs::path& path, int err) {
   throw Error(call + " " + path.string() + ": " + std::strerror(err));

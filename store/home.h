@@ -19,6 +19,10 @@
 
 namespace fieldsync::store {
 
+/// Where the archive's meta database keeps the node's public key (hex) and name.
+inline constexpr std::string_view META_NODE_KEY = "node.publicKey";
+inline constexpr std::string_view META_NODE_NAME = "node.name";
+
 struct InitOptions {
   std::string name;                       // shown to peers and in provenance; may be empty
   std::optional<std::string> passphrase;  // seal the secret key with it

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "protocol/text.h"
+#include "store/home.h"
 
 namespace fieldsync::store {
 namespace {
@@ -126,27 +127,24 @@ ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
     return report;
   }
   auto verified = protocol::verify(*bytes);
-  if (!verified) {
-    report.invalid = verified.error().message();
-    return report;
-  }
-  if (verified->id() != id) {
-    report.invalid = "id mismatch: the stored bytes hash to " + verified->id().hex();
+  if (!verified || verified->id() != id) {
+    report.invalid = !verified ? verified.error().message()
+                               : "id mismatch: the stored bytes hash to " + verified->id().hex();
+    if (auto decoded = protocol::decode(*bytes)) report.object = std::move(decoded).value();
     return report;
   }
   const auto& payload = verified->payload();
   report.object = protocol::DecodedObject{verified->id(), payload, verified->signature()};
   report.trust = trust.evaluate(payload.signer, requiredRole(payload.kind()), payload.signedAt);
   report.signerName = report.trust.name;
+  if (report.signerName.empty() && txn.getMeta(META_NODE_KEY) == payload.signer.hex()) {
+    const std::string name = txn.getMeta(META_NODE_NAME).value_or("");
+    report.signerName = name.empty() ? "this node" : name + " (this node)";
+  }
 
   if (payload.kind() == protocol::Kind::Clipping) {
-    for (const ObjectId& releaseId : txn.releasesContaining(id)) {
-      auto release = load(txn, releaseId);
-      if (const auto* r = asRelease(release)) report.releases.push_back({releaseId, r->name, r->sequence});
-    }
-    std::sort(report.releases.begin(), report.releases.end(), [](const auto& a, const auto& b) {
-      return std::tie(a.name, a.sequence) < std::tie(b.name, b.sequence);
-    });
+    for (const auto& entry : txn.releasesContaining(id))
+      report.releases.push_back({entry.id, entry.name, entry.sequence});
   } else if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
     checkChain(txn, *release, report.chainProblems);
     for (const ObjectId& member : release->clippings) {
@@ -263,6 +261,38 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
                           release.clippings.end());
   if (release.clippings.empty()) return std::string("no clipping matches: nothing to release");
   return signBody(key, std::move(release), now);
+}
+
+Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
+                                                               const protocol::SecretKey& key,
+                                                               const std::string& name,
+                                                               const ReleaseSelection& selection,
+                                                               const std::string& notes,
+                                                               std::int64_t now) {
+  constexpr int ATTEMPTS = 3;
+  for (int attempt = 0; attempt < ATTEMPTS; ++attempt) {
+    auto made = [&] {
+      auto txn = archive.beginRead();
+      return makeRelease(txn, key, name, selection, notes, now);
+    }();
+    if (!made) return made;
+    const auto& release = std::get<protocol::Release>(made->payload().body);
+    bool headMoved = false;
+    archive.write([&](WriteTxn& txn) {
+      auto chain = txn.releases(name);
+      std::uint64_t headSequence = 0;
+      std::optional<ObjectId> head;
+      if (!chain.empty()) {
+        headSequence = chain.back().sequence;
+        auto heads = txn.releases(name, headSequence);
+        if (heads.size() == 1) head = heads.front().id;
+      }
+      headMoved = release.sequence != headSequence + 1 || release.previous != head;
+      if (!headMoved) (void)txn.put(made.value());
+    });
+    if (!headMoved) return made;
+  }
+  return "the chain of " + name + " kept changing while releasing; try again";
 }
 
 Expected<protocol::VerifiedObject, std::string> makeKeyCert(const ReadTxn& txn,

@@ -36,9 +36,11 @@ struct ObjectReport {
 
   ObjectId id;
   std::optional<std::string> invalid;            // bytes, id or signature; then nothing below
-  std::optional<protocol::DecodedObject> object;  // present when the bytes decode
+  std::optional<protocol::DecodedObject> object;  // present when the bytes decode, even when
+                                                 // the signature or id does not hold
   protocol::TrustVerdict trust;                  // the signer, for requiredRole() at signedAt
-  std::string signerName;                        // from the trust path, or this node's own name
+  std::string signerName;  // from the trust path; else, for this node's own key, its name
+                           // and "(this node)"; else empty
   // Clippings:
   std::vector<ReleaseRef> releases;  // the releases that list it
   // Releases:
@@ -78,6 +80,16 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
                                                             const ReleaseSelection& selection,
                                                             const std::string& notes,
                                                             std::int64_t now);
+
+/// makeRelease, then stores the release in a batch that first checks, under the write lock,
+/// that the chain's head is still the one it follows: two processes releasing the same name
+/// at once cannot fork the chain. Retries a few times when the head moved.
+Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
+                                                               const protocol::SecretKey& key,
+                                                               const std::string& name,
+                                                               const ReleaseSelection& selection,
+                                                               const std::string& notes,
+                                                               std::int64_t now);
 
 /// Signs a key certificate or a revocation with key; refuses when key is not trusted as a
 /// coordinator by this node (a key may always revoke itself).

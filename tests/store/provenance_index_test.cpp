@@ -47,10 +47,14 @@ TEST(ProvenanceIndex, ReleasesAreFoundByNameSequenceAndMember) {
   EXPECT_TRUE(txn.releases("weekly", 3).empty());
 
   auto containing = txn.releasesContaining(ids[1]);
-  std::sort(containing.begin(), containing.end());
-  std::vector<ObjectId> expected{first.id(), fork.id(), monthly.id()};
-  std::sort(expected.begin(), expected.end());
-  EXPECT_EQ(containing, expected);
+  ASSERT_EQ(containing.size(), 3u);
+  EXPECT_EQ(containing[0].name, "monthly");
+  EXPECT_EQ(containing[0].id, monthly.id());
+  EXPECT_EQ(containing[1].name, "weekly");
+  EXPECT_EQ(containing[1].sequence, 1u);
+  EXPECT_EQ(containing[1].id, first.id());
+  EXPECT_EQ(containing[2].sequence, 2u);
+  EXPECT_EQ(containing[2].id, fork.id());
 }
 
 TEST(ProvenanceIndex, ObjectsAreListedByKindNewestFirst) {

@@ -5,7 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include "store/home.h"
 #include "store/ingest.h"
+
+#include <thread>
 #include "store_fixture.h"
 
 namespace fieldsync::store {
@@ -193,6 +196,50 @@ TEST_F(Provenance, MakeReleaseChainsSelectsAndRefusesNonCoordinators) {
   EXPECT_FALSE(makeRelease(txn, m_coordinator, "bad@name", {}, "", 400).ok());
   EXPECT_FALSE(makeRelease(txn, m_coordinator, "weekly", withTags({"region:nowhere"}), "", 400).ok());
   EXPECT_FALSE(makeRelease(txn, m_coordinator, "weekly", sinceRelease("monthly"), "", 400).ok());
+}
+
+TEST_F(Provenance, ReleasingFromTwoThreadsAtOnceNeverForksTheChain) {
+  anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
+  (void)ingestClippings(*m_archive, m_coordinator, {testing::clipping("Report")}, 100);
+  constexpr int PER_THREAD = 10;
+  auto releaseMany = [&] {
+    for (int i = 0; i < PER_THREAD; ++i) {
+      auto made = publishRelease(*m_archive, m_coordinator, "daily", {}, std::to_string(i), 200 + i);
+      EXPECT_TRUE(made.ok()) << made.error();
+    }
+  };
+  std::thread other(releaseMany);
+  releaseMany();
+  other.join();
+  auto txn = m_archive->beginRead();
+  auto chain = txn.releases("daily");
+  ASSERT_EQ(chain.size(), 2u * PER_THREAD);
+  for (std::size_t i = 0; i < chain.size(); ++i) EXPECT_EQ(chain[i].sequence, i + 1);
+  EXPECT_EQ(verifyObject(txn, loadTrust(txn), chain.back().id).verdict(), Verdict::Valid);
+}
+
+TEST_F(Provenance, InvalidObjectStillSaysWhatItWas) {
+  auto id = clip(m_office, "Report", 100);
+  auto other = protocol::sign({m_office.publicKey(), 200, testing::clipping("Another")}, m_office);
+  m_archive.reset();
+  // Valid bytes of another object under this id: they decode, but the id does not hold.
+  testing::overwriteStoredBytes(m_dir.path(), id, {other->bytes().begin(), other->bytes().end()});
+  m_archive = Archive::open({.dir = m_dir.path()});
+  auto r = report(id);
+  EXPECT_EQ(r.verdict(), Verdict::Invalid);
+  ASSERT_TRUE(r.object);
+  EXPECT_EQ(r.object->payload.clipping()->title, "Another");
+  EXPECT_EQ(report(ObjectId{}).invalid, "not in the archive");
+}
+
+TEST_F(Provenance, OwnUnanchoredKeyIsNamedAsThisNode) {
+  m_archive->write([&](WriteTxn& txn) {
+    txn.setMeta(META_NODE_KEY, m_office.publicKey().hex());
+    txn.setMeta(META_NODE_NAME, "Goma office");
+  });
+  auto r = report(clip(m_office, "Report", 100));
+  EXPECT_EQ(r.verdict(), Verdict::Untrusted);
+  EXPECT_EQ(r.signerName, "Goma office (this node)");
 }
 
 TEST_F(Provenance, OnlyCoordinatorsCertifyButAnyKeyMayRevokeItself) {

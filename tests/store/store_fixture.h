@@ -3,6 +3,7 @@
 // and clippings signed for real.
 
 #include <gtest/gtest.h>
+#include <lmdb.h>
 #include <stdlib.h>
 
 #include <array>
@@ -120,5 +121,23 @@ struct TempArchive {
   Options options;
   std::unique_ptr<Archive> archive;
 };
+
+/// Overwrites the stored bytes of id with bytes, through LMDB itself, the archive closed.
+inline void overwriteStoredBytes(const std::filesystem::path& dir, const ObjectId& id,
+               std::vector<std::uint8_t> bytes) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dbi = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "objects", 0, &dbi), 0);
+  MDB_val key{id.bytes.size(), const_cast<std::uint8_t*>(id.bytes.data())};
+  MDB_val data{bytes.size(), bytes.data()};
+  ASSERT_EQ(mdb_put(txn, dbi, &key, &data, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
 
 }  // namespace fieldsync::store::testing

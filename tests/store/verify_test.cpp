@@ -1,7 +1,6 @@
 #include "store/verify.h"
 
 #include <gtest/gtest.h>
-#include <lmdb.h>
 
 #include <map>
 
@@ -18,24 +17,6 @@ std::vector<ObjectId> fill(Archive& archive, std::size_t n) {
   for (std::size_t i = 0; i < n; ++i)
     clippings.push_back(testing::clipping("Clipping " + std::to_string(i), "Body text " + std::to_string(i)));
   return ingestClippings(archive, testing::keyNumber(1), clippings, 1700000000).stored;
-}
-
-/// Overwrites the stored bytes of id with bytes, through LMDB itself, the archive closed.
-void overwrite(const std::filesystem::path& dir, const ObjectId& id,
-               std::vector<std::uint8_t> bytes) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "objects", 0, &dbi), 0);
-  MDB_val key{id.bytes.size(), const_cast<std::uint8_t*>(id.bytes.data())};
-  MDB_val data{bytes.size(), bytes.data()};
-  ASSERT_EQ(mdb_put(txn, dbi, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
 }
 
 TEST(Verify, IntactArchivePassesOnAnyNumberOfThreads) {
@@ -63,8 +44,8 @@ TEST(Verify, DamagedAndSwappedObjectsAreEachReported) {
     other.assign(b.begin(), b.end());
   }
   damaged[damaged.size() - 20] ^= 0x20;  // a letter of the body
-  overwrite(dir.path(), ids[10], damaged);
-  overwrite(dir.path(), ids[30], other);  // valid bytes under the wrong id
+  testing::overwriteStoredBytes(dir.path(), ids[10], damaged);
+  testing::overwriteStoredBytes(dir.path(), ids[30], other);  // valid bytes under the wrong id
 
   auto archive = Archive::open({.dir = dir.path()});
   for (unsigned threads : {1u, 2u}) {
