@@ -269,7 +269,7 @@ Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
                                                                const ReleaseSelection& selection,
                                                                const std::string& notes,
                                                                std::int64_t now) {
-  constexpr int ATTEMPTS = 3;
+  constexpr int ATTEMPTS = 5;
   for (int attempt = 0; attempt < ATTEMPTS; ++attempt) {
     auto made = [&] {
       auto txn = archive.beginRead();

@@ -83,7 +83,8 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
 
 /// makeRelease, then stores the release in a batch that first checks, under the write lock,
 /// that the chain's head is still the one it follows: two processes releasing the same name
-/// at once cannot fork the chain. Retries a few times when the head moved.
+/// at once cannot fork the chain. Retries a few times when the head moved, then refuses
+/// ("... try again") rather than fork.
 Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
                                                                const protocol::SecretKey& key,
                                                                const std::string& name,
