@@ -1,19 +1,14 @@
 #include "cli/output.h"
 
+#include "protocol/text.h"
+
 #include <ctime>
 #include <ostream>
 #include <variant>
 
 namespace fieldsync::cli {
 
-std::string isoTime(std::int64_t unixSeconds) {
-  std::time_t t = static_cast<std::time_t>(unixSeconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
-}
+std::string isoTime(std::int64_t unixSeconds) { return protocol::formatUtc(unixSeconds); }
 
 std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
 
