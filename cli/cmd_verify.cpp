@@ -48,24 +48,10 @@ std::string plural(std::size_t n, const std::string& word) {
 int run(const Global& global, const Options& options) {
   if (options.all && !options.ids.empty()) throw UsageError("give ids or --all, not both");
   auto home = openHome(global);
-  auto txn = home->archive().beginRead();
   const bool everything = options.ids.empty();
-  std::vector<protocol::ObjectId> ids;
-  if (everything) {
-    ids.reserve(txn.count());
-    txn.forEach([&](const protocol::ObjectId& id, std::span<const std::uint8_t>) {
-      ids.push_back(id);
-      return true;
-    });
-  } else {
-    for (const auto& text : options.ids) ids.push_back(resolveId(txn, text));
-  }
-  const auto trust = store::loadTrust(txn);
-
   Totals totals;
   auto objects = nlohmann::json::array();
-  for (const auto& id : ids) {
-    auto report = store::verifyObject(txn, trust, id);
+  auto show = [&](const store::ObjectReport& report) {
     totals.add(report);
     if (options.json) {
       objects.push_back(reportJson(report));
@@ -75,6 +61,18 @@ int run(const Global& global, const Options& options) {
       // among thousands of OK lines.
       printReport(std::cout, report);
     }
+  };
+  if (!everything) {
+    auto txn = home->archive().beginRead();
+    const auto trust = store::loadTrust(txn);
+    for (const auto& text : options.ids) show(store::verifyObject(txn, trust, resolveId(txn, text)));
+  } else {
+    const auto trust = [&] {
+      auto txn = home->archive().beginRead();
+      return store::loadTrust(txn);
+    }();
+    store::verifyEveryObject(home->archive(), trust,
+                             [&](store::ObjectReport&& report) { show(report); });
   }
 
   if (options.json) {

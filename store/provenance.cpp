@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <thread>
 
 #include "protocol/text.h"
 #include "store/home.h"
@@ -164,6 +165,39 @@ ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
     }
   }
   return report;
+}
+
+void verifyEveryObject(const Archive& archive, const protocol::TrustGraph& trust,
+                       const std::function<void(ObjectReport&&)>& sink, unsigned threads) {
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<ObjectId> ids;
+  {
+    auto txn = archive.beginRead();
+    ids.reserve(txn.count());
+    txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+      ids.push_back(id);
+      return true;
+    });
+  }
+  // Windows keep memory bounded for any archive; each worker reads through its own
+  // transaction, since an LMDB transaction serves one thread at a time.
+  constexpr std::size_t WINDOW = 4096;
+  std::vector<ObjectReport> reports;
+  for (std::size_t start = 0; start < ids.size(); start += WINDOW) {
+    const std::size_t end = std::min(ids.size(), start + WINDOW);
+    reports.assign(end - start, ObjectReport{});
+    auto work = [&](unsigned t) {
+      auto txn = archive.beginRead();
+      for (std::size_t i = start + t; i < end; i += threads)
+        reports[i - start] = verifyObject(txn, trust, ids[i]);
+    };
+    {
+      std::vector<std::jthread> workers;
+      for (unsigned t = 1; t < threads; ++t) workers.emplace_back(work, t);
+      work(0);
+    }
+    for (auto& report : reports) sink(std::move(report));
+  }
 }
 
 Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_view text) {

@@ -6,6 +6,7 @@
 // Threads: as ReadTxn. Errors: absence and refusals are values; LMDB failures throw Error.
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,6 +59,12 @@ struct ObjectReport {
 /// report whose `invalid` says so.
 ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
                           const ObjectId& id);
+
+/// verifyObject for every object in the archive, spread over `threads` threads (0: one per
+/// core), each with its own read transaction. Reports reach sink on the calling thread, in
+/// id order.
+void verifyEveryObject(const Archive& archive, const protocol::TrustGraph& trust,
+                       const std::function<void(ObjectReport&&)>& sink, unsigned threads = 0);
 
 /// The release named by "NAME" (its latest sequence), "NAME@SEQ", or an id or unique id
 /// prefix; the problem (unknown, forked, not a release) when there is not exactly one.

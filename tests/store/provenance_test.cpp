@@ -251,6 +251,38 @@ TEST_F(Provenance, OwnUnanchoredKeyIsNamedAsThisNode) {
   EXPECT_EQ(r.signerName, "Goma office (this node)");
 }
 
+TEST_F(Provenance, EveryObjectOnManyThreadsMatchesOneByOne) {
+  anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
+  std::vector<protocol::Clipping> clippings;
+  for (int i = 0; i < 300; ++i) clippings.push_back(testing::clipping("Clipping " + std::to_string(i)));
+  (void)ingestClippings(*m_archive, m_coordinator, clippings, 100);
+  (void)ingestClippings(*m_archive, m_office, {testing::clipping("Unknown office")}, 100);
+  std::vector<ObjectId> expected;
+  {
+    auto txn = m_archive->beginRead();
+    txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+      expected.push_back(id);
+      return true;
+    });
+  }
+  for (unsigned threads : {1u, 3u}) {
+    auto txn = m_archive->beginRead();
+    const auto trust = loadTrust(txn);
+    std::vector<ObjectId> seen;
+    std::size_t untrusted = 0;
+    verifyEveryObject(
+        *m_archive, trust,
+        [&](ObjectReport&& r) {
+          EXPECT_EQ(r.verdict(), verifyObject(txn, trust, r.id).verdict());
+          untrusted += r.verdict() == Verdict::Untrusted;
+          seen.push_back(r.id);
+        },
+        threads);
+    EXPECT_EQ(seen, expected) << "every object once, in id order";
+    EXPECT_EQ(untrusted, 1u);
+  }
+}
+
 TEST_F(Provenance, OnlyCoordinatorsCertifyButAnyKeyMayRevokeItself) {
   auto txn = m_archive->beginRead();
   EXPECT_FALSE(makeKeyCert(txn, m_office, {m_coordinator.publicKey(), Role::Field, "x", 0}, 100).ok());
