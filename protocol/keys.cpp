@@ -241,6 +241,9 @@ Expected<SecretKey, KeyFileProblem> decodeKeyFile(std::string_view text,
   auto publicKey = fieldBytes(*fields, "public", PUBLIC_KEY_BYTES);
   if (!publicKey) return KeyFileProblem::Malformed;
 
+  // A file is plain or sealed, never both: a "sealed:" line beside a plain seed would make
+  // keyFileIsSealed() say sealed while the key opens without the passphrase.
+  if (fields->contains("seed") == fields->contains("sealed")) return KeyFileProblem::Malformed;
   GuardedBytes seed(SEED_BYTES);
   if (auto it = fields->find("seed"); it != fields->end()) {
     if (it->second.size() != 2 * SEED_BYTES ||

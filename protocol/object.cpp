@@ -83,6 +83,16 @@ std::array<std::uint8_t, SIG_TAG.size() + ID_BYTES> signedMessage(const ObjectId
   return message;
 }
 
+/// The canonical SignedObject bytes for a canonical payload and its signature.
+std::vector<std::uint8_t> encodeSignedObject(std::span<const std::uint8_t> payload,
+                                             const Signature& signature) {
+  capnp::MallocMessageBuilder message;
+  auto root = message.initRoot<schema::SignedObject>();
+  root.setPayload(dataOf(payload));
+  root.setSignature(dataOf(signature.bytes));
+  return canonicalBytes(root.asReader());
+}
+
 // --- Reading ---------------------------------------------------------------------------------
 
 /// Thrown inside decoding and turned into a Rejection at its edge.
@@ -245,6 +255,13 @@ DecodedObject decodeOrThrow(std::span<const std::uint8_t> bytes, const Limits& l
   decoded.payload.body = readBody(payload.getBody());
   if (auto checked = checkBody(decoded.payload.body); !checked)
     throw Reject{checked.error().reason, checked.error().detail};
+  // Cap'n Proto's canonical check does not know the schema: padding bits, unknown fields or
+  // an oversized struct pass it. Encoding what we read and comparing makes the bytes the
+  // only encoding of their content, so one payload has one id and one object one byte form.
+  if (!std::ranges::equal(encodePayload(decoded.payload), payloadBytes))
+    throw Reject{Reason::NonCanonical, "payload holds bits or fields outside the schema"};
+  if (!std::ranges::equal(encodeSignedObject(payloadBytes, decoded.signature), bytes))
+    throw Reject{Reason::NonCanonical, "signed object holds bits or fields outside the schema"};
   decoded.id = objectId(payloadBytes);
   return decoded;
 }
@@ -383,12 +400,8 @@ Expected<VerifiedObject, Rejection> sign(Payload payload, const SecretKey& key) 
   ObjectId id = objectId(payloadBytes);
   Signature signature = key.sign(signedMessage(id));
 
-  capnp::MallocMessageBuilder message;
-  auto root = message.initRoot<schema::SignedObject>();
-  root.setPayload(dataOf(payloadBytes));
-  root.setSignature(dataOf(signature.bytes));
   return VerifiedObject(DecodedObject{id, std::move(payload), signature},
-                        canonicalBytes(root.asReader()));
+                        encodeSignedObject(payloadBytes, signature));
 }
 
 Expected<VerifiedObject, Rejection> verify(std::span<const std::uint8_t> bytes,

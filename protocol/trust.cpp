@@ -91,16 +91,20 @@ struct Records {
 
   /// Indexes [first, last) of the certificates whose subject is key.
   std::pair<std::size_t, std::size_t> certificatesOf(const PublicKey& key) const {
-    auto [first, last] = std::ranges::equal_range(
-        certificates, key, {}, [](const CertRecord& c) { return c.cert.subject; });
+    // lower_bound + upper_bound rather than equal_range: clang 14 cannot compile libstdc++
+    // 12's ranges::subrange (LLVM #44178), and the fuzzing build uses clang.
+    auto subject = [](const CertRecord& c) { return c.cert.subject; };
+    auto first = std::ranges::lower_bound(certificates, key, {}, subject);
+    auto last = std::ranges::upper_bound(first, certificates.end(), key, {}, subject);
     return {static_cast<std::size_t>(first - certificates.begin()),
             static_cast<std::size_t>(last - certificates.begin())};
   }
 
   /// The effective revocation of key with the earliest `since`, if that is at or before at.
   const RevocationRecord* revokedAt(const PublicKey& key, std::int64_t at) const {
-    auto [first, last] = std::ranges::equal_range(
-        revocations, key, {}, [](const RevocationRecord& r) { return r.revocation.subject; });
+    auto subject = [](const RevocationRecord& r) { return r.revocation.subject; };
+    auto first = std::ranges::lower_bound(revocations, key, {}, subject);
+    auto last = std::ranges::upper_bound(first, revocations.end(), key, {}, subject);
     for (auto it = first; it != last; ++it) {
       auto index = static_cast<std::size_t>(it - revocations.begin());
       if (inEffect == nullptr || (*inEffect)[index])

@@ -1,0 +1,16 @@
+// protocol::parseMarkdown on arbitrary text. Checks, besides the absence of crashes, leaks and
+// undefined behaviour, the promise of importers.h (fuzz_check.h: checkParseResult): the
+// clipping normalized, valid, signable and verifiable; an error's line within the text. A
+// markdown file is one article, so success means exactly one clipping.
+
+#include "fuzz/fuzz_check.h"
+
+using namespace fieldsync::protocol;
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  const std::string_view text = fuzz::textOf(data, size);
+  const ParseResult result = parseMarkdown(text);
+  fuzz::checkParseResult(result, text);
+  if (result) FUZZ_CHECK(result->size() == 1);
+  return 0;
+}

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs fuzz targets for a bounded time each, with their seed corpus and dictionary, and fails
+# when any of them finds a crash (a sanitizer report, a FUZZ_CHECK, a timeout or running out
+# of memory).
+#
+#   fuzz/run.sh BUILD_DIR [TARGET...]       every target of fuzz/CMakeLists.txt when none given
+#
+# FUZZ_SECONDS (default 60) is the time per target; FUZZ_ARGS adds libFuzzer flags. What a
+# run finds stays under BUILD_DIR/fuzz/work/TARGET: the corpus it grew (libFuzzer writes new
+# inputs to the first corpus folder, so the seeds in fuzz/corpus are only read), the log, and
+# crash-* / timeout-* / oom-* reproducers.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+build=${1:?usage: fuzz/run.sh BUILD_DIR [TARGET...]}
+shift
+seconds=${FUZZ_SECONDS:-60}
+if [ $# -gt 0 ]; then
+  targets=("$@")
+else
+  targets=()
+  for source in "$here"/fuzz_*.cpp; do targets+=("$(basename "$source" .cpp)"); done
+fi
+
+failed=()
+for target in "${targets[@]}"; do
+  binary=$build/fuzz/$target
+  work=$build/fuzz/work/$target
+  [ -x "$binary" ] || { echo "fuzz: $binary is not built" >&2; exit 1; }
+  mkdir -p "$work/corpus" "$work/artifacts"
+  args=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1
+        -artifact_prefix="$work/artifacts/")
+  [ -f "$here/dict/$target.dict" ] && args+=(-dict="$here/dict/$target.dict")
+  echo "fuzz: $target for ${seconds}s"
+  # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
+  if "$binary" "${args[@]}" ${FUZZ_ARGS:-} "$work/corpus" "$here/corpus/$target" \
+      >"$work/log" 2>&1; then
+    # The last status line, e.g. "#123456 DONE cov: 1234 ft: 5678 corp: 90/12Kb ... exec/s: 2000"
+    grep -E '^#[0-9]+' "$work/log" | tail -n 1 | sed 's/^/  /'
+  else
+    failed+=("$target")
+    tail -n 40 "$work/log" >&2
+    echo "fuzz: $target FAILED; reproducers in $work/artifacts, log in $work/log" >&2
+  fi
+done
+
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "fuzz: crashes in ${failed[*]}" >&2
+  exit 1
+fi
+echo "fuzz: ${#targets[@]} targets ran ${seconds}s each without a crash"
