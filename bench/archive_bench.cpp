@@ -48,13 +48,16 @@ std::vector<protocol::Clipping> makeClippings(std::size_t n, std::size_t offset 
 
 std::size_t averageBytes() {
   std::size_t total = 0;
-  for (const auto& c : fixtureClippings()) total += c.title.size() + c.body.size() + c.source.size();
+  for (const auto& c : fixtureClippings())
+    total += c.title.size() + c.body.size() + c.source.size();
   return total / fixtureClippings().size();
 }
 
 class TempDir {
  public:
-  TempDir() : m_path(fs::temp_directory_path() / ("fieldsync-bench-" + std::to_string(std::random_device{}()))) {}
+  TempDir()
+      : m_path(fs::temp_directory_path() /
+               ("fieldsync-bench-" + std::to_string(std::random_device{}()))) {}
   ~TempDir() { fs::remove_all(m_path); }
   const fs::path& path() const { return m_path; }
 
@@ -97,7 +100,8 @@ BENCHMARK(BM_Ed25519VerifyBare);
 void BM_EncodeAndHashPayload(benchmark::State& state) {
   const auto& clipping = fixtureClippings()[3];
   protocol::Payload payload{protocol::PublicKey{}, 1357862400, clipping};
-  for (auto _ : state) benchmark::DoNotOptimize(protocol::objectId(protocol::encodePayload(payload)));
+  for (auto _ : state)
+    benchmark::DoNotOptimize(protocol::objectId(protocol::encodePayload(payload)));
   state.SetItemsProcessed(state.iterations());
   state.counters["bytes/clipping"] = static_cast<double>(averageBytes());
 }
@@ -172,15 +176,19 @@ void BM_VerifyAll(benchmark::State& state) {
   auto key = protocol::SecretKey::generate();
   const auto n = static_cast<std::size_t>(state.range(0));
   for (std::size_t done = 0; done < n; done += 1000)
-    (void)store::ingestClippings(*archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done),
-                                 1700000000);
+    (void)store::ingestClippings(
+        *archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done), 1700000000);
   for (auto _ : state) {
     auto summary = store::verifyAll(*archive, static_cast<unsigned>(state.range(1)));
     if (!summary.ok() || summary.checked != n) state.SkipWithError("verification failed");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_VerifyAll)->Args({10000, 1})->Args({10000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_VerifyAll)
+    ->Args({10000, 1})
+    ->Args({10000, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 /// `fieldsync verify --all`: bytes, id and signature plus provenance (trust path, releases)
 /// of range(0) objects signed by a coordinator anchor, on range(1) threads.
@@ -193,8 +201,8 @@ void BM_VerifyProvenance(benchmark::State& state) {
   });
   const auto n = static_cast<std::size_t>(state.range(0));
   for (std::size_t done = 0; done < n; done += 1000)
-    (void)store::ingestClippings(*archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done),
-                                 1700000000);
+    (void)store::ingestClippings(
+        *archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done), 1700000000);
   const auto trust = [&] {
     auto txn = archive->beginRead();
     return store::loadTrust(txn);
@@ -203,14 +211,19 @@ void BM_VerifyProvenance(benchmark::State& state) {
     std::size_t valid = 0;
     store::verifyEveryObject(
         *archive, trust,
-        [&](store::ObjectReport&& r) { valid += r.verdict() == store::ObjectReport::Verdict::Valid; },
+        [&](store::ObjectReport&& r) {
+          valid += r.verdict() == store::ObjectReport::Verdict::Valid;
+        },
         static_cast<unsigned>(state.range(1)));
     if (valid != n) state.SkipWithError("verification failed");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-BENCHMARK(BM_VerifyProvenance)->Args({10000, 1})->Args({10000, 2})->Unit(benchmark::kMillisecond)->UseRealTime();
-
+BENCHMARK(BM_VerifyProvenance)
+    ->Args({10000, 1})
+    ->Args({10000, 2})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 

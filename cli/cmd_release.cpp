@@ -2,11 +2,7 @@
 // lists and shows them; the signer exports a manifest the stock minisign tool verifies.
 // Selection, chaining and the coordinator check are store::publishRelease's; this file parses,
 // calls and prints.
-#include <fcntl.h>
-#include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <map>
 
@@ -16,6 +12,7 @@
 #include "cli/output.h"
 #include "protocol/minisign.h"
 #include "protocol/text.h"
+#include "store/files.h"
 #include "store/provenance.h"
 
 namespace fieldsync::cli {
@@ -226,43 +223,6 @@ int runShow(const Global& global, const std::string& which, bool json) {
 
 // --- export ----------------------------------------------------------------------------------
 
-/// Writes files into dir so that each appears whole or not at all: every file is first
-/// written and synced under a temporary name, and only then are they renamed into place.
-void writeFilesAtomically(const fs::path& dir,
-                          const std::vector<std::pair<std::string, std::string>>& files) {
-  std::vector<std::pair<fs::path, fs::path>> written;  // temporary, final
-  auto cleanUp = [&] {
-    std::error_code ignored;
-    for (const auto& [temporary, final] : written) fs::remove(temporary, ignored);
-  };
-  try {
-    for (const auto& [name, content] : files) {
-      fs::path final = dir / name;
-      fs::path temporary = dir / ("." + name + ".tmp-" + std::to_string(::getpid()));
-      int fd = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-      if (fd < 0) throw Error("open " + temporary.string() + ": " + std::strerror(errno));
-      written.emplace_back(temporary, final);
-      std::size_t done = 0;
-      while (done < content.size()) {
-        ssize_t n = ::write(fd, content.data() + done, content.size() - done);
-        if (n < 0 && errno == EINTR) continue;
-        if (n < 0) {
-          int e = errno;
-          ::close(fd);
-          throw Error("write " + temporary.string() + ": " + std::strerror(e));
-        }
-        done += static_cast<std::size_t>(n);
-      }
-      if (::fsync(fd) != 0 || ::close(fd) != 0)
-        throw Error("fsync " + temporary.string() + ": " + std::strerror(errno));
-    }
-    for (const auto& [temporary, final] : written) fs::rename(temporary, final);
-  } catch (...) {
-    cleanUp();
-    throw;
-  }
-}
-
 int runExport(const Global& global, const std::string& which, const std::string& out) {
   auto home = openHome(global);
   std::string manifest, signer;
@@ -297,10 +257,10 @@ int runExport(const Global& global, const std::string& which, const std::string&
   auto key = loadSecretKey(global, *home);
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(manifest.data()),
                                             manifest.size());
-  writeFilesAtomically(dir,
-                       {{"manifest", manifest},
-                        {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)},
-                        {"minisign.pub", protocol::minisignPublicKey(releaseSigner)}});
+  store::writeFilesDurably(
+      dir, {{"manifest", manifest},
+            {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)},
+            {"minisign.pub", protocol::minisignPublicKey(releaseSigner)}});
   std::cout << "Wrote " << (dir / "manifest").string() << ", manifest.minisig and minisign.pub\n"
             << "Anyone can check it: minisign -V -p " << (dir / "minisign.pub").string() << " -m "
             << (dir / "manifest").string() << '\n';

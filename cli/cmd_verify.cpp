@@ -65,7 +65,8 @@ int run(const Global& global, const Options& options) {
   if (!everything) {
     auto txn = home->archive().beginRead();
     const auto trust = store::loadTrust(txn);
-    for (const auto& text : options.ids) show(store::verifyObject(txn, trust, resolveId(txn, text)));
+    for (const auto& text : options.ids)
+      show(store::verifyObject(txn, trust, resolveId(txn, text)));
   } else {
     const auto trust = [&] {
       auto txn = home->archive().beginRead();

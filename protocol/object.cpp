@@ -198,9 +198,9 @@ class CanonicalReader {
  public:
   CanonicalReader(std::span<const std::uint8_t> bytes, const Limits& limits, const char* what)
       : m_copy(copyIfUnaligned(bytes, what)),
-        m_segment(m_copy.size() ? m_copy.begin()
-                                : reinterpret_cast<const capnp::word*>(bytes.data()),
-                  bytes.size() / sizeof(capnp::word)),
+        m_segment(
+            m_copy.size() ? m_copy.begin() : reinterpret_cast<const capnp::word*>(bytes.data()),
+            bytes.size() / sizeof(capnp::word)),
         m_reader(kj::arrayPtr(&m_segment, 1), options(limits, bytes.size())) {
     if (!m_reader.isCanonical())
       throw Reject{Reason::NonCanonical, std::string(what) + " is not in canonical form"};

@@ -112,7 +112,7 @@ std::string_view reasonName(Reason reason);
 
 struct Rejection {
   Reason reason;
-  std::string detail;  // what exactly, for a person: "payload is not canonical"
+  std::string detail;           // what exactly, for a person: "payload is not canonical"
   std::string message() const;  // "<reason>: <detail>"
 };
 

@@ -710,8 +710,8 @@ bool isTrimmed(std::string_view s) { return trimSpace(s).size() == s.size(); }
 /// True when normalizeBody(s) == s.
 bool isNormalBody(std::string_view s) {
   if (s.find('\r') != std::string_view::npos) return false;
-  if (!s.empty() && (isAsciiSpace(s.back()) || (s.size() >= 2 && s[s.size() - 2] == '\xC2' &&
-                                                s.back() == '\xA0')))
+  if (!s.empty() && (isAsciiSpace(s.back()) ||
+                     (s.size() >= 2 && s[s.size() - 2] == '\xC2' && s.back() == '\xA0')))
     return false;
   const std::size_t nl = s.find('\n');
   return nl == std::string_view::npos || !trimSpace(s.substr(0, nl)).empty();

@@ -66,9 +66,9 @@ std::string_view trustStatusName(TrustStatus status);
 
 struct TrustVerdict {
   TrustStatus status = TrustStatus::Unknown;
-  std::vector<TrustStep> path;              // anchor first, the key last; empty when Unknown
-  std::optional<Role> role;                 // the role the key holds, if any
-  std::string name;                         // the key's name from its anchor or certificate
+  std::vector<TrustStep> path;                 // anchor first, the key last; empty when Unknown
+  std::optional<Role> role;                    // the role the key holds, if any
+  std::string name;                            // the key's name from its anchor or certificate
   std::optional<RevocationRecord> revocation;  // the effective revocation, when Revoked
   bool trusted() const { return status == TrustStatus::Trusted; }
 };

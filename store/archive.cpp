@@ -3,7 +3,6 @@
 #include <lmdb.h>
 
 #include <algorithm>
-#include <tuple>
 #include <array>
 #include <cassert>
 #include <charconv>
@@ -12,6 +11,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <thread>
+#include <tuple>
 #include <utility>
 
 #include "protocol/text.h"
@@ -43,8 +43,8 @@ enum Db : std::size_t {
   KEYS
 };
 constexpr std::array<const char*, 14> DB_NAMES = {
-    "objects", "by_time",  "by_published", "by_tag",     "by_signer", "by_content", "by_seq",
-    "terms_recent", "terms", "meta",       "by_kind",    "by_release", "by_member", "keys"};
+    "objects",      "by_time", "by_published", "by_tag",  "by_signer",  "by_content", "by_seq",
+    "terms_recent", "terms",   "meta",         "by_kind", "by_release", "by_member",  "keys"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -942,9 +942,9 @@ std::vector<ReleaseEntry> ReadTxn::releasesContaining(const ObjectId& clipping) 
     const auto* value = static_cast<const std::uint8_t*>(data.mv_data);
     std::uint64_t sequence = 0;
     for (std::size_t i = 0; i < SEQ_BYTES; ++i) sequence = sequence << 8 | value[i];
-    out.push_back({std::string(reinterpret_cast<const char*>(value) + SEQ_BYTES,
-                               data.mv_size - SEQ_BYTES),
-                   sequence, idAtEnd(key)});
+    out.push_back(
+        {std::string(reinterpret_cast<const char*>(value) + SEQ_BYTES, data.mv_size - SEQ_BYTES),
+         sequence, idAtEnd(key)});
   }
   std::sort(out.begin(), out.end(), [](const ReleaseEntry& a, const ReleaseEntry& b) {
     return std::tie(a.name, a.sequence, a.id) < std::tie(b.name, b.sequence, b.id);
@@ -1223,7 +1223,6 @@ void putOtherKind(MDB_txn* txn, OtherKindDbs dbs, const protocol::Payload& paylo
     putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), lmdb::val(memberValue), 0,
              mapFull);
   }
-
 }
 
 void addTerms(TermBuffer& buffer, std::string_view text) {

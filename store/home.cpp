@@ -1,8 +1,6 @@
 #include "store/home.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
+#include "store/files.h"
 
 #include <cerrno>
 #include <cstring>
@@ -13,44 +11,8 @@ namespace fieldsync::store {
 namespace fs = std::filesystem;
 namespace {
 
-
 [[noreturn]] void fail(const std::string& call, const fs::path& path, int err) {
   throw Error(call + " " + path.string() + ": " + std::strerror(err));
-}
-
-/// Writes text to path with mode 0600, durably: a temp file, fsync, rename, fsync folder.
-void writePrivateFile(const fs::path& path, std::string_view text) {
-  fs::path tmp = path;
-  tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0) fail("open", tmp, errno);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      fail("write", tmp, err);
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  if (::fsync(fd) != 0 || ::close(fd) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail("fsync", tmp, err);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    int err = errno;
-    ::unlink(tmp.c_str());
-    fail("rename", tmp, err);
-  }
-  int dirFd = ::open(path.parent_path().c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dirFd >= 0) {
-    ::fsync(dirFd);
-    ::close(dirFd);
-  }
 }
 
 }  // namespace
@@ -81,7 +43,8 @@ void Home::init(const fs::path& dir, const InitOptions& options) {
     archive.reset();
     std::optional<std::string_view> passphrase;
     if (options.passphrase) passphrase = *options.passphrase;
-    writePrivateFile(keyFile(dir), protocol::encodeKeyFile(key, passphrase, options.sealCost));
+    writeFileDurably(keyFile(dir), protocol::encodeKeyFile(key, passphrase, options.sealCost), 0600,
+                     /*exclusive=*/true);
   } catch (...) {
     fs::remove_all(archiveDir(dir), ec);
     fs::remove(keyFile(dir), ec);

@@ -231,12 +231,9 @@ Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_v
   return id.value();
 }
 
-Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
-                                                            const protocol::SecretKey& key,
-                                                            const std::string& name,
-                                                            const ReleaseSelection& selection,
-                                                            const std::string& notes,
-                                                            std::int64_t now) {
+Expected<protocol::VerifiedObject, std::string> makeRelease(
+    const ReadTxn& txn, const protocol::SecretKey& key, const std::string& name,
+    const ReleaseSelection& selection, const std::string& notes, std::int64_t now) {
   if (name.empty() || name.find('@') != std::string::npos ||
       name.size() > protocol::MAX_TAG_BYTES || !protocol::isValidUtf8(name))
     return std::string("a release name is 1 to 128 bytes of text without '@'");
@@ -274,7 +271,8 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
     if (earlier.empty()) return "no release named " + *selection.sinceRelease;
     for (const auto& entry : earlier) {
       auto object = load(txn, entry.id);
-      if (const auto* r = asRelease(object)) released.insert(r->clippings.begin(), r->clippings.end());
+      if (const auto* r = asRelease(object))
+        released.insert(r->clippings.begin(), r->clippings.end());
     }
   }
   for (const ObjectId& id : candidates) {
@@ -297,12 +295,9 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
   return signBody(key, std::move(release), now);
 }
 
-Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
-                                                               const protocol::SecretKey& key,
-                                                               const std::string& name,
-                                                               const ReleaseSelection& selection,
-                                                               const std::string& notes,
-                                                               std::int64_t now) {
+Expected<protocol::VerifiedObject, std::string> publishRelease(
+    Archive& archive, const protocol::SecretKey& key, const std::string& name,
+    const ReleaseSelection& selection, const std::string& notes, std::int64_t now) {
   constexpr int ATTEMPTS = 5;
   for (int attempt = 0; attempt < ATTEMPTS; ++attempt) {
     auto made = [&] {
@@ -351,9 +346,9 @@ std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
   auto object = load(txn, releaseId);
   const auto* release = asRelease(object);
   if (release == nullptr) throw Error(releaseId.hex() + " is not a release in this archive");
-  std::string out = "# fieldsync release " + ref(release->name, release->sequence) +
-                    " id " + releaseId.hex() + " signed by " + object->payload.signer.hex() +
-                    " at " + protocol::formatUtc(object->payload.signedAt) + ", " +
+  std::string out = "# fieldsync release " + ref(release->name, release->sequence) + " id " +
+                    releaseId.hex() + " signed by " + object->payload.signer.hex() + " at " +
+                    protocol::formatUtc(object->payload.signedAt) + ", " +
                     std::to_string(release->clippings.size()) + " clippings\n";
   for (const ObjectId& id : release->clippings) {
     auto clipping = load(txn, id);

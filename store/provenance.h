@@ -36,10 +36,10 @@ struct ObjectReport {
   enum class Verdict { Valid = 0, Invalid = 1, Untrusted = 3 };
 
   ObjectId id;
-  std::optional<std::string> invalid;            // bytes, id or signature; then nothing below
+  std::optional<std::string> invalid;             // bytes, id or signature; then nothing below
   std::optional<protocol::DecodedObject> object;  // present when the bytes decode, even when
-                                                 // the signature or id does not hold
-  protocol::TrustVerdict trust;                  // the signer, for requiredRole() at signedAt
+                                                  // the signature or id does not hold
+  protocol::TrustVerdict trust;                   // the signer, for requiredRole() at signedAt
   std::string signerName;  // from the trust path; else, for this node's own key, its name
                            // and "(this node)"; else empty
   // Clippings:
@@ -81,23 +81,17 @@ struct ReleaseSelection {
 /// id, the selected clipping ids sorted. Refuses (the reason) when key is not trusted as a
 /// coordinator by this node, the latest sequence of name is forked, an id is not a stored
 /// clipping, or nothing is selected. Does not store it: the caller puts it in a batch.
-Expected<protocol::VerifiedObject, std::string> makeRelease(const ReadTxn& txn,
-                                                            const protocol::SecretKey& key,
-                                                            const std::string& name,
-                                                            const ReleaseSelection& selection,
-                                                            const std::string& notes,
-                                                            std::int64_t now);
+Expected<protocol::VerifiedObject, std::string> makeRelease(
+    const ReadTxn& txn, const protocol::SecretKey& key, const std::string& name,
+    const ReleaseSelection& selection, const std::string& notes, std::int64_t now);
 
 /// makeRelease, then stores the release in a batch that first checks, under the write lock,
 /// that the chain's head is still the one it follows: two processes releasing the same name
 /// at once cannot fork the chain. Retries a few times when the head moved, then refuses
 /// ("... try again") rather than fork.
-Expected<protocol::VerifiedObject, std::string> publishRelease(Archive& archive,
-                                                               const protocol::SecretKey& key,
-                                                               const std::string& name,
-                                                               const ReleaseSelection& selection,
-                                                               const std::string& notes,
-                                                               std::int64_t now);
+Expected<protocol::VerifiedObject, std::string> publishRelease(
+    Archive& archive, const protocol::SecretKey& key, const std::string& name,
+    const ReleaseSelection& selection, const std::string& notes, std::int64_t now);
 
 /// Signs a key certificate or a revocation with key; refuses when key is not trusted as a
 /// coordinator by this node (a key may always revoke itself).

@@ -13,8 +13,9 @@
 namespace fieldsync::store {
 
 struct VerifyFailure {
-  ObjectId id;          // the key the object is stored under
-  std::string problem;  // "bad signature: ...", "id mismatch: bytes hash to ...", "not in the archive"
+  ObjectId id;  // the key the object is stored under
+  std::string
+      problem;  // "bad signature: ...", "id mismatch: bytes hash to ...", "not in the archive"
 };
 
 struct VerifySummary {

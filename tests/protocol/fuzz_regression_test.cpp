@@ -34,7 +34,8 @@ TEST(FuzzRegression, ObjectsWithBitsOutsideTheSchemaAreNotCanonical) {
     std::vector<std::uint8_t> bytes(text.begin(), text.end());
     auto decoded = decode(bytes);
     ASSERT_FALSE(decoded.ok()) << file;
-    EXPECT_EQ(decoded.error().reason, Reason::NonCanonical) << file << ": " << decoded.error().message();
+    EXPECT_EQ(decoded.error().reason, Reason::NonCanonical)
+        << file << ": " << decoded.error().message();
     EXPECT_FALSE(verify(bytes).ok()) << file;
   }
 }

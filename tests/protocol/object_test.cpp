@@ -58,7 +58,9 @@ constexpr std::string_view VECTOR_PAYLOAD =
     "2c20746865206e6577207965617220626567696e7320776974686f7574206368616e67652e000000"
     "6669656c6473796e63207465737420766563746f72730000";
 
-Payload vectorPayload() { return Payload{vectorKey().publicKey(), VECTOR_SIGNED_AT, vectorClipping()}; }
+Payload vectorPayload() {
+  return Payload{vectorKey().publicKey(), VECTOR_SIGNED_AT, vectorClipping()};
+}
 
 VerifiedObject signedVector() {
   auto object = sign(vectorPayload(), vectorKey());
@@ -191,9 +193,8 @@ std::vector<std::uint8_t> signRawPayload(const std::function<void(schema::Payloa
 }
 
 TEST(SignedObject, WellSignedHandBuiltClippingVerifies) {
-  auto bytes = signRawPayload([](schema::Payload::Builder p) {
-    p.initBody().initClipping().setTitle("A title");
-  });
+  auto bytes = signRawPayload(
+      [](schema::Payload::Builder p) { p.initBody().initClipping().setTitle("A title"); });
   auto result = verify(bytes);
   EXPECT_TRUE(result.ok()) << result.error().message();
 }
@@ -217,9 +218,8 @@ TEST(SignedObject, EmptyButSetTextIsNotCanonical) {
 }
 
 TEST(SignedObject, ClippingWithoutTitleIsInvalid) {
-  auto bytes = signRawPayload([](schema::Payload::Builder p) {
-    p.initBody().initClipping().setSource("Somewhere");
-  });
+  auto bytes = signRawPayload(
+      [](schema::Payload::Builder p) { p.initBody().initClipping().setSource("Somewhere"); });
   EXPECT_EQ(verify(bytes).error().reason, Reason::InvalidField);
 }
 
@@ -275,7 +275,8 @@ TEST(SignedObject, ReleaseKeyCertAndRevocationRoundTrip) {
 
 TEST(SignedObject, ReleaseWithUnsortedIdsIsInvalid) {
   Release release{"weekly", 1, std::nullopt, {signedVector().id(), Digest{}}, ""};
-  if (release.clippings[0] < release.clippings[1]) std::swap(release.clippings[0], release.clippings[1]);
+  if (release.clippings[0] < release.clippings[1])
+    std::swap(release.clippings[0], release.clippings[1]);
   auto key = vectorKey();
   EXPECT_FALSE(sign(Payload{key.publicKey(), 0, release}, key).ok());
   release.sequence = 2;  // and no previous

@@ -405,8 +405,9 @@ namespace {
 // agree exactly with "normalizeClipping succeeds and changes nothing".
 TEST(NormalForm, CheckAgreesWithNormalizeOnRandomClippings) {
   std::mt19937 rng(20261127);
-  const std::vector<std::string> pieces = {"a",  "B",  " ",  "  ", "\t", "\n", "\r\n", "\xC2\xA0",
-                                           "é",  "x:y", "2013", "-01", "\xFF", "",   "Z"};
+  const std::vector<std::string> pieces = {"a",    "B",    " ",        "  ", "\t",
+                                           "\n",   "\r\n", "\xC2\xA0", "é",  "x:y",
+                                           "2013", "-01",  "\xFF",     "",   "Z"};
   auto randomText = [&](int maxPieces) {
     std::string s;
     int n = static_cast<int>(rng() % static_cast<unsigned>(maxPieces + 1));

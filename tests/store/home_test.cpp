@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <random>
 
@@ -61,15 +62,17 @@ TEST_F(HomeTest, SealedKeyOpensOnlyWithThePassphrase) {
   Home::init(m_dir, cheap("s3cret"));
   auto home = Home::open(m_dir);
   EXPECT_TRUE(home->keyIsSealed());
-  EXPECT_EQ(home->loadSecretKey(std::nullopt).error(), protocol::KeyFileProblem::PassphraseRequired);
+  EXPECT_EQ(home->loadSecretKey(std::nullopt).error(),
+            protocol::KeyFileProblem::PassphraseRequired);
   EXPECT_EQ(home->loadSecretKey("nope").error(), protocol::KeyFileProblem::WrongPassphrase);
   EXPECT_TRUE(home->loadSecretKey("s3cret").ok());
 }
 
 TEST_F(HomeTest, FailedInitLeavesNothingBehind) {
   fs::create_directories(m_dir);
-  // A folder where the key file's temporary file must go makes writing the key fail.
-  fs::create_directories(Home::keyFile(m_dir).string() + ".tmp");
+  // A folder where the key file's temporary file must go (store/files.cpp names it
+  // ".<name>.tmp-<pid>") makes writing the key fail after the archive was created.
+  fs::create_directories(m_dir / (".node.key.tmp-" + std::to_string(::getpid())));
   EXPECT_THROW(Home::init(m_dir, cheap()), Error);
   EXPECT_FALSE(Home::exists(m_dir));
   EXPECT_FALSE(fs::exists(Home::archiveDir(m_dir)));

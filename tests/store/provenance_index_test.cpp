@@ -26,8 +26,8 @@ TEST(ProvenanceIndex, ReleasesAreFoundByNameSequenceAndMember) {
   TempDir dir;
   auto archive = Archive::open({.dir = dir.path(), .create = true});
   auto key = testing::keyNumber(7);
-  auto ids = ingestClippings(*archive, key,
-                             {testing::clipping("One"), testing::clipping("Two")}, 1700000000)
+  auto ids = ingestClippings(*archive, key, {testing::clipping("One"), testing::clipping("Two")},
+                             1700000000)
                  .stored;
   std::sort(ids.begin(), ids.end());
   auto first = signBody(key, protocol::Release{"weekly", 1, std::nullopt, ids, ""});
@@ -62,9 +62,11 @@ TEST(ProvenanceIndex, ObjectsAreListedByKindNewestFirst) {
   auto archive = Archive::open({.dir = dir.path(), .create = true});
   auto coordinator = testing::keyNumber(1);
   auto office = testing::keyNumber(2).publicKey();
-  auto cert = signBody(coordinator, protocol::KeyCert{office, protocol::Role::Field, "Goma", 0}, 100);
+  auto cert =
+      signBody(coordinator, protocol::KeyCert{office, protocol::Role::Field, "Goma", 0}, 100);
   auto revocation = signBody(coordinator, protocol::Revocation{office, 150, "lost laptop"}, 200);
-  auto cert2 = signBody(coordinator, protocol::KeyCert{office, protocol::Role::Field, "Goma 2", 0}, 300);
+  auto cert2 =
+      signBody(coordinator, protocol::KeyCert{office, protocol::Role::Field, "Goma 2", 0}, 300);
   putAll(*archive, {cert, revocation, cert2});
   (void)ingestClippings(*archive, coordinator, {testing::clipping("A clipping")}, 50);
 

@@ -67,7 +67,8 @@ TEST_F(Provenance, ClippingOfAnUnknownKeyIsValidButUntrusted) {
 
 TEST_F(Provenance, CertifiedOfficeIsTrustedThroughItsCoordinator) {
   anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
-  auto cert = put(m_coordinator, protocol::KeyCert{m_office.publicKey(), Role::Field, "Goma office", 0}, 50);
+  auto cert = put(m_coordinator,
+                  protocol::KeyCert{m_office.publicKey(), Role::Field, "Goma office", 0}, 50);
   auto r = report(clip(m_office, "Report", 100));
   EXPECT_EQ(r.verdict(), Verdict::Valid);
   EXPECT_EQ(r.signerName, "Goma office");
@@ -138,9 +139,9 @@ TEST_F(Provenance, ForkedChainIsInvalid) {
 TEST_F(Provenance, GapInTheChainIsInvalid) {
   anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
   auto id = clip(m_coordinator, "Report", 100);
-  auto absent = protocol::sign({m_coordinator.publicKey(), 200,
-                                protocol::Release{"weekly", 1, std::nullopt, {id}, ""}},
-                               m_coordinator);  // signed, never stored
+  auto absent = protocol::sign(
+      {m_coordinator.publicKey(), 200, protocol::Release{"weekly", 1, std::nullopt, {id}, ""}},
+      m_coordinator);  // signed, never stored
   auto second = put(m_coordinator, protocol::Release{"weekly", 2, absent->id(), {id}, ""}, 300);
   auto r = report(second.id());
   EXPECT_EQ(r.verdict(), Verdict::Invalid);
@@ -151,7 +152,8 @@ TEST_F(Provenance, GapInTheChainIsInvalid) {
 TEST_F(Provenance, MissingClippingIsReportedWithoutInvalidatingTheRelease) {
   anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
   auto held = clip(m_coordinator, "Held", 100);
-  auto elsewhere = protocol::sign({m_office.publicKey(), 100, testing::clipping("Elsewhere")}, m_office);
+  auto elsewhere =
+      protocol::sign({m_office.publicKey(), 100, testing::clipping("Elsewhere")}, m_office);
   std::vector<ObjectId> ids{held, elsewhere->id()};
   std::sort(ids.begin(), ids.end());
   auto release = put(m_coordinator, protocol::Release{"weekly", 1, std::nullopt, ids, ""}, 200);
@@ -186,7 +188,8 @@ TEST_F(Provenance, MakeReleaseChainsSelectsAndRefusesNonCoordinators) {
   EXPECT_EQ(firstRelease.clippings, std::vector<ObjectId>{first[0]});
   const ObjectId one = made->id();
   m_archive->write([&](WriteTxn& w) { (void)w.put(made.value()); });
-  (void)ingestClippings(*m_archive, m_coordinator, {testing::clipping("Mali two", "", "", {"region:mali"})}, 300);
+  (void)ingestClippings(*m_archive, m_coordinator,
+                        {testing::clipping("Mali two", "", "", {"region:mali"})}, 300);
   auto txn = m_archive->beginRead();
   auto next = makeRelease(txn, m_coordinator, "weekly", sinceRelease("weekly"), "", 400);
   ASSERT_TRUE(next.ok()) << next.error();
@@ -195,7 +198,8 @@ TEST_F(Provenance, MakeReleaseChainsSelectsAndRefusesNonCoordinators) {
   EXPECT_EQ(r.previous, one);
   EXPECT_EQ(r.clippings.size(), 2u) << "Kenya one and Mali two: everything not in weekly yet";
   EXPECT_FALSE(makeRelease(txn, m_coordinator, "bad@name", {}, "", 400).ok());
-  EXPECT_FALSE(makeRelease(txn, m_coordinator, "weekly", withTags({"region:nowhere"}), "", 400).ok());
+  EXPECT_FALSE(
+      makeRelease(txn, m_coordinator, "weekly", withTags({"region:nowhere"}), "", 400).ok());
   EXPECT_FALSE(makeRelease(txn, m_coordinator, "weekly", sinceRelease("monthly"), "", 400).ok());
 }
 
@@ -206,7 +210,8 @@ TEST_F(Provenance, ReleasingFromTwoThreadsAtOnceNeverForksTheChain) {
   std::atomic<std::size_t> released{0};
   auto releaseMany = [&] {
     for (int i = 0; i < PER_THREAD; ++i) {
-      auto made = publishRelease(*m_archive, m_coordinator, "daily", {}, std::to_string(i), 200 + i);
+      auto made =
+          publishRelease(*m_archive, m_coordinator, "daily", {}, std::to_string(i), 200 + i);
       // Under this much contention a release may give up and ask to be retried; it must
       // never fork the chain.
       if (made.ok()) {
@@ -254,7 +259,8 @@ TEST_F(Provenance, OwnUnanchoredKeyIsNamedAsThisNode) {
 TEST_F(Provenance, EveryObjectOnManyThreadsMatchesOneByOne) {
   anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
   std::vector<protocol::Clipping> clippings;
-  for (int i = 0; i < 300; ++i) clippings.push_back(testing::clipping("Clipping " + std::to_string(i)));
+  for (int i = 0; i < 300; ++i)
+    clippings.push_back(testing::clipping("Clipping " + std::to_string(i)));
   (void)ingestClippings(*m_archive, m_coordinator, clippings, 100);
   (void)ingestClippings(*m_archive, m_office, {testing::clipping("Unknown office")}, 100);
   std::vector<ObjectId> expected;
@@ -285,7 +291,8 @@ TEST_F(Provenance, EveryObjectOnManyThreadsMatchesOneByOne) {
 
 TEST_F(Provenance, OnlyCoordinatorsCertifyButAnyKeyMayRevokeItself) {
   auto txn = m_archive->beginRead();
-  EXPECT_FALSE(makeKeyCert(txn, m_office, {m_coordinator.publicKey(), Role::Field, "x", 0}, 100).ok());
+  EXPECT_FALSE(
+      makeKeyCert(txn, m_office, {m_coordinator.publicKey(), Role::Field, "x", 0}, 100).ok());
   EXPECT_FALSE(makeRevocation(txn, m_office, {m_coordinator.publicKey(), 0, ""}, 100).ok());
   EXPECT_TRUE(makeRevocation(txn, m_office, {m_office.publicKey(), 0, "lost"}, 100).ok());
 }

@@ -124,7 +124,7 @@ struct TempArchive {
 
 /// Overwrites the stored bytes of id with bytes, through LMDB itself, the archive closed.
 inline void overwriteStoredBytes(const std::filesystem::path& dir, const ObjectId& id,
-               std::vector<std::uint8_t> bytes) {
+                                 std::vector<std::uint8_t> bytes) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
   ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);

@@ -15,7 +15,8 @@ using testing::TempDir;
 std::vector<ObjectId> fill(Archive& archive, std::size_t n) {
   std::vector<protocol::Clipping> clippings;
   for (std::size_t i = 0; i < n; ++i)
-    clippings.push_back(testing::clipping("Clipping " + std::to_string(i), "Body text " + std::to_string(i)));
+    clippings.push_back(
+        testing::clipping("Clipping " + std::to_string(i), "Body text " + std::to_string(i)));
   return ingestClippings(archive, testing::keyNumber(1), clippings, 1700000000).stored;
 }
 
