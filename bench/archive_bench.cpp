@@ -14,7 +14,6 @@
 #include "store/archive.h"
 #include "store/ingest.h"
 #include "store/provenance.h"
-#include "store/verify.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -168,27 +167,6 @@ void BM_Import(benchmark::State& state) {
   state.counters["archive"] = static_cast<double>(archive->beginRead().count());
 }
 BENCHMARK(BM_Import)->Arg(12)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
-
-/// verify --all over an archive of range(0) objects, on range(1) threads.
-void BM_VerifyAll(benchmark::State& state) {
-  TempDir dir;
-  auto archive = store::Archive::open({.dir = dir.path(), .create = true});
-  auto key = protocol::SecretKey::generate();
-  const auto n = static_cast<std::size_t>(state.range(0));
-  for (std::size_t done = 0; done < n; done += 1000)
-    (void)store::ingestClippings(
-        *archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done), 1700000000);
-  for (auto _ : state) {
-    auto summary = store::verifyAll(*archive, static_cast<unsigned>(state.range(1)));
-    if (!summary.ok() || summary.checked != n) state.SkipWithError("verification failed");
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-BENCHMARK(BM_VerifyAll)
-    ->Args({10000, 1})
-    ->Args({10000, 2})
-    ->Unit(benchmark::kMillisecond)
-    ->UseRealTime();
 
 /// `fieldsync verify --all`: bytes, id and signature plus provenance (trust path, releases)
 /// of range(0) objects signed by a coordinator anchor, on range(1) threads.

@@ -9,6 +9,7 @@
 #include "store/ingest.h"
 
 #include <atomic>
+#include <map>
 #include <thread>
 #include "store_fixture.h"
 
@@ -286,6 +287,48 @@ TEST_F(Provenance, EveryObjectOnManyThreadsMatchesOneByOne) {
         threads);
     EXPECT_EQ(seen, expected) << "every object once, in id order";
     EXPECT_EQ(untrusted, 1u);
+  }
+}
+
+TEST_F(Provenance, DamagedAndSwappedObjectsAreEachReportedOnAnyNumberOfThreads) {
+  anchor(m_coordinator, Role::Coordinator, "Nairobi hub");
+  std::vector<protocol::Clipping> clippings;
+  for (int i = 0; i < 50; ++i)
+    clippings.push_back(
+        testing::clipping("Clipping " + std::to_string(i), "Body text " + std::to_string(i)));
+  auto ids = ingestClippings(*m_archive, m_coordinator, clippings, 100).stored;
+  std::vector<std::uint8_t> damaged, other;
+  {
+    auto txn = m_archive->beginRead();
+    auto a = *txn.get(ids[10]);
+    damaged.assign(a.begin(), a.end());
+    auto b = *txn.get(ids[20]);
+    other.assign(b.begin(), b.end());
+  }
+  m_archive.reset();
+  damaged[damaged.size() - 20] ^= 0x20;  // a letter of the body, as a failing disk would
+  testing::overwriteStoredBytes(m_dir.path(), ids[10], damaged);
+  testing::overwriteStoredBytes(m_dir.path(), ids[30], other);  // valid bytes, wrong id
+  m_archive = Archive::open({.dir = m_dir.path()});
+
+  const auto trust = [&] {
+    auto txn = m_archive->beginRead();
+    return loadTrust(txn);
+  }();
+  for (unsigned threads : {1u, 2u}) {
+    std::map<ObjectId, std::string> problems;
+    std::size_t checked = 0;
+    verifyEveryObject(
+        *m_archive, trust,
+        [&](ObjectReport&& r) {
+          ++checked;
+          if (r.invalid) problems[r.id] = *r.invalid;
+        },
+        threads);
+    EXPECT_EQ(checked, 50u);
+    ASSERT_EQ(problems.size(), 2u);
+    EXPECT_NE(problems[ids[10]].find("bad signature"), std::string::npos) << problems[ids[10]];
+    EXPECT_NE(problems[ids[30]].find("id mismatch"), std::string::npos) << problems[ids[30]];
   }
 }
 
