@@ -155,69 +155,30 @@ int runUntrust(const Global& global, const std::string& text) {
 
 // --- list ------------------------------------------------------------------------------------
 
-/// A key this node knows: an anchor, the subject of a certificate it holds, or its own key.
-struct KnownKey {
-  std::optional<protocol::Anchor> anchor;
-  std::vector<std::pair<protocol::ObjectId, protocol::KeyCert>> certificates;
-  bool self = false;
-};
-
 int runList(const Global& global, bool json) {
   auto home = openHome(global);
-  auto txn = home->archive().beginRead();
-  const auto trust = store::loadTrust(txn);
   const std::int64_t at = now();
-
-  std::map<protocol::PublicKey, KnownKey> known;
-  for (const auto& a : txn.anchors()) known[a.key].anchor = a;
-  for (const auto& id : txn.ofKind(protocol::Kind::KeyCert)) {
-    auto bytes = txn.get(id);
-    if (!bytes) continue;
-    auto object = protocol::decode(*bytes);
-    if (!object) continue;  // `fieldsync verify` reports it
-    const auto& cert = std::get<protocol::KeyCert>(object->payload.body);
-    known[cert.subject].certificates.emplace_back(id, cert);
-  }
-  known[home->publicKey()].self = true;
-
-  // Anchors first, then the keys known through certificates; each group by name.
-  struct Row {
-    protocol::PublicKey key;
-    const KnownKey* info;
-    protocol::TrustVerdict verdict;
-    std::string name;
-  };
-  std::vector<Row> rows;
-  for (const auto& [key, info] : known) {
-    // Asked for the field role, which every trusted key holds: the verdict's role then says
-    // whether it is also a coordinator.
-    auto verdict = trust.evaluate(key, protocol::Role::Field, at);
-    std::string name = verdict.name;
-    if (name.empty() && info.anchor) name = info.anchor->name;
-    if (name.empty() && !info.certificates.empty()) name = info.certificates.front().second.name;
-    if (name.empty() && info.self) name = home->name();
-    rows.push_back({key, &info, std::move(verdict), std::move(name)});
-  }
-  std::stable_sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return std::make_tuple(!a.info->anchor, a.name) < std::make_tuple(!b.info->anchor, b.name);
-  });
+  const auto rows = [&] {
+    auto txn = home->archive().beginRead();
+    return store::knownKeys(txn, home->publicKey(), home->name(), at);
+  }();
 
   if (json) {
     auto keys = nlohmann::json::array();
     for (const auto& row : rows) {
       auto j = trustJson(row.key, row.name, row.verdict);
-      j["anchor"] = row.info->anchor ? nlohmann::json(protocol::roleName(row.info->anchor->role))
-                                     : nlohmann::json(nullptr);
-      j["self"] = row.info->self;
+      j["anchor"] = row.anchor ? nlohmann::json(protocol::roleName(row.anchor->role))
+                               : nlohmann::json(nullptr);
+      j["self"] = row.self;
       j["revocation"] = revocationJson(row.verdict.revocation);
       auto certificates = nlohmann::json::array();
-      for (const auto& [id, cert] : row.info->certificates)
+      for (const auto& c : row.certificates)
         certificates.push_back(
-            {{"id", id.hex()},
-             {"role", protocol::roleName(cert.role)},
-             {"name", cert.name},
-             {"validUntil", cert.validUntil ? nlohmann::json(isoTime(cert.validUntil))
-                                            : nlohmann::json(nullptr)}});
+            {{"id", c.id.hex()},
+             {"role", protocol::roleName(c.cert.role)},
+             {"name", c.cert.name},
+             {"validUntil", c.cert.validUntil ? nlohmann::json(isoTime(c.cert.validUntil))
+                                              : nlohmann::json(nullptr)}});
       j["certificates"] = certificates;
       keys.push_back(std::move(j));
     }
@@ -233,11 +194,11 @@ int runList(const Global& global, bool json) {
     std::cout << row.key.hex() << "  " << status << "  " << role << "  "
               << (row.name.empty() ? "(no name)" : row.name);
     std::vector<std::string> notes;
-    if (row.info->self) notes.push_back("this node");
+    if (row.self) notes.push_back("this node");
     if (row.verdict.trusted() && row.verdict.path.size() > 1)
       notes.push_back("via " + describePath(row.verdict.path));
-    else if (row.info->anchor)
-      notes.push_back(std::string(protocol::roleName(row.info->anchor->role)) + " anchor");
+    else if (row.anchor)
+      notes.push_back(std::string(protocol::roleName(row.anchor->role)) + " anchor");
     if (const auto& r = row.verdict.revocation)
       notes.push_back("revoked since " + isoTime(r->revocation.since) + " (revocation " +
                       shortHex(r->id.hex()) + ")");

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <charconv>
+#include <map>
 #include <set>
 #include <thread>
+#include <tuple>
 
 #include "protocol/text.h"
 #include "store/home.h"
@@ -90,14 +92,20 @@ void checkChain(const ReadTxn& txn, const protocol::Release& release,
 
 }  // namespace
 
-protocol::TrustGraph loadTrust(const ReadTxn& txn) {
+namespace {
+
+std::vector<protocol::CertRecord> loadCertificates(const ReadTxn& txn) {
   std::vector<protocol::CertRecord> certificates;
   for (const ObjectId& id : txn.ofKind(protocol::Kind::KeyCert)) {
     auto object = load(txn, id);
-    if (!object) continue;
+    if (!object) continue;  // `fieldsync verify` reports it
     certificates.push_back({id, object->payload.signer, object->payload.signedAt,
                             std::get<protocol::KeyCert>(object->payload.body)});
   }
+  return certificates;
+}
+
+std::vector<protocol::RevocationRecord> loadRevocations(const ReadTxn& txn) {
   std::vector<protocol::RevocationRecord> revocations;
   for (const ObjectId& id : txn.ofKind(protocol::Kind::Revocation)) {
     auto object = load(txn, id);
@@ -105,7 +113,43 @@ protocol::TrustGraph loadTrust(const ReadTxn& txn) {
     revocations.push_back({id, object->payload.signer, object->payload.signedAt,
                            std::get<protocol::Revocation>(object->payload.body)});
   }
-  return protocol::TrustGraph(txn.anchors(), std::move(certificates), std::move(revocations));
+  return revocations;
+}
+
+}  // namespace
+
+protocol::TrustGraph loadTrust(const ReadTxn& txn) {
+  return protocol::TrustGraph(txn.anchors(), loadCertificates(txn), loadRevocations(txn));
+}
+
+std::vector<KnownKey> knownKeys(const ReadTxn& txn, const PublicKey& self,
+                                const std::string& selfName, std::int64_t at) {
+  auto anchors = txn.anchors();
+  auto certificates = loadCertificates(txn);
+  std::map<PublicKey, KnownKey> known;
+  for (const auto& a : anchors) known[a.key].anchor = a;
+  for (const auto& c : certificates) known[c.cert.subject].certificates.push_back(c);
+  known[self].self = true;
+
+  const protocol::TrustGraph trust(std::move(anchors), std::move(certificates),
+                                   loadRevocations(txn));
+  std::vector<KnownKey> out;
+  for (auto& [key, info] : known) {
+    info.key = key;
+    // Asked for the field role, which every trusted key holds: the verdict's role then says
+    // whether it is also a coordinator.
+    info.verdict = trust.evaluate(key, protocol::Role::Field, at);
+    info.name = info.verdict.name;
+    if (info.name.empty() && info.anchor) info.name = info.anchor->name;
+    if (info.name.empty() && !info.certificates.empty())
+      info.name = info.certificates.front().cert.name;
+    if (info.name.empty() && info.self) info.name = selfName;
+    out.push_back(std::move(info));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const KnownKey& a, const KnownKey& b) {
+    return std::make_tuple(!a.anchor, a.name) < std::make_tuple(!b.anchor, b.name);
+  });
+  return out;
 }
 
 protocol::Role requiredRole(protocol::Kind kind) {

@@ -21,6 +21,20 @@ namespace fieldsync::store {
 /// This node's trust graph: its anchors and every key certificate and revocation it holds.
 protocol::TrustGraph loadTrust(const ReadTxn& txn);
 
+/// A key this node knows: an anchor, the subject of a certificate it holds, or its own key.
+struct KnownKey {
+  PublicKey key;
+  std::string name;  // from the trust path, else its anchor, newest certificate, or this node
+  std::optional<protocol::Anchor> anchor;
+  std::vector<protocol::CertRecord> certificates;  // naming this key, newest first
+  bool self = false;
+  protocol::TrustVerdict verdict;  // for the field role at the time asked about
+};
+
+/// Every key this node knows, judged at `at`: anchors first, then the rest, each by name.
+std::vector<KnownKey> knownKeys(const ReadTxn& txn, const PublicKey& self,
+                                const std::string& selfName, std::int64_t at);
+
 /// The role a signer needs for an object of kind: field for clippings (a coordinator also
 /// holds it), coordinator for releases, key certificates and revocations.
 protocol::Role requiredRole(protocol::Kind kind);
