@@ -1,0 +1,173 @@
+#pragma once
+// Range-based set reconciliation: which objects each of two nodes lacks, found by exchanging
+// fingerprints of ranges of the (signedAt, id) order, split until the differences are found.
+// Pure code over a RangeIndex: no sockets, no LMDB, no clock. docs/protocol.md ("Sync:
+// reconciliation") is the specification; this header is its interface.
+//
+// A session is a sequence of rounds, alternating between the two sides; the initiator sends
+// round 1. A round is one or more frames (each at most Tuning::maxFrameBytes, all sent
+// together: a round costs one trip however many frames it has). A frame is a list of ranges
+// covering a contiguous span of the key space; each range carries a mode:
+//   Fingerprint  the salted fingerprint of the sender's items in the range
+//   IdList       the salted short ids of all the sender's items in the range; an empty
+//                IdList says "I have nothing here: send me all you have"
+//   Need         the short ids, from an IdList the receiver sent, that the sender lacks
+//   Sketch       count and XOR of the short ids of the sender's items in a small range: when
+//                the sides differ by one object, the XOR of the two sketches is its short id,
+//                so one difference is found without listing the range
+//   Skip         nothing to do (fills the gaps between the ranges that need work)
+// Processing a frame yields the reply ranges and what to push to the peer (objects the peer
+// lacks): whole key ranges or single keys. A round needs an answer when it holds a
+// Fingerprint, a Sketch, a Need (the id asked for may be no object's when a sketch misled)
+// or a non-empty IdList; reconciliation is over after a round that needs none.
+//
+// Frames are processed independently and statelessly: the archive may grow between rounds
+// (other sessions write to it), which can only make a side push an object twice or miss one
+// that the closing fingerprint comparison then catches (docs/protocol.md, "Closing").
+// Threads: Reconciler is a value with no mutable state; one RangeIndex per thread.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/error.h"
+#include "protocol/range_index.h"
+
+namespace fieldsync::protocol {
+
+inline constexpr std::size_t SALT_BYTES = 16;
+inline constexpr std::size_t FINGERPRINT_BYTES = 6;
+inline constexpr std::size_t SHORT_ID_BYTES = 5;
+
+using Salt = std::array<std::uint8_t, SALT_BYTES>;
+using FingerprintBytes = std::array<std::uint8_t, FINGERPRINT_BYTES>;
+using ShortId = std::array<std::uint8_t, SHORT_ID_BYTES>;
+
+/// The salted fingerprint of a range: keyed BLAKE2b of count and sum, truncated.
+FingerprintBytes fingerprint(const Salt& salt, const RangeSum& sum);
+/// The salted short id of an object: SipHash-2-4 of its id, truncated.
+ShortId shortId(const Salt& salt, const ObjectId& id);
+
+/// A range's upper bound: a key, or past every key.
+struct Bound {
+  SyncKey key;
+  bool infinite = false;
+
+  static Bound lowest() { return Bound{SyncKey{INT64_MIN, {}}, false}; }
+  static Bound end() { return Bound{SyncKey{}, true}; }
+  auto operator<=>(const Bound& other) const {
+    if (infinite || other.infinite) return infinite <=> other.infinite;
+    return key <=> other.key;
+  }
+  bool operator==(const Bound& other) const { return (*this <=> other) == 0; }
+};
+
+enum class RangeMode : std::uint8_t { Skip = 0, Fingerprint = 1, IdList = 2, Need = 3, Sketch = 4 };
+
+/// One range of a frame: from the previous range's upper bound (or the frame's lower bound)
+/// up to, not including, upper.
+struct RangeEntry {
+  Bound upper;
+  RangeMode mode = RangeMode::Skip;
+  FingerprintBytes fingerprint{};  // Fingerprint
+  std::vector<ShortId> ids;         // IdList, Need
+  std::uint64_t count = 0;          // Sketch
+  ShortId sketch{};                 // Sketch: XOR of the short ids
+  bool operator==(const RangeEntry&) const = default;
+};
+
+struct Frame {
+  Bound lower;
+  std::vector<RangeEntry> ranges;
+  bool operator==(const Frame&) const = default;
+};
+
+/// Knobs of the algorithm; both sides may differ (each decides how to split its own items).
+struct Tuning {
+  std::size_t leafItems = 24;          // a range this small is sent as an IdList
+  std::size_t maxFanout = 128;         // sub-ranges per split
+  std::uint32_t plannedRounds = 3;     // splitting rounds before IdLists, for the fan-out
+  std::size_t maxFrameBytes = 256 * 1024;
+  std::size_t maxIdListItems = 4096;   // an IdList never holds more; larger ranges split
+};
+
+/// A key range whose objects are all to be pushed: [lower, upper).
+struct KeyRange {
+  Bound lower;
+  Bound upper;
+};
+
+/// What processing frames produced: the reply and the objects to push.
+struct Reply {
+  std::vector<Frame> frames;  // reply ranges, Skip-free runs; encode with encodeFrames
+  std::vector<KeyRange> pushRanges;
+  std::vector<SyncKey> pushKeys;
+  /// True when the reply holds a range that needs an answer (see needsAnswer(Frame)).
+  bool needsAnswer() const;
+};
+
+/// True when frame holds a range that needs an answer: Fingerprint, Sketch, Need, non-empty IdList.
+bool needsAnswer(const Frame& frame);
+
+/// Why a peer's frame was refused.
+struct FrameProblem {
+  std::string detail;
+};
+
+/// Bounds on a frame from a peer.
+struct FrameLimits {
+  std::size_t maxFrameBytes = 1u << 20;
+  std::size_t maxRanges = 65536;
+  std::size_t maxIds = 1u << 18;  // short ids in one frame, over all ranges
+};
+
+/// Encodes ranges into frames of at most maxFrameBytes each (a frame holds at least one range).
+std::vector<std::vector<std::uint8_t>> encodeFrames(const std::vector<Frame>& frames,
+                                                    std::size_t maxFrameBytes);
+std::vector<std::uint8_t> encodeFrame(const Frame& frame);
+/// Decodes one frame; refuses anything malformed: truncated, bounds not increasing, an
+/// unknown mode, more than limits allow.
+Expected<Frame, FrameProblem> decodeFrame(std::span<const std::uint8_t> bytes,
+                                          const FrameLimits& limits = {});
+
+class Reconciler {
+ public:
+  explicit Reconciler(const Salt& salt, Tuning tuning = {}) : m_salt(salt), m_tuning(tuning) {}
+
+  /// Round 1, from the initiator: its whole set split into ranges, finer towards the newest
+  /// keys (the usual difference is what arrived since the last session), ending with an
+  /// IdList of the newest items.
+  std::vector<Frame> initiate(const RangeIndex& index) const;
+
+  /// Processes the ranges of one received frame of round `round` (the peer's round number)
+  /// against index; appends the reply (for round + 1) and the pushes to reply.
+  void process(const Frame& frame, std::uint32_t round, const RangeIndex& index,
+               Reply& reply) const;
+
+  const Salt& salt() const { return m_salt; }
+
+ private:
+  /// The reply ranges splitting the items [from, to) (ranks), lying in [lower, upper).
+  void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+             std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
+             std::vector<RangeEntry>& out) const;
+  void processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
+                     const Bound& lower, std::uint32_t levelsLeft, const RangeIndex& index,
+                     Reply& reply, std::vector<RangeEntry>& out) const;
+  RangeEntry idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
+                    const RangeIndex& index) const;
+  RangeEntry fingerprintEntry(std::uint64_t from, std::uint64_t to, const Bound& upper,
+                              const RangeIndex& index) const;
+
+  Salt m_salt;
+  Tuning m_tuning;
+};
+
+/// The smallest bound that is above `before` and at most `at`: a key with the same signedAt
+/// as `at` and the shortest id prefix that tells them apart. Precondition: before < at.
+Bound separator(const SyncKey& before, const SyncKey& at);
+
+}  // namespace fieldsync::protocol
