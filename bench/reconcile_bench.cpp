@@ -74,20 +74,20 @@ int main(int argc, char** argv) {
       responder.sum(0, 0);
       const auto start = std::chrono::steady_clock::now();
       const auto stats = testing::reconcile(initiator, responder, salt, tuning);
-      const double ms = std::chrono::duration<double, std::milli>(
-                            std::chrono::steady_clock::now() - start)
-                            .count();
+      const double ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+              .count();
       if (stats.toInitiator != missing || !stats.toResponder.empty()) {
         std::fprintf(stderr, "WRONG RESULT for %s d=%zu\n", shape, d);
         return 1;
       }
       const double minimum = 32.0 * static_cast<double>(d);
       const double everyId = 32.0 * static_cast<double>(n);
-      std::printf("%-9s %6zu %10zu %6zu %10.0f %8s %10.0f %9.3f %9.1f\n", shape, d, stats.bytes,
-                  stats.roundTrips(), minimum,
-                  d ? std::to_string(static_cast<double>(stats.bytes) / minimum).substr(0, 5).c_str()
-                    : "-",
-                  everyId, static_cast<double>(stats.bytes) / everyId, ms);
+      std::printf(
+          "%-9s %6zu %10zu %6zu %10.0f %8s %10.0f %9.3f %9.1f\n", shape, d, stats.bytes,
+          stats.roundTrips(), minimum,
+          d ? std::to_string(static_cast<double>(stats.bytes) / minimum).substr(0, 5).c_str() : "-",
+          everyId, static_cast<double>(stats.bytes) / everyId, ms);
     }
   }
 }

@@ -341,9 +341,9 @@ RangeEntry Reconciler::fingerprintEntry(std::uint64_t from, std::uint64_t to, co
   return entry;
 }
 
-void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
-                       const Bound& upper, std::uint32_t levelsLeft, bool finerAtEnd,
-                       const RangeIndex& index, std::vector<RangeEntry>& out) const {
+void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+                       std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
+                       std::vector<RangeEntry>& out) const {
   (void)lower;
   const std::uint64_t size = to - from;
   const double leafCount = static_cast<double>(size) / static_cast<double>(m_tuning.leafItems);
@@ -510,8 +510,9 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
   std::size_t last = out.size();
   while (last > first && out[last - 1].mode == RangeMode::Skip) --last;
   if (first == last) return;
-  reply.frames.push_back(Frame{replyLower, {std::make_move_iterator(out.begin() + first),
-                                            std::make_move_iterator(out.begin() + last)}});
+  reply.frames.push_back(Frame{
+      replyLower,
+      {std::make_move_iterator(out.begin() + first), std::make_move_iterator(out.begin() + last)}});
 }
 
 }  // namespace fieldsync::protocol

@@ -73,9 +73,9 @@ struct RangeEntry {
   Bound upper;
   RangeMode mode = RangeMode::Skip;
   FingerprintBytes fingerprint{};  // Fingerprint
-  std::vector<ShortId> ids;         // IdList, Need
-  std::uint64_t count = 0;          // Sketch
-  ShortId sketch{};                 // Sketch: XOR of the short ids
+  std::vector<ShortId> ids;        // IdList, Need
+  std::uint64_t count = 0;         // Sketch
+  ShortId sketch{};                // Sketch: XOR of the short ids
   bool operator==(const RangeEntry&) const = default;
 };
 
@@ -87,11 +87,11 @@ struct Frame {
 
 /// Knobs of the algorithm; both sides may differ (each decides how to split its own items).
 struct Tuning {
-  std::size_t leafItems = 24;          // a range this small is sent as an IdList
-  std::size_t maxFanout = 128;         // sub-ranges per split
-  std::uint32_t plannedRounds = 3;     // splitting rounds before IdLists, for the fan-out
+  std::size_t leafItems = 24;       // a range this small is sent as an IdList
+  std::size_t maxFanout = 128;      // sub-ranges per split
+  std::uint32_t plannedRounds = 3;  // splitting rounds before IdLists, for the fan-out
   std::size_t maxFrameBytes = 256 * 1024;
-  std::size_t maxIdListItems = 4096;   // an IdList never holds more; larger ranges split
+  std::size_t maxIdListItems = 4096;  // an IdList never holds more; larger ranges split
 };
 
 /// A key range whose objects are all to be pushed: [lower, upper).

@@ -30,7 +30,8 @@ SyncKey randomKey(std::mt19937_64& rng, std::int64_t signedAt) {
 }
 
 /// n keys in batches that share a signedAt, as imports sign them.
-std::vector<SyncKey> archiveKeys(std::mt19937_64& rng, std::size_t n, std::int64_t start = 1'700'000'000) {
+std::vector<SyncKey> archiveKeys(std::mt19937_64& rng, std::size_t n,
+                                 std::int64_t start = 1'700'000'000) {
   std::vector<SyncKey> keys;
   std::int64_t at = start;
   while (keys.size() < n) {

@@ -34,8 +34,7 @@ inline std::vector<protocol::SyncKey> resolvePushes(const protocol::Reply& reply
 /// the stats. Every round goes through encodeFrames and decodeFrame.
 inline ReconcileStats reconcile(const protocol::RangeIndex& initiator,
                                 const protocol::RangeIndex& responder, const protocol::Salt& salt,
-                                const protocol::Tuning& tuning = {},
-                                std::size_t maxMessages = 64) {
+                                const protocol::Tuning& tuning = {}, std::size_t maxMessages = 64) {
   const protocol::Reconciler reconciler(salt, tuning);
   ReconcileStats stats;
   std::vector<protocol::Frame> outgoing = reconciler.initiate(initiator);

@@ -1,0 +1,68 @@
+# fieldsync sync sessions: the messages two nodes exchange over a CurveZMQ link.
+# One SyncMessage per ZeroMQ message. docs/protocol.md ("Sync") gives the session rules;
+# protocol/sync.h is the C++ interface. Fields are only ever added at the end of a struct.
+
+@0xcb3669c4052e1ae7;
+
+using Cxx = import "/capnp/c++.capnp";
+$Cxx.namespace("fieldsync::schema");
+
+struct SyncMessage {
+  union {
+    hello @0 :Hello;
+    reconcile @1 :Reconcile;
+    batch @2 :Batch;
+    ack @3 :Ack;
+    done @4 :Done;
+    error @5 :Text;       # why the sender ends the session; the last message it sends
+  }
+}
+
+# The state of a whole archive: object count and archive fingerprint (32 bytes).
+struct ArchiveState {
+  count @0 :UInt64;
+  fingerprint @1 :Data;
+}
+
+# First message each way. The initiator chooses the salt (16 random bytes) for the session's
+# fingerprints and short ids; the responder sends none.
+struct Hello {
+  version @0 :UInt32;
+  salt @1 :Data;
+  state @2 :ArchiveState;
+}
+
+# One frame of a reconciliation round (protocol/reconcile.h). Rounds alternate, the
+# initiator's first is round 1; `last` marks the round's last frame. A round with no ranges
+# is one message with `last` set and no frame.
+struct Reconcile {
+  round @0 :UInt32;
+  last @1 :Bool;
+  frame @2 :Data;
+}
+
+enum Compression {
+  none @0;
+  zstd @1;
+}
+
+# Objects the receiver lacks. content, once decompressed (rawBytes long), is the objects'
+# SignedObject encodings, each preceded by its length as a LEB128 varint.
+struct Batch {
+  number @0 :UInt32;       # 1, 2, ... in each direction
+  objects @1 :UInt32;
+  rawBytes @2 :UInt32;
+  compression @3 :Compression;
+  content @4 :Data;
+}
+
+# Batch `batch` is verified and committed; state is the archive after that commit.
+struct Ack {
+  batch @0 :UInt32;
+  state @1 :ArchiveState;
+}
+
+# The sender has nothing more to reconcile or send; state is its archive now.
+struct Done {
+  state @0 :ArchiveState;
+}

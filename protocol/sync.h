@@ -1,0 +1,92 @@
+#pragma once
+// Sync session messages (schema/sync.capnp) as C++ values, their encoding, and the batch
+// content codec. Pure code: the session logic is in node/session.h, the sockets in
+// node/transport.h. Every decoder takes untrusted bytes and bounds what it reads.
+// Threads: pure functions.
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "protocol/error.h"
+#include "protocol/object.h"
+#include "protocol/range_index.h"
+#include "protocol/reconcile.h"
+
+namespace fieldsync::protocol::sync {
+
+inline constexpr std::uint32_t PROTOCOL_VERSION = 1;
+inline constexpr std::string_view ARCHIVE_FINGERPRINT_TAG = "fieldsync/archive-fingerprint/v1";
+
+/// A whole archive: two archives holding the same objects have the same state.
+struct ArchiveState {
+  std::uint64_t count = 0;
+  Digest fingerprint;  // BLAKE2b-256(tag || count (8 bytes LE) || id sum), unsalted
+  bool operator==(const ArchiveState&) const = default;
+};
+ArchiveState archiveState(const RangeSum& everything);
+
+struct Hello {
+  std::uint32_t version = PROTOCOL_VERSION;
+  Salt salt{};  // from the initiator; zero from the responder
+  ArchiveState state;
+};
+struct Reconcile {
+  std::uint32_t round = 0;
+  bool last = false;
+  std::vector<std::uint8_t> frame;  // empty for a round with no ranges
+};
+enum class Compression : std::uint8_t { None, Zstd };
+struct Batch {
+  std::uint32_t number = 0;
+  std::uint32_t objects = 0;
+  std::uint32_t rawBytes = 0;
+  Compression compression = Compression::None;
+  std::vector<std::uint8_t> content;
+};
+struct Ack {
+  std::uint32_t batch = 0;
+  ArchiveState state;
+};
+struct Done {
+  ArchiveState state;
+};
+struct Failure {
+  std::string reason;
+};
+using Message = std::variant<Hello, Reconcile, Batch, Ack, Done, Failure>;
+std::string_view messageName(const Message& message);
+
+/// Bounds on what a peer may send.
+struct MessageLimits {
+  std::size_t maxMessageBytes = 8u << 20;
+  std::size_t maxBatchRawBytes = 8u << 20;  // decompressed content of one batch
+  std::size_t maxBatchObjects = 4096;
+  std::size_t maxFailureChars = 1024;
+  Limits object;  // each object in a batch
+};
+
+std::vector<std::uint8_t> encode(const Message& message);
+
+/// Why a peer's bytes were refused; ends the session.
+struct MessageProblem {
+  std::string detail;
+};
+
+/// Decodes one message. The bytes may sit anywhere in memory: they are copied to an aligned
+/// buffer when needed, since Cap'n Proto reads words.
+Expected<Message, MessageProblem> decode(std::span<const std::uint8_t> bytes,
+                                         const MessageLimits& limits = {});
+
+/// Packs objects (SignedObject bytes) into a batch, compressed with zstd when that makes
+/// it smaller.
+Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uint8_t>>& objects);
+
+/// The objects of a batch, each still to be verified. Refuses a batch whose content does not
+/// decompress to exactly rawBytes, exceeds the limits, or does not hold `objects` objects.
+Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch(
+    const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage);
+
+}  // namespace fieldsync::protocol::sync
