@@ -13,9 +13,10 @@
 // change applies to the connections made after it: an open connection stays open.
 // Lifetime: the zmq::context_t outlives every socket made in it and its ZapHandler: declare
 // the context first. An AllowList outlives the ZapHandler that reads it.
-// Errors: ZeroMQ failures throw fieldsync::Error naming the call, with Action::Retry when the
-// link is what failed (zmqError). A send or receive that would block past its timeout is
-// cppzmq's empty optional, not an error.
+// Errors: the functions here throw fieldsync::Error naming the failed call, with Action::Retry
+// when the link is what failed. Sends and receives are cppzmq's own: one that would block past
+// its timeout is an empty optional; one that fails throws zmq::error_t, which the session
+// turns into fieldsync::Error with zmqError.
 
 #include <zmq.hpp>
 
