@@ -179,6 +179,53 @@ std::span<const std::uint8_t, SEED_BYTES> SecretKey::seed() const {
   return std::span<const std::uint8_t, SEED_BYTES>(m_key, SEED_BYTES);
 }
 
+std::optional<CurvePublicKey> toCurve(const PublicKey& key) {
+  static_assert(CURVE_KEY_BYTES == crypto_scalarmult_curve25519_BYTES);
+  ensureSodium();
+  CurvePublicKey curve;
+  if (crypto_sign_ed25519_pk_to_curve25519(curve.bytes.data(), key.bytes.data()) != 0)
+    return std::nullopt;
+  return curve;
+}
+
+CurveSecretKey::CurveSecretKey() {
+  ensureSodium();
+  m_key = static_cast<unsigned char*>(sodium_malloc(CURVE_KEY_BYTES));
+  if (m_key == nullptr) throw std::bad_alloc();
+}
+
+CurveSecretKey::CurveSecretKey(CurveSecretKey&& other) noexcept : m_key(other.m_key) {
+  other.m_key = nullptr;
+}
+
+CurveSecretKey& CurveSecretKey::operator=(CurveSecretKey&& other) noexcept {
+  if (this != &other) {
+    sodium_free(m_key);
+    m_key = other.m_key;
+    other.m_key = nullptr;
+  }
+  return *this;
+}
+
+CurveSecretKey::~CurveSecretKey() { sodium_free(m_key); }  // sodium_free wipes before freeing
+
+CurvePublicKey CurveSecretKey::publicKey() const {
+  CurvePublicKey key;
+  crypto_scalarmult_base(key.bytes.data(), m_key);
+  return key;
+}
+
+std::span<const std::uint8_t, CURVE_KEY_BYTES> CurveSecretKey::bytes() const {
+  return std::span<const std::uint8_t, CURVE_KEY_BYTES>(m_key, CURVE_KEY_BYTES);
+}
+
+CurveSecretKey SecretKey::curveSecretKey() const {
+  CurveSecretKey curve;
+  // Cannot fail for a key libsodium made: it only hashes the seed and clamps the scalar.
+  crypto_sign_ed25519_sk_to_curve25519(curve.m_key, m_key);
+  return curve;
+}
+
 bool verifySignature(const PublicKey& signer, std::span<const std::uint8_t> message,
                      const Signature& signature) {
   ensureSodium();

@@ -1,5 +1,7 @@
 #pragma once
-// Ed25519 identities: public keys, signatures, and secret keys that live in guarded memory.
+// Ed25519 identities: public keys, signatures, and secret keys that live in guarded memory;
+// the X25519 (CurveZMQ) keys derived from them, so a node and its peers are each named by one
+// Ed25519 public key.
 // Threads: all functions are safe to call from any thread; a SecretKey is not shared
 // between threads without external locking. libsodium is initialised on first use.
 
@@ -19,6 +21,7 @@ namespace fieldsync::protocol {
 inline constexpr std::size_t PUBLIC_KEY_BYTES = 32;
 inline constexpr std::size_t SIGNATURE_BYTES = 64;
 inline constexpr std::size_t SEED_BYTES = 32;
+inline constexpr std::size_t CURVE_KEY_BYTES = 32;
 
 /// Lowercase hex of bytes.
 std::string toHex(std::span<const std::uint8_t> bytes);
@@ -37,6 +40,39 @@ struct PublicKey {
 struct Signature {
   std::array<std::uint8_t, SIGNATURE_BYTES> bytes{};
   bool operator==(const Signature&) const = default;
+};
+
+/// An X25519 public key, as CurveZMQ names the two ends of a link. Only derived from an
+/// Ed25519 key (toCurve, CurveSecretKey::publicKey): fieldsync never names a peer by it.
+struct CurvePublicKey {
+  std::array<std::uint8_t, CURVE_KEY_BYTES> bytes{};
+  auto operator<=>(const CurvePublicKey&) const = default;
+};
+
+/// The CurveZMQ public key of an Ed25519 public key (crypto_sign_ed25519_pk_to_curve25519).
+/// Empty when key is not a usable Ed25519 point (not on the curve, or of small order): such a
+/// key verifies no signature and can name no peer.
+[[nodiscard]] std::optional<CurvePublicKey> toCurve(const PublicKey& key);
+
+/// The X25519 secret key derived from an Ed25519 SecretKey: sodium_malloc'd memory, wiped on
+/// destruction. Move-only; never printed.
+class CurveSecretKey {
+ public:
+  CurveSecretKey(CurveSecretKey&& other) noexcept;
+  CurveSecretKey& operator=(CurveSecretKey&& other) noexcept;
+  CurveSecretKey(const CurveSecretKey&) = delete;
+  CurveSecretKey& operator=(const CurveSecretKey&) = delete;
+  ~CurveSecretKey();
+
+  /// crypto_scalarmult_base of the secret: equals toCurve() of the Ed25519 public key.
+  CurvePublicKey publicKey() const;
+  /// The 32 secret bytes, to give to ZMQ_CURVE_SECRETKEY; the view dies with this key.
+  std::span<const std::uint8_t, CURVE_KEY_BYTES> bytes() const;
+
+ private:
+  friend class SecretKey;
+  CurveSecretKey();
+  unsigned char* m_key = nullptr;  // CURVE_KEY_BYTES
 };
 
 /// An Ed25519 secret key in sodium_malloc'd memory: guarded pages, locked against swap,
@@ -58,6 +94,8 @@ class SecretKey {
   Signature sign(std::span<const std::uint8_t> message) const;
   /// The seed, for writing the key file; the view dies with this key.
   std::span<const std::uint8_t, SEED_BYTES> seed() const;
+  /// The CurveZMQ secret key of this identity (crypto_sign_ed25519_sk_to_curve25519).
+  CurveSecretKey curveSecretKey() const;
 
  private:
   SecretKey();

@@ -16,6 +16,7 @@
 
 #include "protocol/text.h"
 #include "store/lmdb.h"
+#include "store/peers_access.h"
 #include "store/prefix.h"
 
 namespace fieldsync::store {
@@ -40,11 +41,13 @@ enum Db : std::size_t {
   BY_KIND,
   BY_RELEASE,
   BY_MEMBER,
-  KEYS
+  KEYS,
+  PEERS
 };
-constexpr std::array<const char*, 14> DB_NAMES = {
-    "objects",      "by_time", "by_published", "by_tag",  "by_signer",  "by_content", "by_seq",
-    "terms_recent", "terms",   "meta",         "by_kind", "by_release", "by_member",  "keys"};
+constexpr std::array<const char*, 15> DB_NAMES = {
+    "objects",    "by_time",    "by_published", "by_tag", "by_signer",
+    "by_content", "by_seq",     "terms_recent", "terms",  "meta",
+    "by_kind",    "by_release", "by_member",    "keys",   "peers"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -1321,6 +1324,12 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
   if (rc == MDB_NOTFOUND) return false;
   lmdb::check(rc, "mdb_del(keys)");
   return true;
+}
+
+MDB_dbi PeersAccess::dbi(const Archive& archive) { return (*archive.m_dbs)[PEERS]; }
+
+void PeersAccess::put(WriteTxn& write, MDB_val key, MDB_val data) {
+  putEntry(write.m_txn, dbi(write), PEERS, key, data, 0, write.m_pending->mapFull);
 }
 
 std::vector<ReleaseEntry> WriteTxn::releases(std::string_view name,

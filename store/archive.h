@@ -17,6 +17,7 @@
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
 //   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
+//   peers        peer name -> record (store/peers.h)            local peer list, never synced
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -165,6 +166,7 @@ class ReadTxn {
   friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
                                                          std::string_view hexPrefix);
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
+  friend struct PeersAccess;  // peers.cpp: the peers database
   ReadTxn(const class Archive& archive, MDB_txn* txn);
   const class Archive* m_archive;
   MDB_txn* m_txn;
@@ -196,6 +198,7 @@ class WriteTxn {
  private:
   friend class Archive;
   friend struct IngestAccess;  // ingest.cpp: passes the content hash it has already computed
+  friend struct PeersAccess;   // peers.cpp: the peers database
   WriteTxn(class Archive& archive, MDB_txn* txn);
   /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
   PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
@@ -236,6 +239,7 @@ class Archive {
   friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
                                                          std::string_view hexPrefix);
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
+  friend struct PeersAccess;  // peers.cpp: the peers database
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
   void openDatabases(bool created);

@@ -47,6 +47,51 @@ TEST(SecretKey, SignatureVerifiesOnlyForItsMessageAndKey) {
   EXPECT_FALSE(verifySignature(SecretKey::generate().publicKey(), {}, signature));
 }
 
+// libsodium's own vector for the conversion (test/default/ed25519_convert.c).
+TEST(CurveKeys, DerivedFromEd25519AsLibsodiumTestVectorSays) {
+  auto seed = fromHex("421151a459faeade3d247115f94aedae42318124095afabe4d1451a559faedee");
+  ASSERT_TRUE(seed);
+  auto key = SecretKey::fromSeed(std::span<const std::uint8_t, SEED_BYTES>(seed->data(), 32));
+  auto curvePublic = toCurve(key.publicKey());
+  ASSERT_TRUE(curvePublic);
+  EXPECT_EQ(toHex(curvePublic->bytes),
+            "f1814f0e8ff1043d8a44d25babff3cedcae6c22c3edaa48f857ae70de2baae50");
+  EXPECT_EQ(toHex(key.curveSecretKey().bytes()),
+            "8052030376d47112be7f73ed7a019293dd12ad910b654455798b4667d73de166");
+}
+
+TEST(CurveKeys, DerivedSecretKeyMatchesDerivedPublicKey) {
+  for (int i = 0; i < 8; ++i) {
+    auto key = SecretKey::generate();
+    auto curveSecret = key.curveSecretKey();
+    // publicKey() is crypto_scalarmult_base of the derived secret: the pair is a real one.
+    EXPECT_EQ(toCurve(key.publicKey()), curveSecret.publicKey());
+  }
+  EXPECT_NE(toCurve(SecretKey::generate().publicKey()), toCurve(SecretKey::generate().publicKey()));
+}
+
+TEST(CurveKeys, CurveSecretKeyMovesItsMemory) {
+  auto key = SecretKey::generate();
+  auto first = key.curveSecretKey();
+  const auto expected = first.publicKey();
+  CurveSecretKey moved(std::move(first));
+  EXPECT_EQ(moved.publicKey(), expected);
+  auto other = SecretKey::generate().curveSecretKey();
+  other = std::move(moved);
+  EXPECT_EQ(other.publicKey(), expected);
+}
+
+TEST(CurveKeys, KeysThatAreNotUsablePointsHaveNoCurveForm) {
+  PublicKey zero;  // a point of order 4
+  EXPECT_FALSE(toCurve(zero));
+  PublicKey identity;
+  identity.bytes[0] = 1;  // the neutral element
+  EXPECT_FALSE(toCurve(identity));
+  PublicKey notOnCurve;
+  notOnCurve.bytes.fill(0xff);
+  EXPECT_FALSE(toCurve(notOnCurve));
+}
+
 TEST(KeyFile, PlainFileRoundTrips) {
   auto key = SecretKey::fromSeed(countingSeed());
   auto text = encodeKeyFile(key, std::nullopt);

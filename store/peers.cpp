@@ -1,0 +1,287 @@
+#include "store/peers.h"
+
+#include <lmdb.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cstring>
+
+#include "store/lmdb.h"
+#include "store/peers_access.h"
+
+namespace fieldsync::store {
+namespace {
+
+constexpr std::uint8_t RECORD_VERSION = 1;
+constexpr std::size_t STATE_NUMBERS = 12;
+
+PeerProblem problem(PeerProblem::Kind kind, std::string message) {
+  return PeerProblem{kind, std::move(message)};
+}
+
+bool isNameChar(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+         c == '_' || c == '-';
+}
+
+/// A DNS name or an IPv4 address: labels of [A-Za-z0-9-], joined by single dots.
+bool isHostName(std::string_view host) {
+  if (host.empty() || host.size() > 253 || host.front() == '.' || host.back() == '.') return false;
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    const char c = host[i];
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || (c == '.' && host[i - 1] != '.');
+    if (!ok) return false;
+  }
+  return true;
+}
+
+/// The inside of [...]: hex digits, colons, and dots for an embedded IPv4 address.
+bool isIpv6(std::string_view host) {
+  if (host.size() < 2 || host.size() > 45) return false;
+  return std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F') || c == ':' ||
+           c == '.';
+  });
+}
+
+bool isPort(std::string_view text) {
+  if (text.empty() || text.size() > 5 || text.front() == '0') return false;
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), port);
+  return ec == std::errc() && end == text.data() + text.size() && port >= 1 && port <= 65535;
+}
+
+// --- The stored form -------------------------------------------------------------------------
+
+void putNumber(std::vector<std::uint8_t>& out, std::uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8)
+    out.push_back(static_cast<std::uint8_t>(value >> shift));
+}
+
+void putText(std::vector<std::uint8_t>& out, std::string_view text) {
+  const std::size_t size = std::min<std::size_t>(text.size(), 0xffff);
+  out.push_back(static_cast<std::uint8_t>(size >> 8));
+  out.push_back(static_cast<std::uint8_t>(size & 0xff));
+  out.insert(out.end(), text.begin(), text.begin() + static_cast<std::ptrdiff_t>(size));
+}
+
+/// Reads the stored form front to back; every read fails once one has run past the end.
+class Reader {
+ public:
+  explicit Reader(std::span<const std::uint8_t> bytes) : m_bytes(bytes) {}
+  bool ok() const { return m_ok; }
+  bool atEnd() const { return m_at == m_bytes.size(); }
+
+  std::span<const std::uint8_t> take(std::size_t size) {
+    if (!m_ok || m_bytes.size() - m_at < size) {
+      m_ok = false;
+      return {};
+    }
+    auto out = m_bytes.subspan(m_at, size);
+    m_at += size;
+    return out;
+  }
+  std::uint64_t number(std::size_t size = 8) {
+    std::uint64_t value = 0;
+    for (std::uint8_t b : take(size)) value = value << 8 | b;
+    return value;
+  }
+  std::string text() {
+    auto bytes = take(static_cast<std::size_t>(number(2)));
+    return std::string(bytes.begin(), bytes.end());
+  }
+
+ private:
+  std::span<const std::uint8_t> m_bytes;
+  std::size_t m_at = 0;
+  bool m_ok = true;
+};
+
+std::optional<PeerRecord> readPeer(MDB_txn* txn, MDB_dbi dbi, std::string_view name) {
+  if (name.empty() || name.size() > MAX_PEER_NAME) return std::nullopt;  // never a key there
+  MDB_val key = lmdb::val(name);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, dbi, &key, &data);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  lmdb::check(rc, "mdb_get(peers)");
+  auto record = decodePeer(name, lmdb::bytes(data));
+  if (!record)
+    throw Error("the peers database is damaged: the record of \"" + std::string(name) + "\"");
+  return record;
+}
+
+std::vector<PeerRecord> readPeers(MDB_txn* txn, MDB_dbi dbi) {
+  std::vector<PeerRecord> out;
+  lmdb::Cursor cursor(txn, dbi, "peers");
+  MDB_val key{}, data{};
+  for (bool more = cursor.get(key, data, MDB_FIRST); more; more = cursor.get(key, data, MDB_NEXT)) {
+    const std::string_view name = lmdb::text(key);
+    auto record = decodePeer(name, lmdb::bytes(data));
+    if (!record)
+      throw Error("the peers database is damaged: the record of \"" + std::string(name) + "\"");
+    out.push_back(std::move(*record));
+  }
+  return out;
+}
+
+/// lastError cut to MAX_PEER_ERROR bytes, at a UTF-8 character boundary.
+void cutError(std::string& text) {
+  if (text.size() <= MAX_PEER_ERROR) return;
+  std::size_t size = MAX_PEER_ERROR;
+  while (size > 0 && (static_cast<unsigned char>(text[size]) & 0xc0) == 0x80) --size;
+  text.resize(size);
+}
+
+void writePeer(WriteTxn& txn, PeerRecord record) {
+  cutError(record.state.lastError);
+  const auto bytes = encodePeer(record);
+  PeersAccess::put(txn, lmdb::val(record.name), lmdb::val(bytes));
+}
+
+}  // namespace
+
+std::optional<PeerProblem> checkPeerName(std::string_view name) {
+  if (name.empty() || name.size() > MAX_PEER_NAME ||
+      !std::all_of(name.begin(), name.end(), isNameChar))
+    return problem(PeerProblem::BadName,
+                   "not a peer name: \"" + std::string(name) +
+                       "\" (1 to 64 letters, digits, dots, dashes or underscores)");
+  return std::nullopt;
+}
+
+std::optional<PeerProblem> checkPeerAddress(std::string_view address) {
+  auto bad = [&] {
+    return problem(PeerProblem::BadAddress,
+                   "not a peer address: \"" + std::string(address) +
+                       "\" (expected tcp://HOST:PORT, for example tcp://192.0.2.7:7200, with a "
+                       "port of 1 to 65535)");
+  };
+  constexpr std::string_view SCHEME = "tcp://";
+  if (address.size() > MAX_PEER_ADDRESS || !address.starts_with(SCHEME)) return bad();
+  std::string_view rest = address.substr(SCHEME.size());
+  std::string_view host, port;
+  if (rest.starts_with('[')) {
+    const auto close = rest.find(']');
+    if (close == std::string_view::npos || close + 1 >= rest.size() || rest[close + 1] != ':')
+      return bad();
+    host = rest.substr(1, close - 1);
+    port = rest.substr(close + 2);
+    if (!isIpv6(host)) return bad();
+  } else {
+    const auto colon = rest.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (!isHostName(host)) return bad();
+  }
+  if (!isPort(port)) return bad();
+  return std::nullopt;
+}
+
+std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
+  std::vector<std::uint8_t> out;
+  out.reserve(1 + protocol::PUBLIC_KEY_BYTES + 4 + record.address.size() +
+              record.state.lastError.size() + 8 * STATE_NUMBERS);
+  out.push_back(RECORD_VERSION);
+  out.insert(out.end(), record.key.bytes.begin(), record.key.bytes.end());
+  putText(out, record.address);
+  putText(out, record.state.lastError);
+  const PeerState& s = record.state;
+  for (std::uint64_t n :
+       {static_cast<std::uint64_t>(s.lastSuccess), static_cast<std::uint64_t>(s.lastAttempt),
+        static_cast<std::uint64_t>(s.lastErrorAt), static_cast<std::uint64_t>(s.nextAttempt),
+        static_cast<std::uint64_t>(s.inStepAt), s.inStepSeq, s.objectsIn, s.objectsOut, s.bytesIn,
+        s.bytesOut, std::uint64_t{s.roundTrips}})
+    putNumber(out, n);
+  return out;
+}
+
+std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std::uint8_t> bytes) {
+  Reader in(bytes);
+  if (in.number(1) != RECORD_VERSION) return std::nullopt;
+  PeerRecord record;
+  record.name = name;
+  auto key = in.take(protocol::PUBLIC_KEY_BYTES);
+  if (!in.ok()) return std::nullopt;
+  std::copy(key.begin(), key.end(), record.key.bytes.begin());
+  record.address = in.text();
+  PeerState& s = record.state;
+  s.lastError = in.text();
+  auto time = [&] { return static_cast<std::int64_t>(in.number()); };
+  s.lastSuccess = time();
+  s.lastAttempt = time();
+  s.lastErrorAt = time();
+  s.nextAttempt = time();
+  s.inStepAt = time();
+  s.inStepSeq = in.number();
+  s.objectsIn = in.number();
+  s.objectsOut = in.number();
+  s.bytesIn = in.number();
+  s.bytesOut = in.number();
+  const std::uint64_t roundTrips = in.number();
+  if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX) return std::nullopt;
+  s.roundTrips = static_cast<std::uint32_t>(roundTrips);
+  if (checkPeerName(name) || checkPeerAddress(record.address) || !protocol::toCurve(record.key))
+    return std::nullopt;
+  return record;
+}
+
+std::vector<PeerRecord> listPeers(const ReadTxn& txn) {
+  return readPeers(PeersAccess::txn(txn), PeersAccess::dbi(txn));
+}
+
+std::optional<PeerRecord> findPeer(const ReadTxn& txn, std::string_view name) {
+  return readPeer(PeersAccess::txn(txn), PeersAccess::dbi(txn), name);
+}
+
+std::optional<PeerRecord> findPeerByKey(const ReadTxn& txn, const protocol::PublicKey& key) {
+  for (auto& peer : listPeers(txn))
+    if (peer.key == key) return std::move(peer);
+  return std::nullopt;
+}
+
+Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
+                                       IfNameListed ifListed) {
+  if (auto bad = checkPeerName(record.name)) return std::move(*bad);
+  if (auto bad = checkPeerAddress(record.address)) return std::move(*bad);
+  if (!protocol::toCurve(record.key))
+    return problem(PeerProblem::BadKey, "not a usable public key: " + record.key.hex() +
+                                            " (not a point of Ed25519, so no peer holds it)");
+  MDB_txn* raw = PeersAccess::txn(txn);
+  const MDB_dbi dbi = PeersAccess::dbi(txn);
+  const bool listed = readPeer(raw, dbi, record.name).has_value();
+  if (listed && ifListed == IfNameListed::Refuse)
+    return problem(PeerProblem::NameTaken, "there is already a peer named \"" + record.name +
+                                               "\" (remove it first, or choose another name)");
+  for (const auto& other : readPeers(raw, dbi)) {
+    if (other.key == record.key && other.name != record.name)
+      return problem(PeerProblem::KeyTaken, "key " + record.key.hex() +
+                                                " is already listed as peer \"" + other.name +
+                                                "\": a key names one peer");
+  }
+  writePeer(txn, record);
+  return listed ? PeerPut::Replaced : PeerPut::Added;
+}
+
+bool removePeer(WriteTxn& txn, std::string_view name) {
+  if (name.empty() || name.size() > MAX_PEER_NAME) return false;
+  MDB_val key = lmdb::val(name);
+  const int rc = ::mdb_del(PeersAccess::txn(txn), PeersAccess::dbi(txn), &key, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  lmdb::check(rc, "mdb_del(peers)");
+  return true;
+}
+
+bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,
+                     const std::function<void(PeerState&)>& change) {
+  for (auto& peer : readPeers(PeersAccess::txn(txn), PeersAccess::dbi(txn))) {
+    if (peer.key != key) continue;
+    change(peer.state);
+    writePeer(txn, std::move(peer));
+    return true;
+  }
+  return false;
+}
+
+}  // namespace fieldsync::store
