@@ -68,5 +68,6 @@ void addSearch(CLI::App& app, Invocation& invocation);
 void addVerify(CLI::App& app, Invocation& invocation);
 void addKeys(CLI::App& app, Invocation& invocation);
 void addRelease(CLI::App& app, Invocation& invocation);
+void addBundle(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

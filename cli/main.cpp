@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   addVerify(app, invocation);
   addKeys(app, invocation);
   addRelease(app, invocation);
+  addBundle(app, invocation);
 
   try {
     app.parse(argc, argv);
