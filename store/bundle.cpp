@@ -198,6 +198,7 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   report.header = reader.header();
   std::vector<Expected<protocol::BundleObject, protocol::BundleRejection>> window;
   std::vector<std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>> verified;
+  std::size_t windowBytes = 0;
 
   // Verifies a window of items on every thread, then stores the valid ones in one batch and
   // reports the rest, in file order.
@@ -233,12 +234,16 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
       report.alreadyPresent += present;
     }
     window.clear();
+    windowBytes = 0;
   };
 
   while (auto item = reader.next()) {
-    if (item->ok()) ++report.read;
+    if (item->ok()) {
+      ++report.read;
+      windowBytes += item->value().bytes.size();
+    }
     window.push_back(std::move(*item));
-    if (window.size() >= options.batchObjects) flush();
+    if (window.size() >= options.batchObjects || windowBytes >= options.batchBytes) flush();
   }
   flush();
   report.intact = reader.intact();

@@ -73,8 +73,12 @@ struct ImportReport {
 };
 
 struct ImportOptions {
-  std::size_t batchObjects = 1024;  // objects per write transaction
-  unsigned threads = 0;             // to verify signatures; 0: one per core
+  /// A write transaction (and the objects held in memory to verify) ends at whichever comes
+  /// first. Larger batches import faster (fewer commits and term-index batches, see
+  /// docs/benchmarks.md); the byte bound keeps memory at about twice batchBytes.
+  std::size_t batchObjects = 8192;
+  std::size_t batchBytes = 32u << 20;
+  unsigned threads = 0;  // to verify signatures; 0: one per core
   protocol::BundleLimits limits;
 };
 
