@@ -27,7 +27,8 @@ struct Items {
   bool intact = false;
 };
 
-Items readAll(Expected<BundleReader, BundleRejection> opened, const BundleLimits& limits) {
+Items readAll(fieldsync::Expected<BundleReader, BundleRejection> opened,
+              const BundleLimits& limits) {
   Items out;
   if (!opened) {
     out.refused = true;
