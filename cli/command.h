@@ -69,5 +69,6 @@ void addVerify(CLI::App& app, Invocation& invocation);
 void addKeys(CLI::App& app, Invocation& invocation);
 void addRelease(CLI::App& app, Invocation& invocation);
 void addPeers(CLI::App& app, Invocation& invocation);
+void addBundle(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

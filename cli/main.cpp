@@ -32,6 +32,7 @@ int main(int argc, char** argv) {
   addKeys(app, invocation);
   addRelease(app, invocation);
   addPeers(app, invocation);
+  addBundle(app, invocation);
 
   try {
     app.parse(argc, argv);

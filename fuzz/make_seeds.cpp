@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "fuzz/fuzz_check.h"
+#include "protocol/bundle.h"
 #include "protocol/minisign.h"
 
 using namespace fieldsync::protocol;
@@ -97,6 +98,23 @@ void writeVerifySeeds(const fs::path& dir) {
         signOrDie(Revocation{fuzz::fixedKey().publicKey(), 1357862400, "laptop stolen"}).bytes());
 }
 
+/// Small bundles: one of a few objects, one of several frames, and an empty one.
+void writeBundleSeeds(const fs::path& dir) {
+  const VerifiedObject vector = signOrDie(vectorClipping());
+  Clipping minimal;
+  minimal.title = "T";
+  const VerifiedObject small = signOrDie(minimal);
+  auto bytes = [](const VerifiedObject& o) {
+    return std::vector<std::uint8_t>(o.bytes().begin(), o.bytes().end());
+  };
+  write(dir / "bundle-two", writeBundle({bytes(vector), bytes(small)}, fuzz::FIXED_SIGNED_AT));
+  BundleWriterOptions frames;
+  frames.frameBytes = 256;
+  write(dir / "bundle-frames",
+        writeBundle({bytes(vector), bytes(small), bytes(small)}, fuzz::FIXED_SIGNED_AT, frames));
+  write(dir / "bundle-empty", writeBundle({}, fuzz::FIXED_SIGNED_AT));
+}
+
 void writeKeyFileSeeds(const fs::path& dir) {
   const SecretKey& key = fuzz::fixedKey();
   write(dir / "plain", encodeKeyFile(key, std::nullopt));
@@ -152,6 +170,7 @@ int main(int argc, char** argv) {
     writeVerifySeeds(corpus / "fuzz_verify");
     writeKeyFileSeeds(corpus / "fuzz_keyfile");
     writeMinisignSeeds(corpus / "fuzz_minisign");
+    writeBundleSeeds(corpus / "fuzz_bundle");
   } catch (const std::exception& e) {
     std::cerr << "fuzz_seeds: " << e.what() << "\n";
     return 1;

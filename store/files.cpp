@@ -16,22 +16,27 @@ namespace {
   throw Error(call + " " + path.string() + ": " + std::strerror(err));
 }
 
+/// Writes all of data to fd; the errno of a failed write, else 0.
+int writeAll(int fd, const char* data, std::size_t size) {
+  std::size_t done = 0;
+  while (done < size) {
+    ssize_t n = ::write(fd, data + done, size - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    done += static_cast<std::size_t>(n);
+  }
+  return 0;
+}
+
 /// Writes and syncs text into a new file at temporary; removes it on failure.
 void writeSynced(const fs::path& temporary, std::string_view text, unsigned mode) {
   int fd =
       ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) fail("open", temporary, errno);
-  std::size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      ::close(fd);
-      ::unlink(temporary.c_str());
-      fail("write", temporary, err);
-    }
-    done += static_cast<std::size_t>(n);
+  if (int err = writeAll(fd, text.data(), text.size()); err != 0) {
+    ::close(fd);
+    ::unlink(temporary.c_str());
+    fail("write", temporary, err);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     int err = errno;
@@ -87,6 +92,43 @@ void writeFilesDurably(const fs::path& dir,
     throw;
   }
   syncFolder(dir);
+}
+
+DurableFile::DurableFile(fs::path path, unsigned mode)
+    : m_path(std::move(path)), m_temporary(temporaryFor(m_path)) {
+  m_fd = ::open(m_temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+                static_cast<mode_t>(mode));
+  if (m_fd < 0) fail("open", m_temporary, errno);
+}
+
+DurableFile::~DurableFile() {
+  if (m_fd >= 0) {
+    ::close(m_fd);
+    ::unlink(m_temporary.c_str());
+  }
+}
+
+void DurableFile::write(std::span<const std::uint8_t> bytes) {
+  if (int err = writeAll(m_fd, reinterpret_cast<const char*>(bytes.data()), bytes.size()))
+    fail("write", m_temporary, err);
+  m_size += bytes.size();
+}
+
+void DurableFile::commit() {
+  if (::fsync(m_fd) != 0) fail("fsync", m_temporary, errno);
+  const int fd = m_fd;
+  m_fd = -1;
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(m_temporary.c_str());
+    fail("close", m_temporary, err);
+  }
+  if (::rename(m_temporary.c_str(), m_path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(m_temporary.c_str());
+    fail("rename", m_path, err);
+  }
+  syncFolder(m_path.parent_path().empty() ? fs::path(".") : m_path.parent_path());
 }
 
 }  // namespace fieldsync::store

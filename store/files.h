@@ -4,7 +4,9 @@
 // of the folder. Errors: fieldsync::Error naming the call and the path; on failure no
 // temporary file is left behind.
 
+#include <cstdint>
 #include <filesystem>
+#include <span>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,5 +25,27 @@ void writeFileDurably(const std::filesystem::path& path, std::string_view text, 
 void writeFilesDurably(const std::filesystem::path& dir,
                        const std::vector<std::pair<std::string, std::string>>& files,
                        unsigned mode = 0644);
+
+/// A file written piece by piece that appears at its path whole or not at all, for outputs
+/// too large to hold in memory (bundles): written under a temporary name beside the path,
+/// then synced and renamed into place by commit(), replacing any file there. Without
+/// commit() (a failure on the way) the destructor removes the temporary file.
+class DurableFile {
+ public:
+  DurableFile(std::filesystem::path path, unsigned mode);
+  ~DurableFile();
+  DurableFile(const DurableFile&) = delete;
+  DurableFile& operator=(const DurableFile&) = delete;
+
+  void write(std::span<const std::uint8_t> bytes);
+  void commit();
+  std::uint64_t size() const { return m_size; }
+
+ private:
+  std::filesystem::path m_path;
+  std::filesystem::path m_temporary;
+  int m_fd = -1;
+  std::uint64_t m_size = 0;
+};
 
 }  // namespace fieldsync::store

@@ -2,11 +2,9 @@
 // two or three nodes in one temp folder playing the coordinator and the field offices, and
 // the stock minisign tool checking an export.
 //
-// There is no sync yet, so objects cannot travel between nodes through fieldsync itself.
-// Where a case needs a key's objects in an archive that holds another key's certificate,
-// adoptArchive() stands in for sync: it copies a node's archive under another node's
-// identity (see there). Cases that need two archives to exchange objects (a forked chain, a
-// release whose clippings have not arrived) are covered at the library level.
+// Objects travel between nodes in bundles (carry()), as a USB stick carries them where
+// there is no link. Cases that need two archives to disagree (a forked chain, a release
+// whose clippings have not arrived) are covered at the library level.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -93,27 +91,14 @@ class Provenance : public ::testing::Test {
               0);
   }
 
-  /// Stands in for sync until there is sync: node `to` becomes a copy of `from`'s archive
-  /// (its objects and its anchors) under `identity`'s key, as if `identity`'s node had
-  /// received everything `from` holds and trusted what `from` trusts. The archive records
-  /// its node's public key (hex) in its meta database; that record is rewritten in the file
-  /// (every copy of it, including stale pages) and `identity`'s key file taken along.
-  void adoptArchive(const std::string& from, const std::string& identity, const std::string& to) {
-    const std::string fromKey = keyOf(from), identityKey = keyOf(identity);
-    fs::remove_all(home(to));
-    fs::copy(home(from), home(to), fs::copy_options::recursive);
-    const auto db = home(to) / "archive" / "data.mdb";
-    std::string bytes = slurp(db);
-    std::size_t replaced = 0;
-    for (auto at = bytes.find(fromKey); at != std::string::npos; at = bytes.find(fromKey, at)) {
-      bytes.replace(at, fromKey.size(), identityKey);
-      ++replaced;
-    }
-    ASSERT_GT(replaced, 0u) << "the archive no longer records its key as hex in meta";
-    spit(db, bytes);
-    fs::copy_file(home(identity) / "node.key", home(to) / "node.key",
-                  fs::copy_options::overwrite_existing);
-    ASSERT_EQ(keyOf(to), identityKey);
+  /// Carries everything node `from` holds to node `to` in a bundle file, as a USB stick
+  /// would: `to` stores every object that verifies, and keeps its own anchors.
+  void carry(const std::string& from, const std::string& to) {
+    const auto bundle = m_dir / (from + "-to-" + to + ".fsb");
+    auto exported = run(from, {"bundle", "export", bundle.string()});
+    ASSERT_EQ(exported.status, 0) << exported.err;
+    auto imported = run(to, {"bundle", "import", bundle.string()});
+    ASSERT_EQ(imported.status, 0) << imported.out << imported.err;
   }
 
   TempFolder m_folder{"fieldsync-provenance-"};
@@ -247,18 +232,18 @@ TEST_F(Provenance, ACertifiedKeyIsTrustedThroughItsCoordinator) {
   EXPECT_EQ(verified.status, 0) << verified.out;
   EXPECT_NE(verified.out.find("OK"), std::string::npos) << verified.out;
 
-  // Goma's clippings in an archive that holds the certificate (sync's job, adoptArchive's
-  // here) are trusted through it, and the path is shown.
-  adoptArchive("hq", "goma", "goma-synced");
-  ASSERT_EQ(run("goma-synced", {"import", FIXTURE.string()}).status, 0);
-  auto report = run("goma-synced", {"verify", "--all", "--verbose"});
+  // Goma's clippings in an archive that holds the certificate (carried in a bundle) are
+  // trusted through it, and the path is shown.
+  carry("hq", "goma");
+  ASSERT_EQ(run("goma", {"import", FIXTURE.string()}).status, 0);
+  auto report = run("goma", {"verify", "--all", "--verbose"});
   EXPECT_EQ(report.status, 0) << report.out;
   EXPECT_NE(report.out.find("signed by Goma office (field)"), std::string::npos) << report.out;
   EXPECT_NE(
       report.out.find("trusted via HQ (coordinator anchor) → certificate " + certId.substr(0, 12)),
       std::string::npos)
       << report.out;
-  auto j = verifyJson("goma-synced");
+  auto j = verifyJson("goma");
   auto clippings = objectsWhere(j, "kind", "clipping");
   ASSERT_EQ(clippings.size(), 12u);
   const auto& signer = clippings[0]["signer"];
@@ -268,7 +253,7 @@ TEST_F(Provenance, ACertifiedKeyIsTrustedThroughItsCoordinator) {
   EXPECT_EQ(signer["path"][1]["certificate"], certId);
 
   // A field key may not sign a release, even on its own node.
-  auto release = run("goma-synced", {"release", "create", "weekly"});
+  auto release = run("goma", {"release", "create", "weekly"});
   EXPECT_EQ(release.status, 2);
   EXPECT_NE(release.err.find("not a coordinator"), std::string::npos) << release.err;
 }
@@ -286,17 +271,17 @@ TEST_F(Provenance, ARevokedOfficeKeyKeepsWhatItSignedBeforeSince) {
                                 "laptop stolen", "--json"});
   EXPECT_EQ(revoked["since"], isoTime(since));
 
-  adoptArchive("hq", "goma", "goma-synced");
-  ASSERT_EQ(run("goma-synced", {"import", clippingFile("Before the theft").string()}).status, 0);
+  carry("hq", "goma");
+  ASSERT_EQ(run("goma", {"import", clippingFile("Before the theft").string()}).status, 0);
   waitUntil(since);
-  ASSERT_EQ(run("goma-synced", {"import", clippingFile("After the theft").string()}).status, 0);
+  ASSERT_EQ(run("goma", {"import", clippingFile("After the theft").string()}).status, 0);
 
-  auto human = run("goma-synced", {"verify"});
+  auto human = run("goma", {"verify"});
   EXPECT_EQ(human.status, 3) << human.out;
   EXPECT_NE(human.out.find("UNTRUSTED"), std::string::npos) << human.out;
   EXPECT_NE(human.out.find("key revoked since " + isoTime(since)), std::string::npos) << human.out;
 
-  auto j = verifyJson("goma-synced");
+  auto j = verifyJson("goma");
   auto before = objectsWhere(j, "title", "Before the theft");
   auto after = objectsWhere(j, "title", "After the theft");
   ASSERT_EQ(before.size(), 1u);
@@ -311,7 +296,7 @@ TEST_F(Provenance, ARevokedOfficeKeyKeepsWhatItSignedBeforeSince) {
   EXPECT_EQ(j["untrusted"], 1);
   EXPECT_EQ(j["invalid"], 0);
 
-  auto keys = runJson("goma-synced", {"keys", "list", "--json"})["keys"];
+  auto keys = runJson("goma", {"keys", "list", "--json"})["keys"];
   bool listed = false;
   for (const auto& k : keys)
     if (k["key"] == m_goma) {
@@ -526,9 +511,9 @@ TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
   EXPECT_NE(changed.status, 0) << changed.out << changed.err;
 
   // Only the release's signer signs its manifest.
-  adoptArchive("hq", "goma", "goma-synced");
-  auto notSigner = run("goma-synced",
-                       {"release", "export", "weekly", "--out", (m_dir / "goma-export").string()});
+  carry("hq", "goma");
+  auto notSigner =
+      run("goma", {"release", "export", "weekly", "--out", (m_dir / "goma-export").string()});
   EXPECT_EQ(notSigner.status, 2);
   EXPECT_NE(notSigner.err.find("only the release's signer"), std::string::npos) << notSigner.err;
   EXPECT_FALSE(fs::exists(m_dir / "goma-export" / "manifest"));

@@ -1,0 +1,397 @@
+// fieldsync bundle: archives carried as files (USB stick, e-mail). export writes a bundle
+// durably; import stores every object that verifies; verify judges a bundle without the
+// node's archive; list shows what one holds. The work is store/bundle.h's; this file reads
+// files and prints.
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "protocol/bundle.h"
+#include "protocol/text.h"
+#include "store/bundle.h"
+#include "store/files.h"
+
+namespace fieldsync::cli {
+namespace {
+
+using Verdict = store::ObjectReport::Verdict;
+
+/// An open input file (or standard input, "-") as a bundle Source. A file larger than the
+/// reader's limit is refused before reading; the reader also stops at the limit.
+class InputFile {
+ public:
+  InputFile(const std::string& path, const protocol::BundleLimits& limits) : m_path(path) {
+    if (path == "-") return;
+    std::error_code ec;
+    auto status = std::filesystem::status(path, ec);
+    if (ec || !std::filesystem::exists(status)) throw UsageError(path + ": no such file");
+    if (!std::filesystem::is_regular_file(status)) throw UsageError(path + ": not a regular file");
+    if (std::filesystem::file_size(path, ec) > limits.maxBundleBytes)
+      throw UsageError(path + ": larger than the limit of " +
+                       std::to_string(limits.maxBundleBytes) + " bytes for a bundle");
+    m_file.open(path, std::ios::binary);
+    if (!m_file) throw UsageError(path + ": cannot be read (permissions?)");
+  }
+
+  protocol::Source source() {
+    std::istream& in = m_path == "-" ? std::cin : m_file;
+    return [&in, path = m_path](std::span<std::uint8_t> buffer) -> std::size_t {
+      in.read(reinterpret_cast<char*>(buffer.data()), static_cast<std::streamsize>(buffer.size()));
+      if (in.bad()) throw Error("read " + path + ": read error");
+      return static_cast<std::size_t>(in.gcount());
+    };
+  }
+
+ private:
+  std::string m_path;
+  std::ifstream m_file;
+};
+
+/// A file that is not a bundle: exit 2, nothing changed.
+[[noreturn]] void refuse(const std::string& file, const protocol::BundleRejection& rejection) {
+  throw UsageError(file + ": " + rejection.detail);
+}
+
+nlohmann::json problemJson(const protocol::BundleRejection& problem) {
+  return {{"frame", problem.position.frame},
+          {"index", problem.position.index ? nlohmann::json(*problem.position.index) : nullptr},
+          {"offset", problem.position.offset},
+          {"damage", protocol::bundleDamageName(problem.damage)},
+          {"detail", problem.detail}};
+}
+
+/// One line per problem: INVALID for a refused object, DAMAGED for lost or altered bytes.
+void printProblems(std::ostream& out, const std::vector<protocol::BundleRejection>& problems) {
+  for (const auto& p : problems) {
+    const bool object = p.damage == protocol::BundleDamage::InvalidObject;
+    out << (object ? "INVALID    " : "DAMAGED    ") << p.message() << '\n';
+  }
+}
+
+std::string plural(std::uint64_t n, const std::string& word) {
+  return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::size_t invalidObjects(const std::vector<protocol::BundleRejection>& problems) {
+  return static_cast<std::size_t>(std::count_if(
+      problems.begin(), problems.end(),
+      [](const auto& p) { return p.damage == protocol::BundleDamage::InvalidObject; }));
+}
+
+// --- export ------------------------------------------------------------------------------------
+
+struct ExportOptions {
+  std::string file;
+  bool all = false;
+  std::string sinceRelease;
+  std::vector<std::string> tags;
+  bool json = false;
+};
+
+int runExport(const Global& global, const ExportOptions& o) {
+  store::BundleSelection selection;
+  if (!o.sinceRelease.empty()) selection.sinceRelease = o.sinceRelease;
+  for (const auto& tag : o.tags) {
+    std::string t(protocol::trimSpace(tag));  // tags are stored lowercase
+    for (char& c : t)
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (t.empty()) throw UsageError("--tag: empty tag");
+    selection.tags.push_back(std::move(t));
+  }
+  if (o.all && (selection.sinceRelease || !selection.tags.empty()))
+    throw UsageError("--all takes no --since-release or --tag");
+  auto home = openHome(global);
+
+  store::DurableFile out(o.file, 0644);
+  auto summary = store::exportBundle(
+      home->archive(), selection, [&](std::span<const std::uint8_t> bytes) { out.write(bytes); },
+      now());
+  if (!summary) throw UsageError(summary.error() + "; no bundle was written");
+  out.commit();
+
+  const auto& s = summary.value();
+  if (o.json) {
+    std::cout << nlohmann::json{{"file", o.file},           {"objects", s.objects},
+                                {"clippings", s.clippings}, {"releases", s.releases},
+                                {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
+                                {"bytes", out.size()}}
+              << '\n';
+  } else {
+    std::cout << "wrote " << o.file << ": " << plural(s.objects, "object") << " ("
+              << plural(s.clippings, "clipping") << ", " << plural(s.releases, "release") << ", "
+              << plural(s.keyCerts, "key certificate") << ", "
+              << plural(s.revocations, "revocation") << "), " << out.size() << " bytes\n";
+  }
+  return EXIT_OK;
+}
+
+// --- import ------------------------------------------------------------------------------------
+
+struct ImportOptions {
+  std::string file;
+  bool json = false;
+};
+
+int runImport(const Global& global, const ImportOptions& o) {
+  auto home = openHome(global);
+  store::ImportOptions options;
+  InputFile input(o.file, options.limits);
+  auto result = store::importBundle(home->archive(), input.source(), options);
+  if (!result) refuse(o.file, result.error());
+  const auto& r = result.value();
+  const std::size_t invalid = invalidObjects(r.problems);
+  if (o.json) {
+    auto problems = nlohmann::json::array();
+    for (const auto& p : r.problems) problems.push_back(problemJson(p));
+    std::cout << nlohmann::json{{"file", o.file},
+                                {"announced", r.header.objectCount},
+                                {"read", r.read},
+                                {"stored", r.stored},
+                                {"alreadyPresent", r.alreadyPresent},
+                                {"invalid", invalid},
+                                {"intact", r.intact},
+                                {"ok", r.ok()},
+                                {"problems", problems}}
+              << '\n';
+  } else {
+    printProblems(std::cout, r.problems);
+    std::cout << o.file << ": " << plural(r.read, "object") << " read, " << r.stored << " stored, "
+              << r.alreadyPresent << " already present";
+    if (invalid) std::cout << ", " << invalid << " invalid (not stored)";
+    std::cout << '\n';
+    if (!r.intact)
+      std::cout << "the bundle is damaged: objects in the damaged parts were not imported; "
+                   "the valid objects that could be read are stored\n";
+  }
+  return r.ok() ? EXIT_OK : EXIT_INVALID;
+}
+
+// --- verify ------------------------------------------------------------------------------------
+
+struct VerifyOptions {
+  std::string file;
+  std::vector<std::string> trust;
+  bool json = false;
+  bool verbose = false;
+};
+
+/// The anchors to judge by: the keys given with --trust (as coordinators), else this node's
+/// anchors when there is a node, else none.
+std::pair<std::vector<protocol::Anchor>, std::string> anchorsFor(const Global& global,
+                                                                 const VerifyOptions& o) {
+  std::vector<protocol::Anchor> anchors;
+  for (const auto& text : o.trust) {
+    auto key = protocol::PublicKey::fromHex(text);
+    if (!key) throw UsageError("--trust " + text + ": not a public key (64 hex digits)");
+    anchors.push_back({*key, protocol::Role::Coordinator, "given with --trust"});
+  }
+  if (!anchors.empty())
+    return {anchors, "the " + plural(anchors.size(), "key") + " given with --trust"};
+  try {
+    if (store::Home::exists(homePath(global))) {
+      auto home = store::Home::open(homePath(global));
+      auto txn = home->archive().beginRead();
+      anchors = txn.anchors();
+      return {anchors, "this node's " + plural(anchors.size(), "anchor")};
+    }
+  } catch (const UsageError&) {
+    // No home folder at all: no anchors.
+  }
+  return {anchors, "no anchors (give --trust KEY): no signer can be trusted"};
+}
+
+int runVerify(const Global& global, const VerifyOptions& o) {
+  auto [anchors, trustedBy] = anchorsFor(global, o);
+  store::ImportOptions options;
+  InputFile input(o.file, options.limits);
+
+  std::size_t checked = 0, valid = 0, invalid = 0, untrusted = 0, missing = 0;
+  auto objects = nlohmann::json::array();
+  std::ostringstream lines;  // the reports, printed after the damage
+  auto result = store::verifyBundle(
+      input.source(), std::move(anchors),
+      [&](store::ObjectReport&& report) {
+        ++checked;
+        missing += report.missing.size();
+        switch (report.verdict()) {
+          case Verdict::Valid:
+            ++valid;
+            break;
+          case Verdict::Invalid:
+            ++invalid;
+            break;
+          case Verdict::Untrusted:
+            ++untrusted;
+            break;
+        }
+        if (o.json) {
+          objects.push_back(reportJson(report));
+        } else if (o.verbose || report.verdict() != Verdict::Valid || !report.missing.empty()) {
+          printReport(lines, report);
+        }
+      },
+      std::filesystem::temp_directory_path(), options);
+  if (!result) refuse(o.file, result.error());
+  const auto& r = result.value();
+  const std::size_t refused = invalidObjects(r.problems);
+  const int status = !r.problems.empty() || invalid ? EXIT_INVALID
+                     : untrusted                    ? EXIT_UNTRUSTED
+                                                    : EXIT_OK;
+  if (o.json) {
+    auto problems = nlohmann::json::array();
+    for (const auto& p : r.problems) problems.push_back(problemJson(p));
+    std::cout << nlohmann::json{{"file", o.file},
+                                {"createdAt", isoTime(r.header.createdAt)},
+                                {"announced", r.header.objectCount},
+                                {"checked", checked + refused},
+                                {"valid", valid},
+                                {"invalid", invalid + refused},
+                                {"untrusted", untrusted},
+                                {"missing", missing},
+                                {"intact", r.intact},
+                                {"ok", status == EXIT_OK},
+                                {"problems", problems},
+                                {"objects", objects}}
+              << '\n';
+    return status;
+  }
+  printProblems(std::cout, r.problems);
+  std::cout << lines.str();
+  std::cout << o.file << ": bundle of " << plural(r.header.objectCount, "object") << " made "
+            << isoTime(r.header.createdAt) << ", judged by " << trustedBy << '\n';
+  std::cout << "checked " << plural(checked + refused, "object") << ": ";
+  if (checked + refused == 0) {
+    std::cout << "the bundle is empty";
+  } else if (valid == checked + refused) {
+    std::cout << "all valid and trusted";
+  } else {
+    std::cout << valid << " valid and trusted, " << invalid + refused << " invalid, " << untrusted
+              << " untrusted";
+  }
+  if (missing)
+    std::cout << "; releases list " << plural(missing, "clipping") << " the bundle does not carry";
+  std::cout << '\n';
+  if (!r.intact) std::cout << "the bundle is damaged: objects in the damaged parts are lost\n";
+  return status;
+}
+
+// --- list --------------------------------------------------------------------------------------
+
+struct ListOptions {
+  std::string file;
+  bool json = false;
+};
+
+int runList(const ListOptions& o) {
+  protocol::BundleLimits limits;
+  InputFile input(o.file, limits);
+  auto opened = protocol::BundleReader::open(input.source(), limits);
+  if (!opened) refuse(o.file, opened.error());
+  auto& reader = opened.value();
+  const auto header = reader.header();
+
+  std::vector<protocol::BundleRejection> problems;
+  auto objects = nlohmann::json::array();
+  std::size_t count = 0;
+  if (!o.json)
+    std::cout << o.file << ": fieldsync bundle version " << header.version << ", made "
+              << isoTime(header.createdAt) << ", " << plural(header.objectCount, "object") << '\n';
+  while (auto item = reader.next()) {
+    if (!item->ok()) {
+      problems.push_back(item->error());
+      if (!o.json) printProblems(std::cout, {item->error()});
+      continue;
+    }
+    const auto& object = item->value();
+    auto decoded = protocol::decode(object.bytes);
+    if (!decoded) {
+      problems.push_back(
+          {object.position, protocol::BundleDamage::InvalidObject, decoded.error().message()});
+      if (!o.json) printProblems(std::cout, {problems.back()});
+      continue;
+    }
+    ++count;
+    if (o.json) {
+      auto j = objectJson(decoded.value(), false);
+      j["frame"] = object.position.frame;
+      j["index"] = *object.position.index;
+      objects.push_back(std::move(j));
+    } else {
+      printListLine(std::cout, decoded.value());
+    }
+  }
+  const bool whole = reader.intact() && problems.empty();
+  if (o.json) {
+    auto list = nlohmann::json::array();
+    for (const auto& p : problems) list.push_back(problemJson(p));
+    std::cout << nlohmann::json{{"file", o.file},
+                                {"version", header.version},
+                                {"createdAt", isoTime(header.createdAt)},
+                                {"announced", header.objectCount},
+                                {"count", count},
+                                {"intact", whole},
+                                {"problems", list},
+                                {"objects", objects}}
+              << '\n';
+  } else {
+    std::cout << plural(count, "object") << " listed"
+              << (whole ? "" : "; the bundle is damaged (see the lines above)") << '\n';
+  }
+  return whole ? EXIT_OK : EXIT_INVALID;
+}
+
+}  // namespace
+
+void addBundle(CLI::App& app, Invocation& invocation) {
+  auto* bundle = app.add_subcommand(
+      "bundle", "Carry objects as a file (USB stick, e-mail): export, import, verify, list");
+  bundle->require_subcommand(1);
+
+  auto ex = std::make_shared<ExportOptions>();
+  auto* exportCmd = bundle->add_subcommand("export", "Write a bundle of this archive's objects");
+  exportCmd->add_option("file", ex->file, "The bundle to write (replaced whole)")->required();
+  exportCmd->add_flag("--all", ex->all, "Every object (the default)");
+  exportCmd->add_option("--since-release", ex->sinceRelease,
+                        "Only clippings that release NAME[@SEQ] and its chain do not list");
+  exportCmd->add_option("--tag", ex->tags,
+                        "Only clippings with this tag (repeatable: all of them)");
+  exportCmd->add_flag("--json", ex->json, "Print the result as JSON");
+  exportCmd->callback([&invocation, ex] {
+    invocation.action = [&invocation, ex] { return runExport(invocation.global, *ex); };
+  });
+
+  auto im = std::make_shared<ImportOptions>();
+  auto* importCmd =
+      bundle->add_subcommand("import", "Store every object of a bundle that verifies");
+  importCmd->add_option("file", im->file, "The bundle (- for standard input)")->required();
+  importCmd->add_flag("--json", im->json, "Print the result as JSON");
+  importCmd->callback([&invocation, im] {
+    invocation.action = [&invocation, im] { return runImport(invocation.global, *im); };
+  });
+
+  auto ve = std::make_shared<VerifyOptions>();
+  auto* verifyCmd = bundle->add_subcommand(
+      "verify", "Check a bundle without importing it: ids, signatures, trust, release chains");
+  verifyCmd->add_option("file", ve->file, "The bundle (- for standard input)")->required();
+  verifyCmd->add_option("--trust", ve->trust,
+                        "Judge trust from this coordinator key (repeatable; default: this "
+                        "node's anchors, if there is a node)");
+  verifyCmd->add_flag("--verbose,-v", ve->verbose, "Print every object, not only problems");
+  verifyCmd->add_flag("--json", ve->json, "Print a JSON document");
+  verifyCmd->callback([&invocation, ve] {
+    invocation.action = [&invocation, ve] { return runVerify(invocation.global, *ve); };
+  });
+
+  auto li = std::make_shared<ListOptions>();
+  auto* listCmd = bundle->add_subcommand("list", "Show what a bundle holds");
+  listCmd->add_option("file", li->file, "The bundle (- for standard input)")->required();
+  listCmd->add_flag("--json", li->json, "Print a JSON document");
+  listCmd->callback([&invocation, li] { invocation.action = [li] { return runList(*li); }; });
+}
+
+}  // namespace fieldsync::cli

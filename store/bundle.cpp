@@ -1,0 +1,277 @@
+#include "store/bundle.h"
+
+#include <stdlib.h>
+
+#include <algorithm>
+#include <set>
+#include <thread>
+#include <tuple>
+
+namespace fieldsync::store {
+namespace {
+
+/// A stored object decoded (the store verified it on arrival).
+std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
+  auto bytes = txn.get(id);
+  if (!bytes) return std::nullopt;
+  auto decoded = protocol::decode(*bytes);
+  if (!decoded) return std::nullopt;
+  return std::move(decoded).value();
+}
+
+const protocol::Release* asRelease(const std::optional<protocol::DecodedObject>& object) {
+  return object ? std::get_if<protocol::Release>(&object->payload.body) : nullptr;
+}
+
+struct Selected {
+  std::vector<ObjectId> ids;  // bundle order
+  ExportSummary counts;
+};
+
+/// The release `id` and every release before it in its chain (through `previous`, while each
+/// is present and one sequence lower), by calling fn on each.
+void walkChain(const ReadTxn& txn, ObjectId id,
+               const std::function<void(const ObjectId&, const protocol::Release&)>& fn) {
+  std::optional<std::uint64_t> sequence;
+  for (;;) {
+    auto object = load(txn, id);
+    const auto* release = asRelease(object);
+    if (release == nullptr || (sequence && release->sequence + 1 != *sequence)) return;
+    fn(id, *release);
+    if (release->sequence <= 1 || !release->previous) return;
+    sequence = release->sequence;
+    id = *release->previous;
+  }
+}
+
+Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection& selection) {
+  const bool everything = !selection.sinceRelease && selection.tags.empty() && !selection.afterSeq;
+  // ofKind gives newest first; a bundle carries them oldest first.
+  auto oldestFirst = [&](protocol::Kind kind) {
+    auto ids = txn.ofKind(kind);
+    std::reverse(ids.begin(), ids.end());
+    return ids;
+  };
+  const auto keyCerts = oldestFirst(protocol::Kind::KeyCert);
+  const auto revocations = oldestFirst(protocol::Kind::Revocation);
+  const auto releases = oldestFirst(protocol::Kind::Release);
+  std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
+  notClippings.insert(revocations.begin(), revocations.end());
+  notClippings.insert(releases.begin(), releases.end());
+
+  std::set<ObjectId> arrivedAfter;
+  if (selection.afterSeq)
+    for (const auto& entry : txn.since(*selection.afterSeq)) arrivedAfter.insert(entry.id);
+
+  // --since-release: what the release and its chain list, and where it stands.
+  std::set<ObjectId> released;
+  std::optional<std::pair<std::string, std::uint64_t>> since;
+  if (selection.sinceRelease) {
+    auto id = resolveRelease(txn, *selection.sinceRelease);
+    if (!id) return id.error();
+    walkChain(txn, id.value(), [&](const ObjectId&, const protocol::Release& r) {
+      if (!since) since = {r.name, r.sequence};
+      released.insert(r.clippings.begin(), r.clippings.end());
+    });
+  }
+
+  std::optional<std::set<ObjectId>> tagged;
+  for (const auto& tag : selection.tags) {
+    ListQuery query;
+    query.kind = protocol::Kind::Clipping;
+    query.tag = tag;
+    const auto ids = txn.list(query);
+    std::set<ObjectId> withTag(ids.begin(), ids.end());
+    if (tagged) {
+      std::erase_if(*tagged, [&](const ObjectId& id) { return !withTag.contains(id); });
+    } else {
+      tagged = std::move(withTag);
+    }
+  }
+
+  std::vector<ObjectId> clippings;
+  for (const auto& entry : txn.since(0)) {
+    if (notClippings.contains(entry.id)) continue;
+    if (selection.afterSeq && !arrivedAfter.contains(entry.id)) continue;
+    if (released.contains(entry.id)) continue;
+    if (tagged && !tagged->contains(entry.id)) continue;
+    clippings.push_back(entry.id);
+  }
+
+  // Releases: all, or those that list a chosen clipping, arrived after the seq, or follow the
+  // --since-release in its name; each with its chain, so that it verifies without a gap.
+  std::set<ObjectId> chosen;
+  if (everything) {
+    chosen.insert(releases.begin(), releases.end());
+  } else {
+    for (const ObjectId& clipping : clippings)
+      for (const auto& entry : txn.releasesContaining(clipping)) chosen.insert(entry.id);
+    for (const ObjectId& id : releases)
+      if (arrivedAfter.contains(id)) chosen.insert(id);
+    if (since)
+      for (const auto& entry : txn.releases(since->first))
+        if (entry.sequence > since->second) chosen.insert(entry.id);
+  }
+  std::set<std::tuple<std::string, std::uint64_t, ObjectId>> ordered;
+  for (const ObjectId& id : chosen)
+    walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
+      ordered.emplace(r.name, r.sequence, link);
+    });
+
+  Selected out;
+  out.ids.reserve(keyCerts.size() + revocations.size() + ordered.size() + clippings.size());
+  out.ids.insert(out.ids.end(), keyCerts.begin(), keyCerts.end());
+  out.ids.insert(out.ids.end(), revocations.begin(), revocations.end());
+  for (const auto& entry : ordered) out.ids.push_back(std::get<2>(entry));
+  out.ids.insert(out.ids.end(), clippings.begin(), clippings.end());
+  out.counts = {out.ids.size(), clippings.size(), ordered.size(), keyCerts.size(),
+                revocations.size()};
+  return out;
+}
+
+/// A refused object as a problem of the bundle: where it is, its id when it decodes, why.
+protocol::BundleRejection invalidObject(const protocol::BundleObject& object,
+                                        const protocol::Rejection& rejection) {
+  std::string detail;
+  if (auto decoded = protocol::decode(object.bytes)) detail = "object " + decoded->id.hex() + ": ";
+  return {object.position, protocol::BundleDamage::InvalidObject, detail + rejection.message()};
+}
+
+/// A folder of its own under parent, removed with everything in it on destruction.
+class ScratchFolder {
+ public:
+  explicit ScratchFolder(const std::filesystem::path& parent) {
+    std::string pattern = (parent / "fieldsync-bundle-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr)
+      throw Error("mkdtemp " + pattern + ": cannot create a scratch folder");
+    m_path = pattern;
+  }
+  ~ScratchFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(m_path, ignored);
+  }
+  ScratchFolder(const ScratchFolder&) = delete;
+  ScratchFolder& operator=(const ScratchFolder&) = delete;
+  const std::filesystem::path& path() const { return m_path; }
+
+ private:
+  std::filesystem::path m_path;
+};
+
+}  // namespace
+
+Expected<std::vector<ObjectId>, std::string> selectForBundle(const ReadTxn& txn,
+                                                             const BundleSelection& selection) {
+  auto selected = select(txn, selection);
+  if (!selected) return selected.error();
+  return std::move(selected->ids);
+}
+
+Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
+                                                  const BundleSelection& selection,
+                                                  const protocol::Sink& sink,
+                                                  std::int64_t createdAt,
+                                                  protocol::BundleWriterOptions options) {
+  auto txn = archive.beginRead();
+  auto selected = select(txn, selection);
+  if (!selected) return selected.error();
+  protocol::BundleWriter writer(sink, createdAt, selected->ids.size(), options);
+  for (const ObjectId& id : selected->ids) {
+    auto bytes = txn.get(id);
+    if (!bytes) throw Error("bundle export: " + id.hex() + " vanished from the archive");
+    writer.add(*bytes);
+  }
+  writer.finish();
+  return selected->counts;
+}
+
+Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
+                                                               protocol::Source source,
+                                                               const ImportOptions& options) {
+  auto opened = protocol::BundleReader::open(std::move(source), options.limits);
+  if (!opened) return opened.error();
+  auto& reader = opened.value();
+  const unsigned threads =
+      options.threads ? options.threads : std::max(1u, std::thread::hardware_concurrency());
+
+  ImportReport report;
+  report.header = reader.header();
+  std::vector<Expected<protocol::BundleObject, protocol::BundleRejection>> window;
+  std::vector<std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>> verified;
+  std::size_t windowBytes = 0;
+
+  // Verifies a window of items on every thread, then stores the valid ones in one batch and
+  // reports the rest, in file order.
+  auto flush = [&] {
+    verified.assign(window.size(), std::nullopt);
+    auto work = [&](unsigned t) {
+      for (std::size_t i = t; i < window.size(); i += threads)
+        if (window[i].ok()) verified[i] = protocol::verify(window[i]->bytes, options.limits.object);
+    };
+    {
+      std::vector<std::jthread> workers;
+      for (unsigned t = 1; t < threads && t < window.size(); ++t) workers.emplace_back(work, t);
+      work(0);
+    }
+    std::vector<const protocol::VerifiedObject*> valid;
+    for (std::size_t i = 0; i < window.size(); ++i) {
+      if (!window[i].ok()) {
+        report.problems.push_back(window[i].error());
+      } else if (!verified[i]->ok()) {
+        report.problems.push_back(invalidObject(window[i].value(), verified[i]->error()));
+      } else {
+        valid.push_back(&verified[i]->value());
+      }
+    }
+    if (!valid.empty()) {
+      std::uint64_t stored = 0, present = 0;
+      archive.write([&](WriteTxn& txn) {
+        stored = present = 0;  // the batch may run again after the map grows
+        for (const auto* object : valid)
+          ++(txn.put(*object) == PutOutcome::Stored ? stored : present);
+      });
+      report.stored += stored;
+      report.alreadyPresent += present;
+    }
+    window.clear();
+    windowBytes = 0;
+  };
+
+  while (auto item = reader.next()) {
+    if (item->ok()) {
+      ++report.read;
+      windowBytes += item->value().bytes.size();
+    }
+    window.push_back(std::move(*item));
+    if (window.size() >= options.batchObjects || windowBytes >= options.batchBytes) flush();
+  }
+  flush();
+  report.intact = reader.intact();
+  return report;
+}
+
+Expected<ImportReport, protocol::BundleRejection> verifyBundle(
+    protocol::Source source, std::vector<protocol::Anchor> anchors,
+    const std::function<void(ObjectReport&&)>& sink, const std::filesystem::path& scratchParent,
+    const ImportOptions& options) {
+  const ScratchFolder scratch(scratchParent);  // outlives the archive in it
+  Options archiveOptions;
+  archiveOptions.dir = scratch.path() / "archive";
+  archiveOptions.create = true;
+  auto archive = Archive::open(archiveOptions);
+  if (!anchors.empty()) {
+    archive->write([&](WriteTxn& txn) {
+      for (const auto& anchor : anchors) txn.setAnchor(anchor);
+    });
+  }
+  auto report = importBundle(*archive, std::move(source), options);
+  if (!report) return report;
+  const auto trust = [&] {
+    auto txn = archive->beginRead();
+    return loadTrust(txn);
+  }();
+  verifyEveryObject(*archive, trust, sink, options.threads);
+  return report;
+}
+
+}  // namespace fieldsync::store

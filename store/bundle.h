@@ -1,0 +1,106 @@
+#pragma once
+// Offline bundles and the archive: choosing what a bundle carries and writing it, importing
+// one (every object verified, as sync does), and checking one without a node's archive.
+// The format is protocol/bundle.h; the file handling is the caller's (cli/cmd_bundle.cpp).
+//
+// Threads: as Archive (exportBundle holds one read transaction for the whole export;
+// importBundle writes through Archive::write and may verify on several threads).
+// Errors: a file that is not a bundle is a value (BundleRejection); damage and invalid
+// objects are reported in the result; LMDB and I/O failures throw Error.
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "protocol/bundle.h"
+#include "protocol/trust.h"
+#include "store/archive.h"
+#include "store/provenance.h"
+
+namespace fieldsync::store {
+
+/// Which clippings a bundle carries. Every filter given must hold; none given: every object
+/// in the archive. docs/bundle.md gives the rules for the other objects that come along.
+struct BundleSelection {
+  /// "NAME", "NAME@SEQ" or a release id: the clippings that release and the releases before
+  /// it in its chain (followed through `previous`) do not list.
+  std::optional<std::string> sinceRelease;
+  /// Clippings that have every one of these tags.
+  std::vector<std::string> tags;
+  /// Only objects that arrived in this archive after this local seq (ReadTxn::since). The
+  /// hook for `bundle export --for PEER`: the peer state from sync gives the last seq the
+  /// peer is known to hold. Applies to clippings and releases; key certificates and
+  /// revocations always come along.
+  std::optional<std::uint64_t> afterSeq;
+};
+
+/// The ids a bundle of selection carries, in bundle order: key certificates, revocations,
+/// releases (by name and sequence, each with its chain back to sequence 1), then clippings
+/// in the order they arrived in this archive. Refuses (the reason) an unknown or forked
+/// release name.
+Expected<std::vector<ObjectId>, std::string> selectForBundle(const ReadTxn& txn,
+                                                             const BundleSelection& selection);
+
+struct ExportSummary {
+  std::uint64_t objects = 0;
+  std::uint64_t clippings = 0;
+  std::uint64_t releases = 0;
+  std::uint64_t keyCerts = 0;
+  std::uint64_t revocations = 0;
+};
+
+/// Writes the selected objects, as stored, to sink as a bundle. One read transaction.
+Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
+                                                  const BundleSelection& selection,
+                                                  const protocol::Sink& sink,
+                                                  std::int64_t createdAt,
+                                                  protocol::BundleWriterOptions options = {});
+
+/// What an import found. Problems are in file order: damage (a lost frame, truncation, a bad
+/// hash) and objects refused by protocol::verify (damage InvalidObject, the reason in
+/// detail). Nothing else in the bundle is lost by them.
+struct ImportReport {
+  protocol::BundleHeader header;
+  std::uint64_t read = 0;            // objects read from intact frames
+  std::uint64_t stored = 0;          // verified and newly stored
+  std::uint64_t alreadyPresent = 0;  // verified, already in the archive
+  std::vector<protocol::BundleRejection> problems;
+  bool intact = false;  // the bundle was read whole: no damage (invalid objects aside)
+  bool ok() const { return problems.empty(); }
+};
+
+struct ImportOptions {
+  /// A write transaction (and the objects held in memory to verify) ends at whichever comes
+  /// first. Larger batches import faster (fewer commits and term-index batches, see
+  /// docs/benchmarks.md); the byte bound keeps memory at about twice batchBytes.
+  std::size_t batchObjects = 8192;
+  std::size_t batchBytes = 32u << 20;
+  unsigned threads = 0;  // to verify signatures; 0: one per core
+  protocol::BundleLimits limits;
+};
+
+/// Reads a bundle and stores every object that protocol::verify() accepts, whoever signed
+/// it (trust is judged by `verify`, not by how an object travelled), in batches of one
+/// write transaction each. Idempotent. An object is stored verified or not at all; a failure
+/// of the environment (Error) leaves the batches committed before it, each whole.
+/// A refusal: the input is not a bundle this version reads, and nothing was stored.
+Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
+                                                               protocol::Source source,
+                                                               const ImportOptions& options = {});
+
+/// Checks a bundle without a node's archive: ids and signatures of every object, trust from
+/// `anchors` and the bundle's own key certificates and revocations, release chains, exactly
+/// as `fieldsync verify` judges an archive. It does so by importing the bundle into a
+/// temporary archive under scratchParent (removed on return) and running store's
+/// provenance checks on it, so both commands share one judgement. Reports reach sink in id
+/// order; damage and invalid objects are in the returned report.
+Expected<ImportReport, protocol::BundleRejection> verifyBundle(
+    protocol::Source source, std::vector<protocol::Anchor> anchors,
+    const std::function<void(ObjectReport&&)>& sink,
+    const std::filesystem::path& scratchParent = std::filesystem::temp_directory_path(),
+    const ImportOptions& options = {});
+
+}  // namespace fieldsync::store

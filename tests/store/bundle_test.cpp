@@ -1,0 +1,276 @@
+// Bundles and the archive: what an export carries, imports that store exactly the valid
+// objects, and checking a bundle without a node's archive.
+#include "store/bundle.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <set>
+
+#include "store_fixture.h"
+
+namespace fieldsync::store {
+namespace {
+using protocol::Role;
+using testing::TempArchive;
+using testing::TempDir;
+using Bytes = std::vector<std::uint8_t>;
+using Verdict = ObjectReport::Verdict;
+
+BundleSelection sinceRelease(std::string release) {
+  BundleSelection s;
+  s.sinceRelease = std::move(release);
+  return s;
+}
+BundleSelection withTags(std::vector<std::string> tags) {
+  BundleSelection s;
+  s.tags = std::move(tags);
+  return s;
+}
+BundleSelection afterSeq(std::uint64_t seq) {
+  BundleSelection s;
+  s.afterSeq = seq;
+  return s;
+}
+
+protocol::Source sourceOf(const Bytes& bytes) {
+  std::size_t at = 0;
+  return [&bytes, at](std::span<std::uint8_t> buffer) mutable {
+    const std::size_t n = std::min(buffer.size(), bytes.size() - at);
+    std::memcpy(buffer.data(), bytes.data() + at, n);
+    at += n;
+    return n;
+  };
+}
+
+std::set<ObjectId> everyId(const Archive& archive) {
+  std::set<ObjectId> ids;
+  archive.beginRead().forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+    ids.insert(id);
+    return true;
+  });
+  return ids;
+}
+
+/// A small network in one archive: HQ (coordinator anchor) certifies the Goma office and
+/// revokes an old key; releases weekly@1 (a, b) and weekly@2 (c); clippings d and e tagged.
+class Bundles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_source.archive->write([&](WriteTxn& txn) {
+      txn.setAnchor({m_hq.publicKey(), Role::Coordinator, "HQ"});
+    });
+    m_cert = put(m_hq, protocol::KeyCert{m_goma.publicKey(), Role::Field, "Goma office", 0}, 100);
+    m_revocation = put(m_hq, protocol::Revocation{m_old.publicKey(), 50, "laptop stolen"}, 101);
+    m_a = put(m_goma, testing::clipping("a"), 200);
+    m_b = put(m_goma, testing::clipping("b"), 201);
+    m_weekly1 =
+        put(m_hq, protocol::Release{"weekly", 1, std::nullopt, sorted({m_a, m_b}), ""}, 300);
+    m_c = put(m_goma, testing::clipping("c"), 400);
+    m_weekly2 = put(m_hq, protocol::Release{"weekly", 2, m_weekly1, {m_c}, ""}, 500);
+    m_d = put(m_goma, testing::clipping("d", "", "", {"region:mali"}), 600);
+    m_e = put(m_goma, testing::clipping("e", "", "", {"region:mali", "topic:floods"}), 601);
+  }
+
+  static std::vector<ObjectId> sorted(std::vector<ObjectId> ids) {
+    std::sort(ids.begin(), ids.end());
+    return ids;
+  }
+  ObjectId put(const protocol::SecretKey& key, protocol::Body body, std::int64_t at) {
+    auto object = testing::signBody(key, std::move(body), at);
+    m_source.archive->write([&](WriteTxn& txn) { (void)txn.put(object); });
+    return object.id();
+  }
+  std::vector<ObjectId> select(const BundleSelection& selection) {
+    auto ids = selectForBundle(m_source.archive->beginRead(), selection);
+    EXPECT_TRUE(ids.ok()) << (ids.ok() ? "" : ids.error());
+    return ids.ok() ? ids.value() : std::vector<ObjectId>{};
+  }
+  Bytes exportBytes(const BundleSelection& selection, protocol::BundleWriterOptions options = {}) {
+    Bytes out;
+    auto summary = exportBundle(
+        *m_source.archive, selection,
+        [&](std::span<const std::uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }, 1,
+        options);
+    EXPECT_TRUE(summary.ok());
+    return out;
+  }
+
+  TempArchive m_source;
+  protocol::SecretKey m_hq = testing::keyNumber(1);
+  protocol::SecretKey m_goma = testing::keyNumber(2);
+  protocol::SecretKey m_old = testing::keyNumber(3);
+  ObjectId m_cert, m_revocation, m_a, m_b, m_c, m_d, m_e, m_weekly1, m_weekly2;
+};
+
+// --- Export ------------------------------------------------------------------------------------
+
+TEST_F(Bundles, ExportOfAllCarriesEveryObjectTrustFirstAndClippingsInArrivalOrder) {
+  auto ids = select({});
+  EXPECT_EQ(ids, (std::vector<ObjectId>{m_cert, m_revocation, m_weekly1, m_weekly2, m_a, m_b, m_c,
+                                        m_d, m_e}));
+}
+
+TEST_F(Bundles, SinceReleaseCarriesTheClippingsItsChainDoesNotListWithTheReleasesAfterIt) {
+  // weekly@1 lists a and b: c (listed by weekly@2), d and e come, with weekly@2 and the chain
+  // it needs to verify.
+  EXPECT_EQ(select(sinceRelease("weekly@1")),
+            (std::vector<ObjectId>{m_cert, m_revocation, m_weekly1, m_weekly2, m_c, m_d, m_e}));
+  // "weekly" is its latest, weekly@2: its chain lists a, b and c.
+  EXPECT_EQ(select(sinceRelease("weekly")),
+            (std::vector<ObjectId>{m_cert, m_revocation, m_d, m_e}));
+}
+
+TEST_F(Bundles, TagsSelectClippingsWithEveryTagGiven) {
+  EXPECT_EQ(select(withTags({"region:mali"})),
+            (std::vector<ObjectId>{m_cert, m_revocation, m_d, m_e}));
+  EXPECT_EQ(select(withTags({"region:mali", "topic:floods"})),
+            (std::vector<ObjectId>{m_cert, m_revocation, m_e}));
+}
+
+TEST_F(Bundles, AfterSeqCarriesOnlyWhatArrivedLaterWithTheTrustObjects) {
+  // The hook for --for PEER: seqs 1-2 are the certificate and revocation, 3-4 a and b,
+  // 5 weekly@1, 6 c, 7 weekly@2.
+  EXPECT_EQ(select(afterSeq(5)),
+            (std::vector<ObjectId>{m_cert, m_revocation, m_weekly1, m_weekly2, m_c, m_d, m_e}));
+  EXPECT_EQ(select(afterSeq(7)), (std::vector<ObjectId>{m_cert, m_revocation, m_d, m_e}));
+}
+
+TEST_F(Bundles, AnUnknownReleaseIsRefused) {
+  auto ids = selectForBundle(m_source.archive->beginRead(), sinceRelease("monthly"));
+  ASSERT_FALSE(ids.ok());
+  EXPECT_NE(ids.error().find("monthly"), std::string::npos) << ids.error();
+}
+
+// --- Import ------------------------------------------------------------------------------------
+
+TEST_F(Bundles, ImportStoresEverythingAndAgainStoresNothing) {
+  const Bytes bundle = exportBytes({});
+  TempArchive target;
+  auto first = importBundle(*target.archive, sourceOf(bundle));
+  ASSERT_TRUE(first.ok());
+  EXPECT_TRUE(first->ok());
+  EXPECT_TRUE(first->intact);
+  EXPECT_EQ(first->stored, 9u);
+  EXPECT_EQ(everyId(*target.archive), everyId(*m_source.archive));
+
+  auto second = importBundle(*target.archive, sourceOf(bundle));
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ(second->stored, 0u);
+  EXPECT_EQ(second->alreadyPresent, 9u);
+  EXPECT_EQ(target.count(), 9u);
+}
+
+TEST_F(Bundles, ImportOfADamagedBundleStoresExactlyTheObjectsOfIntactFrames) {
+  // Many clippings in small frames; one byte flipped in the compressed bytes of frame 1.
+  std::vector<protocol::VerifiedObject> many;
+  for (int i = 0; i < 60; ++i)
+    many.push_back(
+        testing::signBody(m_goma, testing::clipping("report " + std::to_string(i)), 1000 + i));
+  m_source.putAll(many);
+  protocol::BundleWriterOptions small;
+  small.frameBytes = 2048;
+  Bytes bundle = exportBytes({}, small);
+  std::size_t frames = 0, at = 0;
+  for (std::size_t i = 0; i + 8 <= bundle.size() && frames < 2; ++i)
+    if (std::memcmp(bundle.data() + i, "FSYNCFRM", 8) == 0 && ++frames == 2) at = i + 100;
+  ASSERT_GT(at, 0u);
+  bundle[at] ^= 0xff;
+
+  // What an intact reader sees in the damaged bundle: the objects the archive must hold.
+  std::set<ObjectId> readable;
+  auto reader = protocol::BundleReader::open(bundle);
+  ASSERT_TRUE(reader.ok());
+  while (auto item = reader->next())
+    if (item->ok()) readable.insert(protocol::verify(item->value().bytes).value().id());
+
+  TempArchive target;
+  ImportOptions options;
+  options.batchObjects = 7;  // several batches
+  auto report = importBundle(*target.archive, sourceOf(bundle), options);
+  ASSERT_TRUE(report.ok());
+  EXPECT_FALSE(report->intact);
+  ASSERT_EQ(report->problems.size(), 1u);
+  EXPECT_EQ(report->problems[0].damage, protocol::BundleDamage::DamagedFrame);
+  EXPECT_EQ(report->problems[0].position.frame, 1u);
+  EXPECT_EQ(everyId(*target.archive), readable);
+  EXPECT_EQ(report->stored, readable.size());
+  EXPECT_LT(readable.size(), everyId(*m_source.archive).size());
+}
+
+TEST_F(Bundles, AnInvalidObjectIsReportedByPositionAndTheRestStored) {
+  std::vector<Bytes> objects;
+  auto txn = m_source.archive->beginRead();
+  for (const ObjectId& id : {m_a, m_b, m_c}) {
+    auto bytes = txn.get(id).value();
+    objects.emplace_back(bytes.begin(), bytes.end());
+  }
+  objects[1][objects[1].size() - 9] ^= 0x01;  // inside the signature
+  const Bytes bundle = protocol::writeBundle(objects, 1);
+
+  TempArchive target;
+  auto report = importBundle(*target.archive, sourceOf(bundle));
+  ASSERT_TRUE(report.ok());
+  EXPECT_TRUE(report->intact);
+  ASSERT_EQ(report->problems.size(), 1u);
+  const auto& problem = report->problems[0];
+  EXPECT_EQ(problem.damage, protocol::BundleDamage::InvalidObject);
+  EXPECT_EQ(problem.position.frame, 0u);
+  EXPECT_EQ(problem.position.index, 1u);
+  EXPECT_NE(problem.detail.find("bad signature"), std::string::npos) << problem.detail;
+  EXPECT_NE(problem.detail.find(m_b.hex()), std::string::npos) << problem.detail;
+  EXPECT_EQ(everyId(*target.archive), (std::set<ObjectId>{m_a, m_c}));
+}
+
+TEST_F(Bundles, ImportOfSomethingElseStoresNothing) {
+  const std::string text = "not a bundle at all\n";
+  const Bytes bytes(text.begin(), text.end());
+  TempArchive target;
+  auto report = importBundle(*target.archive, sourceOf(bytes));
+  ASSERT_FALSE(report.ok());
+  EXPECT_EQ(report.error().damage, protocol::BundleDamage::NotABundle);
+  EXPECT_EQ(target.count(), 0u);
+}
+
+// --- Verify without an archive -------------------------------------------------------------------
+
+TEST_F(Bundles, VerifyJudgesTrustFromTheGivenAnchorsAndLeavesNothingBehind) {
+  const Bytes bundle = exportBytes({});
+  TempDir scratch;
+  auto judge = [&](std::vector<protocol::Anchor> anchors) {
+    std::map<ObjectId, Verdict> verdicts;
+    auto report = verifyBundle(
+        sourceOf(bundle), std::move(anchors),
+        [&](ObjectReport&& r) { verdicts[r.id] = r.verdict(); }, scratch.path());
+    EXPECT_TRUE(report.ok());
+    EXPECT_TRUE(std::filesystem::is_empty(scratch.path())) << "the temporary archive is removed";
+    return verdicts;
+  };
+  auto trusted = judge({{m_hq.publicKey(), Role::Coordinator, "HQ"}});
+  ASSERT_EQ(trusted.size(), 9u);
+  for (const auto& [id, verdict] : trusted) EXPECT_EQ(verdict, Verdict::Valid) << id.hex();
+
+  auto untrusted = judge({});
+  ASSERT_EQ(untrusted.size(), 9u);
+  for (const auto& [id, verdict] : untrusted) EXPECT_EQ(verdict, Verdict::Untrusted) << id.hex();
+}
+
+TEST_F(Bundles, VerifyOfAPartialBundleReportsMissingClippingsWithoutFailingReleases) {
+  const Bytes bundle = exportBytes(sinceRelease("weekly@1"));
+  TempDir scratch;
+  std::map<ObjectId, ObjectReport> reports;
+  auto report = verifyBundle(
+      sourceOf(bundle), {{m_hq.publicKey(), Role::Coordinator, "HQ"}},
+      [&](ObjectReport&& r) { reports.emplace(r.id, std::move(r)); }, scratch.path());
+  ASSERT_TRUE(report.ok());
+  ASSERT_TRUE(reports.contains(m_weekly1));
+  EXPECT_EQ(reports.at(m_weekly1).verdict(), Verdict::Valid);
+  EXPECT_EQ(reports.at(m_weekly1).missing, sorted({m_a, m_b}));
+  EXPECT_EQ(reports.at(m_weekly2).verdict(), Verdict::Valid);
+  EXPECT_TRUE(reports.at(m_weekly2).chainProblems.empty());
+}
+
+}  // namespace
+}  // namespace fieldsync::store
