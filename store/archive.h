@@ -17,6 +17,8 @@
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
 //   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
+//   sync_index   level (1) || signedAt || id -> count || id sum || children    an aggregate tree
+//                over by_time, for counts and id sums of ranges in sync order (sync_index.h)
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -59,9 +61,12 @@ using protocol::ContentHash;
 using protocol::ObjectId;
 using protocol::PublicKey;
 
-/// Still 1 with by_seq and the two-tier terms index: no archive was deployed with the earlier
-/// layout, so there is nothing to migrate (docs/decisions/0002-full-text-index.md).
-inline constexpr std::uint32_t SCHEMA_VERSION = 1;
+/// 1: the first deployed layout (by_seq and the two-tier terms index included: no archive was
+/// deployed before them, docs/decisions/0002-full-text-index.md).
+/// 2: adds sync_index. Opening a version-1 archive writable builds it from by_time in one
+/// write and sets version 2; opened read-only, such an archive reads as before but has no
+/// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
+inline constexpr std::uint32_t SCHEMA_VERSION = 2;
 
 struct Options {
   std::filesystem::path dir;  // the LMDB environment's folder
@@ -74,6 +79,10 @@ struct Options {
   /// defaults are measured in docs/decisions/0002-full-text-index.md; tests set them low.
   std::size_t termsMergeBatches = 64;
   std::size_t termsMergeBytes = 8u << 20;
+  /// The most children a block of the sync index may have before it splits in two (at least
+  /// SYNC_INDEX_MIN_CHILDREN, sync_index.h). Smaller: cheaper range sums, more levels to
+  /// update per object. Measured in docs/benchmarks.md; tests set it low to get many levels.
+  std::size_t syncIndexMaxChildren = 128;
 };
 
 /// An object as it arrived in this archive: its local sequence number and its id.
@@ -104,6 +113,7 @@ struct ListQuery {
 };
 
 struct TermIndexStats;  // store/prefix.h, for tests
+struct SyncTree;        // store/sync_index.h
 
 /// A release as indexed: enough to walk chains without decoding every release.
 struct ReleaseEntry {
@@ -165,7 +175,11 @@ class ReadTxn {
   friend Expected<ObjectId, PrefixProblem> resolvePrefix(const ReadTxn& txn,
                                                          std::string_view hexPrefix);
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
+  friend class ArchiveRangeIndex;
   ReadTxn(const class Archive& archive, MDB_txn* txn);
+  /// The by_time and sync_index databases in this transaction; throws Error when the archive
+  /// has no sync index (schema 1 opened read-only).
+  SyncTree syncTree() const;
   const class Archive* m_archive;
   MDB_txn* m_txn;
 };
@@ -203,6 +217,8 @@ class WriteTxn {
   /// terms_recent into terms when it has grown past the Options thresholds.
   void flush();
   void mergeRecentTerms();
+  /// Builds sync_index again from by_time (the schema 1 -> 2 migration).
+  void rebuildSyncIndex();
   class Archive& m_archive;
   MDB_txn* m_txn;
   struct Pending;
@@ -238,7 +254,8 @@ class Archive {
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
-  void openDatabases(bool created);
+  /// Opens every database; true when the archive needs its sync index built (schema 1).
+  bool openDatabases(bool created);
   /// Begins a transaction registered with the gate; adopts a map grown by another process.
   MDB_txn* beginTxn(unsigned flags) const;
   /// Commits (or aborts) txn and unregisters it; returns mdb_txn_commit's code.
