@@ -80,9 +80,10 @@ struct Options {
   std::size_t termsMergeBatches = 64;
   std::size_t termsMergeBytes = 8u << 20;
   /// The most children a block of the sync index may have before it splits in two (at least
-  /// SYNC_INDEX_MIN_CHILDREN, sync_index.h). Smaller: cheaper range sums, more levels to
-  /// update per object. Measured in docs/benchmarks.md; tests set it low to get many levels.
-  std::size_t syncIndexMaxChildren = 128;
+  /// SYNC_INDEX_MIN_CHILDREN, sync_index.h). Smaller: cheaper range sums (down to about 16),
+  /// more levels to update per object. Measured by BM_SyncIndex* in bench/archive_bench.cpp
+  /// (docs/architecture.md, "Sync index"); tests set it low to get many levels.
+  std::size_t syncIndexMaxChildren = 32;
 };
 
 /// An object as it arrived in this archive: its local sequence number and its id.

@@ -9,6 +9,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "store/lmdb.h"
 
@@ -96,16 +97,11 @@ KeyBytes keyBytes(const MDB_val& key) {
   return out;
 }
 
-/// The id of a by_time key.
-const std::array<std::uint8_t, ID_BYTES>& idOf(const MDB_val& key) {
-  if (key.mv_size != SYNC_KEY_BYTES) damaged("a by_time key is not 40 bytes");
-  return *reinterpret_cast<const std::array<std::uint8_t, ID_BYTES>*>(
-      static_cast<const std::uint8_t*>(key.mv_data) + 8);
-}
-
+/// Adds the id of a by_time key to sum.
 void addId(RangeSum& sum, const MDB_val& key) {
+  if (key.mv_size != SYNC_KEY_BYTES) damaged("a by_time key is not 40 bytes");
   protocol::ObjectId id;
-  id.bytes = idOf(key);
+  std::memcpy(id.bytes.data(), static_cast<const std::uint8_t*>(key.mv_data) + 8, ID_BYTES);
   sum.add(id);
 }
 

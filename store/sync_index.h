@@ -18,7 +18,7 @@
 // it, O(maxChildren x levels), whatever the size of the archive or of the range; keys(from,
 // to) adds to - from steps. Insertion (WriteTxn::put) updates one block per level, and a
 // split reads the children of the block that splits. The choice of maxChildren is measured
-// in docs/benchmarks.md.
+// by BM_SyncIndex* in bench/archive_bench.cpp (figures: docs/architecture.md, "Sync index").
 //
 // Threads: as the ReadTxn it reads: one thread at a time.
 // Lifetime: an ArchiveRangeIndex reads through the ReadTxn it was made from and must not
