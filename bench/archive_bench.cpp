@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
+#include <utility>
 
 #include "protocol/importers.h"
 #include "protocol/object.h"
@@ -14,6 +16,7 @@
 #include "store/archive.h"
 #include "store/ingest.h"
 #include "store/provenance.h"
+#include "store/sync_index.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -202,6 +205,151 @@ BENCHMARK(BM_VerifyProvenance)
     ->Args({10000, 2})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
+
+// --- The sync index ---------------------------------------------------------------------------
+
+/// An archive of `objects` tiny clippings (a number as title) in batches of 10,000 signed at
+/// one time each, as imports sign them, with sync index blocks of at most maxChildren. Built
+/// once per process and shape, in a temp dir removed at exit.
+struct SyncArchive {
+  static constexpr std::int64_t FIRST_TIME = 1700000000;
+  static constexpr std::size_t BATCH = 10000;
+
+  SyncArchive(std::size_t objects, std::size_t maxChildren) {
+    store::Options options{.dir = dir.path(), .create = true};
+    options.syncIndexMaxChildren = maxChildren;
+    archive = store::Archive::open(options);
+    auto key = protocol::SecretKey::generate();
+    for (std::size_t done = 0; done < objects; done += BATCH) {
+      std::vector<protocol::VerifiedObject> batch;
+      for (std::size_t i = done; i < std::min(objects, done + BATCH); ++i) {
+        protocol::Clipping c;
+        c.title = std::to_string(i);
+        batch.push_back(std::move(
+            protocol::sign({key.publicKey(), FIRST_TIME + static_cast<std::int64_t>(done / BATCH),
+                            std::move(c)},
+                           key)
+                .value()));
+      }
+      archive->write([&](store::WriteTxn& txn) {
+        for (const auto& object : batch) (void)txn.put(object);
+      });
+    }
+    batches = static_cast<std::int64_t>((objects + BATCH - 1) / BATCH);
+  }
+
+  static const SyncArchive& get(std::size_t objects, std::size_t maxChildren) {
+    static std::map<std::pair<std::size_t, std::size_t>, std::unique_ptr<SyncArchive>> built;
+    auto& slot = built[{objects, maxChildren}];
+    if (!slot) slot = std::make_unique<SyncArchive>(objects, maxChildren);
+    return *slot;
+  }
+
+  TempDir dir;  // outlives the archive
+  std::unique_ptr<store::Archive> archive;
+  std::int64_t batches = 0;
+};
+
+/// The write side: put batches of 10,000 tiny clippings (signed beforehand, untimed) into an
+/// archive growing to 100k, with sync index blocks of at most range(0) children. Tiny
+/// objects leave little else to do, so the index's share shows between block sizes.
+void BM_SyncIndexPutTiny(benchmark::State& state) {
+  TempDir dir;
+  store::Options options{.dir = dir.path(), .create = true};
+  options.syncIndexMaxChildren = static_cast<std::size_t>(state.range(0));
+  auto archive = store::Archive::open(options);
+  auto key = protocol::SecretKey::generate();
+  std::size_t made = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<protocol::VerifiedObject> batch;
+    for (std::size_t i = 0; i < SyncArchive::BATCH; ++i, ++made) {
+      protocol::Clipping c;
+      c.title = std::to_string(made);
+      batch.push_back(
+          protocol::sign({key.publicKey(), SyncArchive::FIRST_TIME + state.iterations(), c}, key)
+              .value());
+    }
+    state.ResumeTiming();
+    archive->write([&](store::WriteTxn& txn) {
+      for (const auto& object : batch) (void)txn.put(object);
+    });
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(SyncArchive::BATCH));
+}
+BENCHMARK(BM_SyncIndexPutTiny)
+    ->Arg(16)
+    ->Arg(32)
+    ->Arg(128)
+    ->Iterations(10)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+/// Reports the tree's shape beside the figures.
+void setShapeCounters(benchmark::State& state, const store::ArchiveRangeIndex& index) {
+  const auto blocks = index.blocksPerLevel();
+  state.counters["levels"] = static_cast<double>(blocks.size());
+  state.counters["objects"] = static_cast<double>(index.size());
+}
+
+/// rank() of keys absent from the archive, spread over it: random ids at the batches' times.
+void BM_SyncIndexRank(benchmark::State& state) {
+  const auto& sync = SyncArchive::get(static_cast<std::size_t>(state.range(0)),
+                                      static_cast<std::size_t>(state.range(1)));
+  const auto txn = sync.archive->beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  std::mt19937_64 rng(1);
+  std::vector<protocol::SyncKey> keys(4096);
+  for (auto& key : keys) {
+    key.signedAt = SyncArchive::FIRST_TIME + static_cast<std::int64_t>(rng() % sync.batches);
+    for (auto& b : key.id.bytes) b = static_cast<std::uint8_t>(rng());
+  }
+  std::size_t i = 0;
+  for (auto _ : state) benchmark::DoNotOptimize(index.rank(keys[i++ % keys.size()]));
+  state.SetItemsProcessed(state.iterations());
+  setShapeCounters(state, index);
+}
+
+/// at() of random ranks.
+void BM_SyncIndexAt(benchmark::State& state) {
+  const auto& sync = SyncArchive::get(static_cast<std::size_t>(state.range(0)),
+                                      static_cast<std::size_t>(state.range(1)));
+  const auto txn = sync.archive->beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  std::mt19937_64 rng(2);
+  for (auto _ : state) benchmark::DoNotOptimize(index.at(rng() % index.size()));
+  state.SetItemsProcessed(state.iterations());
+  setShapeCounters(state, index);
+}
+
+/// sum() of random ranges [from, to): two descents, whatever the length of the range.
+void BM_SyncIndexSum(benchmark::State& state) {
+  const auto& sync = SyncArchive::get(static_cast<std::size_t>(state.range(0)),
+                                      static_cast<std::size_t>(state.range(1)));
+  const auto txn = sync.archive->beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  std::mt19937_64 rng(3);
+  for (auto _ : state) {
+    std::uint64_t from = rng() % (index.size() + 1);
+    std::uint64_t to = rng() % (index.size() + 1);
+    if (from > to) std::swap(from, to);
+    benchmark::DoNotOptimize(index.sum(from, to));
+  }
+  state.SetItemsProcessed(state.iterations());
+  setShapeCounters(state, index);
+}
+
+// Archives of 100k and 1M objects with the default block size (Options::syncIndexMaxChildren);
+// the other block sizes at 100k are the measurements that chose it (docs/benchmarks.md).
+void syncIndexShapes(benchmark::internal::Benchmark* b) {
+  b->Args({100000, 32})->Args({1000000, 32});
+}
+void syncIndexBlockSizes(benchmark::internal::Benchmark* b) {
+  for (const std::int64_t maxChildren : {16, 64, 128, 256}) b->Args({100000, maxChildren});
+}
+BENCHMARK(BM_SyncIndexRank)->Apply(syncIndexShapes)->Apply(syncIndexBlockSizes);
+BENCHMARK(BM_SyncIndexAt)->Apply(syncIndexShapes)->Apply(syncIndexBlockSizes);
+BENCHMARK(BM_SyncIndexSum)->Apply(syncIndexShapes)->Apply(syncIndexBlockSizes);
 
 }  // namespace
 

@@ -18,6 +18,7 @@
 #include "store/lmdb.h"
 #include "store/peers_access.h"
 #include "store/prefix.h"
+#include "store/sync_index.h"
 
 namespace fieldsync::store {
 
@@ -42,12 +43,13 @@ enum Db : std::size_t {
   BY_RELEASE,
   BY_MEMBER,
   KEYS,
-  PEERS
+  PEERS,
+  SYNC_INDEX
 };
 constexpr std::array<const char*, 15> DB_NAMES = {
     "objects",    "by_time",    "by_published", "by_tag", "by_signer",
     "by_content", "by_seq",     "terms_recent", "terms",  "meta",
-    "by_kind",    "by_release", "by_member",    "keys",   "peers"};
+    "by_kind",    "by_release", "by_member",    "keys",   "peers", "sync_index"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -172,6 +174,7 @@ class ScopeExit {
 
 struct Archive::Dbs {
   std::array<MDB_dbi, DB_NAMES.size()> dbi{};
+  bool hasSyncIndex = true;  // false: a schema-1 archive opened read-only
   MDB_dbi operator[](Db db) const { return dbi[db]; }
 };
 
@@ -216,6 +219,10 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
     if (ec) throw Error("cannot create " + options.dir.string() + ": " + ec.message());
   }
 
+  if (options.syncIndexMaxChildren < SYNC_INDEX_MIN_CHILDREN) {
+    throw std::invalid_argument("Options::syncIndexMaxChildren must be at least " +
+                                std::to_string(SYNC_INDEX_MIN_CHILDREN));
+  }
   std::unique_ptr<Archive> archive(new Archive(options));  // closes the env if we throw
   lmdb::check(::mdb_env_create(&archive->m_env), "mdb_env_create");
   MDB_env* env = archive->m_env;
@@ -242,11 +249,18 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
       lmdb::check(::mdb_env_set_mapsize(env, options.initialMapBytes), "mdb_env_set_mapsize");
     }
   }
-  archive->openDatabases(!exists);
+  if (archive->openDatabases(!exists)) {
+    // Schema 1 -> 2: build the sync index from by_time, in one write that may grow the map.
+    // Until its commit the archive stays at schema 1, so an interrupted build starts over.
+    archive->write([](WriteTxn& txn) {
+      txn.rebuildSyncIndex();
+      txn.setMeta(META_SCHEMA, std::to_string(SCHEMA_VERSION));
+    });
+  }
   return archive;
 }
 
-void Archive::openDatabases(bool created) {
+bool Archive::openDatabases(bool created) {
   const bool readOnly = m_options.readOnly;
   MDB_txn* txn = beginTxn(readOnly ? MDB_RDONLY : 0u);
   bool open = true;
@@ -254,8 +268,13 @@ void Archive::openDatabases(bool created) {
     if (open) finishTxn(txn, false);
   });
   const unsigned dbFlags = readOnly ? 0u : MDB_CREATE;
+  std::uint64_t schema = SCHEMA_VERSION;
   auto openDb = [&](Db db) {
     const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
+    if (rc == MDB_NOTFOUND && db == SYNC_INDEX && schema < 2) {
+      m_dbs->hasSyncIndex = false;  // read-only: nothing to build it in
+      return;
+    }
     if (rc == MDB_NOTFOUND) {
       throw Error(m_options.dir.string() + " is not a fieldsync archive (no database " +
                   DB_NAMES[db] + ")");
@@ -286,13 +305,15 @@ void Archive::openDatabases(bool created) {
                   std::to_string(*version) + ", newer than this fieldsync understands (" +
                   std::to_string(SCHEMA_VERSION) + "): upgrade fieldsync");
     }
-    // Versions below SCHEMA_VERSION would be migrated here; version 1 is the first.
+    schema = *version;
   }
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
   }
   open = false;
   lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+  // Version 1 lacks the sync index (SCHEMA_VERSION); open() builds it when it may write.
+  return schema < 2 && !readOnly;
 }
 
 MDB_txn* Archive::beginTxn(unsigned flags) const {
@@ -667,6 +688,16 @@ std::vector<SeqEntry> ReadTxn::since(std::uint64_t seq, std::size_t limit) const
     std::memcpy(entry.id.bytes.data(), data.mv_data, ID_BYTES);
   }
   return out;
+}
+
+SyncTree ReadTxn::syncTree() const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasSyncIndex) {
+    throw Error("the archive at " + m_archive->dir().string() +
+                " has no sync index yet (schema version 1): open it once writable, as any "
+                "fieldsync command does, to build it");
+  }
+  return {m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]};
 }
 
 std::uint64_t ReadTxn::lastSeq() const {
@@ -1272,6 +1303,8 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   putTime(timeKey.data(), payload.signedAt);
   std::memcpy(timeKey.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
   putEntry(m_txn, dbs[BY_TIME], BY_TIME, lmdb::val(timeKey), empty, 0, mapFull);
+  ArchiveRangeIndex::insert({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id},
+                            m_archive.m_options.syncIndexMaxChildren, mapFull);
 
   std::array<std::uint8_t, protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES> signerKey{};
   std::memcpy(signerKey.data(), payload.signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
@@ -1307,6 +1340,12 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   addTerms(m_pending->terms, clipping->title);
   addTerms(m_pending->terms, clipping->body);
   return PutOutcome::Stored;
+}
+
+void WriteTxn::rebuildSyncIndex() {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  ArchiveRangeIndex::rebuild({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]},
+                             m_archive.m_options.syncIndexMaxChildren, m_pending->mapFull);
 }
 
 void WriteTxn::setAnchor(const protocol::Anchor& anchor) {

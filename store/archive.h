@@ -18,6 +18,8 @@
 //   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
 //   peers        peer name -> record (store/peers.h)            local peer list, never synced
+//   sync_index   level (1) || signedAt || id -> count || id sum || children    an aggregate tree
+//                over by_time, for counts and id sums of ranges in sync order (sync_index.h)
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -60,9 +62,12 @@ using protocol::ContentHash;
 using protocol::ObjectId;
 using protocol::PublicKey;
 
-/// Still 1 with by_seq and the two-tier terms index: no archive was deployed with the earlier
-/// layout, so there is nothing to migrate (docs/decisions/0002-full-text-index.md).
-inline constexpr std::uint32_t SCHEMA_VERSION = 1;
+/// 1: the first deployed layout (by_seq and the two-tier terms index included: no archive was
+/// deployed before them, docs/decisions/0002-full-text-index.md).
+/// 2: adds sync_index. Opening a version-1 archive writable builds it from by_time in one
+/// write and sets version 2; opened read-only, such an archive reads as before but has no
+/// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
+inline constexpr std::uint32_t SCHEMA_VERSION = 2;
 
 struct Options {
   std::filesystem::path dir;  // the LMDB environment's folder
@@ -75,6 +80,11 @@ struct Options {
   /// defaults are measured in docs/decisions/0002-full-text-index.md; tests set them low.
   std::size_t termsMergeBatches = 64;
   std::size_t termsMergeBytes = 8u << 20;
+  /// The most children a block of the sync index may have before it splits in two (at least
+  /// SYNC_INDEX_MIN_CHILDREN, sync_index.h). Smaller: cheaper range sums (down to about 16),
+  /// more levels to update per object. Measured by BM_SyncIndex* in bench/archive_bench.cpp
+  /// (docs/architecture.md, "Sync index"); tests set it low to get many levels.
+  std::size_t syncIndexMaxChildren = 32;
 };
 
 /// An object as it arrived in this archive: its local sequence number and its id.
@@ -105,6 +115,7 @@ struct ListQuery {
 };
 
 struct TermIndexStats;  // store/prefix.h, for tests
+struct SyncTree;        // store/sync_index.h
 
 /// A release as indexed: enough to walk chains without decoding every release.
 struct ReleaseEntry {
@@ -167,7 +178,11 @@ class ReadTxn {
                                                          std::string_view hexPrefix);
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
   friend struct PeersAccess;  // peers.cpp: the peers database
+  friend class ArchiveRangeIndex;
   ReadTxn(const class Archive& archive, MDB_txn* txn);
+  /// The by_time and sync_index databases in this transaction; throws Error when the archive
+  /// has no sync index (schema 1 opened read-only).
+  SyncTree syncTree() const;
   const class Archive* m_archive;
   MDB_txn* m_txn;
 };
@@ -206,6 +221,8 @@ class WriteTxn {
   /// terms_recent into terms when it has grown past the Options thresholds.
   void flush();
   void mergeRecentTerms();
+  /// Builds sync_index again from by_time (the schema 1 -> 2 migration).
+  void rebuildSyncIndex();
   class Archive& m_archive;
   MDB_txn* m_txn;
   struct Pending;
@@ -242,7 +259,8 @@ class Archive {
   friend struct PeersAccess;  // peers.cpp: the peers database
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
-  void openDatabases(bool created);
+  /// Opens every database; true when the archive needs its sync index built (schema 1).
+  bool openDatabases(bool created);
   /// Begins a transaction registered with the gate; adopts a map grown by another process.
   MDB_txn* beginTxn(unsigned flags) const;
   /// Commits (or aborts) txn and unregisters it; returns mdb_txn_commit's code.
