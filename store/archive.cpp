@@ -46,7 +46,7 @@ enum Db : std::size_t {
   PEERS,
   SYNC_INDEX
 };
-constexpr std::array<const char*, 15> DB_NAMES = {
+constexpr std::array<const char*, 16> DB_NAMES = {
     "objects",    "by_time",    "by_published", "by_tag", "by_signer",
     "by_content", "by_seq",     "terms_recent", "terms",  "meta",
     "by_kind",    "by_release", "by_member",    "keys",   "peers", "sync_index"};
