@@ -270,11 +270,12 @@ bool Archive::openDatabases(bool created) {
   const unsigned dbFlags = readOnly ? 0u : MDB_CREATE;
   std::uint64_t schema = SCHEMA_VERSION;
   auto openDb = [&](Db db) {
-    const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
-    if (rc == MDB_NOTFOUND && db == SYNC_INDEX && schema < 2) {
-      m_dbs->hasSyncIndex = false;  // read-only: nothing to build it in
+    if (db == SYNC_INDEX && schema < 2 && readOnly) {
+      // Absent, or left empty by a build that did not commit: there is none to read.
+      m_dbs->hasSyncIndex = false;
       return;
     }
+    const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
     if (rc == MDB_NOTFOUND) {
       throw Error(m_options.dir.string() + " is not a fieldsync archive (no database " +
                   DB_NAMES[db] + ")");

@@ -268,8 +268,9 @@ TEST(ArchiveRangeIndex, TooSmallABlockSizeIsRefused) {
 // --- Schema 1 -> 2 --------------------------------------------------------------------------
 
 /// Makes dir's archive (closed) a schema-1 archive, as the previous release wrote it: no
-/// sync_index database, schema "1". Through LMDB itself.
-void downgradeToSchema1(const std::filesystem::path& dir) {
+/// sync_index database, schema "1". With leaveEmptyDatabase, as a migration that did not
+/// commit leaves it: an empty sync_index. Through LMDB itself.
+void downgradeToSchema1(const std::filesystem::path& dir, bool leaveEmptyDatabase = false) {
   MDB_env* env = nullptr;
   ASSERT_EQ(mdb_env_create(&env), 0);
   ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
@@ -278,7 +279,7 @@ void downgradeToSchema1(const std::filesystem::path& dir) {
   ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
   MDB_dbi tree = 0;
   ASSERT_EQ(mdb_dbi_open(txn, "sync_index", 0, &tree), 0);
-  ASSERT_EQ(mdb_drop(txn, tree, 1), 0);
+  ASSERT_EQ(mdb_drop(txn, tree, leaveEmptyDatabase ? 0 : 1), 0);
   MDB_dbi meta = 0;
   ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
   std::string name = "schema";
@@ -292,12 +293,12 @@ void downgradeToSchema1(const std::filesystem::path& dir) {
 
 /// A schema-1 archive of 1,000 objects (several levels at maxChildren 4) and its reference.
 struct Schema1Archive {
-  Schema1Archive() : t(maxChildren(4)) {
+  explicit Schema1Archive(bool leaveEmptyDatabase = false) : t(maxChildren(4)) {
     putAll(t, reference, clippingsAt(500, 400, "first import"));
     putAll(t, reference, clippingsAt(100, 300, "older"));
     putAll(t, reference, clippingsAt(900, 300, "newer"));
     t.archive.reset();
-    downgradeToSchema1(t.dir.path() / "archive");
+    downgradeToSchema1(t.dir.path() / "archive", leaveEmptyDatabase);
   }
   TempArchive t;
   VectorRangeIndex reference;
@@ -321,19 +322,30 @@ TEST(ArchiveRangeIndex, OpeningASchema1ArchiveWritableBuildsTheIndex) {
 }
 
 TEST(ArchiveRangeIndex, ASchema1ArchiveOpenedReadOnlyReadsButHasNoIndex) {
-  Schema1Archive old;
-  Options options = old.t.options;
-  options.readOnly = true;
-  old.t.reopen(options);
-  const ReadTxn txn = old.t.archive->beginRead();
-  EXPECT_EQ(txn.count(), 1000u);
-  EXPECT_EQ(txn.getMeta("schema"), "1");
-  try {
-    const ArchiveRangeIndex index(txn);
-    ADD_FAILURE() << "expected fieldsync::Error";
-  } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("open it once writable"), std::string::npos) << e.what();
+  // Without sync_index, and with the empty one that a migration which did not commit leaves.
+  for (const bool leaveEmptyDatabase : {false, true}) {
+    Schema1Archive old(leaveEmptyDatabase);
+    Options options = old.t.options;
+    options.readOnly = true;
+    old.t.reopen(options);
+    const ReadTxn txn = old.t.archive->beginRead();
+    EXPECT_EQ(txn.count(), 1000u);
+    EXPECT_EQ(txn.getMeta("schema"), "1");
+    try {
+      const ArchiveRangeIndex index(txn);
+      ADD_FAILURE() << "expected fieldsync::Error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("open it once writable"), std::string::npos) << e.what();
+    }
   }
+}
+
+TEST(ArchiveRangeIndex, AMigrationThatDidNotCommitIsRunAgain) {
+  Schema1Archive old(/*leaveEmptyDatabase=*/true);
+  old.t.reopen();
+  const ReadTxn txn = old.t.archive->beginRead();
+  EXPECT_EQ(txn.getMeta("schema"), std::to_string(SCHEMA_VERSION));
+  expectSameEverywhere(ArchiveRangeIndex(txn), old.reference);
 }
 
 }  // namespace
