@@ -1,0 +1,134 @@
+#include "node/client.h"
+
+#include <zmq.h>
+
+#include <cstring>
+
+namespace fieldsync::node {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// The events of a socket's monitor that tell whether its link came up and was admitted.
+class HandshakeMonitor {
+ public:
+  HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket) {
+    // Unique within the context while the socket lives: named after the socket's handle.
+    m_endpoint = "inproc://fieldsync-monitor-" +
+                 std::to_string(reinterpret_cast<std::uintptr_t>(socket.handle()));
+    const int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+    if (zmq_socket_monitor(socket.handle(), m_endpoint.c_str(), events) != 0) {
+      throw zmqError("zmq_socket_monitor", zmq::error_t());
+    }
+    m_socket = zmq::socket_t(context, zmq::socket_type::pair);
+    m_socket.set(zmq::sockopt::linger, 0);
+    m_socket.connect(m_endpoint);
+  }
+  zmq::socket_t& socket() { return m_socket; }
+  /// The next event's number and its value (for auth failures, the ZAP status code).
+  std::pair<std::uint16_t, std::uint32_t> read() {
+    zmq::message_t head, address;
+    if (!m_socket.recv(head, zmq::recv_flags::dontwait)) return {0, 0};
+    if (head.more()) (void)m_socket.recv(address);
+    std::uint16_t event = 0;
+    std::uint32_t value = 0;
+    if (head.size() >= 6) {
+      std::memcpy(&event, head.data(), 2);
+      std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
+    }
+    return {event, value};
+  }
+
+ private:
+  std::string m_endpoint;
+  zmq::socket_t m_socket;
+};
+
+}  // namespace
+
+ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identity,
+                      const std::string& address, const protocol::PublicKey& serverKey,
+                      const std::string& peerName, const SyncOptions& options) {
+  ClientReport report;
+  report.peer = peerName;
+  report.key = serverKey;
+  const auto started = Clock::now();
+  auto finish = [&](bool ok, std::string failure = {}) {
+    report.ok = ok;
+    report.failure = std::move(failure);
+    report.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    return report;
+  };
+
+  zmq::context_t context;
+  zmq::socket_t socket = makeClientSocket(context, identity, serverKey, options.transport);
+  HandshakeMonitor monitor(context, socket);
+  connectEndpoint(socket, address);
+
+  // Wait for the link: admitted, refused, or nothing within the timeout.
+  const auto deadline = started + options.connectTimeout;
+  for (bool up = false; !up;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) {
+      report.unreachable = true;
+      return finish(false, "cannot reach " + address + " within " +
+                               std::to_string(options.connectTimeout.count() / 1000) + " s");
+    }
+    zmq::pollitem_t item{monitor.socket().handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, left);
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    const auto [event, value] = monitor.read();
+    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      up = true;
+    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      report.refused = true;
+      return finish(false, address + " refused us (ZAP status " + std::to_string(value) +
+                               "): is this node's key listed as its peer?");
+    } else if (event != 0) {
+      report.refused = true;
+      return finish(false, "the handshake with " + address +
+                               " failed: is it a fieldsync node with key " +
+                               serverKey.hex().substr(0, 8) + "...?");
+    }
+  }
+
+  Session session(archive, Session::Role::Initiator, options.session);
+  auto sendAll = [&](std::vector<Bytes> messages) {
+    for (auto& message : messages) {
+      if (!socket.send(zmq::buffer(message), zmq::send_flags::none)) {
+        throw Error("zmq_send: the link to " + address + " stalled", Action::Retry);
+      }
+    }
+  };
+  try {
+    sendAll(session.start());
+    while (!session.over()) {
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, options.idleTimeout);
+      if (!(item.revents & ZMQ_POLLIN)) {
+        const std::string why = "no answer from " + address + " for " +
+                                std::to_string(options.idleTimeout.count() / 1000) + " s";
+        (void)socket.send(zmq::buffer(session.abort(why)), zmq::send_flags::dontwait);
+        report.unreachable = true;
+        break;
+      }
+      zmq::message_t message;
+      if (!socket.recv(message, zmq::recv_flags::dontwait)) continue;
+      sendAll(session.receive({static_cast<const std::uint8_t*>(message.data()), message.size()}));
+    }
+  } catch (const Error& e) {
+    if (e.action() != Action::Retry) throw;
+    report.unreachable = true;
+    report.stats = session.stats();
+    return finish(false, e.what());
+  }
+  report.stats = session.stats();
+  report.inStep = session.inStep();
+  if (session.failed()) return finish(false, session.failure());
+  return finish(true);
+}
+
+}  // namespace fieldsync::node

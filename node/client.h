@@ -1,0 +1,37 @@
+#pragma once
+// `fieldsync sync`: one session with one peer, as its initiator, over a CurveZMQ link.
+// Threads: syncOnce blocks its caller; it makes its own ZeroMQ context.
+// Errors: a peer that cannot be reached, refuses us, or goes silent is a failed report
+// (unreachable or refused set), not an exception; LMDB failures throw fieldsync::Error.
+
+#include <chrono>
+#include <string>
+
+#include "node/report.h"
+#include "node/session.h"
+#include "node/transport.h"
+#include "protocol/keys.h"
+#include "store/archive.h"
+
+namespace fieldsync::node {
+
+struct SyncOptions {
+  TransportLimits transport;
+  SessionOptions session;
+  /// The link must be up and admitted within this; the peer must answer within idleTimeout.
+  std::chrono::milliseconds connectTimeout{15'000};
+  std::chrono::milliseconds idleTimeout{60'000};
+};
+
+struct ClientReport : SessionReport {
+  bool unreachable = false;  // no link came up in time
+  bool refused = false;      // the link came up and the peer's ZAP handler refused our key
+};
+
+/// Syncs archive with the server at address (tcp://host:port) whose Ed25519 key is
+/// serverKey, signing in as identity. peerName names it in the report.
+ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identity,
+                      const std::string& address, const protocol::PublicKey& serverKey,
+                      const std::string& peerName, const SyncOptions& options = {});
+
+}  // namespace fieldsync::node

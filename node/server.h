@@ -1,0 +1,65 @@
+#pragma once
+// `fieldsync serve`: answers sync sessions from listed peers until asked to stop.
+//
+// One thread polls the ROUTER socket and runs every session (node/session.h) as its messages
+// arrive; a session's work per message is bounded (a frame, a batch), so sessions take turns.
+// Sessions are keyed by ZeroMQ routing id; a peer admitted by the ZAP handler (only keys
+// listed with `fieldsync peers add`; the list is re-read while serving) has one session at a
+// time: when it reconnects, its old session is closed. A session that goes quiet for idleTimeout,
+// or breaks the protocol, is dropped and logged; the server goes on serving the others. On stop,
+// the batch being committed finishes (a write is never cut), open sessions are told so, and run()
+// returns. Threads: run() on one thread; stop() from any thread or a signal handler.
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <string>
+
+#include "node/report.h"
+#include "node/session.h"
+#include "node/transport.h"
+#include "protocol/keys.h"
+#include "store/archive.h"
+
+namespace fieldsync::node {
+
+struct ServerOptions {
+  std::string listen = "tcp://0.0.0.0:7420";
+  TransportLimits transport;
+  SessionOptions session;
+  std::chrono::milliseconds idleTimeout{60'000};  // a session silent this long is dropped
+  std::size_t maxSessions = 64;                   // more at once are refused ("busy")
+  std::chrono::milliseconds peerListRefresh{2'000};
+};
+
+/// Where the server tells what happened: one line per session or refusal.
+using ServerLog = std::function<void(const std::string& line)>;
+
+class Server {
+ public:
+  /// Binds options.listen (Error when it cannot). identity signs nothing: it is the CURVE
+  /// server key. The archive outlives the server.
+  Server(store::Archive& archive, const protocol::SecretKey& identity, ServerOptions options,
+         ServerLog log);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// The endpoint bound, with the port picked when listen asked for "*".
+  const std::string& endpoint() const { return m_endpoint; }
+  /// Serves until stop() is called.
+  void run();
+  /// Asks run() to return; safe from any thread and from a signal handler.
+  void stop() { m_stop.store(true); }
+
+ private:
+  struct Impl;
+  store::Archive& m_archive;
+  ServerOptions m_options;
+  ServerLog m_log;
+  std::atomic<bool> m_stop{false};
+  std::string m_endpoint;
+  std::unique_ptr<Impl> m_impl;
+};
+
+}  // namespace fieldsync::node

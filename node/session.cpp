@@ -1,0 +1,324 @@
+#include "node/session.h"
+
+#include <sodium.h>
+
+#include <algorithm>
+
+#include "store/sync_index.h"
+
+namespace fieldsync::node {
+
+namespace sync = protocol::sync;
+using protocol::Bound;
+using protocol::SyncKey;
+
+namespace {
+
+std::uint64_t rankOf(const Bound& bound, const protocol::RangeIndex& index) {
+  return bound.infinite ? index.size() : index.rank(bound.key);
+}
+
+std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>> verifyInTurn(
+    const std::vector<std::span<const std::uint8_t>>& objects, const protocol::Limits& limits) {
+  std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>> out;
+  out.reserve(objects.size());
+  for (const auto& bytes : objects) out.push_back(protocol::verify(bytes, limits));
+  return out;
+}
+
+}  // namespace
+
+Session::Session(store::Archive& archive, Role role, SessionOptions options)
+    : m_archive(archive),
+      m_role(role),
+      m_options(std::move(options)),
+      m_state(role == Role::Initiator ? State::Start : State::AwaitHello) {}
+
+std::vector<Bytes> Session::start() {
+  std::vector<Bytes> out;
+  if (m_role != Role::Initiator || m_state != State::Start) return out;
+  randombytes_buf(m_salt.data(), m_salt.size());
+  m_reconciler.emplace(m_salt, m_options.tuning);
+  std::vector<protocol::Frame> frames;
+  {
+    const auto txn = m_archive.beginRead();
+    const store::ArchiveRangeIndex index(txn);
+    frames = m_reconciler->initiate(index);
+  }
+  send(sync::Hello{sync::PROTOCOL_VERSION, m_salt, localState()}, out);
+  m_state = State::AwaitHello;
+  bool needsAnswer = false;
+  for (const auto& frame : frames) needsAnswer |= protocol::needsAnswer(frame);
+  sendRound(std::move(frames), needsAnswer, out);
+  return out;
+}
+
+Bytes Session::abort(const std::string& reason) {
+  if (!over()) {
+    m_state = State::Failed;
+    m_failure = reason;
+  }
+  return sync::encode(sync::Failure{reason});
+}
+
+std::vector<Bytes> Session::receive(std::span<const std::uint8_t> bytes) {
+  std::vector<Bytes> out;
+  if (over()) return out;
+  m_stats.bytesIn += bytes.size();
+  auto message = sync::decode(bytes, m_options.limits);
+  if (!message) {
+    fail("undecodable message: " + message.error().detail, out);
+    return out;
+  }
+  return handle(std::move(*message));
+}
+
+std::vector<Bytes> Session::handle(sync::Message message) {
+  std::vector<Bytes> out;
+  if (const auto* failure = std::get_if<sync::Failure>(&message)) {
+    m_state = State::Failed;
+    m_failure = "peer: " + failure->reason;
+    return out;
+  }
+  if (m_state == State::AwaitHello && !std::holds_alternative<sync::Hello>(message)) {
+    fail(std::string("expected hello, got ") + std::string(sync::messageName(message)), out);
+    return out;
+  }
+  std::visit(
+      [&](const auto& m) {
+        using T = std::decay_t<decltype(m)>;
+        if constexpr (std::is_same_v<T, sync::Hello>) {
+          onHello(m, out);
+        } else if constexpr (std::is_same_v<T, sync::Reconcile>) {
+          onReconcile(m, out);
+        } else if constexpr (std::is_same_v<T, sync::Batch>) {
+          onBatch(m, out);
+        } else if constexpr (std::is_same_v<T, sync::Ack>) {
+          if (m.batch != m_acked + 1 || m.batch > m_stats.batchesOut) {
+            fail("ack for batch " + std::to_string(m.batch) + ", expected " +
+                     std::to_string(m_acked + 1),
+                 out);
+            return;
+          }
+          onAck(m);
+        } else if constexpr (std::is_same_v<T, sync::Done>) {
+          if (m_peerDone || !m_reconciled) {
+            fail(m_peerDone ? "a second done" : "done before reconciliation ended", out);
+            return;
+          }
+          onDone(m);
+        }
+      },
+      message);
+  if (!over()) pump(out);
+  return out;
+}
+
+void Session::onHello(const sync::Hello& hello, std::vector<Bytes>& out) {
+  if (m_state != State::AwaitHello) {
+    fail("a second hello", out);
+    return;
+  }
+  if (hello.version != sync::PROTOCOL_VERSION) {
+    fail("protocol version " + std::to_string(hello.version) +
+             " is not spoken here (this node: " + std::to_string(sync::PROTOCOL_VERSION) + ")",
+         out);
+    return;
+  }
+  m_peerState = hello.state;
+  if (m_role == Role::Responder) {
+    m_salt = hello.salt;
+    m_reconciler.emplace(m_salt, m_options.tuning);
+    send(sync::Hello{sync::PROTOCOL_VERSION, protocol::Salt{}, localState()}, out);
+  }
+  m_state = State::Active;
+}
+
+void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& out) {
+  m_stats.reconcileBytesIn += reconcile.frame.size();
+  // Frames of the peer's open round keep its number; a new round must be the peer's turn:
+  // the one after a round of ours that needs an answer (or round 1, to a responder).
+  const bool peersTurn = m_roundOpen
+                             ? reconcile.round == m_round
+                             : !m_reconciled && reconcile.round == m_round + 1 &&
+                                   (m_round == 0 ? m_role == Role::Responder : m_awaitingRound);
+  if (!peersTurn) {
+    fail("reconciliation round " + std::to_string(reconcile.round) + " out of turn", out);
+    return;
+  }
+  if (reconcile.round > m_options.maxRounds) {
+    fail("more than " + std::to_string(m_options.maxRounds) + " reconciliation rounds", out);
+    return;
+  }
+  if (!m_roundOpen) {
+    m_round = reconcile.round;
+    m_roundOpen = true;
+    m_awaitingRound = false;
+    ++m_stats.rounds;
+  }
+  if (!reconcile.frame.empty()) {
+    auto frame = protocol::decodeFrame(reconcile.frame, m_options.frameLimits);
+    if (!frame) {
+      fail("bad reconciliation frame: " + frame.error().detail, out);
+      return;
+    }
+    m_incomingNeedsAnswer |= protocol::needsAnswer(*frame);
+    const auto txn = m_archive.beginRead();
+    const store::ArchiveRangeIndex index(txn);
+    m_reconciler->process(*frame, m_round, index, m_incoming);
+  }
+  if (!reconcile.last) return;
+  m_roundOpen = false;
+  protocol::Reply reply = std::exchange(m_incoming, {});
+  queuePushes(reply);
+  if (std::exchange(m_incomingNeedsAnswer, false)) {
+    const bool needsAnswer = reply.needsAnswer();
+    sendRound(std::move(reply.frames), needsAnswer, out);
+  } else {
+    m_reconciled = true;
+  }
+}
+
+void Session::sendRound(std::vector<protocol::Frame> frames, bool needsAnswer,
+                        std::vector<Bytes>& out) {
+  ++m_round;
+  ++m_stats.rounds;
+  auto encoded = protocol::encodeFrames(frames, m_options.tuning.maxFrameBytes);
+  if (frames.empty()) encoded.clear();
+  if (encoded.empty()) {
+    send(sync::Reconcile{m_round, true, {}}, out);
+  }
+  for (std::size_t i = 0; i < encoded.size(); ++i) {
+    m_stats.reconcileBytesOut += encoded[i].size();
+    send(sync::Reconcile{m_round, i + 1 == encoded.size(), std::move(encoded[i])}, out);
+  }
+  m_awaitingRound = needsAnswer;
+  if (!needsAnswer) m_reconciled = true;
+}
+
+void Session::queuePushes(const protocol::Reply& reply) {
+  for (const auto& range : reply.pushRanges) m_pushes.push_back(Push{range.lower, range.upper});
+  m_pushKeys.insert(m_pushKeys.end(), reply.pushKeys.begin(), reply.pushKeys.end());
+  std::sort(m_pushKeys.begin(), m_pushKeys.end());
+  m_pushKeys.erase(std::unique(m_pushKeys.begin(), m_pushKeys.end()), m_pushKeys.end());
+}
+
+std::optional<sync::Batch> Session::nextBatch() {
+  if (m_pushes.empty() && m_pushKeys.empty()) return std::nullopt;
+  const auto txn = m_archive.beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  std::vector<std::span<const std::uint8_t>> objects;
+  std::size_t bytes = 0;
+  auto full = [&] {
+    return objects.size() >= m_options.batchObjects || bytes >= m_options.batchBytes;
+  };
+  auto take = [&](const SyncKey& key) {
+    if (const auto object = txn.get(key.id)) {
+      objects.push_back(*object);
+      bytes += object->size();
+    }
+  };
+  while (!m_pushKeys.empty() && !full()) {
+    take(m_pushKeys.back());
+    m_pushKeys.pop_back();
+  }
+  while (!m_pushes.empty() && !full()) {
+    Push& push = m_pushes.front();
+    const std::uint64_t from = rankOf(push.lower, index);
+    const std::uint64_t to = std::max(from, rankOf(push.upper, index));
+    const std::uint64_t room = m_options.batchObjects - objects.size();
+    const auto keys = index.keys(from, std::min(to, from + room));
+    std::size_t taken = 0;
+    while (taken < keys.size() && !full()) take(keys[taken++]);
+    if (from + taken >= to) {
+      m_pushes.pop_front();
+    } else {
+      push.lower = Bound{taken < keys.size() ? keys[taken] : index.at(from + taken), false};
+    }
+  }
+  if (objects.empty()) return std::nullopt;
+  m_stats.objectsOut += objects.size();
+  return sync::packBatch(++m_stats.batchesOut, objects);
+}
+
+void Session::pump(std::vector<Bytes>& out) {
+  if (m_state != State::Active) return;
+  while (m_stats.batchesOut - m_acked < m_options.window) {
+    auto batch = nextBatch();
+    if (!batch) break;
+    send(*batch, out);
+  }
+  if (!m_doneSent && m_reconciled && m_pushes.empty() && m_pushKeys.empty()) {
+    m_doneSent = true;
+    send(sync::Done{localState()}, out);
+  }
+  if (m_doneSent && m_peerDone && m_acked == m_stats.batchesOut) {
+    m_state = State::Finished;
+    m_inStep = m_peerState && *m_peerState == localState();
+  }
+}
+
+void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
+  if (batch.number != m_stats.batchesIn + 1) {
+    fail("batch " + std::to_string(batch.number) + " out of order (expected " +
+             std::to_string(m_stats.batchesIn + 1) + ")",
+         out);
+    return;
+  }
+  std::vector<std::uint8_t> storage;
+  auto objects = sync::unpackBatch(batch, m_options.limits, storage);
+  if (!objects) {
+    fail("batch " + std::to_string(batch.number) + ": " + objects.error().detail, out);
+    return;
+  }
+  auto verified = m_options.verifier ? m_options.verifier(*objects)
+                                     : verifyInTurn(*objects, m_options.limits.object);
+  for (std::size_t i = 0; i < verified.size(); ++i) {
+    if (!verified[i]) {
+      fail("batch " + std::to_string(batch.number) + ", object " + std::to_string(i + 1) + ": " +
+               verified[i].error().message(),
+           out);
+      return;
+    }
+  }
+  std::uint64_t stored = 0;
+  m_archive.write([&](store::WriteTxn& txn) {
+    stored = 0;
+    for (const auto& object : verified) {
+      if (txn.put(*object) == store::PutOutcome::Stored) ++stored;
+    }
+  });
+  ++m_stats.batchesIn;
+  m_stats.objectsIn += stored;
+  m_stats.duplicatesIn += verified.size() - stored;
+  send(sync::Ack{batch.number, localState()}, out);
+}
+
+void Session::onAck(const sync::Ack& ack) {
+  m_acked = ack.batch;
+  m_peerState = ack.state;
+}
+
+void Session::onDone(const sync::Done& done) {
+  m_peerDone = true;
+  m_peerState = done.state;
+}
+
+sync::ArchiveState Session::localState() const {
+  const auto txn = m_archive.beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  return sync::archiveState(index.sum(0, index.size()));
+}
+
+void Session::send(const sync::Message& message, std::vector<Bytes>& out) {
+  out.push_back(sync::encode(message));
+  m_stats.bytesOut += out.back().size();
+}
+
+void Session::fail(const std::string& reason, std::vector<Bytes>& out) {
+  m_state = State::Failed;
+  m_failure = reason;
+  send(sync::Failure{reason}, out);
+}
+
+}  // namespace fieldsync::node

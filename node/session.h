@@ -1,0 +1,152 @@
+#pragma once
+// One sync session with one peer, as a state machine: it takes the peer's messages as bytes
+// and returns the messages to send, reading and writing the archive. No sockets: the
+// transport (node/transport.h) moves the bytes, so sessions are tested and fuzzed without
+// them. docs/protocol.md ("Sync sessions") is the specification.
+//
+//   initiator                                   responder
+//   Hello, round 1 ------------------------->
+//                  <------------------------- Hello, round 2, batches
+//   round 3, batches, acks ------------------>
+//                  ...                          (rounds alternate until one needs no answer)
+//   Done ------------------------------------> Done
+//
+// Objects the peer lacks stream in batches (at most `window` unacknowledged) as soon as
+// reconciliation finds them. A received batch is unpacked, every object verified (id,
+// signature, canonical form), and the whole batch committed in one transaction before its
+// Ack is sent; one bad object refuses the whole batch and ends the session. Each side sends
+// Done once reconciliation is over and its last batch is out; the session is finished when
+// both have sent Done and every batch is acknowledged.
+//
+// Failures: anything a peer sends that breaks the rules (undecodable bytes, a bad object, a
+// message out of turn) ends the session: receive() returns a final Failure message for the
+// peer and failed() tells why. Environment failures (LMDB) throw fieldsync::Error.
+// Threads: a Session is used by one thread at a time; it opens short read transactions for
+// each message and never holds one between calls, so the archive can grow meanwhile.
+
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "protocol/reconcile.h"
+#include "protocol/sync.h"
+#include "store/archive.h"
+
+namespace fieldsync::node {
+
+using Bytes = std::vector<std::uint8_t>;
+
+/// Verifies a batch's objects; the default runs protocol::verify on each in turn. A node may
+/// pass one that spreads the work over its cores.
+using BatchVerifier =
+    std::function<std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>>(
+        const std::vector<std::span<const std::uint8_t>>&)>;
+
+struct SessionOptions {
+  std::size_t batchBytes = 1u << 20;  // raw bytes per batch (a larger single object goes alone)
+  std::size_t batchObjects = 1024;
+  std::uint32_t window = 4;  // batches sent and not yet acknowledged
+  std::uint32_t maxRounds = 64;
+  protocol::Tuning tuning;
+  protocol::sync::MessageLimits limits;
+  protocol::FrameLimits frameLimits;
+  BatchVerifier verifier;  // empty: one object after another
+};
+
+struct SessionStats {
+  std::uint64_t objectsIn = 0;     // received and stored
+  std::uint64_t duplicatesIn = 0;  // received, already held
+  std::uint64_t objectsOut = 0;    // sent
+  std::uint64_t bytesIn = 0;       // message bytes, as given to receive()
+  std::uint64_t bytesOut = 0;
+  std::uint64_t reconcileBytesIn = 0;  // of which reconciliation frames
+  std::uint64_t reconcileBytesOut = 0;
+  std::uint32_t rounds = 0;  // reconciliation rounds, both ways
+  std::uint32_t batchesIn = 0;
+  std::uint32_t batchesOut = 0;
+  /// Trips of reconciliation: rounds / 2, rounded up. Batches stream behind the rounds.
+  std::uint32_t roundTrips() const { return (rounds + 1) / 2; }
+};
+
+class Session {
+ public:
+  enum class Role { Initiator, Responder };
+
+  Session(store::Archive& archive, Role role, SessionOptions options = {});
+
+  /// The initiator's opening messages: Hello and round 1. Empty for a responder.
+  std::vector<Bytes> start();
+  /// Handles one message from the peer; returns what to send, in order.
+  std::vector<Bytes> receive(std::span<const std::uint8_t> message);
+  /// Ends the session from this side (a timeout, a shutdown): the Failure message to send.
+  Bytes abort(const std::string& reason);
+
+  bool finished() const { return m_state == State::Finished; }
+  bool failed() const { return m_state == State::Failed; }
+  bool over() const { return finished() || failed(); }
+  /// Why the session failed ("peer: ..." when the peer ended it).
+  const std::string& failure() const { return m_failure; }
+  /// After finished(): both archives held the same objects at the end.
+  bool inStep() const { return m_inStep; }
+  const SessionStats& stats() const { return m_stats; }
+  /// The peer's archive as it last reported it.
+  const std::optional<protocol::sync::ArchiveState>& peerState() const { return m_peerState; }
+
+ private:
+  enum class State { Start, AwaitHello, Active, Finished, Failed };
+  struct Push {
+    protocol::Bound lower;  // next key to send from
+    protocol::Bound upper;
+  };
+
+  std::vector<Bytes> handle(protocol::sync::Message message);
+  void onHello(const protocol::sync::Hello& hello, std::vector<Bytes>& out);
+  void onReconcile(const protocol::sync::Reconcile& reconcile, std::vector<Bytes>& out);
+  void onBatch(const protocol::sync::Batch& batch, std::vector<Bytes>& out);
+  void onAck(const protocol::sync::Ack& ack);
+  void onDone(const protocol::sync::Done& done);
+  /// Sends our reply round for the frames gathered from the peer's round.
+  void sendRound(std::vector<protocol::Frame> frames, bool needsAnswer, std::vector<Bytes>& out);
+  /// Queues what reconciliation found to push.
+  void queuePushes(const protocol::Reply& reply);
+  /// Sends batches while the window allows, then Done when all is out; checks the end.
+  void pump(std::vector<Bytes>& out);
+  std::optional<protocol::sync::Batch> nextBatch();
+  protocol::sync::ArchiveState localState() const;
+  void send(const protocol::sync::Message& message, std::vector<Bytes>& out);
+  /// Ends the session for a peer's fault: a Failure message for it.
+  void fail(const std::string& reason, std::vector<Bytes>& out);
+
+  store::Archive& m_archive;
+  Role m_role;
+  SessionOptions m_options;
+  State m_state;
+  protocol::Salt m_salt{};
+  std::optional<protocol::Reconciler> m_reconciler;
+
+  // Reconciliation.
+  std::uint32_t m_round = 0;     // the last round sent or received
+  bool m_awaitingRound = false;  // we sent a round that needs an answer
+  bool m_reconciled = false;
+  protocol::Reply m_incoming;  // our reply to the peer's round, gathered frame by frame
+  bool m_incomingNeedsAnswer = false;
+  bool m_roundOpen = false;  // receiving the frames of the peer's round m_round
+
+  // Objects.
+  std::deque<Push> m_pushes;
+  std::vector<protocol::SyncKey> m_pushKeys;  // single keys still to send
+  std::uint32_t m_acked = 0;
+  bool m_doneSent = false;
+  bool m_peerDone = false;
+
+  SessionStats m_stats;
+  std::optional<protocol::sync::ArchiveState> m_peerState;
+  bool m_inStep = false;
+  std::string m_failure;
+};
+
+}  // namespace fieldsync::node

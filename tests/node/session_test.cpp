@@ -1,0 +1,334 @@
+// Sync sessions between real archives, messages handed from one Session to the other in
+// memory (no sockets: the transport has its own tests). Checks convergence, the cost of an
+// equal sync, a cut session, and that every kind of hostile input ends the session with
+// nothing stored.
+#include "node/session.h"
+
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <set>
+
+#include "protocol/sync.h"
+#include "store/provenance.h"
+#include "store/store_fixture.h"
+#include "store/sync_index.h"
+
+namespace fieldsync::node {
+namespace {
+
+using store::testing::clipping;
+using store::testing::keyNumber;
+using store::testing::signBody;
+using store::testing::TempArchive;
+namespace sync = protocol::sync;
+
+std::vector<protocol::VerifiedObject> clippings(std::uint8_t signer, int from, int to,
+                                                std::int64_t signedAt = 1'700'000'000) {
+  const auto key = keyNumber(signer);
+  std::vector<protocol::VerifiedObject> out;
+  for (int i = from; i < to; ++i) {
+    out.push_back(signBody(
+        key, clipping("Clipping " + std::to_string(i), "Body of clipping " + std::to_string(i)),
+        signedAt + i));
+  }
+  return out;
+}
+
+std::set<protocol::ObjectId> idsOf(const store::Archive& archive) {
+  std::set<protocol::ObjectId> ids;
+  archive.beginRead().forEach([&](const protocol::ObjectId& id, auto) {
+    ids.insert(id);
+    return true;
+  });
+  return ids;
+}
+
+sync::ArchiveState stateOf(const store::Archive& archive) {
+  const auto txn = archive.beginRead();
+  const store::ArchiveRangeIndex index(txn);
+  return sync::archiveState(index.sum(0, index.size()));
+}
+
+struct Outcome {
+  bool initiatorFinished = false;
+  bool responderFinished = false;
+  std::size_t messages = 0;
+};
+
+/// Runs a session: every message of one side goes to the other, in order, until both are
+/// over or `cutAfter` messages have been delivered (a link that drops).
+Outcome run(Session& initiator, Session& responder, std::size_t cutAfter = SIZE_MAX) {
+  std::deque<Bytes> toResponder, toInitiator;
+  for (auto& m : initiator.start()) toResponder.push_back(std::move(m));
+  Outcome outcome;
+  while ((!toResponder.empty() || !toInitiator.empty()) && outcome.messages < cutAfter) {
+    if (!toResponder.empty()) {
+      auto replies = responder.receive(toResponder.front());
+      toResponder.pop_front();
+      for (auto& m : replies) toInitiator.push_back(std::move(m));
+    } else {
+      auto replies = initiator.receive(toInitiator.front());
+      toInitiator.pop_front();
+      for (auto& m : replies) toResponder.push_back(std::move(m));
+    }
+    ++outcome.messages;
+  }
+  outcome.initiatorFinished = initiator.finished();
+  outcome.responderFinished = responder.finished();
+  return outcome;
+}
+
+void syncBoth(store::Archive& a, store::Archive& b, SessionOptions options = {}) {
+  Session initiator(a, Session::Role::Initiator, options);
+  Session responder(b, Session::Role::Responder, options);
+  const auto outcome = run(initiator, responder);
+  ASSERT_TRUE(outcome.initiatorFinished) << initiator.failure();
+  ASSERT_TRUE(outcome.responderFinished) << responder.failure();
+  EXPECT_TRUE(initiator.inStep());
+  EXPECT_TRUE(responder.inStep());
+}
+
+TEST(Session, TwoArchivesWithObjectsTheOtherLacksEndWithTheUnion) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 300));
+  b.putAll(clippings(2, 0, 200));
+  const auto shared = clippings(3, 0, 50);
+  a.putAll(shared);
+  b.putAll(shared);
+  std::set<protocol::ObjectId> all = idsOf(*a.archive);
+  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+
+  syncBoth(*a.archive, *b.archive);
+  EXPECT_EQ(idsOf(*a.archive), all);
+  EXPECT_EQ(idsOf(*b.archive), all);
+  EXPECT_EQ(stateOf(*a.archive), stateOf(*b.archive));
+}
+
+TEST(Session, AChainOfThreeNodesConvergesThroughTheMiddleOne) {
+  TempArchive a, b, c;
+  a.putAll(clippings(1, 0, 40));
+  b.putAll(clippings(2, 0, 40));
+  c.putAll(clippings(3, 0, 40));
+  syncBoth(*a.archive, *b.archive);  // A and B never meet C directly
+  syncBoth(*b.archive, *c.archive);
+  syncBoth(*a.archive, *b.archive);
+  EXPECT_EQ(a.count(), 120u);
+  EXPECT_EQ(idsOf(*a.archive), idsOf(*c.archive));
+  EXPECT_EQ(idsOf(*b.archive), idsOf(*c.archive));
+}
+
+TEST(Session, EqualArchivesMoveNoObjectsAndTakeOneRoundTrip) {
+  TempArchive a, b;
+  const auto objects = clippings(1, 0, 500);
+  a.putAll(objects);
+  b.putAll(objects);
+  Session initiator(*a.archive, Session::Role::Initiator);
+  Session responder(*b.archive, Session::Role::Responder);
+  run(initiator, responder);
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(responder.finished()) << responder.failure();
+  EXPECT_EQ(initiator.stats().roundTrips(), 1u);
+  EXPECT_EQ(initiator.stats().objectsOut + initiator.stats().objectsIn, 0u);
+  EXPECT_EQ(responder.stats().objectsOut + responder.stats().objectsIn, 0u);
+  EXPECT_TRUE(initiator.inStep());
+  EXPECT_LT(initiator.stats().bytesOut + initiator.stats().bytesIn, 1024u);
+}
+
+TEST(Session, AFreshNodeReceivesEverythingInBoundedBatches) {
+  TempArchive a, b;
+  b.putAll(clippings(1, 0, 2000));
+  SessionOptions options;
+  options.batchObjects = 100;
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder, options);
+  run(initiator, responder);
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  EXPECT_EQ(a.count(), 2000u);
+  EXPECT_EQ(initiator.stats().batchesIn, 20u);
+  EXPECT_EQ(initiator.stats().duplicatesIn, 0u);
+  EXPECT_EQ(responder.stats().objectsOut, 2000u);
+}
+
+TEST(Session, ACutSessionLosesNothingAndTheNextOneCompletes) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 700));
+  b.putAll(clippings(2, 0, 900));
+  SessionOptions options;
+  options.batchObjects = 50;
+  for (std::size_t cut : {1u, 3u, 6u, 11u, 17u}) {
+    Session initiator(*a.archive, Session::Role::Initiator, options);
+    Session responder(*b.archive, Session::Role::Responder, options);
+    run(initiator, responder, cut);
+    EXPECT_FALSE(initiator.finished() && responder.finished()) << "cut " << cut;
+  }
+  syncBoth(*a.archive, *b.archive, options);
+  EXPECT_EQ(a.count(), 1600u);
+  EXPECT_EQ(b.count(), 1600u);
+  for (auto* archive : {a.archive.get(), b.archive.get()}) {
+    const auto txn = archive->beginRead();
+    std::uint64_t bad = 0;
+    txn.forEach([&](const protocol::ObjectId& id, std::span<const std::uint8_t> bytes) {
+      const auto verified = protocol::verify(bytes);
+      if (!verified || verified->id() != id) ++bad;
+      return true;
+    });
+    EXPECT_EQ(bad, 0u);
+  }
+}
+
+// --- Hostile input --------------------------------------------------------------------------
+
+/// A responder fed `messages` after a proper Hello; returns it for inspection.
+struct HostileCase {
+  TempArchive archive;
+  Session responder{*archive.archive, Session::Role::Responder};
+  std::vector<Bytes> replies;
+
+  HostileCase() { archive.putAll(clippings(1, 0, 10)); }
+  void hello() {
+    sync::Hello hello;
+    hello.salt.fill(3);
+    replies = responder.receive(sync::encode(hello));
+  }
+  void feed(const Bytes& message) {
+    auto out = responder.receive(message);
+    replies.insert(replies.end(), out.begin(), out.end());
+  }
+  /// The session ended with a Failure message to the peer naming `reason`, nothing stored.
+  void expectRefused(const std::string& reason) {
+    EXPECT_TRUE(responder.failed());
+    EXPECT_NE(responder.failure().find(reason), std::string::npos) << responder.failure();
+    ASSERT_FALSE(replies.empty());
+    const auto last = sync::decode(replies.back());
+    ASSERT_TRUE(last.ok());
+    ASSERT_TRUE(std::holds_alternative<sync::Failure>(*last));
+    EXPECT_EQ(archive.count(), 10u);
+  }
+};
+
+Bytes batchOf(const std::vector<Bytes>& objects, std::uint32_t number = 1) {
+  std::vector<std::span<const std::uint8_t>> spans(objects.begin(), objects.end());
+  return sync::encode(sync::packBatch(number, spans));
+}
+
+Bytes validObject(int i) {
+  const auto object = clippings(9, i, i + 1)[0];
+  return {object.bytes().begin(), object.bytes().end()};
+}
+
+/// A hostile peer has to reach the point where batches are accepted: after round 1.
+void openToBatches(HostileCase& c) {
+  c.hello();
+  c.feed(sync::encode(sync::Reconcile{1, true, {}}));  // a round with no ranges: nothing to ask
+  ASSERT_FALSE(c.responder.failed()) << c.responder.failure();
+}
+
+TEST(SessionHostile, GarbageIsRefused) {
+  HostileCase c;
+  c.feed(Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16});
+  c.expectRefused("undecodable message");
+}
+
+TEST(SessionHostile, AnythingBeforeHelloIsRefused) {
+  HostileCase c;
+  c.feed(batchOf({validObject(1)}));
+  c.expectRefused("expected hello");
+}
+
+TEST(SessionHostile, AnotherProtocolVersionIsRefused) {
+  HostileCase c;
+  sync::Hello hello;
+  hello.version = 99;
+  c.feed(sync::encode(hello));
+  c.expectRefused("protocol version 99");
+}
+
+TEST(SessionHostile, ARoundOutOfTurnIsRefused) {
+  HostileCase c;
+  c.hello();
+  c.feed(sync::encode(sync::Reconcile{5, true, {}}));
+  c.expectRefused("out of turn");
+}
+
+TEST(SessionHostile, AMalformedFrameIsRefused) {
+  HostileCase c;
+  c.hello();
+  c.feed(sync::encode(sync::Reconcile{1, true, {0xff, 0xff, 0xff}}));
+  c.expectRefused("bad reconciliation frame");
+}
+
+TEST(SessionHostile, ABatchWithABadSignatureStoresNothingOfIt) {
+  HostileCase c;
+  openToBatches(c);
+  Bytes forged = validObject(2);
+  forged[forged.size() - 9] ^= 0x01;  // inside the signature, the last field
+  c.feed(batchOf({validObject(1), forged}));
+  c.expectRefused("object 2");
+}
+
+TEST(SessionHostile, ABatchWithAWrongOrNonCanonicalObjectStoresNothingOfIt) {
+  HostileCase c;
+  openToBatches(c);
+  Bytes padded = validObject(2);
+  padded.insert(padded.end(), 8, 0);  // a valid message with trailing words: not canonical
+  c.feed(batchOf({validObject(1), padded}));
+  c.expectRefused("object 2");
+}
+
+TEST(SessionHostile, ATruncatedObjectIsRefused) {
+  HostileCase c;
+  openToBatches(c);
+  Bytes cut = validObject(1);
+  cut.resize(cut.size() - 16);
+  c.feed(batchOf({cut}));
+  c.expectRefused("object 1");
+}
+
+TEST(SessionHostile, AnOversizedBatchIsRefused) {
+  HostileCase c;
+  openToBatches(c);
+  sync::Batch batch;
+  batch.number = 1;
+  batch.objects = 1;
+  batch.rawBytes = 64u << 20;
+  batch.compression = sync::Compression::Zstd;
+  batch.content = {1, 2, 3};
+  c.feed(sync::encode(batch));
+  c.expectRefused("over the limit");
+}
+
+TEST(SessionHostile, ABatchThatLiesAboutItsCountIsRefused) {
+  HostileCase c;
+  openToBatches(c);
+  auto batch = std::get<sync::Batch>(*sync::decode(batchOf({validObject(1), validObject(2)})));
+  batch.objects = 1;
+  c.feed(sync::encode(batch));
+  c.expectRefused("more objects than it says");
+}
+
+TEST(SessionHostile, BatchesOutOfOrderAndUnknownAcksAreRefused) {
+  {
+    HostileCase c;
+    openToBatches(c);
+    c.feed(batchOf({validObject(1)}, 2));
+    c.expectRefused("out of order");
+  }
+  {
+    HostileCase c;
+    openToBatches(c);
+    c.feed(sync::encode(sync::Ack{7, {}}));
+    c.expectRefused("ack for batch 7");
+  }
+}
+
+TEST(SessionHostile, ValidObjectsFromAnUntrustedSignerAreStored) {
+  HostileCase c;
+  openToBatches(c);
+  c.feed(batchOf({validObject(1), validObject(2)}));
+  EXPECT_FALSE(c.responder.failed()) << c.responder.failure();
+  EXPECT_EQ(c.archive.count(), 12u);
+}
+
+}  // namespace
+}  // namespace fieldsync::node
