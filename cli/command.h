@@ -70,5 +70,7 @@ void addKeys(CLI::App& app, Invocation& invocation);
 void addRelease(CLI::App& app, Invocation& invocation);
 void addPeers(CLI::App& app, Invocation& invocation);
 void addBundle(CLI::App& app, Invocation& invocation);
+void addSync(CLI::App& app, Invocation& invocation);
+void addServe(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

@@ -33,6 +33,8 @@ int main(int argc, char** argv) {
   addRelease(app, invocation);
   addPeers(app, invocation);
   addBundle(app, invocation);
+  addSync(app, invocation);
+  addServe(app, invocation);
 
   try {
     app.parse(argc, argv);

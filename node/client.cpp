@@ -127,6 +127,7 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
   }
   report.stats = session.stats();
   report.inStep = session.inStep();
+  report.peerMisbehaved = session.peerMisbehaved();
   if (session.failed()) return finish(false, session.failure());
   return finish(true);
 }

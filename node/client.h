@@ -24,8 +24,9 @@ struct SyncOptions {
 };
 
 struct ClientReport : SessionReport {
-  bool unreachable = false;  // no link came up in time
-  bool refused = false;      // the link came up and the peer's ZAP handler refused our key
+  bool unreachable = false;     // no link came up in time
+  bool refused = false;         // the link came up and the peer's ZAP handler refused our key
+  bool peerMisbehaved = false;  // the peer sent something invalid: nothing of it was stored
 };
 
 /// Syncs archive with the server at address (tcp://host:port) whose Ed25519 key is

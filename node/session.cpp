@@ -317,6 +317,7 @@ void Session::send(const sync::Message& message, std::vector<Bytes>& out) {
 
 void Session::fail(const std::string& reason, std::vector<Bytes>& out) {
   m_state = State::Failed;
+  m_misbehaved = true;
   m_failure = reason;
   send(sync::Failure{reason}, out);
 }

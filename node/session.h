@@ -90,6 +90,9 @@ class Session {
   bool over() const { return finished() || failed(); }
   /// Why the session failed ("peer: ..." when the peer ended it).
   const std::string& failure() const { return m_failure; }
+  /// The session failed because the peer broke the rules (sent something invalid), as
+  /// opposed to the peer ending it or this side giving up.
+  bool peerMisbehaved() const { return failed() && m_misbehaved; }
   /// After finished(): both archives held the same objects at the end.
   bool inStep() const { return m_inStep; }
   const SessionStats& stats() const { return m_stats; }
@@ -147,6 +150,7 @@ class Session {
   std::optional<protocol::sync::ArchiveState> m_peerState;
   bool m_inStep = false;
   std::string m_failure;
+  bool m_misbehaved = false;
 };
 
 }  // namespace fieldsync::node

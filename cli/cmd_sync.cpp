@@ -1,0 +1,100 @@
+// fieldsync sync: one session with a peer, both ways; each side ends with the union.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "node/client.h"
+#include "store/peers.h"
+
+namespace fieldsync::cli {
+namespace {
+
+struct SyncArgs {
+  std::string target;  // a peer's name or an address
+  std::string key;
+  bool json = false;
+};
+
+int runSync(const Global& global, const SyncArgs& args) {
+  auto home = openHome(global);
+  store::Archive& archive = home->archive();
+
+  // A listed peer by name, or an address with --key (or the key listed for that address).
+  std::string name, address;
+  std::optional<protocol::PublicKey> key;
+  if (!args.key.empty()) {
+    key = protocol::PublicKey::fromHex(args.key);
+    if (!key) throw UsageError("not a public key: \"" + args.key + "\" (expected 64 hex digits)");
+  }
+  const auto peers = store::listPeers(archive.beginRead());
+  for (const auto& peer : peers) {
+    if (peer.name == args.target || (peer.address == args.target && !key)) {
+      name = peer.name;
+      address = peer.address;
+      if (!key) key = peer.key;
+    }
+  }
+  if (address.empty()) {
+    if (auto problem = store::checkPeerAddress(args.target)) {
+      throw UsageError("\"" + args.target +
+                       "\" is neither a listed peer (`fieldsync peers list`) " +
+                       "nor an address: " + problem->message);
+    }
+    if (!key) {
+      throw UsageError("no peer is listed at " + args.target +
+                       ": give its key with --key, or list it with `fieldsync peers add`");
+    }
+    address = args.target;
+  }
+  if (name.empty()) {
+    const auto listed = store::findPeerByKey(archive.beginRead(), *key);
+    name = listed ? listed->name : key->hex().substr(0, 8);
+  }
+
+  const auto identity = loadSecretKey(global, *home);
+  const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name);
+  node::recordSession(archive, report, now());
+
+  const auto& s = report.stats;
+  if (args.json) {
+    nlohmann::json out = {
+        {"peer", name},
+        {"address", address},
+        {"key", key->hex()},
+        {"ok", report.ok},
+        {"inStep", report.inStep},
+        {"objectsIn", s.objectsIn},
+        {"objectsOut", s.objectsOut},
+        {"duplicatesIn", s.duplicatesIn},
+        {"bytesIn", s.bytesIn},
+        {"bytesOut", s.bytesOut},
+        {"roundTrips", s.roundTrips()},
+        {"seconds", report.seconds},
+        {"error", report.ok ? nlohmann::json(nullptr) : nlohmann::json(report.failure)}};
+    std::cout << out << '\n';
+  } else if (report.ok) {
+    std::cout << node::formatReport(report) << '\n';
+  } else {
+    std::cerr << "fieldsync: sync with " << node::formatReport(report) << '\n';
+  }
+  if (report.ok) return EXIT_OK;
+  return report.peerMisbehaved ? EXIT_INVALID : EXIT_UNREACHABLE;
+}
+
+}  // namespace
+
+void addSync(CLI::App& app, Invocation& invocation) {
+  auto args = std::make_shared<SyncArgs>();
+  auto* cmd =
+      app.add_subcommand("sync", "Sync with a peer once: both ways, until both hold the union");
+  cmd->add_option("peer", args->target, "A listed peer's name, or an address tcp://HOST:PORT")
+      ->required();
+  cmd->add_option("--key", args->key, "The peer's public key (64 hex digits), for an address");
+  cmd->add_flag("--json", args->json, "Print a JSON document");
+  cmd->callback([&invocation, args] {
+    invocation.action = [&invocation, args] { return runSync(invocation.global, *args); };
+  });
+}
+
+}  // namespace fieldsync::cli
