@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "node/verifier.h"
 #include "store/sync_index.h"
 
 namespace fieldsync::node {
@@ -18,21 +19,15 @@ std::uint64_t rankOf(const Bound& bound, const protocol::RangeIndex& index) {
   return bound.infinite ? index.size() : index.rank(bound.key);
 }
 
-std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>> verifyInTurn(
-    const std::vector<std::span<const std::uint8_t>>& objects, const protocol::Limits& limits) {
-  std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>> out;
-  out.reserve(objects.size());
-  for (const auto& bytes : objects) out.push_back(protocol::verify(bytes, limits));
-  return out;
-}
-
 }  // namespace
 
 Session::Session(store::Archive& archive, Role role, SessionOptions options)
     : m_archive(archive),
       m_role(role),
       m_options(std::move(options)),
-      m_state(role == Role::Initiator ? State::Start : State::AwaitHello) {}
+      m_state(role == Role::Initiator ? State::Start : State::AwaitHello) {
+  if (!m_options.verifier) m_options.verifier = parallelVerifier(0, m_options.limits.object);
+}
 
 std::vector<Bytes> Session::start() {
   std::vector<Bytes> out;
@@ -271,8 +266,7 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
     fail("batch " + std::to_string(batch.number) + ": " + objects.error().detail, out);
     return;
   }
-  auto verified = m_options.verifier ? m_options.verifier(*objects)
-                                     : verifyInTurn(*objects, m_options.limits.object);
+  auto verified = m_options.verifier(*objects);
   for (std::size_t i = 0; i < verified.size(); ++i) {
     if (!verified[i]) {
       fail("batch " + std::to_string(batch.number) + ", object " + std::to_string(i + 1) + ": " +

@@ -40,8 +40,8 @@ namespace fieldsync::node {
 
 using Bytes = std::vector<std::uint8_t>;
 
-/// Verifies a batch's objects; the default runs protocol::verify on each in turn. A node may
-/// pass one that spreads the work over its cores.
+/// Verifies a batch's objects, each as protocol::verify does; the default spreads the work
+/// over every core (node/verifier.h).
 using BatchVerifier =
     std::function<std::vector<Expected<protocol::VerifiedObject, protocol::Rejection>>(
         const std::vector<std::span<const std::uint8_t>>&)>;
@@ -54,7 +54,7 @@ struct SessionOptions {
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
-  BatchVerifier verifier;  // empty: one object after another
+  BatchVerifier verifier;  // empty: parallelVerifier over every core
 };
 
 struct SessionStats {
