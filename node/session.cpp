@@ -25,7 +25,8 @@ Session::Session(store::Archive& archive, Role role, SessionOptions options)
     : m_archive(archive),
       m_role(role),
       m_options(std::move(options)),
-      m_state(role == Role::Initiator ? State::Start : State::AwaitHello) {
+      m_state(role == Role::Initiator ? State::Start : State::AwaitHello),
+      m_packer(m_options.compressionLevel) {
   if (!m_options.verifier) m_options.verifier = parallelVerifier(0, m_options.limits.object);
 }
 
@@ -233,7 +234,7 @@ std::optional<sync::Batch> Session::nextBatch() {
   }
   if (objects.empty()) return std::nullopt;
   m_stats.objectsOut += objects.size();
-  return sync::packBatch(++m_stats.batchesOut, objects);
+  return m_packer.pack(++m_stats.batchesOut, objects);
 }
 
 void Session::pump(std::vector<Bytes>& out) {

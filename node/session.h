@@ -51,6 +51,7 @@ struct SessionOptions {
   std::size_t batchObjects = 1024;
   std::uint32_t window = 4;  // batches sent and not yet acknowledged
   std::uint32_t maxRounds = 64;
+  int compressionLevel = 3;  // zstd; 1 is faster, higher packs a metered link tighter
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
@@ -130,6 +131,7 @@ class Session {
   State m_state;
   protocol::Salt m_salt{};
   std::optional<protocol::Reconciler> m_reconciler;
+  protocol::sync::BatchPacker m_packer;
 
   // Reconciliation.
   std::uint32_t m_round = 0;     // the last round sent or received

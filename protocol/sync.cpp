@@ -191,7 +191,19 @@ Expected<Message, MessageProblem> decode(std::span<const std::uint8_t> bytes,
   }
 }
 
-Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uint8_t>>& objects) {
+struct BatchPacker::Context {
+  ZSTD_CCtx* cctx = ZSTD_createCCtx();
+  ~Context() { ZSTD_freeCCtx(cctx); }
+};
+
+BatchPacker::BatchPacker(int level) : m_context(std::make_unique<Context>()), m_level(level) {
+  if (m_context->cctx == nullptr) throw std::bad_alloc();
+}
+
+BatchPacker::~BatchPacker() = default;
+
+Batch BatchPacker::pack(std::uint32_t number,
+                        const std::vector<std::span<const std::uint8_t>>& objects) {
   std::vector<std::uint8_t> raw;
   for (const auto& object : objects) {
     putVarint(raw, object.size());
@@ -202,7 +214,8 @@ Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uin
   batch.objects = static_cast<std::uint32_t>(objects.size());
   batch.rawBytes = static_cast<std::uint32_t>(raw.size());
   std::vector<std::uint8_t> packed(ZSTD_compressBound(raw.size()));
-  const std::size_t size = ZSTD_compress(packed.data(), packed.size(), raw.data(), raw.size(), 3);
+  const std::size_t size = ZSTD_compressCCtx(m_context->cctx, packed.data(), packed.size(),
+                                             raw.data(), raw.size(), m_level);
   if (!ZSTD_isError(size) && size < raw.size()) {
     packed.resize(size);
     batch.compression = Compression::Zstd;
@@ -211,6 +224,10 @@ Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uin
     batch.content = std::move(raw);
   }
   return batch;
+}
+
+Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uint8_t>>& objects) {
+  return BatchPacker().pack(number, objects);
 }
 
 Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch(

@@ -5,6 +5,7 @@
 // Threads: pure functions.
 
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
 #include <variant>
@@ -80,8 +81,23 @@ struct MessageProblem {
 Expected<Message, MessageProblem> decode(std::span<const std::uint8_t> bytes,
                                          const MessageLimits& limits = {});
 
-/// Packs objects (SignedObject bytes) into a batch, compressed with zstd when that makes
-/// it smaller.
+/// Packs objects (SignedObject bytes) into batches, compressed with zstd (at `level`) when
+/// that makes them smaller. Keeps one compression context for all its batches.
+class BatchPacker {
+ public:
+  explicit BatchPacker(int level = 3);
+  ~BatchPacker();
+  BatchPacker(const BatchPacker&) = delete;
+  BatchPacker& operator=(const BatchPacker&) = delete;
+  Batch pack(std::uint32_t number, const std::vector<std::span<const std::uint8_t>>& objects);
+
+ private:
+  struct Context;
+  std::unique_ptr<Context> m_context;
+  int m_level;
+};
+
+/// One batch with a packer of its own, for tests.
 Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uint8_t>>& objects);
 
 /// The objects of a batch, each still to be verified. Refuses a batch whose content does not
