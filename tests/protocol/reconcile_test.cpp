@@ -269,3 +269,44 @@ TEST(Reconcile, RandomSetsConvergeWhateverTheirShape) {
 
 }  // namespace
 }  // namespace fieldsync::protocol
+
+namespace fieldsync::protocol {
+namespace {
+
+// The vectors printed in docs/protocol.md ("Sync", "Test vectors").
+TEST(ReconcileVectors, MatchDocsProtocol) {
+  Salt salt{};
+  for (std::size_t i = 0; i < salt.size(); ++i) salt[i] = static_cast<std::uint8_t>(i);
+  ObjectId a, b;
+  for (std::size_t i = 0; i < ID_BYTES; ++i) {
+    a.bytes[i] = static_cast<std::uint8_t>(i + 1);
+    b.bytes[i] = static_cast<std::uint8_t>(0xff - i);
+  }
+  RangeSum sum;
+  sum.add(a);
+  sum.add(b);
+  EXPECT_EQ(toHex(sum.sum), "0001010101010101010101010101010101010101010101010101010101010101");
+  EXPECT_EQ(toHex(fingerprint(salt, sum)), "f2875299805b");
+  EXPECT_EQ(toHex(shortId(salt, a)), "b9f05371f5");
+
+  Frame frame{Bound{SyncKey{1700000000, {}}, false}, {}};
+  RangeEntry first;
+  first.upper = Bound{SyncKey{1700000100, {}}, false};
+  first.mode = RangeMode::Fingerprint;
+  first.fingerprint = fingerprint(salt, sum);
+  RangeEntry second;
+  second.upper = separator(SyncKey{1700000100, a}, SyncKey{1700000100, b});
+  second.mode = RangeMode::Sketch;
+  second.count = 2;
+  second.sketch = shortId(salt, a);
+  RangeEntry third;
+  third.upper = Bound::end();
+  third.mode = RangeMode::IdList;
+  third.ids = {shortId(salt, a)};
+  frame.ranges = {first, second, third};
+  EXPECT_EQ(toHex(encodeFrame(frame)),
+            "0080c49fd50c2264f2875299805b8900ff02b9f05371f56501b9f05371f5");
+}
+
+}  // namespace
+}  // namespace fieldsync::protocol

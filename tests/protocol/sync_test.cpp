@@ -115,3 +115,22 @@ TEST(SyncBatch, ALyingOrBombingBatchIsRefused) {
 
 }  // namespace
 }  // namespace fieldsync::protocol::sync
+
+namespace fieldsync::protocol::sync {
+namespace {
+
+TEST(SyncVectors, ArchiveFingerprintMatchesDocsProtocol) {
+  ObjectId a, b;
+  for (std::size_t i = 0; i < ID_BYTES; ++i) {
+    a.bytes[i] = static_cast<std::uint8_t>(i + 1);
+    b.bytes[i] = static_cast<std::uint8_t>(0xff - i);
+  }
+  RangeSum sum;
+  sum.add(a);
+  sum.add(b);
+  EXPECT_EQ(archiveState(sum).fingerprint.hex(),
+            "298b07430d3c00e4159fc08d9b37b84b0c36f1906db4149199db581d756a78a9");
+}
+
+}  // namespace
+}  // namespace fieldsync::protocol::sync
