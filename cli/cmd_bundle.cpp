@@ -15,6 +15,7 @@
 #include "protocol/text.h"
 #include "store/bundle.h"
 #include "store/files.h"
+#include "store/peers.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -90,6 +91,7 @@ struct ExportOptions {
   bool all = false;
   std::string sinceRelease;
   std::vector<std::string> tags;
+  std::string forPeer;
   bool json = false;
 };
 
@@ -103,9 +105,26 @@ int runExport(const Global& global, const ExportOptions& o) {
     if (t.empty()) throw UsageError("--tag: empty tag");
     selection.tags.push_back(std::move(t));
   }
-  if (o.all && (selection.sinceRelease || !selection.tags.empty()))
-    throw UsageError("--all takes no --since-release or --tag");
+  if (o.all && (selection.sinceRelease || !selection.tags.empty() || !o.forPeer.empty()))
+    throw UsageError("--all takes no --since-release, --tag or --for");
   auto home = openHome(global);
+  std::string forNote;
+  if (!o.forPeer.empty()) {
+    // What the peer is not known to hold: what arrived here since the last session that
+    // found both archives equal (store/peers.h, PeerState::inStepSeq).
+    const auto peer = store::findPeer(home->archive().beginRead(), o.forPeer);
+    if (!peer)
+      throw UsageError("there is no peer named \"" + o.forPeer +
+                       "\" (`fieldsync peers list` shows them); no bundle was written");
+    if (peer->state.inStepAt != 0) {
+      selection.afterSeq = peer->state.inStepSeq;
+      forNote = "for " + peer->name + ": what arrived after this archive's seq " +
+                std::to_string(peer->state.inStepSeq) + ", when it was last in step with " +
+                peer->name + " (" + isoTime(peer->state.inStepAt) + ")";
+    } else {
+      forNote = "for " + peer->name + ": never in step with it, so everything";
+    }
+  }
 
   store::DurableFile out(o.file, 0644);
   auto summary = store::exportBundle(
@@ -116,12 +135,14 @@ int runExport(const Global& global, const ExportOptions& o) {
 
   const auto& s = summary.value();
   if (o.json) {
-    std::cout << nlohmann::json{{"file", o.file},           {"objects", s.objects},
-                                {"clippings", s.clippings}, {"releases", s.releases},
-                                {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
-                                {"bytes", out.size()}}
-              << '\n';
+    nlohmann::json doc{{"file", o.file},           {"objects", s.objects},
+                       {"clippings", s.clippings}, {"releases", s.releases},
+                       {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
+                       {"bytes", out.size()}};
+    if (selection.afterSeq) doc["afterSeq"] = *selection.afterSeq;
+    std::cout << doc << '\n';
   } else {
+    if (!forNote.empty()) std::cout << forNote << '\n';
     std::cout << "wrote " << o.file << ": " << plural(s.objects, "object") << " ("
               << plural(s.clippings, "clipping") << ", " << plural(s.releases, "release") << ", "
               << plural(s.keyCerts, "key certificate") << ", "
@@ -360,6 +381,8 @@ void addBundle(CLI::App& app, Invocation& invocation) {
                         "Only clippings that release NAME[@SEQ] and its chain do not list");
   exportCmd->add_option("--tag", ex->tags,
                         "Only clippings with this tag (repeatable: all of them)");
+  exportCmd->add_option("--for", ex->forPeer,
+                        "Only what peer NAME is not known to hold (since it was last in step)");
   exportCmd->add_flag("--json", ex->json, "Print the result as JSON");
   exportCmd->callback([&invocation, ex] {
     invocation.action = [&invocation, ex] { return runExport(invocation.global, *ex); };
