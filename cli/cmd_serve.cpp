@@ -7,12 +7,17 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
-#include "node/server.h"
+#include "node/daemon.h"
 
 namespace fieldsync::cli {
 namespace {
 
-int runServe(const Global& global, const std::string& listen) {
+struct ServeArgs {
+  std::string listen = "tcp://0.0.0.0:7420";
+  bool noDial = false;
+};
+
+int runServe(const Global& global, const ServeArgs& args) {
   auto home = openHome(global);
   const auto identity = loadSecretKey(global, *home);
 
@@ -27,11 +32,12 @@ int runServe(const Global& global, const std::string& listen) {
   auto log = [](const std::string& line) {
     std::cerr << isoTime(now()) << ' ' << line << std::endl;
   };
-  node::ServerOptions options;
-  options.listen = listen;
-  node::Server server(home->archive(), identity, options, log);
+  node::DaemonOptions options;
+  options.server.listen = args.listen;
+  options.dial = !args.noDial;
+  node::Daemon server(home->archive(), identity, options, log);
   log("serving " + home->archive().dir().parent_path().string() + " on " + server.endpoint() +
-      " as " + home->publicKey().hex());
+      " as " + home->publicKey().hex() + (args.noDial ? "" : "; dialing peers"));
 
   std::thread waiter([&] {
     int signal = 0;
@@ -54,11 +60,14 @@ int runServe(const Global& global, const std::string& listen) {
 }  // namespace
 
 void addServe(CLI::App& app, Invocation& invocation) {
-  auto listen = std::make_shared<std::string>("tcp://0.0.0.0:7420");
-  auto* cmd = app.add_subcommand("serve", "Serve sync sessions to listed peers until stopped");
-  cmd->add_option("--listen", *listen, "Where to listen: tcp://HOST:PORT")->capture_default_str();
-  cmd->callback([&invocation, listen] {
-    invocation.action = [&invocation, listen] { return runServe(invocation.global, *listen); };
+  auto args = std::make_shared<ServeArgs>();
+  auto* cmd = app.add_subcommand(
+      "serve", "Sync with listed peers until stopped: answer their sessions and dial them");
+  cmd->add_option("--listen", args->listen, "Where to listen: tcp://HOST:PORT")
+      ->capture_default_str();
+  cmd->add_flag("--no-dial", args->noDial, "Only answer peers; never dial them");
+  cmd->callback([&invocation, args] {
+    invocation.action = [&invocation, args] { return runServe(invocation.global, *args); };
   });
 }
 

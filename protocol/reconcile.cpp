@@ -448,6 +448,11 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
           append(out, skipTo(range.upper));
           break;
         }
+        if (from == to) {
+          // I have nothing here: "send me all" needs no answer, where a Need of every id would.
+          append(out, entryOf(range.upper, RangeMode::IdList));
+          break;
+        }
         std::vector<ShortId> theirs = range.ids;
         std::sort(theirs.begin(), theirs.end());
         std::vector<bool> found(theirs.size(), false);

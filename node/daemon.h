@@ -1,0 +1,72 @@
+#pragma once
+// The daemon behind `fieldsync serve`: serves sessions to listed peers (node/server.h) and
+// dials them, so every partner keeps converging without anyone running `sync`.
+//
+//   - On start it dials every peer at once; then each peer again after its interval, with
+//     jitter (so offices that start together do not dial together forever).
+//   - A failed session backs off exponentially, capped; a success resets the back-off.
+//   - New objects, whoever added them (this daemon's sessions, `import` or `bundle import` in
+//     another process: it watches the archive's last sequence number), are pushed at once to
+//     every peer that last answered and may lack them (its in-step seq is older).
+//   - Store and forward: sessions carry every object, whoever signed it.
+//   - A pause (`fieldsync pause`, kept in the archive) stops dialing and refuses sessions
+//     until it ends.
+// Peer state (last success, last error, next attempt, totals) is kept in the store after
+// every session (node/report.h), so `fieldsync status` and `peers list` show it.
+// Threads: run() serves on a thread of its own and dials on the caller's; stop() from any
+// thread. Sessions it dials run one at a time.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+
+#include "node/client.h"
+#include "node/server.h"
+#include "protocol/keys.h"
+#include "store/archive.h"
+
+namespace fieldsync::node {
+
+struct DaemonOptions {
+  ServerOptions server;
+  SyncOptions client;
+  bool dial = true;                                 // dial peers (off: only answer)
+  std::chrono::milliseconds interval{300'000};      // between sessions with a peer
+  double jitter = 0.2;                              // intervals vary by +- this share
+  std::chrono::milliseconds minBackoff{10'000};     // after a first failure
+  std::chrono::milliseconds maxBackoff{3'600'000};  // cap of the doubling
+  std::chrono::milliseconds watchInterval{1'000};   // how often to look for new objects
+  std::uint64_t seed = 0;                           // jitter; 0: from the clock
+};
+
+class Daemon {
+ public:
+  /// Binds the server (Error when it cannot). The archive outlives the daemon.
+  Daemon(store::Archive& archive, const protocol::SecretKey& identity, DaemonOptions options,
+         ServerLog log);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  const std::string& endpoint() const { return m_server.endpoint(); }
+  /// Serves and dials until stop().
+  void run();
+  /// Asks run() to return, after the session in progress (bounded by its timeouts).
+  void stop();
+
+ private:
+  void dialLoop();
+
+  store::Archive& m_archive;
+  const protocol::SecretKey& m_identity;
+  DaemonOptions m_options;
+  ServerLog m_log;
+  Server m_server;
+  std::mutex m_mutex;
+  std::condition_variable m_wake;
+  bool m_stop = false;
+};
+
+}  // namespace fieldsync::node
