@@ -1,0 +1,138 @@
+// fieldsync status: the archive at a glance (counts by kind, newest object, fingerprint) and
+// where this node stands with each peer.
+#include <iostream>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/command.h"
+#include "cli/output.h"
+#include "protocol/sync.h"
+#include "store/peers.h"
+#include "store/sync_index.h"
+
+namespace fieldsync::cli {
+namespace {
+
+nlohmann::json timeOrNull(std::int64_t unixSeconds) {
+  return unixSeconds ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
+}
+
+/// "in step as of TIME" when the last session found both archives equal, else what is known.
+std::string standing(const store::PeerState& s) {
+  if (s.neverSynced() && s.lastError.empty()) return "never synced";
+  std::string text;
+  if (s.inStepAt != 0 && s.inStepAt >= s.lastSuccess) {
+    text = "in step as of " + isoTime(s.inStepAt);
+  } else if (s.lastSuccess != 0) {
+    text = "last synced " + isoTime(s.lastSuccess);
+  } else {
+    text = "never synced";
+  }
+  if (s.lastErrorAt > s.lastSuccess) {
+    std::string error = s.lastError;
+    for (char& c : error)
+      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    text += "; failing since " + isoTime(s.lastErrorAt) + ": " + error;
+  }
+  if (s.nextAttempt != 0) text += "; next attempt " + isoTime(s.nextAttempt);
+  return text;
+}
+
+int runStatus(const Global& global, bool json) {
+  auto home = openHome(global);
+  const auto txn = home->archive().beginRead();
+  const std::uint64_t total = txn.count();
+  std::uint64_t others = 0;
+  nlohmann::json kinds = nlohmann::json::object();
+  for (auto kind : {protocol::Kind::Release, protocol::Kind::KeyCert, protocol::Kind::Revocation}) {
+    const auto n = txn.ofKind(kind).size();
+    others += n;
+    kinds[std::string(protocol::kindName(kind))] = n;
+  }
+  kinds[std::string(protocol::kindName(protocol::Kind::Clipping))] = total - others;
+
+  const store::ArchiveRangeIndex index(txn);
+  const auto state = protocol::sync::archiveState(index.sum(0, index.size()));
+  std::optional<protocol::DecodedObject> newest;
+  if (index.size() > 0) {
+    const auto key = index.at(index.size() - 1);
+    if (const auto bytes = txn.get(key.id)) {
+      if (auto decoded = protocol::decode(*bytes)) newest = std::move(*decoded);
+    }
+  }
+  const auto peers = store::listPeers(txn);
+
+  if (json) {
+    nlohmann::json out;
+    out["node"] = {{"name", home->name()}, {"key", home->publicKey().hex()}};
+    out["archive"] = {{"objects", total},
+                      {"kinds", kinds},
+                      {"fingerprint", state.fingerprint.hex()},
+                      {"newest", newest ? objectJson(*newest, false) : nlohmann::json(nullptr)}};
+    auto list = nlohmann::json::array();
+    for (const auto& peer : peers) {
+      const auto& s = peer.state;
+      list.push_back({{"name", peer.name},
+                      {"address", peer.address},
+                      {"key", peer.key.hex()},
+                      {"inStep", s.inStepAt != 0 && s.inStepAt >= s.lastSuccess},
+                      {"inStepAt", timeOrNull(s.inStepAt)},
+                      {"lastSuccess", timeOrNull(s.lastSuccess)},
+                      {"lastError",
+                       s.lastError.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.lastError)},
+                      {"lastErrorAt", timeOrNull(s.lastErrorAt)},
+                      {"nextAttempt", timeOrNull(s.nextAttempt)},
+                      {"objectsIn", s.objectsIn},
+                      {"objectsOut", s.objectsOut},
+                      {"bytesIn", s.bytesIn},
+                      {"bytesOut", s.bytesOut}});
+    }
+    out["peers"] = list;
+    std::cout << out << '\n';
+    return EXIT_OK;
+  }
+
+  std::cout << "node " << (home->name().empty() ? "(unnamed)" : home->name()) << ", key "
+            << home->publicKey().hex() << '\n';
+  std::cout << "archive: " << total << " objects";
+  const char* separator = ": ";
+  struct Label {
+    const char* kind;
+    const char* one;
+    const char* many;
+  };
+  for (const Label& label :
+       {Label{"clipping", "clipping", "clippings"}, Label{"release", "release", "releases"},
+        Label{"keyCert", "key certificate", "key certificates"},
+        Label{"revocation", "revocation", "revocations"}}) {
+    const auto n = kinds[label.kind].get<std::uint64_t>();
+    if (n == 0) continue;
+    std::cout << separator << n << ' ' << (n == 1 ? label.one : label.many);
+    separator = ", ";
+  }
+  std::cout << "\n  fingerprint " << state.fingerprint.hex() << '\n';
+  if (newest) {
+    std::cout << "  newest signed " << isoTime(newest->payload.signedAt);
+    if (const auto* c = newest->payload.clipping()) std::cout << ": " << c->title;
+    std::cout << '\n';
+  }
+  if (peers.empty()) std::cout << "no peers (add one with `fieldsync peers add`)\n";
+  for (const auto& peer : peers) {
+    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state)
+              << '\n';
+  }
+  return EXIT_OK;
+}
+
+}  // namespace
+
+void addStatus(CLI::App& app, Invocation& invocation) {
+  auto json = std::make_shared<bool>(false);
+  auto* cmd = app.add_subcommand("status", "The archive and where this node stands with each peer");
+  cmd->add_flag("--json", *json, "Print a JSON document");
+  cmd->callback([&invocation, json] {
+    invocation.action = [&invocation, json] { return runStatus(invocation.global, *json); };
+  });
+}
+
+}  // namespace fieldsync::cli
