@@ -120,6 +120,7 @@ void Daemon::dialLoop() {
         dial.due = Clock::now() + backoff(dial.failures);
       }
       recordSession(m_archive, report, unixNow());
+      if (m_options.onDialed) m_options.onDialed(report);
       const auto wait = std::chrono::duration_cast<std::chrono::seconds>(dial.due - Clock::now());
       const std::int64_t nextAttempt = unixNow() + wait.count();
       m_archive.write([&](store::WriteTxn& txn) {

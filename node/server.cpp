@@ -78,6 +78,7 @@ void Server::run() {
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
     m_log(formatReport(open.report));
     recordSession(m_archive, open.report, unixNow());
+    if (m_options.onSession) m_options.onSession(open.report);
     impl.sessions.erase(it);
   };
 

@@ -30,6 +30,9 @@ struct ServerOptions {
   std::chrono::milliseconds idleTimeout{60'000};  // a session silent this long is dropped
   std::size_t maxSessions = 64;                   // more at once are refused ("busy")
   std::chrono::milliseconds peerListRefresh{2'000};
+  /// Called on the server's thread with every session's report once it ends (tests and
+  /// benchmarks count what moved; the log line is written anyway).
+  std::function<void(const SessionReport&)> onSession;
 };
 
 /// Where the server tells what happened: one line per session or refusal.
