@@ -39,6 +39,9 @@ struct DaemonOptions {
   std::chrono::milliseconds maxBackoff{3'600'000};  // cap of the doubling
   std::chrono::milliseconds watchInterval{1'000};   // how often to look for new objects
   std::uint64_t seed = 0;                           // jitter; 0: from the clock
+  /// Called with the report of every session this daemon dials, on the dialing thread (the
+  /// sessions it answers go to server.onSession).
+  std::function<void(const SessionReport&)> onDialed;
 };
 
 class Daemon {
