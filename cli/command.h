@@ -72,5 +72,6 @@ void addPeers(CLI::App& app, Invocation& invocation);
 void addBundle(CLI::App& app, Invocation& invocation);
 void addSync(CLI::App& app, Invocation& invocation);
 void addServe(CLI::App& app, Invocation& invocation);
+void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
 
 }  // namespace fieldsync::cli

@@ -35,6 +35,7 @@ int main(int argc, char** argv) {
   addBundle(app, invocation);
   addSync(app, invocation);
   addServe(app, invocation);
+  addPause(app, invocation);
 
   try {
     app.parse(argc, argv);
