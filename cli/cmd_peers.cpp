@@ -7,6 +7,8 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/units.h"
+#include "store/pause.h"
 #include "store/peers.h"
 
 namespace fieldsync::cli {
@@ -16,8 +18,80 @@ nlohmann::json timeJson(std::int64_t unixSeconds) {
   return unixSeconds != 0 ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
 }
 
-nlohmann::json peerJson(const store::PeerRecord& peer) {
+/// The settings options of `peers add` and `peers set`, as typed; unset ones are left alone.
+struct SettingsOptions {
+  std::optional<std::string> interval, maxBackoff, rate, dailyBudget;
+
+  bool any() const { return interval || maxBackoff || rate || dailyBudget; }
+
+  void addTo(CLI::App& cmd) {
+    cmd.add_option("--interval", interval,
+                   "Time between sessions with this peer: 30s, 10m, 2h, 1d (default 5m)");
+    cmd.add_option("--max-backoff", maxBackoff,
+                   "Longest wait between attempts after failures in a row (default 1h)");
+    cmd.add_option("--rate", rate,
+                   "Bytes per second each way: 8000, 64k, 1M (k = 1000); 0: unlimited (default)");
+    cmd.add_option("--daily-budget", dailyBudget,
+                   "Bytes per UTC day, both ways together: 50M, 1G; 0: unlimited (default)");
+  }
+
+  /// Applies the given options to settings; UsageError naming the option for a bad value.
+  void applyTo(store::PeerSettings& settings) const {
+    if (interval) settings.interval = period("--interval", *interval);
+    if (maxBackoff) settings.maxBackoff = period("--max-backoff", *maxBackoff);
+    if (rate) settings.rate = size("--rate", *rate, store::MAX_PEER_RATE, "1G bytes per second");
+    if (dailyBudget)
+      settings.dailyBudget =
+          size("--daily-budget", *dailyBudget, store::MAX_PEER_DAILY_BUDGET, "1000T bytes");
+  }
+
+ private:
+  static std::int64_t period(const char* option, const std::string& text) {
+    auto seconds = parseDuration(text);
+    if (!seconds)
+      throw UsageError(std::string(option) + ": not a duration: \"" + text +
+                       "\" (expected a number with a unit s, m, h or d, such as 30s, 10m, 2h, 1d "
+                       "or 1h30m)");
+    if (*seconds < store::MIN_PEER_PERIOD || *seconds > store::MAX_PEER_PERIOD)
+      throw UsageError(std::string(option) + ": " + text +
+                       " is out of range (1s to 30d); nothing changed");
+    return *seconds;
+  }
+  static std::uint64_t size(const char* option, const std::string& text, std::uint64_t most,
+                            const char* mostText) {
+    auto bytes = text == "unlimited" ? std::optional<std::uint64_t>(0) : parseSize(text);
+    if (!bytes)
+      throw UsageError(std::string(option) + ": not a number of bytes: \"" + text +
+                       "\" (expected a number, optionally with k, M, G or T for thousands, "
+                       "millions, ...: 8000, 64k, 5M; 0 for unlimited)");
+    if (*bytes > most)
+      throw UsageError(std::string(option) + ": " + text + " is out of range (at most " + mostText +
+                       "; 0 for unlimited); nothing changed");
+    return *bytes;
+  }
+};
+
+/// "every 5m, back-off up to 1h; no rate cap; no daily budget", with today's use of a budget.
+std::string describeSettings(const store::PeerRecord& peer, std::int64_t at) {
+  const store::PeerSettings& p = peer.settings;
+  std::string text = "every " + formatDuration(p.interval) + ", back-off up to " +
+                     formatDuration(p.maxBackoff) + "; ";
+  text += p.rate == 0 ? "no rate cap" : "rate " + formatSize(p.rate) + " bytes/s each way";
+  const std::uint64_t used = store::budgetUsedToday(peer.state, at);
+  if (p.dailyBudget == 0) {
+    text += "; no daily budget";
+    if (used != 0) text += " (" + std::to_string(used) + " bytes today)";
+  } else {
+    text += "; daily budget " + formatSize(p.dailyBudget) + " bytes (" + std::to_string(used) +
+            " used today, " + std::to_string(*store::budgetLeftToday(peer, at)) + " left)";
+  }
+  return text;
+}
+
+nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
   const store::PeerState& s = peer.state;
+  const store::PeerSettings& p = peer.settings;
+  const auto left = store::budgetLeftToday(peer, at);
   return {
       {"name", peer.name},
       {"address", peer.address},
@@ -34,13 +108,21 @@ nlohmann::json peerJson(const store::PeerRecord& peer) {
       {"objectsOut", s.objectsOut},
       {"bytesIn", s.bytesIn},
       {"bytesOut", s.bytesOut},
-      {"roundTrips", s.roundTrips}};
+      {"roundTrips", s.roundTrips},
+      {"failures", s.failures},
+      {"interval", p.interval},
+      {"maxBackoff", p.maxBackoff},
+      {"rate", p.rate},
+      {"dailyBudget", p.dailyBudget},
+      {"usedToday", store::budgetUsedToday(s, at)},
+      {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)}};
 }
 
-/// The peer and, indented, what sync made of it so far.
-void printPeer(std::ostream& out, const store::PeerRecord& peer) {
+/// The peer, its settings and, indented, what sync made of it so far.
+void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at) {
   const store::PeerState& s = peer.state;
   out << peer.name << "  " << peer.address << "  " << peer.key.hex() << '\n';
+  out << "  " << describeSettings(peer, at) << '\n';
   if (s.neverSynced()) {
     out << "  never synced";
   } else {
@@ -57,7 +139,9 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer) {
     std::string error = s.lastError;
     for (char& c : error)
       if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    out << "  last error " << isoTime(s.lastErrorAt) << ": " << error << '\n';
+    out << "  last error " << isoTime(s.lastErrorAt);
+    if (s.failures > 1) out << " (" << s.failures << " failures in a row)";
+    out << ": " << error << '\n';
   }
   if (s.nextAttempt != 0) out << "  next attempt not before " << isoTime(s.nextAttempt) << '\n';
   if (!s.neverSynced())
@@ -67,6 +151,7 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer) {
 
 struct AddOptions {
   std::string name, address, key;
+  SettingsOptions settings;
 };
 
 int runAdd(const Global& global, const AddOptions& o) {
@@ -81,6 +166,7 @@ int runAdd(const Global& global, const AddOptions& o) {
   // Checked before opening the home, so a typo is reported the same with or without a node.
   if (auto problem = store::checkPeerName(peer.name)) throw UsageError(problem->message);
   if (auto problem = store::checkPeerAddress(peer.address)) throw UsageError(problem->message);
+  o.settings.applyTo(peer.settings);
 
   auto home = openHome(global);
   if (peer.key == home->publicKey())
@@ -91,22 +177,66 @@ int runAdd(const Global& global, const AddOptions& o) {
   });
   if (!put->ok()) throw UsageError(put->error().message + "; nothing changed");
   std::cout << "Added peer " << peer.name << " at " << peer.address << ", key " << peer.key.hex()
-            << '\n';
+            << "\n  " << describeSettings(peer, now()) << '\n';
+  return EXIT_OK;
+}
+
+struct SetOptions {
+  std::string name;
+  SettingsOptions settings;
+};
+
+int runSet(const Global& global, const SetOptions& o) {
+  if (!o.settings.any())
+    throw UsageError("nothing to set for peer \"" + o.name +
+                     "\": give --interval, --max-backoff, --rate or --daily-budget");
+  store::PeerSettings checked;  // the values alone, checked before opening the home
+  o.settings.applyTo(checked);
+  auto home = openHome(global);
+  std::optional<Expected<store::PeerRecord, store::PeerProblem>> changed;
+  home->archive().write([&](store::WriteTxn& txn) {
+    changed.emplace(store::updatePeerSettings(
+        txn, o.name, [&](store::PeerSettings& settings) { o.settings.applyTo(settings); }));
+  });
+  if (!changed->ok()) {
+    const auto& problem = changed->error();
+    throw UsageError(problem.message + "; nothing changed" +
+                     (problem.kind == store::PeerProblem::NotListed
+                          ? " (`fieldsync peers list` shows them)"
+                          : ""));
+  }
+  std::cout << "Set peer " << o.name << ": " << describeSettings(**changed, now()) << '\n';
   return EXIT_OK;
 }
 
 int runList(const Global& global, bool json) {
   auto home = openHome(global);
-  const auto peers = store::listPeers(home->archive().beginRead());
+  const std::int64_t at = now();
+  std::vector<store::PeerRecord> peers;
+  std::optional<std::int64_t> paused;
+  {
+    auto txn = home->archive().beginRead();
+    peers = store::listPeers(txn);
+    paused = store::pausedUntil(txn, at);
+  }
   if (json) {
     auto list = nlohmann::json::array();
-    for (const auto& peer : peers) list.push_back(peerJson(peer));
-    std::cout << nlohmann::json{{"peers", list}} << '\n';
+    for (const auto& peer : peers) list.push_back(peerJson(peer, at));
+    nlohmann::json pausedJson = nullptr;
+    if (paused)
+      pausedJson = *paused == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
+                                                         : nlohmann::json(isoTime(*paused));
+    std::cout << nlohmann::json{{"pausedUntil", pausedJson}, {"peers", list}} << '\n';
     return EXIT_OK;
   }
+  if (paused)
+    std::cout << "All traffic is paused "
+              << (*paused == store::PAUSED_INDEFINITELY ? "until `fieldsync resume`"
+                                                        : "until " + isoTime(*paused))
+              << "\n";
   if (peers.empty())
     std::cout << "No peers yet: add one with `fieldsync peers add NAME ADDRESS KEY`\n";
-  for (const auto& peer : peers) printPeer(std::cout, peer);
+  for (const auto& peer : peers) printPeer(std::cout, peer, at);
   return EXIT_OK;
 }
 
@@ -136,8 +266,17 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   cmd->add_option("address", add->address, "Where it listens: tcp://HOST:PORT")->required();
   cmd->add_option("key", add->key, "Its public key, 64 hex digits (`fieldsync id` on the peer)")
       ->required();
+  add->settings.addTo(*cmd);
   cmd->callback([&invocation, add] {
     invocation.action = [&invocation, add] { return runAdd(invocation.global, *add); };
+  });
+
+  auto set = std::make_shared<SetOptions>();
+  cmd = peers->add_subcommand("set", "Change how gossip treats a peer: interval, back-off, caps");
+  cmd->add_option("name", set->name, "The peer's name")->required();
+  set->settings.addTo(*cmd);
+  cmd->callback([&invocation, set] {
+    invocation.action = [&invocation, set] { return runSet(invocation.global, *set); };
   });
 
   auto listJson = std::make_shared<bool>(false);

@@ -73,5 +73,6 @@ void addBundle(CLI::App& app, Invocation& invocation);
 void addSync(CLI::App& app, Invocation& invocation);
 void addServe(CLI::App& app, Invocation& invocation);
 void addStatus(CLI::App& app, Invocation& invocation);
+void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
 
 }  // namespace fieldsync::cli

@@ -36,6 +36,7 @@ int main(int argc, char** argv) {
   addSync(app, invocation);
   addServe(app, invocation);
   addStatus(app, invocation);
+  addPause(app, invocation);
 
   try {
     app.parse(argc, argv);

@@ -12,8 +12,8 @@
 namespace fieldsync::store {
 namespace {
 
-constexpr std::uint8_t RECORD_VERSION = 1;
-constexpr std::size_t STATE_NUMBERS = 12;
+constexpr std::uint8_t RECORD_VERSION_1 = 1;  // before per-peer settings: read, never written
+constexpr std::size_t NUMBERS = 18;           // 8-byte numbers in version 2
 
 PeerProblem problem(PeerProblem::Kind kind, std::string message) {
   return PeerProblem{kind, std::move(message)};
@@ -179,27 +179,76 @@ std::optional<PeerProblem> checkPeerAddress(std::string_view address) {
   return std::nullopt;
 }
 
+std::optional<PeerProblem> checkPeerSettings(const PeerSettings& settings) {
+  auto period = [](std::string_view what, std::int64_t seconds) -> std::optional<PeerProblem> {
+    if (seconds >= MIN_PEER_PERIOD && seconds <= MAX_PEER_PERIOD) return std::nullopt;
+    return problem(PeerProblem::BadSetting, std::string(what) + " of " + std::to_string(seconds) +
+                                                " s is out of range (1 second to 30 days)");
+  };
+  if (auto bad = period("an interval", settings.interval)) return bad;
+  if (auto bad = period("a maximum back-off", settings.maxBackoff)) return bad;
+  if (settings.rate > MAX_PEER_RATE)
+    return problem(PeerProblem::BadSetting,
+                   "a rate of " + std::to_string(settings.rate) +
+                       " bytes per second is out of range (at most 1G; 0 is unlimited)");
+  if (settings.dailyBudget > MAX_PEER_DAILY_BUDGET)
+    return problem(PeerProblem::BadSetting,
+                   "a daily budget of " + std::to_string(settings.dailyBudget) +
+                       " bytes is out of range (at most 1000T; 0 is unlimited)");
+  return std::nullopt;
+}
+
+std::int64_t utcDay(std::int64_t unixSeconds) {
+  const std::int64_t day = unixSeconds / SECONDS_PER_DAY;
+  return unixSeconds % SECONDS_PER_DAY < 0 ? day - 1 : day;
+}
+
+std::int64_t nextUtcDayStart(std::int64_t now) { return (utcDay(now) + 1) * SECONDS_PER_DAY; }
+
+std::uint64_t budgetUsedToday(const PeerState& state, std::int64_t now) {
+  return state.budgetDay == utcDay(now) ? state.budgetUsed : 0;
+}
+
+std::optional<std::uint64_t> budgetLeftToday(const PeerRecord& peer, std::int64_t now) {
+  const std::uint64_t budget = peer.settings.dailyBudget;
+  if (budget == 0) return std::nullopt;
+  const std::uint64_t used = budgetUsedToday(peer.state, now);
+  return used >= budget ? 0 : budget - used;
+}
+
+void countTraffic(PeerState& state, std::uint64_t bytes, std::int64_t now) {
+  const std::int64_t today = utcDay(now);
+  if (state.budgetDay != today) {
+    state.budgetDay = today;
+    state.budgetUsed = 0;
+  }
+  state.budgetUsed = bytes > UINT64_MAX - state.budgetUsed ? UINT64_MAX : state.budgetUsed + bytes;
+}
+
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
   std::vector<std::uint8_t> out;
   out.reserve(1 + protocol::PUBLIC_KEY_BYTES + 4 + record.address.size() +
-              record.state.lastError.size() + 8 * STATE_NUMBERS);
-  out.push_back(RECORD_VERSION);
+              record.state.lastError.size() + 8 * NUMBERS);
+  out.push_back(PEER_RECORD_VERSION);
   out.insert(out.end(), record.key.bytes.begin(), record.key.bytes.end());
   putText(out, record.address);
   putText(out, record.state.lastError);
   const PeerState& s = record.state;
+  const PeerSettings& p = record.settings;
+  auto u = [](std::int64_t n) { return static_cast<std::uint64_t>(n); };
   for (std::uint64_t n :
-       {static_cast<std::uint64_t>(s.lastSuccess), static_cast<std::uint64_t>(s.lastAttempt),
-        static_cast<std::uint64_t>(s.lastErrorAt), static_cast<std::uint64_t>(s.nextAttempt),
-        static_cast<std::uint64_t>(s.inStepAt), s.inStepSeq, s.objectsIn, s.objectsOut, s.bytesIn,
-        s.bytesOut, std::uint64_t{s.roundTrips}})
+       {u(s.lastSuccess), u(s.lastAttempt), u(s.lastErrorAt), u(s.nextAttempt), u(s.inStepAt),
+        s.inStepSeq, s.objectsIn, s.objectsOut, s.bytesIn, s.bytesOut, std::uint64_t{s.roundTrips},
+        std::uint64_t{s.failures}, u(s.budgetDay), s.budgetUsed, u(p.interval), u(p.maxBackoff),
+        p.rate, p.dailyBudget})
     putNumber(out, n);
   return out;
 }
 
 std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std::uint8_t> bytes) {
   Reader in(bytes);
-  if (in.number(1) != RECORD_VERSION) return std::nullopt;
+  const auto version = in.number(1);
+  if (version != RECORD_VERSION_1 && version != PEER_RECORD_VERSION) return std::nullopt;
   PeerRecord record;
   record.name = name;
   auto key = in.take(protocol::PUBLIC_KEY_BYTES);
@@ -220,9 +269,23 @@ std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std:
   s.bytesIn = in.number();
   s.bytesOut = in.number();
   const std::uint64_t roundTrips = in.number();
-  if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX) return std::nullopt;
+  std::uint64_t failures = 0;
+  if (version == PEER_RECORD_VERSION) {
+    failures = in.number();
+    s.budgetDay = time();
+    s.budgetUsed = in.number();
+    PeerSettings& p = record.settings;
+    p.interval = time();
+    p.maxBackoff = time();
+    p.rate = in.number();
+    p.dailyBudget = in.number();
+  }
+  if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX || failures > UINT32_MAX)
+    return std::nullopt;
   s.roundTrips = static_cast<std::uint32_t>(roundTrips);
-  if (checkPeerName(name) || checkPeerAddress(record.address) || !protocol::toCurve(record.key))
+  s.failures = static_cast<std::uint32_t>(failures);
+  if (checkPeerName(name) || checkPeerAddress(record.address) || !protocol::toCurve(record.key) ||
+      checkPeerSettings(record.settings))
     return std::nullopt;
   return record;
 }
@@ -245,6 +308,7 @@ Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
                                        IfNameListed ifListed) {
   if (auto bad = checkPeerName(record.name)) return std::move(*bad);
   if (auto bad = checkPeerAddress(record.address)) return std::move(*bad);
+  if (auto bad = checkPeerSettings(record.settings)) return std::move(*bad);
   if (!protocol::toCurve(record.key))
     return problem(PeerProblem::BadKey, "not a usable public key: " + record.key.hex() +
                                             " (not a point of Ed25519, so no peer holds it)");
@@ -282,6 +346,22 @@ bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,
     return true;
   }
   return false;
+}
+
+bool addPeerTraffic(WriteTxn& txn, const protocol::PublicKey& key, std::uint64_t bytes,
+                    std::int64_t now) {
+  return updatePeerState(txn, key, [&](PeerState& state) { countTraffic(state, bytes, now); });
+}
+
+Expected<PeerRecord, PeerProblem> updatePeerSettings(
+    WriteTxn& txn, std::string_view name, const std::function<void(PeerSettings&)>& change) {
+  auto peer = readPeer(PeersAccess::txn(txn), PeersAccess::dbi(txn), name);
+  if (!peer)
+    return problem(PeerProblem::NotListed, "there is no peer named \"" + std::string(name) + "\"");
+  change(peer->settings);
+  if (auto bad = checkPeerSettings(peer->settings)) return std::move(*bad);
+  writePeer(txn, *peer);
+  return std::move(*peer);
 }
 
 }  // namespace fieldsync::store

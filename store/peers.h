@@ -2,13 +2,17 @@
 // The peers of this node: the nodes it syncs with, each named by a short name and by its
 // Ed25519 public key, with the ZeroMQ address to reach it and what sync last made of it.
 // Kept in the archive's `peers` database (name -> record, see encodePeer); local settings,
-// never synced. Names are unique and so are keys: a key names one peer.
+// never synced. Names are unique and so are keys: a key names one peer. Besides where a peer
+// is, the record holds how gossip treats it (PeerSettings, set by people) and what gossip
+// remembers of it (PeerState), including the bytes counted against its daily budget.
 //
 // Threads and lifetime: as the archive's transactions (store/archive.h). Every function
 // returns copies, never views into the map.
-// Errors: absence is std::optional; refused input (bad name, address or key, a name or key
-// already listed) is Expected<..., PeerProblem>; LMDB failures and a damaged record throw
-// fieldsync::Error.
+// Errors: absence is std::optional; refused input (bad name, address, key or setting, a name
+// or key already listed) is Expected<..., PeerProblem>; LMDB failures and a damaged record
+// throw fieldsync::Error.
+// Time: functions that depend on the day take `now` (unix seconds) from the caller, so tests
+// and the daemon decide what the clock says. Days are UTC days.
 
 #include <cstdint>
 #include <functional>
@@ -28,6 +32,29 @@ inline constexpr std::size_t MAX_PEER_NAME = 64;
 inline constexpr std::size_t MAX_PEER_ADDRESS = 255;  // tcp://, a DNS name (253), :port
 inline constexpr std::size_t MAX_PEER_ERROR = 1024;   // lastError is cut to this many bytes
 
+inline constexpr std::int64_t DEFAULT_PEER_INTERVAL = 300;      // seconds: 5 minutes
+inline constexpr std::int64_t DEFAULT_PEER_MAX_BACKOFF = 3600;  // seconds: 1 hour
+inline constexpr std::int64_t MIN_PEER_PERIOD = 1;              // interval and maxBackoff
+inline constexpr std::int64_t MAX_PEER_PERIOD = 30 * 86400;     // 30 days
+inline constexpr std::uint64_t MAX_PEER_RATE = 1'000'000'000;   // 1 GB/s; 0 is unlimited
+inline constexpr std::uint64_t MAX_PEER_DAILY_BUDGET = 1'000'000'000'000'000;  // 1 PB
+inline constexpr std::int64_t SECONDS_PER_DAY = 86400;
+
+/// How gossip treats a peer: local settings people choose (`fieldsync peers set`), read by the
+/// daemon at each session. Checked by checkPeerSettings; every record stored satisfies it.
+struct PeerSettings {
+  /// Seconds between anti-entropy sessions with this peer (the daemon adds jitter).
+  std::int64_t interval = DEFAULT_PEER_INTERVAL;
+  /// The longest wait, in seconds, that the exponential back-off after failures in a row
+  /// reaches; a success resets the back-off.
+  std::int64_t maxBackoff = DEFAULT_PEER_MAX_BACKOFF;
+  /// Bytes per second on this link, each way; 0: unlimited.
+  std::uint64_t rate = 0;
+  /// Bytes per UTC day, both directions together; 0: unlimited.
+  std::uint64_t dailyBudget = 0;
+  bool operator==(const PeerSettings&) const = default;
+};
+
 /// What sync and gossip remember about a peer. Times are unix seconds, 0 for never. The
 /// totals add up every session; roundTrips is the last session's.
 struct PeerState {
@@ -43,6 +70,9 @@ struct PeerState {
   std::uint64_t bytesIn = 0;
   std::uint64_t bytesOut = 0;
   std::uint32_t roundTrips = 0;
+  std::uint32_t failures = 0;    // sessions in a row that failed: the back-off's exponent
+  std::int64_t budgetDay = 0;    // the UTC day (days since 1970-01-01) budgetUsed counts
+  std::uint64_t budgetUsed = 0;  // bytes both ways on budgetDay: see countTraffic
 
   bool neverSynced() const { return lastSuccess == 0; }
   bool operator==(const PeerState&) const = default;
@@ -53,6 +83,7 @@ struct PeerRecord {
   std::string address;  // a ZeroMQ endpoint: tcp://host:port
   protocol::PublicKey key;
   PeerState state;
+  PeerSettings settings;
   bool operator==(const PeerRecord&) const = default;
 };
 
@@ -63,6 +94,8 @@ struct PeerProblem {
     BadKey,      // not a usable Ed25519 public key (no CurveZMQ form)
     NameTaken,   // another peer has this name (and replacing was not asked for)
     KeyTaken,    // another peer, under another name, has this key
+    BadSetting,  // a PeerSettings value out of its range
+    NotListed,   // no peer has this name
   } kind;
   std::string message;  // one sentence for people, naming the value and what is expected
 };
@@ -72,6 +105,30 @@ struct PeerProblem {
 /// Why address is not one fieldsync connects to; empty when it is. Accepted: tcp://HOST:PORT,
 /// HOST a DNS name, an IPv4 address or an IPv6 address in brackets, PORT 1 to 65535.
 [[nodiscard]] std::optional<PeerProblem> checkPeerAddress(std::string_view address);
+
+/// Why settings are not ones gossip can follow; empty when they are. interval and maxBackoff:
+/// MIN_PEER_PERIOD to MAX_PEER_PERIOD seconds; rate at most MAX_PEER_RATE; dailyBudget at most
+/// MAX_PEER_DAILY_BUDGET.
+[[nodiscard]] std::optional<PeerProblem> checkPeerSettings(const PeerSettings& settings);
+
+// --- The daily budget -----------------------------------------------------------------------
+// Pure functions of a record and the time, so the daemon can count inside the write that
+// records a session (updatePeerState) and decide from a record it already holds.
+
+/// The UTC day of a unix time: days since 1970-01-01 (floor, so also right before 1970).
+[[nodiscard]] std::int64_t utcDay(std::int64_t unixSeconds);
+/// When the UTC day after the one of now begins (unix seconds): when a spent budget refills.
+[[nodiscard]] std::int64_t nextUtcDayStart(std::int64_t now);
+/// Bytes counted on the UTC day of now; 0 when the count is of an earlier day.
+[[nodiscard]] std::uint64_t budgetUsedToday(const PeerState& state, std::int64_t now);
+/// Bytes the daily budget still allows on the UTC day of now (0 once it is spent or overrun);
+/// empty when the peer has no budget (dailyBudget 0: unlimited).
+[[nodiscard]] std::optional<std::uint64_t> budgetLeftToday(const PeerRecord& peer,
+                                                           std::int64_t now);
+/// Counts bytes (either direction) against the day of now: starts a new count when the stored
+/// one is of another day. Counts whether or not the peer has a budget, so setting one later
+/// knows today's use. The count saturates instead of wrapping.
+void countTraffic(PeerState& state, std::uint64_t bytes, std::int64_t now);
 
 // --- Reading --------------------------------------------------------------------------------
 
@@ -86,8 +143,9 @@ std::optional<PeerRecord> findPeerByKey(const ReadTxn& txn, const protocol::Publ
 enum class IfNameListed { Refuse, Replace };
 enum class PeerPut { Added, Replaced };
 
-/// Adds record, or with IfNameListed::Replace replaces the peer of that name (address, key and
-/// state: as given). Refuses a bad name, address or key, and a key another name holds.
+/// Adds record, or with IfNameListed::Replace replaces the peer of that name (address, key,
+/// settings and state: as given). Refuses a bad name, address, key or setting, and a key
+/// another name holds.
 [[nodiscard]] Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
                                                      IfNameListed ifListed);
 /// Removes the peer; false when there is none of that name.
@@ -96,15 +154,33 @@ enum class PeerPut { Added, Replaced };
 /// when there is no such peer. lastError is cut to MAX_PEER_ERROR bytes.
 [[nodiscard]] bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,
                                    const std::function<void(PeerState&)>& change);
+/// countTraffic on the stored record of the peer with key, in this batch; false when there is
+/// no such peer.
+[[nodiscard]] bool addPeerTraffic(WriteTxn& txn, const protocol::PublicKey& key,
+                                  std::uint64_t bytes, std::int64_t now);
+/// Changes the settings of the peer named name in place (read, change, check, write in this
+/// batch) and leaves the rest of its record alone; returns the record as stored. NotListed
+/// when there is no such peer, BadSetting (nothing written) when the changed settings fail
+/// checkPeerSettings.
+[[nodiscard]] Expected<PeerRecord, PeerProblem> updatePeerSettings(
+    WriteTxn& txn, std::string_view name, const std::function<void(PeerSettings&)>& change);
 
 // --- The stored form ------------------------------------------------------------------------
-// Version byte 1; the key (32 bytes); the address and lastError, each a 2-byte big-endian
-// length and the bytes; then the state's numbers, 8 bytes big-endian each (roundTrips too).
+// Version byte 2; the key (32 bytes); the address and lastError, each a 2-byte big-endian
+// length and the bytes; then numbers, 8 bytes big-endian each (two's complement for the
+// signed ones):
+//   lastSuccess lastAttempt lastErrorAt nextAttempt inStepAt inStepSeq
+//   objectsIn objectsOut bytesIn bytesOut roundTrips                 (version 1 ends here)
+//   failures budgetDay budgetUsed interval maxBackoff rate dailyBudget
+// Version 1 (before per-peer settings) is read too, with the defaults of PeerSettings and a
+// zero failures and budget count; every write stores version 2.
 // The name is the database key, not part of the value.
 
+inline constexpr std::uint8_t PEER_RECORD_VERSION = 2;
+
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record);
-/// The record named name from its stored bytes; empty when the bytes are not a record this
-/// version wrote (wrong version, truncated, trailing bytes, a bad address or key).
+/// The record named name from its stored bytes, version 1 or 2; empty when the bytes are not
+/// a record (unknown version, truncated, trailing bytes, a bad address, key or setting).
 [[nodiscard]] std::optional<PeerRecord> decodePeer(std::string_view name,
                                                    std::span<const std::uint8_t> bytes);
 

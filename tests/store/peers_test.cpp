@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include "store/pause.h"
+
 #include "store/store_fixture.h"
 
 namespace fieldsync::store {
@@ -74,8 +76,131 @@ TEST(PeerRecordForm, RoundTripsEveryField) {
                   .objectsOut = 2,
                   .bytesIn = 3ull << 40,
                   .bytesOut = 4,
-                  .roundTrips = 7};
+                  .roundTrips = 7,
+                  .failures = 3,
+                  .budgetDay = 19675,
+                  .budgetUsed = 5ull << 33};
+  record.settings = {.interval = 600, .maxBackoff = 86400, .rate = 8000, .dailyBudget = 5'000'000};
+  const auto bytes = encodePeer(record);
+  EXPECT_EQ(bytes[0], PEER_RECORD_VERSION);
+  EXPECT_EQ(decodePeer("goma", bytes), record);
+  // Negative times survive too (two's complement).
+  record.state.budgetDay = -1;
   EXPECT_EQ(decodePeer("goma", encodePeer(record)), record);
+}
+
+/// The version 1 form, as the first releases wrote it: no settings, failures or budget.
+std::vector<std::uint8_t> encodeVersion1(const PeerRecord& record) {
+  auto bytes = encodePeer(record);
+  bytes[0] = 1;
+  bytes.resize(bytes.size() - 7 * 8);
+  return bytes;
+}
+
+TEST(PeerRecordForm, Version1DecodesWithDefaultSettings) {
+  PeerRecord record = peer("goma", 1);
+  record.state = {
+      .lastSuccess = 1700000000, .lastError = "timeout", .bytesIn = 42, .roundTrips = 3};
+  const auto old = encodeVersion1(record);
+  // Pinned: 1 + 32 + 2 + 20 + 2 + 7 + 11 * 8 bytes, as version 1 stored it.
+  ASSERT_EQ(old.size(), 1 + 32 + 2 + record.address.size() + 2 + 7 + 11 * 8);
+  auto decoded = decodePeer("goma", old);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, record);
+  EXPECT_EQ(decoded->settings, PeerSettings{});
+  EXPECT_EQ(decoded->settings.interval, 300);
+  EXPECT_EQ(decoded->settings.maxBackoff, 3600);
+  EXPECT_EQ(decoded->settings.rate, 0u);
+  EXPECT_EQ(decoded->settings.dailyBudget, 0u);
+  EXPECT_EQ(decoded->state.failures, 0u);
+  EXPECT_EQ(decoded->state.budgetUsed, 0u);
+  // Version 1 bytes with version 2's extra numbers, or version 2 without them, are damaged.
+  auto v1Longer = encodePeer(record);
+  v1Longer[0] = 1;
+  EXPECT_FALSE(decodePeer("goma", v1Longer));
+  auto v2Shorter = old;
+  v2Shorter[0] = 2;
+  EXPECT_FALSE(decodePeer("goma", v2Shorter));
+}
+
+TEST(PeerRecordForm, SettingsOutOfRangeDecodeToNothing) {
+  for (auto change : std::vector<std::function<void(PeerSettings&)>>{
+           [](PeerSettings& s) { s.interval = 0; }, [](PeerSettings& s) { s.interval = -5; },
+           [](PeerSettings& s) { s.maxBackoff = MAX_PEER_PERIOD + 1; },
+           [](PeerSettings& s) { s.rate = MAX_PEER_RATE + 1; },
+           [](PeerSettings& s) { s.dailyBudget = MAX_PEER_DAILY_BUDGET + 1; }}) {
+    PeerRecord record = peer("goma", 1);
+    change(record.settings);
+    EXPECT_FALSE(decodePeer("goma", encodePeer(record)));
+  }
+}
+
+TEST(PeerSettingsCheck, RangesAreOneSecondToThirtyDaysAndCappedSizes) {
+  EXPECT_FALSE(checkPeerSettings({}));
+  EXPECT_FALSE(checkPeerSettings({.interval = 1,
+                                  .maxBackoff = MAX_PEER_PERIOD,
+                                  .rate = MAX_PEER_RATE,
+                                  .dailyBudget = MAX_PEER_DAILY_BUDGET}));
+  auto bad = checkPeerSettings({.interval = 0});
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->kind, PeerProblem::BadSetting);
+  EXPECT_NE(bad->message.find("interval"), std::string::npos) << bad->message;
+  bad = checkPeerSettings({.maxBackoff = 31 * 86400});
+  ASSERT_TRUE(bad);
+  EXPECT_NE(bad->message.find("back-off"), std::string::npos) << bad->message;
+  EXPECT_TRUE(checkPeerSettings({.rate = MAX_PEER_RATE + 1}));
+  EXPECT_TRUE(checkPeerSettings({.dailyBudget = MAX_PEER_DAILY_BUDGET + 1}));
+}
+
+// --- The daily budget ---
+
+constexpr std::int64_t DAY_19675 = 19675 * SECONDS_PER_DAY;  // 2023-11-14T00:00:00Z
+
+TEST(DailyBudget, DaysAreUtcDaysCountedFromTheEpoch) {
+  EXPECT_EQ(utcDay(0), 0);
+  EXPECT_EQ(utcDay(SECONDS_PER_DAY - 1), 0);
+  EXPECT_EQ(utcDay(SECONDS_PER_DAY), 1);
+  EXPECT_EQ(utcDay(-1), -1);
+  EXPECT_EQ(utcDay(-SECONDS_PER_DAY), -1);
+  EXPECT_EQ(utcDay(-SECONDS_PER_DAY - 1), -2);
+  EXPECT_EQ(utcDay(DAY_19675 + 12 * 3600), 19675);
+  EXPECT_EQ(nextUtcDayStart(DAY_19675), DAY_19675 + SECONDS_PER_DAY);
+  EXPECT_EQ(nextUtcDayStart(DAY_19675 - 1), DAY_19675);
+}
+
+TEST(DailyBudget, TrafficAddsUpWithinADayAndStartsAfreshTheNext) {
+  PeerState state;
+  countTraffic(state, 1000, DAY_19675 + 10);
+  countTraffic(state, 500, DAY_19675 + SECONDS_PER_DAY - 1);
+  EXPECT_EQ(state.budgetDay, 19675);
+  EXPECT_EQ(state.budgetUsed, 1500u);
+  EXPECT_EQ(budgetUsedToday(state, DAY_19675 + 5), 1500u);
+  // Midnight UTC: yesterday's count no longer counts, before or after new traffic.
+  EXPECT_EQ(budgetUsedToday(state, DAY_19675 + SECONDS_PER_DAY), 0u);
+  countTraffic(state, 70, DAY_19675 + SECONDS_PER_DAY);
+  EXPECT_EQ(state.budgetDay, 19676);
+  EXPECT_EQ(state.budgetUsed, 70u);
+  // Days later, with nothing counted since.
+  EXPECT_EQ(budgetUsedToday(state, DAY_19675 + 9 * SECONDS_PER_DAY), 0u);
+  // The count saturates rather than wraps.
+  countTraffic(state, UINT64_MAX - 10, DAY_19675 + SECONDS_PER_DAY);
+  countTraffic(state, 100, DAY_19675 + SECONDS_PER_DAY);
+  EXPECT_EQ(state.budgetUsed, UINT64_MAX);
+}
+
+TEST(DailyBudget, BudgetLeftIsUnlimitedWithoutABudgetAndNeverBelowZero) {
+  PeerRecord record = peer("goma", 1);
+  countTraffic(record.state, 4000, DAY_19675);
+  EXPECT_EQ(budgetLeftToday(record, DAY_19675), std::nullopt);  // no budget: unlimited
+
+  record.settings.dailyBudget = 10'000;
+  EXPECT_EQ(budgetLeftToday(record, DAY_19675), 6000u);
+  countTraffic(record.state, 6000, DAY_19675 + 60);
+  EXPECT_EQ(budgetLeftToday(record, DAY_19675 + 60), 0u);
+  countTraffic(record.state, 2500, DAY_19675 + 120);  // a session that ran over
+  EXPECT_EQ(budgetLeftToday(record, DAY_19675 + 120), 0u);
+  // The next day the whole budget is back.
+  EXPECT_EQ(budgetLeftToday(record, nextUtcDayStart(DAY_19675)), 10'000u);
 }
 
 TEST(PeerRecordForm, DamagedBytesDecodeToNothing) {
@@ -88,8 +213,11 @@ TEST(PeerRecordForm, DamagedBytesDecodeToNothing) {
   longer.push_back(0);
   EXPECT_FALSE(decodePeer("goma", longer));
   auto newer = bytes;
-  newer[0] = 2;
+  newer[0] = PEER_RECORD_VERSION + 1;
   EXPECT_FALSE(decodePeer("goma", newer));
+  auto zero = bytes;
+  zero[0] = 0;
+  EXPECT_FALSE(decodePeer("goma", zero));
   // A length that runs past the end, a stored address or name that is not one.
   auto overlong = bytes;
   overlong[1 + 32] = 0xff;
@@ -220,11 +348,155 @@ TEST_F(Peers, ALongErrorIsCutAtACharacterBoundary) {
   EXPECT_EQ(stored.size() % 2, 1u);  // "x" and whole "é"s
 }
 
+TEST_F(Peers, SettingsChangeInPlaceAndKeepTheState) {
+  auto goma = peer("goma", 1);
+  goma.settings.rate = 8000;
+  ASSERT_TRUE(put(goma).ok());
+  m_archive->write([&](WriteTxn& txn) {
+    ASSERT_TRUE(updatePeerState(txn, goma.key, [](PeerState& s) { s.lastSuccess = 1700000000; }));
+  });
+
+  std::optional<Expected<PeerRecord, PeerProblem>> changed;
+  m_archive->write([&](WriteTxn& txn) {
+    changed.emplace(updatePeerSettings(txn, "goma", [](PeerSettings& s) {
+      s.interval = 60;
+      s.dailyBudget = 1'000'000;
+    }));
+  });
+  ASSERT_TRUE(changed->ok());
+  EXPECT_EQ(
+      (**changed).settings,
+      (PeerSettings{.interval = 60, .maxBackoff = 3600, .rate = 8000, .dailyBudget = 1'000'000}));
+  EXPECT_EQ(list(), std::vector{**changed});
+  EXPECT_EQ(list()[0].state.lastSuccess, 1700000000);
+
+  // Out of range: refused, nothing written. Unknown name: NotListed.
+  m_archive->write([&](WriteTxn& txn) {
+    changed.emplace(updatePeerSettings(txn, "goma", [](PeerSettings& s) { s.interval = 0; }));
+  });
+  ASSERT_FALSE(changed->ok());
+  EXPECT_EQ(changed->error().kind, PeerProblem::BadSetting);
+  EXPECT_EQ(list()[0].settings.interval, 60);
+  m_archive->write([&](WriteTxn& txn) {
+    changed.emplace(updatePeerSettings(txn, "bukavu", [](PeerSettings&) {}));
+  });
+  ASSERT_FALSE(changed->ok());
+  EXPECT_EQ(changed->error().kind, PeerProblem::NotListed);
+
+  auto badSettings = peer("nairobi", 2);
+  badSettings.settings.maxBackoff = 0;
+  EXPECT_EQ(put(badSettings).error().kind, PeerProblem::BadSetting);
+}
+
+TEST_F(Peers, TrafficIsCountedInTheStoredRecord) {
+  auto goma = peer("goma", 1);
+  goma.settings.dailyBudget = 5000;
+  ASSERT_TRUE(put(goma).ok());
+  bool found = false;
+  m_archive->write([&](WriteTxn& txn) {
+    found = addPeerTraffic(txn, goma.key, 1200, DAY_19675 + 1);
+    ASSERT_TRUE(addPeerTraffic(txn, goma.key, 300, DAY_19675 + 2));  // same batch, sees the first
+  });
+  EXPECT_TRUE(found);
+  auto stored = *findPeer(m_archive->beginRead(), "goma");
+  EXPECT_EQ(budgetUsedToday(stored.state, DAY_19675 + 3), 1500u);
+  EXPECT_EQ(budgetLeftToday(stored, DAY_19675 + 3), 3500u);
+  m_archive->write(
+      [&](WriteTxn& txn) { found = addPeerTraffic(txn, keyNumber(9).publicKey(), 1, DAY_19675); });
+  EXPECT_FALSE(found);
+}
+
+/// Stores bytes as the record of name in dir's archive (closed), through LMDB itself, as an
+/// older fieldsync would have.
+void putRawPeer(const std::filesystem::path& dir, std::string name,
+                std::vector<std::uint8_t> bytes) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi peers = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "peers", 0, &peers), 0);
+  MDB_val key{name.size(), name.data()};
+  MDB_val data{bytes.size(), bytes.data()};
+  ASSERT_EQ(mdb_put(txn, peers, &key, &data, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST_F(Peers, AVersion1RecordOnDiskIsReadWithDefaultsAndUpdated) {
+  auto goma = peer("goma", 1);
+  goma.state.bytesOut = 99;
+  m_archive.reset();
+  putRawPeer(m_dir.path(), "goma", encodeVersion1(goma));
+  m_archive = Archive::open({.dir = m_dir.path()});
+  EXPECT_EQ(list(), std::vector{goma});
+  m_archive->write([&](WriteTxn& txn) {
+    ASSERT_TRUE(updatePeerState(txn, goma.key, [](PeerState& s) { s.failures = 2; }));
+  });
+  auto stored = *findPeer(m_archive->beginRead(), "goma");
+  EXPECT_EQ(stored.state.bytesOut, 99u);
+  EXPECT_EQ(stored.state.failures, 2u);
+  EXPECT_EQ(stored.settings, PeerSettings{});
+}
+
 TEST_F(Peers, PeersSurviveReopeningTheArchive) {
   ASSERT_TRUE(put(peer("goma", 1)).ok());
   m_archive.reset();
   m_archive = Archive::open({.dir = m_dir.path()});
   EXPECT_EQ(list(), std::vector{peer("goma", 1)});
+}
+
+// --- Pause (store/pause.h) ---
+
+TEST_F(Peers, ATimedPauseEndsByItselfAtItsTime) {
+  const std::int64_t now = 1'700'000'000;
+  EXPECT_FALSE(pausedUntil(m_archive->beginRead(), now));
+  m_archive->write([&](WriteTxn& txn) { pauseTraffic(txn, now + 3600); });
+  auto txn = m_archive->beginRead();
+  EXPECT_EQ(pausedUntil(txn, now), now + 3600);
+  EXPECT_EQ(pausedUntil(txn, now + 3599), now + 3600);
+  EXPECT_FALSE(pausedUntil(txn, now + 3600));  // ended: nobody had to clear it
+  EXPECT_FALSE(pausedUntil(txn, now + 86400));
+}
+
+TEST_F(Peers, AnIndefinitePauseLastsUntilResumedAndTheLatestPauseWins) {
+  const std::int64_t now = 1'700'000'000;
+  m_archive->write([&](WriteTxn& txn) { pauseTraffic(txn, now + 60); });
+  m_archive->write([&](WriteTxn& txn) { pauseTraffic(txn, PAUSED_INDEFINITELY); });
+  EXPECT_EQ(pausedUntil(m_archive->beginRead(), now + 100 * 86400), PAUSED_INDEFINITELY);
+
+  std::optional<std::int64_t> was;
+  m_archive->write([&](WriteTxn& txn) {
+    was = resumeTraffic(txn, now);
+    EXPECT_FALSE(pausedUntil(txn, now));  // the batch sees its own resume
+  });
+  EXPECT_EQ(was, PAUSED_INDEFINITELY);
+  EXPECT_FALSE(pausedUntil(m_archive->beginRead(), now));
+  m_archive->write([&](WriteTxn& txn) { was = resumeTraffic(txn, now); });
+  EXPECT_FALSE(was);
+
+  // A resume after a timed pause ended says it was not paused.
+  m_archive->write([&](WriteTxn& txn) { pauseTraffic(txn, now + 60); });
+  m_archive->write([&](WriteTxn& txn) { was = resumeTraffic(txn, now + 60); });
+  EXPECT_FALSE(was);
+}
+
+TEST_F(Peers, ADamagedPauseIsReportedAndResumeClearsIt) {
+  m_archive->write([](WriteTxn& txn) { txn.setMeta(META_PAUSED_UNTIL, "tomorrow"); });
+  EXPECT_THROW((void)pausedUntil(m_archive->beginRead(), 0), Error);
+  std::optional<std::int64_t> was;
+  m_archive->write([&](WriteTxn& txn) { was = resumeTraffic(txn, 0); });
+  EXPECT_EQ(was, PAUSED_INDEFINITELY);
+  EXPECT_FALSE(pausedUntil(m_archive->beginRead(), 0));
+}
+
+TEST_F(Peers, APauseSurvivesReopeningTheArchive) {
+  m_archive->write([](WriteTxn& txn) { pauseTraffic(txn, PAUSED_INDEFINITELY); });
+  m_archive.reset();
+  m_archive = Archive::open({.dir = m_dir.path()});
+  EXPECT_EQ(pausedUntil(m_archive->beginRead(), 0), PAUSED_INDEFINITELY);
 }
 
 }  // namespace
