@@ -208,7 +208,7 @@ TEST(Beacon, RefusesOptionsItCannotUse) {
 
 store::PeerRecord listPeer(store::Archive& archive, std::string name, PublicKey key,
                            std::string address) {
-  store::PeerRecord record{std::move(name), std::move(address), key, {}};
+  store::PeerRecord record{std::move(name), std::move(address), key, {}, {}};
   record.state.lastSuccess = 1'700'000'000;
   record.state.objectsIn = 42;
   archive.write([&](store::WriteTxn& txn) {
