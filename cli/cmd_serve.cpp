@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "node/beacon.h"
 #include "node/daemon.h"
 
 namespace fieldsync::cli {
@@ -15,6 +16,7 @@ namespace {
 struct ServeArgs {
   std::string listen = "tcp://0.0.0.0:7420";
   bool noDial = false;
+  bool noBeacon = false;
 };
 
 int runServe(const Global& global, const ServeArgs& args) {
@@ -38,6 +40,22 @@ int runServe(const Global& global, const ServeArgs& args) {
   node::Daemon server(home->archive(), identity, options, log);
   log("serving " + home->archive().dir().parent_path().string() + " on " + server.endpoint() +
       " as " + home->publicKey().hex() + (args.noDial ? "" : "; dialing peers"));
+
+  // Peers on the same LAN learn this node's address from its beacon, and it theirs; a beacon
+  // only ever updates the address of a peer already listed.
+  node::BeaconOptions beaconOptions;
+  beaconOptions.enabled = !args.noBeacon;
+  const auto colon = server.endpoint().rfind(':');
+  beaconOptions.announcePort =
+      static_cast<std::uint16_t>(std::stoul(server.endpoint().substr(colon + 1)));
+  node::Beacon beacon(
+      identity, beaconOptions,
+      [&](const protocol::PublicKey& key, const std::string& address) {
+        if (node::updateListedPeerAddress(home->archive(), key, address)) {
+          log("beacon: peer " + key.hex().substr(0, 8) + " is now at " + address);
+        }
+      },
+      log);
 
   std::thread waiter([&] {
     int signal = 0;
@@ -66,6 +84,8 @@ void addServe(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--listen", args->listen, "Where to listen: tcp://HOST:PORT")
       ->capture_default_str();
   cmd->add_flag("--no-dial", args->noDial, "Only answer peers; never dial them");
+  cmd->add_flag("--no-beacon", args->noBeacon,
+                "Neither announce this node on the LAN nor learn peers' addresses (UDP 7421)");
   cmd->callback([&invocation, args] {
     invocation.action = [&invocation, args] { return runServe(invocation.global, *args); };
   });

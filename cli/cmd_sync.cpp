@@ -4,7 +4,9 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/output.h"
 #include "node/client.h"
+#include "store/pause.h"
 #include "store/peers.h"
 
 namespace fieldsync::cli {
@@ -19,6 +21,12 @@ struct SyncArgs {
 int runSync(const Global& global, const SyncArgs& args) {
   auto home = openHome(global);
   store::Archive& archive = home->archive();
+  if (const auto until = store::pausedUntil(archive.beginRead(), now())) {
+    throw UsageError(std::string("traffic is paused ") +
+                     (*until == store::PAUSED_INDEFINITELY ? "until `fieldsync resume`"
+                                                           : "until " + isoTime(*until)) +
+                     "; nothing was sent (`fieldsync resume` ends the pause)");
+  }
 
   // A listed peer by name, or an address with --key (or the key listed for that address).
   std::string name, address;
@@ -53,7 +61,11 @@ int runSync(const Global& global, const SyncArgs& args) {
   }
 
   const auto identity = loadSecretKey(global, *home);
-  const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name);
+  node::SyncOptions options;
+  if (const auto listed = store::findPeerByKey(archive.beginRead(), *key)) {
+    options.rate = listed->settings.rate;
+  }
+  const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name, options);
   node::recordSession(archive, report, now());
 
   const auto& s = report.stats;

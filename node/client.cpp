@@ -3,6 +3,9 @@
 #include <zmq.h>
 
 #include <cstring>
+#include <thread>
+
+#include "node/rate_limiter.h"
 
 namespace fieldsync::node {
 
@@ -96,8 +99,10 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
   }
 
   Session session(archive, Session::Role::Initiator, options.session);
+  RateLimiter sending(options.rate), receiving(options.rate);
   auto sendAll = [&](std::vector<Bytes> messages) {
     for (auto& message : messages) {
+      std::this_thread::sleep_for(sending.delayFor(message.size()));
       if (!socket.send(zmq::buffer(message), zmq::send_flags::none)) {
         throw Error("zmq_send: the link to " + address + " stalled", Action::Retry);
       }
@@ -117,6 +122,7 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
       }
       zmq::message_t message;
       if (!socket.recv(message, zmq::recv_flags::dontwait)) continue;
+      std::this_thread::sleep_for(receiving.delayFor(message.size()));
       sendAll(session.receive({static_cast<const std::uint8_t*>(message.data()), message.size()}));
     }
   } catch (const Error& e) {

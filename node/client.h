@@ -21,6 +21,10 @@ struct SyncOptions {
   /// The link must be up and admitted within this; the peer must answer within idleTimeout.
   std::chrono::milliseconds connectTimeout{15'000};
   std::chrono::milliseconds idleTimeout{60'000};
+  /// Bytes per second each way on this link, 0 for no cap: messages are sent no faster, and
+  /// the next message is read only once the last one's bytes are paid for, which slows the
+  /// peer too (it may have at most a few batches unacknowledged).
+  std::uint64_t rate = 0;
 };
 
 struct ClientReport : SessionReport {

@@ -5,6 +5,7 @@
 #include <random>
 #include <thread>
 
+#include "store/pause.h"
 #include "store/peers.h"
 
 namespace fieldsync::node {
@@ -68,10 +69,15 @@ void Daemon::dialLoop() {
     std::uniform_real_distribution<double> spread(1.0 - m_options.jitter, 1.0 + m_options.jitter);
     return std::chrono::duration_cast<Clock::duration>(base * spread(rng));
   };
-  auto backoff = [&](unsigned failures) {
+  auto intervalOf = [&](const store::PeerRecord& peer) {
+    return m_options.interval.value_or(std::chrono::seconds(peer.settings.interval));
+  };
+  auto backoff = [&](const store::PeerRecord& peer, unsigned failures) {
+    const std::chrono::milliseconds cap =
+        m_options.maxBackoff.value_or(std::chrono::seconds(peer.settings.maxBackoff));
     auto wait = m_options.minBackoff;
-    for (unsigned i = 1; i < failures && wait < m_options.maxBackoff; ++i) wait *= 2;
-    return jittered(std::min(wait, m_options.maxBackoff));
+    for (unsigned i = 1; i < failures && wait < cap; ++i) wait *= 2;
+    return jittered(std::min(wait, cap));
   };
 
   std::map<protocol::PublicKey, Dial> dials;
@@ -102,6 +108,20 @@ void Daemon::dialLoop() {
       }
     }
 
+    // Paused: no dials until the pause ends (it is checked again at every turn).
+    if (store::pausedUntil(m_archive.beginRead(), unixNow())) {
+      std::unique_lock lock(m_mutex);
+      m_wake.wait_until(lock, now + m_options.watchInterval, [this] { return m_stop; });
+      continue;
+    }
+    // A spent daily budget waits for the next UTC day.
+    for (const auto& peer : peers) {
+      if (store::budgetLeftToday(peer, unixNow()) == std::uint64_t{0}) {
+        const auto wait = std::chrono::seconds(store::nextUtcDayStart(unixNow()) - unixNow());
+        dials[peer.key].due = std::max(dials[peer.key].due, now + wait);
+      }
+    }
+
     // The peer due first, if it is due.
     const store::PeerRecord* next = nullptr;
     for (const auto& peer : peers) {
@@ -114,10 +134,10 @@ void Daemon::dialLoop() {
       Dial& dial = dials[next->key];
       if (report.ok) {
         dial.failures = 0;
-        dial.due = Clock::now() + jittered(m_options.interval);
+        dial.due = Clock::now() + jittered(intervalOf(*next));
       } else {
         ++dial.failures;
-        dial.due = Clock::now() + backoff(dial.failures);
+        dial.due = Clock::now() + backoff(*next, dial.failures);
       }
       recordSession(m_archive, report, unixNow());
       if (m_options.onDialed) m_options.onDialed(report);

@@ -10,7 +10,11 @@
 //     every peer that last answered and may lack them (its in-step seq is older).
 //   - Store and forward: sessions carry every object, whoever signed it.
 //   - A pause (`fieldsync pause`, kept in the archive) stops dialing and refuses sessions
-//     until it ends.
+//     until it ends. A peer whose daily byte budget is spent is not dialed (nor answered)
+//     until the next UTC day; the budget is counted after each session, so one session may
+//     run past it.
+//   - A peer's rate cap (bytes per second) is kept by the side that dials, both ways
+//     (node/client.h).
 // Peer state (last success, last error, next attempt, totals) is kept in the store after
 // every session (node/report.h), so `fieldsync status` and `peers list` show it.
 // Threads: run() serves on a thread of its own and dials on the caller's; stop() from any
@@ -20,6 +24,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "node/client.h"
@@ -32,13 +37,15 @@ namespace fieldsync::node {
 struct DaemonOptions {
   ServerOptions server;
   SyncOptions client;
-  bool dial = true;                                 // dial peers (off: only answer)
-  std::chrono::milliseconds interval{300'000};      // between sessions with a peer
-  double jitter = 0.2;                              // intervals vary by +- this share
-  std::chrono::milliseconds minBackoff{10'000};     // after a first failure
-  std::chrono::milliseconds maxBackoff{3'600'000};  // cap of the doubling
-  std::chrono::milliseconds watchInterval{1'000};   // how often to look for new objects
-  std::uint64_t seed = 0;                           // jitter; 0: from the clock
+  bool dial = true;  // dial peers (off: only answer)
+  /// Between sessions with a peer, and the cap of its back-off: each peer's own settings
+  /// (`fieldsync peers set`, store/peers.h) unless these override them (tests, benchmarks).
+  std::optional<std::chrono::milliseconds> interval;
+  std::optional<std::chrono::milliseconds> maxBackoff;
+  double jitter = 0.2;                             // intervals vary by +- this share
+  std::chrono::milliseconds minBackoff{10'000};    // after a first failure; doubles after each
+  std::chrono::milliseconds watchInterval{1'000};  // how often to look for new objects
+  std::uint64_t seed = 0;                          // jitter; 0: from the clock
   /// Called with the report of every session this daemon dials, on the dialing thread (the
   /// sessions it answers go to server.onSession).
   std::function<void(const SessionReport&)> onDialed;

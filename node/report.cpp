@@ -39,13 +39,16 @@ void recordSession(store::Archive& archive, const SessionReport& report, std::in
   archive.write([&](store::WriteTxn& txn) {
     (void)store::updatePeerState(txn, *report.key, [&](store::PeerState& state) {
       state.lastAttempt = now;
+      countTraffic(state, report.stats.bytesIn + report.stats.bytesOut, now);
       if (report.ok) {
+        state.failures = 0;
         state.lastSuccess = now;
         if (report.inStep) {
           state.inStepAt = now;
           state.inStepSeq = lastSeq;
         }
       } else {
+        ++state.failures;
         state.lastError = report.failure;
         state.lastErrorAt = now;
       }

@@ -28,7 +28,8 @@ struct SessionReport {
 std::string formatReport(const SessionReport& report);
 
 /// Adds the session to the peer's state in the store (a peer not listed is left alone):
-/// attempt, success or error, totals, and "in step" with this archive's lastSeq.
+/// attempt, success or error (and the count of failures in a row), totals, today's traffic
+/// against the daily budget, and "in step" with this archive's lastSeq.
 void recordSession(store::Archive& archive, const SessionReport& report, std::int64_t now);
 
 /// "12.3 kB", "1.20 MB": bytes for people.

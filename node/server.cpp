@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "store/pause.h"
 #include "store/peers.h"
 
 namespace fieldsync::node {
@@ -82,7 +83,22 @@ void Server::run() {
     impl.sessions.erase(it);
   };
 
+  // A pause (`fieldsync pause`) stops all traffic: sessions under way end, new ones are refused.
+  std::optional<std::int64_t> paused;
+  auto refreshPause = [&] {
+    paused = store::pausedUntil(m_archive.beginRead(), unixNow());
+    if (!paused) return;
+    const std::string why = "traffic is paused on this node";
+    for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
+      auto next = std::next(it);
+      sendTo(it->first, it->second.session->abort(why));
+      it->second.report.failure = why;
+      close(it);
+      it = next;
+    }
+  };
   refreshPeers();
+  refreshPause();
   auto nextRefresh = Clock::now() + m_options.peerListRefresh;
   while (!m_stop.load()) {
     zmq::pollitem_t item{impl.socket.handle(), 0, ZMQ_POLLIN, 0};
@@ -90,6 +106,7 @@ void Server::run() {
     const auto now = Clock::now();
     if (now >= nextRefresh) {
       refreshPeers();
+      refreshPause();
       nextRefresh = now + m_options.peerListRefresh;
     }
     for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
@@ -121,6 +138,19 @@ void Server::run() {
       if (impl.sessions.size() >= m_options.maxSessions) {
         sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{"busy: try again later"}));
         continue;
+      }
+      if (paused) {
+        sendTo(routingId,
+               protocol::sync::encode(protocol::sync::Failure{"traffic is paused on this node"}));
+        continue;
+      }
+      if (const auto key = peerOf(payload)) {
+        const auto peer = store::findPeerByKey(m_archive.beginRead(), *key);
+        if (peer && store::budgetLeftToday(*peer, unixNow()) == std::uint64_t{0}) {
+          sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{
+                                "today's byte budget for this link is spent"}));
+          continue;
+        }
       }
       Open open;
       open.session =
