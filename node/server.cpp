@@ -46,6 +46,11 @@ Server::Server(store::Archive& archive, const protocol::SecretKey& identity, Ser
                ServerLog log)
     : m_archive(archive), m_options(std::move(options)), m_log(std::move(log)) {
   m_impl = std::make_unique<Impl>(identity, m_options.transport, m_log);
+  // The allow list is filled before the socket can admit anyone: a peer that connects
+  // before run() starts is admitted (its messages wait in the socket's queue).
+  std::vector<protocol::PublicKey> keys;
+  for (const auto& peer : store::listPeers(m_archive.beginRead())) keys.push_back(peer.key);
+  m_impl->allow.replace(keys);
   m_endpoint = bindEndpoint(m_impl->socket, m_options.listen);
 }
 
