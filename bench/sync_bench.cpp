@@ -781,13 +781,18 @@ int runWire(std::size_t baseCount) {
   // git: one file per clipping, 100 to a folder; the client a copy of a fetch of the base.
   const fs::path work = dir.path() / "git" / "work";
   fs::create_directories(work);
-  const char* quiet = "/dev/null";
-  const std::vector<std::string> git = {"git", "-c", "user.name=bench", "-c",
-                                        "user.email=bench@example.org"};
+  const std::string log = (dir.path() / "git.log").string();
+  const std::vector<std::string> git = {
+      "git", "-c", "user.name=bench", "-c", "user.email=bench@example.org", "-c", "gc.auto=0"};
   auto gitDo = [&](std::vector<std::string> args, const fs::path& in) {
     std::vector<std::string> all = git;
     all.insert(all.end(), args.begin(), args.end());
-    if (shell(all, in, quiet) != 0) throw std::runtime_error("git failed: " + args.front());
+    if (shell(all, in, log.c_str()) != 0) {
+      std::ifstream logFile(log);
+      std::stringstream text;
+      text << logFile.rdbuf();
+      throw std::runtime_error("git " + args.front() + " failed: " + text.str());
+    }
   };
   gitDo({"init", "-q", "-b", "main"}, work);
   for (std::size_t i = 0; i < base.size(); ++i) {
@@ -850,7 +855,7 @@ int runWire(std::size_t baseCount) {
                            (2.0 * static_cast<double>(DELAY.count()) / 1000.0);
       const auto total = plain.count.up + plain.count.down;
       std::printf(
-          "%-10s %4zu %10llu %9llu %9llu %9llu %8s %8u %7.1f %6s\n", tool, d,
+          "%-10s %4zu %10llu %9llu %9llu %9llu %8s %8u %7.1f %9s %6s\n", tool, d,
           static_cast<unsigned long long>(rawNew[i]),
           static_cast<unsigned long long>(plain.count.up),
           static_cast<unsigned long long>(plain.count.down), static_cast<unsigned long long>(total),
@@ -858,7 +863,8 @@ int runWire(std::size_t baseCount) {
                   .substr(0, 4)
                   .c_str()
             : "-",
-          plain.count.flights, trips, ours ? std::to_string(plain.sessionTrips).c_str() : "-");
+          plain.count.flights, trips, ours ? std::to_string(plain.sessionBytes).c_str() : "-",
+          ours ? std::to_string(plain.sessionTrips).c_str() : "-");
       std::fflush(stdout);
     }
   }
