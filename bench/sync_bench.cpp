@@ -473,6 +473,23 @@ int runPull(std::size_t count) {
                                " objects held)");
     p.stats = report.stats;
     p.wirePerObject = static_cast<double>(p.stats.bytesIn) / n;
+    {  // Now the archives are equal: a second session should move nothing in one round trip.
+      ServerThread server(*source, serverKey);
+      const auto again =
+          node::syncOnce(*fresh, clientKey, "tcp://127.0.0.1:" + std::to_string(server.port()),
+                         serverKey.publicKey(), "source", options);
+      std::printf(
+          "%s, then a session of the equal archives: %s, %llu objects moved, session "
+          "messages %llu B out + %llu B in (reconciliation frames %llu B), %u round "
+          "trip(s)\n",
+          name, again.ok && again.inStep ? "in step" : "NOT IN STEP",
+          static_cast<unsigned long long>(again.stats.objectsIn + again.stats.objectsOut),
+          static_cast<unsigned long long>(again.stats.bytesOut),
+          static_cast<unsigned long long>(again.stats.bytesIn),
+          static_cast<unsigned long long>(again.stats.reconcileBytesIn +
+                                          again.stats.reconcileBytesOut),
+          again.stats.roundTrips());
+    }
     std::printf(
         "%s: %.2f s, %u batches, %u round trips, %.0f B/object on the wire (%.2fx "
         "smaller than stored)\n  CPU: client thread %.2f s, server thread %.2f s, "
