@@ -1085,7 +1085,12 @@ int main(int argc, char** argv) {
       if (sizes.empty()) sizes = {100'000};
       return runIndex(sizes);
     }
-    if (what == "all") return runPull(100'000) | runWire(10'000) | runIndex({100'000});
+    if (what == "all") {
+      int failed = runPull(100'000);
+      failed |= runWire(10'000);
+      failed |= runIndex({100'000});
+      return failed;
+    }
   } catch (const std::exception& e) {
     std::fprintf(stderr, "sync_bench: %s\n", e.what());
     return 1;
