@@ -195,7 +195,11 @@ class ServerThread {
           const double start = threadCpuSeconds();
           m_server.run();
           m_cpuSeconds = threadCpuSeconds() - start;
-        }) {}
+        }) {
+    // Server::run() reads the peer list as it starts, so a client that connects before then
+    // is refused (ZAP 400); give it time before anyone connects.
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  }
   ~ServerThread() {
     m_server.stop();
     if (m_thread.joinable()) m_thread.join();
