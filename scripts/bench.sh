@@ -1,6 +1,15 @@
 #!/usr/bin/env bash
 # Runs the benchmarks of a build folder. Usage: scripts/bench.sh BUILD_DIR [benchmark flags]
+# The flags go to archive_bench (Google Benchmark). FIELDSYNC_BENCH_LARGE=1 adds the
+# 1,000,000-object runs of reconciliation (about 3 minutes more, most of it signing and
+# storing a million objects). Results and what they mean: docs/benchmarks.md.
 set -euo pipefail
 build=$1
 shift
 "$build/bench/archive_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true "$@"
+"$build/bench/reconcile_bench" 100000
+"$build/bench/sync_bench" all
+if [[ "${FIELDSYNC_BENCH_LARGE:-0}" == 1 ]]; then
+  "$build/bench/reconcile_bench" 1000000
+  "$build/bench/sync_bench" index 100000 1000000
+fi
