@@ -170,7 +170,7 @@ void ingest(store::Archive& archive, const protocol::SecretKey& key,
 void listPeer(store::Archive& archive, const std::string& name, const protocol::PublicKey& key) {
   archive.write([&](store::WriteTxn& txn) {
     auto put =
-        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}}, store::IfNameListed::Replace);
+        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}}, store::IfNameListed::Replace);
     if (!put) throw std::runtime_error("putPeer: " + put.error().message);
   });
 }
