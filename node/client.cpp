@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "node/rate_limiter.h"
+#include "store/peers.h"
 
 namespace fieldsync::node {
 
@@ -98,7 +99,14 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
     }
   }
 
-  Session session(archive, Session::Role::Initiator, options.session);
+  SessionOptions sessionOptions = options.session;
+  if (const auto peer = store::findPeerByKey(archive.beginRead(), serverKey)) {
+    // Nothing new here since the last session found both archives equal: open small.
+    if (peer->state.inStepAt != 0 && peer->state.inStepSeq == archive.beginRead().lastSeq()) {
+      sessionOptions.opening = protocol::Reconciler::Opening::InStep;
+    }
+  }
+  Session session(archive, Session::Role::Initiator, sessionOptions);
   RateLimiter sending(options.rate), receiving(options.rate);
   auto sendAll = [&](std::vector<Bytes> messages) {
     for (auto& message : messages) {

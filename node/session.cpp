@@ -39,7 +39,7 @@ std::vector<Bytes> Session::start() {
   {
     const auto txn = m_archive.beginRead();
     const store::ArchiveRangeIndex index(txn);
-    frames = m_reconciler->initiate(index);
+    frames = m_reconciler->initiate(index, m_options.opening);
   }
   send(sync::Hello{sync::PROTOCOL_VERSION, m_salt, localState()}, out);
   m_state = State::AwaitHello;

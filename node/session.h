@@ -52,6 +52,9 @@ struct SessionOptions {
   std::uint32_t window = 4;  // batches sent and not yet acknowledged
   std::uint32_t maxRounds = 64;
   int compressionLevel = 3;  // zstd; 1 is faster, higher packs a metered link tighter
+  /// The initiator's opening (protocol::Reconciler::Opening): InStep when nothing arrived
+  /// here since the last session with this peer found both archives equal.
+  protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full;
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;

@@ -315,11 +315,19 @@ Expected<Frame, FrameProblem> decodeFrame(std::span<const std::uint8_t> bytes,
   return frame;
 }
 
-std::vector<Frame> Reconciler::initiate(const RangeIndex& index) const {
+std::vector<Frame> Reconciler::initiate(const RangeIndex& index, Opening opening) const {
   Frame frame{Bound::lowest(), {}};
   const std::uint64_t size = index.size();
+  constexpr std::uint64_t IN_STEP_NEWEST = 8;
   if (size == 0) {
     frame.ranges.push_back(entryOf(Bound::end(), RangeMode::IdList));
+  } else if (opening == Opening::InStep && size > IN_STEP_NEWEST) {
+    const std::uint64_t split = size - IN_STEP_NEWEST;
+    const Bound bound = separator(index.at(split - 1), index.at(split));
+    frame.ranges.push_back(fingerprintEntry(0, split, bound, index));
+    frame.ranges.push_back(idList(split, size, Bound::end(), index));
+  } else if (opening == Opening::InStep) {
+    frame.ranges.push_back(idList(0, size, Bound::end(), index));
   } else {
     split(0, size, Bound::lowest(), Bound::end(), m_tuning.plannedRounds, true, index,
           frame.ranges);

@@ -137,10 +137,18 @@ class Reconciler {
  public:
   explicit Reconciler(const Salt& salt, Tuning tuning = {}) : m_salt(salt), m_tuning(tuning) {}
 
-  /// Round 1, from the initiator: its whole set split into ranges, finer towards the newest
-  /// keys (the usual difference is what arrived since the last session), ending with an
-  /// IdList of the newest items.
-  std::vector<Frame> initiate(const RangeIndex& index) const;
+  /// How the initiator opens.
+  enum class Opening {
+    /// Its whole set split into ranges, finer towards the newest keys (the usual difference
+    /// is what arrived since the last session), ending with an IdList of the newest items.
+    Full,
+    /// When nothing arrived here since the last session found both sides equal: one
+    /// Fingerprint of everything but the newest few items, and their IdList. The peer's newer
+    /// objects are still found at once; anything else costs a round trip more than Full.
+    InStep,
+  };
+  /// Round 1, from the initiator.
+  std::vector<Frame> initiate(const RangeIndex& index, Opening opening = Opening::Full) const;
 
   /// Processes the ranges of one received frame of round `round` (the peer's round number)
   /// against index; appends the reply (for round + 1) and the pushes to reply.

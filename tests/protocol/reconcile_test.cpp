@@ -180,6 +180,33 @@ TEST(Reconcile, EqualSetsTakeOneRoundTripUnderOneKibibyte) {
   EXPECT_TRUE(stats.toResponder.empty());
 }
 
+TEST(Reconcile, AnInStepOpeningCostsAFewDozenBytesAndStillFindsEveryDifference) {
+  std::mt19937_64 rng(seedFromEnv());
+  auto keys = archiveKeys(rng, 100'200);
+  std::sort(keys.begin(), keys.end());
+  const std::vector<SyncKey> shared(keys.begin(), keys.end() - 200);
+  const VectorRangeIndex a(shared);
+  const auto inStep = Reconciler::Opening::InStep;
+  const auto equal = reconcile(a, a, testSalt(), {}, 64, inStep);
+  EXPECT_EQ(equal.roundTrips(), 1u);
+  EXPECT_LT(equal.bytes, 100u);
+
+  // The peer's newer objects are found at once; scattered ones with more round trips.
+  VectorRangeIndex newer(shared);
+  for (auto it = keys.end() - 200; it != keys.end(); ++it) newer.insert(*it);
+  const auto ahead = reconcile(a, newer, testSalt(), {}, 64, inStep);
+  EXPECT_EQ(ahead.roundTrips(), 1u);
+  EXPECT_EQ(ahead.toInitiator, std::vector<SyncKey>(keys.end() - 200, keys.end()));
+
+  auto shuffled = shared;
+  std::shuffle(shuffled.begin(), shuffled.end(), rng);
+  VectorRangeIndex fewer;
+  for (std::size_t i = 50; i < shuffled.size(); ++i) fewer.insert(shuffled[i]);
+  const auto scattered = reconcile(fewer, a, testSalt(), {}, 64, inStep);
+  EXPECT_EQ(scattered.toInitiator, sorted({shuffled.begin(), shuffled.begin() + 50}));
+  EXPECT_LE(scattered.roundTrips(), 4u);
+}
+
 TEST(Reconcile, EmptyInitiatorReceivesEverythingInOneRoundTrip) {
   std::mt19937_64 rng(5);
   const auto keys = archiveKeys(rng, 3000);

@@ -32,12 +32,13 @@ inline std::vector<protocol::SyncKey> resolvePushes(const protocol::Reply& reply
 
 /// Reconciles initiator and responder, which are left unchanged; the pushes found are in
 /// the stats. Every round goes through encodeFrames and decodeFrame.
-inline ReconcileStats reconcile(const protocol::RangeIndex& initiator,
-                                const protocol::RangeIndex& responder, const protocol::Salt& salt,
-                                const protocol::Tuning& tuning = {}, std::size_t maxMessages = 64) {
+inline ReconcileStats reconcile(
+    const protocol::RangeIndex& initiator, const protocol::RangeIndex& responder,
+    const protocol::Salt& salt, const protocol::Tuning& tuning = {}, std::size_t maxMessages = 64,
+    protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full) {
   const protocol::Reconciler reconciler(salt, tuning);
   ReconcileStats stats;
-  std::vector<protocol::Frame> outgoing = reconciler.initiate(initiator);
+  std::vector<protocol::Frame> outgoing = reconciler.initiate(initiator, opening);
   bool fromInitiator = true;
   for (std::uint32_t round = 1; stats.messages < maxMessages; ++round) {
     const auto encoded = protocol::encodeFrames(outgoing, tuning.maxFrameBytes);
