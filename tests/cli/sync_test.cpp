@@ -379,13 +379,13 @@ TEST_F(Sync, AServerKilledMidTransferLosesNothingAndTheNextSyncCompletes) {
   const int port = std::stoi(address.substr(address.rfind(':') + 1));
   listPeer(nairobi, goma, address);
 
-  constexpr int ROUNDS = 4, EACH = 1200;
+  constexpr int ROUNDS = 3, EACH = 1000;
   int cut = 0;
   for (int round = 0; round < ROUNDS; ++round) {
     importGenerated(goma, EACH, "goma" + std::to_string(round));
     importGenerated(nairobi, EACH, "nairobi" + std::to_string(round));
     const auto delay =
-        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 300)(random));
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 250)(random));
     Background client(nairobi.home, {"sync", "goma", "--json"},
                       m_dir / ("sync-" + std::to_string(round) + ".log"));
     std::this_thread::sleep_for(delay);
