@@ -16,6 +16,7 @@ struct SyncArgs {
   std::string target;  // a peer's name or an address
   std::string key;
   bool json = false;
+  unsigned connectTimeout = 0;  // seconds; 0: node::SyncOptions' default
 };
 
 int runSync(const Global& global, const SyncArgs& args) {
@@ -65,6 +66,7 @@ int runSync(const Global& global, const SyncArgs& args) {
   if (const auto listed = store::findPeerByKey(archive.beginRead(), *key)) {
     options.rate = listed->settings.rate;
   }
+  if (args.connectTimeout > 0) options.connectTimeout = std::chrono::seconds(args.connectTimeout);
   const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name, options);
   node::recordSession(archive, report, now());
 
@@ -104,6 +106,12 @@ void addSync(CLI::App& app, Invocation& invocation) {
       ->required();
   cmd->add_option("--key", args->key, "The peer's public key (64 hex digits), for an address");
   cmd->add_flag("--json", args->json, "Print a JSON document");
+  // Hidden from --help (documented in docs/cli.md): for tests and scripts that must not wait
+  // the default 15 s for a peer that is not there.
+  cmd->add_option("--connect-timeout", args->connectTimeout,
+                  "Seconds to wait for the link to come up and be admitted")
+      ->check(CLI::Range(1u, 3600u))
+      ->group("");
   cmd->callback([&invocation, args] {
     invocation.action = [&invocation, args] { return runSync(invocation.global, *args); };
   });

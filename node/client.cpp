@@ -14,7 +14,9 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-/// The events of a socket's monitor that tell whether its link came up and was admitted.
+/// The events of a socket's monitor that tell whether its link came up and was admitted, and
+/// whether it dropped later: a DEALER reconnects by itself, so without the monitor a session
+/// would wait out its timeouts on a link that is gone (or go on with a restarted peer).
 class HandshakeMonitor {
  public:
   HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket) {
@@ -22,7 +24,8 @@ class HandshakeMonitor {
     m_endpoint = "inproc://fieldsync-monitor-" +
                  std::to_string(reinterpret_cast<std::uintptr_t>(socket.handle()));
     const int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL;
+                       ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                       ZMQ_EVENT_DISCONNECTED;
     if (zmq_socket_monitor(socket.handle(), m_endpoint.c_str(), events) != 0) {
       throw zmqError("zmq_socket_monitor", zmq::error_t());
     }
@@ -43,6 +46,13 @@ class HandshakeMonitor {
       std::memcpy(&value, static_cast<const char*>(head.data()) + 2, 4);
     }
     return {event, value};
+  }
+  /// Reads the events waiting; true when one says the link dropped.
+  bool dropped() {
+    bool dropped = false;
+    for (auto event = read(); event.first != 0; event = read())
+      dropped = dropped || event.first == ZMQ_EVENT_DISCONNECTED;
+    return dropped;
   }
 
  private:
@@ -91,7 +101,7 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
       report.refused = true;
       return finish(false, address + " refused us (ZAP status " + std::to_string(value) +
                                "): is this node's key listed as its peer?");
-    } else if (event != 0) {
+    } else if (event != 0 && event != ZMQ_EVENT_DISCONNECTED) {  // dropped: it reconnects
       report.refused = true;
       return finish(false, "the handshake with " + address +
                                " failed: is it a fieldsync node with key " +
@@ -108,20 +118,37 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
   }
   Session session(archive, Session::Role::Initiator, sessionOptions);
   RateLimiter sending(options.rate), receiving(options.rate);
+  auto cut = [&] { return Error("the link to " + address + " was cut", Action::Retry); };
+  // Each wait watches the monitor too: a link that drops ends the session at once.
   auto sendAll = [&](std::vector<Bytes> messages) {
     for (auto& message : messages) {
       std::this_thread::sleep_for(sending.delayFor(message.size()));
-      if (!socket.send(zmq::buffer(message), zmq::send_flags::none)) {
-        throw Error("zmq_send: the link to " + address + " stalled", Action::Retry);
+      const auto stall = Clock::now() + options.transport.sendTimeout;
+      while (!socket.send(zmq::buffer(message), zmq::send_flags::dontwait)) {
+        const auto left =
+            std::chrono::duration_cast<std::chrono::milliseconds>(stall - Clock::now());
+        if (left.count() <= 0) {
+          throw Error("zmq_send: the link to " + address + " stalled", Action::Retry);
+        }
+        zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLOUT, 0},
+                                   {monitor.socket().handle(), 0, ZMQ_POLLIN, 0}};
+        zmq::poll(items, 2, left);
+        if ((items[1].revents & ZMQ_POLLIN) && monitor.dropped()) throw cut();
       }
     }
   };
   try {
     sendAll(session.start());
+    auto silence = Clock::now() + options.idleTimeout;
     while (!session.over()) {
-      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, options.idleTimeout);
-      if (!(item.revents & ZMQ_POLLIN)) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(silence - Clock::now());
+      zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0},
+                                 {monitor.socket().handle(), 0, ZMQ_POLLIN, 0}};
+      if (left.count() > 0) zmq::poll(items, 2, left);
+      if (!(items[0].revents & ZMQ_POLLIN)) {  // what arrived before a drop is read first
+        if ((items[1].revents & ZMQ_POLLIN) && monitor.dropped()) throw cut();
+        if (Clock::now() < silence) continue;
         const std::string why = "no answer from " + address + " for " +
                                 std::to_string(options.idleTimeout.count() / 1000) + " s";
         (void)socket.send(zmq::buffer(session.abort(why)), zmq::send_flags::dontwait);
@@ -131,6 +158,7 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
       zmq::message_t message;
       if (!socket.recv(message, zmq::recv_flags::dontwait)) continue;
       std::this_thread::sleep_for(receiving.delayFor(message.size()));
+      silence = Clock::now() + options.idleTimeout;
       sendAll(session.receive({static_cast<const std::uint8_t*>(message.data()), message.size()}));
     }
   } catch (const Error& e) {

@@ -1,0 +1,452 @@
+// The server on real sockets over loopback, running on its own thread against a real archive:
+// a good client converges with it; a hostile client with a listed key sends each kind of
+// invalid input and gets an error naming it, with nothing of it stored, while the server
+// goes on serving; an unlisted key, a client without CURVE and a silent client get nowhere.
+// Every wait is bounded; none of the checks is on timing.
+#include "node/server.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "node/client.h"
+#include "protocol/sync.h"
+#include "store/peers.h"
+#include "store/store_fixture.h"
+
+namespace fieldsync::node {
+namespace {
+
+using namespace std::chrono_literals;
+using store::testing::clipping;
+using store::testing::keyNumber;
+using store::testing::signBody;
+using store::testing::TempArchive;
+namespace sync = protocol::sync;
+
+constexpr auto ANSWER_WAIT = 5000ms;   // a reply normally takes milliseconds
+constexpr auto REFUSED_WAIT = 1200ms;  // how long a refused client is given to get through
+
+/// Limits that keep the tests quick: quick reconnects, no lingering.
+TransportLimits testLimits() {
+  TransportLimits limits;
+  limits.sendTimeout = 2000ms;
+  limits.receiveTimeout = 2000ms;
+  limits.handshakeTimeout = 3000ms;
+  limits.reconnectInterval = 100ms;
+  limits.reconnectIntervalMax = 200ms;
+  limits.linger = 0ms;
+  return limits;
+}
+
+std::vector<protocol::VerifiedObject> clippings(std::uint8_t signer, int from, int to) {
+  const auto key = keyNumber(signer);
+  std::vector<protocol::VerifiedObject> out;
+  for (int i = from; i < to; ++i) {
+    out.push_back(
+        signBody(key,
+                 clipping("Clipping " + std::to_string(i) + " by " + std::to_string(signer),
+                          "Body of clipping " + std::to_string(i)),
+                 1'700'000'000 + i));
+  }
+  return out;
+}
+
+Bytes bytesOf(const protocol::VerifiedObject& object) {
+  return {object.bytes().begin(), object.bytes().end()};
+}
+
+std::set<protocol::ObjectId> idsOf(const store::Archive& archive) {
+  std::set<protocol::ObjectId> ids;
+  archive.beginRead().forEach([&](const protocol::ObjectId& id, auto) {
+    ids.insert(id);
+    return true;
+  });
+  return ids;
+}
+
+void listPeer(store::Archive& archive, const std::string& name, const protocol::PublicKey& key) {
+  archive.write([&](store::WriteTxn& txn) {
+    const auto put =
+        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}}, store::IfNameListed::Refuse);
+    ASSERT_TRUE(put.ok()) << put.error().message;
+  });
+}
+
+/// The server's log lines, as `fieldsync serve` would print them; thread-safe.
+class Log {
+ public:
+  ServerLog callback() {
+    return [this](const std::string& line) {
+      std::lock_guard lock(m_mutex);
+      m_lines.push_back(line);
+      m_changed.notify_all();
+    };
+  }
+  /// The first line holding every one of parts, waiting up to wait for it.
+  std::optional<std::string> find(const std::vector<std::string>& parts,
+                                  std::chrono::milliseconds wait = ANSWER_WAIT) {
+    std::unique_lock lock(m_mutex);
+    std::optional<std::string> found;
+    m_changed.wait_for(lock, wait, [&] {
+      for (const auto& line : m_lines) {
+        bool all = true;
+        for (const auto& part : parts) all = all && line.find(part) != std::string::npos;
+        if (all) {
+          found = line;
+          return true;
+        }
+      }
+      return false;
+    });
+    return found;
+  }
+  std::string all() {
+    std::lock_guard lock(m_mutex);
+    std::string text;
+    for (const auto& line : m_lines) text += line + "\n";
+    return text;
+  }
+
+ private:
+  std::mutex m_mutex;
+  std::condition_variable m_changed;
+  std::vector<std::string> m_lines;
+};
+
+class ServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    m_server.putAll(clippings(1, 0, 40));
+    m_good.putAll(clippings(2, 0, 30));
+    listPeer(*m_server.archive, "good", m_goodKey.publicKey());
+    listPeer(*m_server.archive, "hostile", m_hostileKey.publicKey());
+  }
+  void TearDown() override { stopServer(); }
+
+  void startServer(std::chrono::milliseconds idleTimeout = 10'000ms) {
+    ServerOptions options;
+    options.listen = "tcp://127.0.0.1:*";
+    options.transport = testLimits();
+    options.transport.linger = 1000ms;  // its last words reach the peers when it stops
+    options.idleTimeout = idleTimeout;
+    m_running = std::make_unique<Server>(*m_server.archive, m_serverKey, options, m_log.callback());
+    m_endpoint = m_running->endpoint();
+    m_thread = std::thread([this] { m_running->run(); });
+  }
+  void stopServer() {
+    if (!m_running) return;
+    m_running->stop();
+    m_thread.join();
+    m_running.reset();
+  }
+
+  SyncOptions syncOptions() const {
+    SyncOptions options;
+    options.transport = testLimits();
+    options.connectTimeout = 5000ms;
+    options.idleTimeout = 10'000ms;
+    return options;
+  }
+  ClientReport syncFrom(store::Archive& archive, const protocol::SecretKey& key) {
+    return syncOnce(archive, key, m_endpoint, m_serverKey.publicKey(), "server", syncOptions());
+  }
+  /// A good client, given a clipping the server lacks, syncs: both end with the same ids.
+  void expectServesAGoodClient() {
+    m_good.putAll(clippings(2, 1000 + m_extra, 1001 + m_extra));
+    ++m_extra;
+    const auto report = syncFrom(*m_good.archive, m_goodKey);
+    ASSERT_TRUE(report.ok) << report.failure << "\n" << m_log.all();
+    EXPECT_TRUE(report.inStep);
+    EXPECT_EQ(idsOf(*m_good.archive), idsOf(*m_server.archive));
+  }
+
+  /// A CURVE DEALER with the hostile (but listed) key, connected to the server.
+  zmq::socket_t hostileSocket() {
+    auto socket = makeClientSocket(m_context, m_hostileKey, m_serverKey.publicKey(), testLimits());
+    connectEndpoint(socket, m_endpoint);
+    return socket;
+  }
+  static void sendRaw(zmq::socket_t& socket, const Bytes& message) {
+    ASSERT_TRUE(socket.send(zmq::buffer(message), zmq::send_flags::none)) << "link not up";
+  }
+  /// What the server answers, until a Failure, a message of the kind `until` names, or wait
+  /// passes without a message.
+  static std::vector<sync::Message> answers(zmq::socket_t& socket,
+                                            std::chrono::milliseconds wait = ANSWER_WAIT,
+                                            std::string_view until = "error") {
+    std::vector<sync::Message> out;
+    for (;;) {
+      zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&item, 1, wait) == 0) return out;
+      zmq::message_t message;
+      if (!socket.recv(message, zmq::recv_flags::dontwait)) continue;
+      auto decoded =
+          sync::decode({static_cast<const std::uint8_t*>(message.data()), message.size()});
+      EXPECT_TRUE(decoded.ok()) << "the server sent something undecodable";
+      if (!decoded) return out;
+      out.push_back(std::move(*decoded));
+      if (std::holds_alternative<sync::Failure>(out.back()) ||
+          sync::messageName(out.back()) == until)
+        return out;
+    }
+  }
+  /// Hello and an empty round 1: the point where the server takes batches.
+  static void openToBatches(zmq::socket_t& socket) {
+    sync::Hello hello;
+    hello.salt.fill(7);
+    sendRaw(socket, sync::encode(hello));
+    sendRaw(socket, sync::encode(sync::Reconcile{1, true, {}}));
+  }
+
+  /// Sends messages from a fresh hostile connection and expects: a Failure naming reason,
+  /// a log line for the session naming it too, nothing stored, a good client served after.
+  void expectRefused(const std::vector<Bytes>& messages, const std::string& reason,
+                     bool afterOpening = false) {
+    SCOPED_TRACE("expecting \"" + reason + "\"");
+    const auto before = idsOf(*m_server.archive);
+    auto socket = hostileSocket();
+    if (afterOpening) openToBatches(socket);
+    for (const auto& message : messages) sendRaw(socket, message);
+    const auto got = answers(socket);
+    ASSERT_FALSE(got.empty()) << "no answer\n" << m_log.all();
+    const auto* failure = std::get_if<sync::Failure>(&got.back());
+    ASSERT_NE(failure, nullptr) << "the last answer is a " << sync::messageName(got.back());
+    EXPECT_NE(failure->reason.find(reason), std::string::npos) << failure->reason;
+    EXPECT_TRUE(m_log.find({"peer hostile: failed", reason})) << m_log.all();
+    EXPECT_EQ(idsOf(*m_server.archive), before);
+    expectServesAGoodClient();
+  }
+
+  // The context first: the sockets made in it die before it.
+  zmq::context_t m_context;
+  TempArchive m_server, m_good;
+  protocol::SecretKey m_serverKey = keyNumber(10);
+  protocol::SecretKey m_goodKey = keyNumber(11);
+  protocol::SecretKey m_hostileKey = keyNumber(12);
+  protocol::SecretKey m_strangerKey = keyNumber(13);
+  Log m_log;
+  std::unique_ptr<Server> m_running;
+  std::string m_endpoint;
+  std::thread m_thread;
+  int m_extra = 0;
+};
+
+TEST_F(ServerTest, AGoodClientConvergesWithTheServerBothWays) {
+  startServer();
+  EXPECT_TRUE(m_endpoint.starts_with("tcp://127.0.0.1:")) << m_endpoint;
+  std::set<protocol::ObjectId> all = idsOf(*m_server.archive);
+  for (const auto& id : idsOf(*m_good.archive)) all.insert(id);
+
+  const auto report = syncFrom(*m_good.archive, m_goodKey);
+  ASSERT_TRUE(report.ok) << report.failure << "\n" << m_log.all();
+  EXPECT_TRUE(report.inStep);
+  EXPECT_EQ(report.stats.objectsIn, 40u);
+  EXPECT_EQ(report.stats.objectsOut, 30u);
+  EXPECT_EQ(idsOf(*m_good.archive), all);
+  EXPECT_EQ(idsOf(*m_server.archive), all);
+  EXPECT_TRUE(m_log.find({"peer good: in 30 objects", "out 40 objects", "in step"})) << m_log.all();
+
+  // Again: nothing to move, one round trip.
+  const auto again = syncFrom(*m_good.archive, m_goodKey);
+  ASSERT_TRUE(again.ok) << again.failure;
+  EXPECT_EQ(again.stats.objectsIn + again.stats.objectsOut, 0u);
+  EXPECT_EQ(again.stats.roundTrips(), 1u);
+  EXPECT_EQ(idsOf(*m_server.archive), all);
+}
+
+TEST_F(ServerTest, GarbageAndUndecodableMessagesAreRefusedByName) {
+  startServer();
+  expectRefused({Bytes{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16}},
+                "undecodable message");
+  Bytes cut = sync::encode(sync::Hello{});
+  cut.resize(cut.size() / 2);
+  expectRefused({cut}, "undecodable message");
+  expectRefused({Bytes{}}, "undecodable message");
+}
+
+TEST_F(ServerTest, BadObjectsInABatchAreRefusedByNameAndNoneOfTheBatchIsStored) {
+  startServer();
+  const auto objects = clippings(9, 0, 3);
+  auto batch = [](const std::vector<Bytes>& content, std::uint32_t number = 1) {
+    std::vector<std::span<const std::uint8_t>> spans(content.begin(), content.end());
+    return sync::encode(sync::packBatch(number, spans));
+  };
+  const Bytes good1 = bytesOf(objects[0]), good2 = bytesOf(objects[1]);
+
+  Bytes forged = bytesOf(objects[2]);
+  forged[forged.size() - 9] ^= 0x01;  // inside the signature, the last field
+  expectRefused({batch({good1, good2, forged})}, "object 3: bad signature", true);
+
+  // The payload changed after signing: its id changes, and the signature no longer holds.
+  Bytes tampered = bytesOf(objects[2]);
+  const std::string title = "Clipping 2 by 9";
+  const auto at = std::search(tampered.begin(), tampered.end(), title.begin(), title.end());
+  ASSERT_NE(at, tampered.end());
+  *at = 'K';
+  expectRefused({batch({good1, tampered})}, "object 2: bad signature", true);
+
+  Bytes padded = bytesOf(objects[2]);
+  padded.insert(padded.end(), 8, 0);  // a valid message with a trailing word: not canonical
+  expectRefused({batch({good1, padded})}, "object 2: non-canonical", true);
+
+  Bytes cutObject = bytesOf(objects[2]);
+  cutObject.resize(cutObject.size() - 16);
+  expectRefused({batch({good1, cutObject})}, "object 2: malformed", true);
+}
+
+TEST_F(ServerTest, OversizedAndTruncatedBatchesAreRefusedByName) {
+  startServer();
+  const auto objects = clippings(9, 0, 2);
+  std::vector<std::span<const std::uint8_t>> spans{objects[0].bytes(), objects[1].bytes()};
+
+  sync::Batch huge;
+  huge.number = 1;
+  huge.objects = 1;
+  huge.rawBytes = 64u << 20;
+  huge.compression = sync::Compression::Zstd;
+  huge.content = {1, 2, 3};
+  expectRefused({sync::encode(huge)}, "over the limit", true);
+
+  sync::Batch many = sync::packBatch(1, spans);
+  many.objects = 100'000;
+  expectRefused({sync::encode(many)}, "over the limit", true);
+
+  // The content ends inside the second object, and says so in rawBytes.
+  sync::Batch cut;
+  cut.number = 1;
+  cut.objects = 2;
+  for (const auto& span : spans) {
+    cut.content.push_back(static_cast<std::uint8_t>(0x80 | (span.size() & 0x7f)));
+    cut.content.push_back(static_cast<std::uint8_t>(span.size() >> 7));
+    cut.content.insert(cut.content.end(), span.begin(), span.end());
+  }
+  ASSERT_LT(spans[1].size(), 1u << 14);
+  cut.content.resize(cut.content.size() - 20);
+  cut.rawBytes = static_cast<std::uint32_t>(cut.content.size());
+  expectRefused({sync::encode(cut)}, "oversized or cut", true);
+
+  // A compressed batch whose compressed content is cut short.
+  sync::Batch repeated = sync::packBatch(1, {spans[0], spans[0], spans[0], spans[0]});
+  ASSERT_EQ(repeated.compression, sync::Compression::Zstd);
+  repeated.content.resize(repeated.content.size() / 2);
+  expectRefused({sync::encode(repeated)}, "does not decompress", true);
+
+  auto lying = sync::packBatch(1, spans);
+  lying.objects = 1;
+  expectRefused({sync::encode(lying)}, "more objects than it says", true);
+}
+
+// A message over the transport's bound never reaches the session: libzmq closes the link
+// that carries it. Nothing is stored and the server goes on.
+TEST_F(ServerTest, AMessageOverTheTransportLimitIsDroppedWithItsLink) {
+  startServer();
+  const auto before = idsOf(*m_server.archive);
+  auto socket = hostileSocket();
+  openToBatches(socket);
+  const auto opened = answers(socket, ANSWER_WAIT, "done");  // the server's hello and done
+  ASSERT_FALSE(opened.empty());
+  ASSERT_TRUE(std::holds_alternative<sync::Done>(opened.back()));
+  Bytes huge(static_cast<std::size_t>(testLimits().maxMessageBytes), 0x5a);
+  sendRaw(socket, huge);
+  for (const auto& answer : answers(socket, REFUSED_WAIT)) {
+    EXPECT_FALSE(std::holds_alternative<sync::Ack>(answer));
+  }
+  EXPECT_EQ(idsOf(*m_server.archive), before);
+  expectServesAGoodClient();
+}
+
+TEST_F(ServerTest, MessagesOutOfOrderAreRefusedByName) {
+  startServer();
+  const auto object = bytesOf(clippings(9, 0, 1)[0]);
+  std::vector<std::span<const std::uint8_t>> spans{object};
+  const Bytes batch1 = sync::encode(sync::packBatch(1, spans));
+
+  expectRefused({batch1}, "expected hello, got batch");
+  expectRefused({sync::encode(sync::Ack{1, {}})}, "expected hello, got ack");
+
+  sync::Hello hello;
+  hello.salt.fill(7);
+  expectRefused({sync::encode(hello), sync::encode(sync::Reconcile{5, true, {}})},
+                "round 5 out of turn");
+  expectRefused({sync::encode(hello), sync::encode(hello)}, "a second hello");
+  expectRefused({sync::encode(sync::Ack{7, {}})}, "ack for batch 7", true);
+  expectRefused({sync::encode(sync::packBatch(2, spans))}, "batch 2 out of order", true);
+}
+
+TEST_F(ServerTest, AnUnlistedKeyIsRefusedAndLogged) {
+  startServer();
+  const auto before = idsOf(*m_server.archive);
+  TempArchive stranger;
+  stranger.putAll(clippings(13, 0, 5));
+  auto options = syncOptions();
+  const auto report = syncOnce(*stranger.archive, m_strangerKey, m_endpoint,
+                               m_serverKey.publicKey(), "server", options);
+  EXPECT_FALSE(report.ok);
+  EXPECT_TRUE(report.refused) << report.failure;
+  EXPECT_FALSE(report.unreachable);
+  EXPECT_NE(report.failure.find("refused us"), std::string::npos) << report.failure;
+  const auto curve = protocol::toHex(m_strangerKey.curveSecretKey().publicKey().bytes);
+  EXPECT_TRUE(m_log.find({"refused a CURVE connection from 127.0.0.1", curve})) << m_log.all();
+  EXPECT_EQ(idsOf(*m_server.archive), before);
+  EXPECT_EQ(stranger.count(), 5u);
+  expectServesAGoodClient();
+}
+
+TEST_F(ServerTest, AClientWithoutCurveGetsNothingAndTheServerGoesOn) {
+  startServer();
+  zmq::socket_t plain(m_context, zmq::socket_type::dealer);  // the NULL mechanism
+  plain.set(zmq::sockopt::linger, 0);
+  plain.set(zmq::sockopt::sndtimeo, 500);
+  plain.connect(m_endpoint);
+  sync::Hello hello;
+  hello.salt.fill(7);
+  (void)plain.send(zmq::buffer(sync::encode(hello)), zmq::send_flags::dontwait);  // queued
+  zmq::pollitem_t item{plain.handle(), 0, ZMQ_POLLIN, 0};
+  EXPECT_EQ(zmq::poll(&item, 1, REFUSED_WAIT), 0);
+  EXPECT_FALSE(m_log.find({"peer "}, 0ms)) << m_log.all();  // no session was opened
+  expectServesAGoodClient();
+}
+
+TEST_F(ServerTest, ASilentClientIsDroppedAfterTheIdleTimeoutWithoutBlockingOthers) {
+  startServer(1000ms);
+  auto silent = hostileSocket();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  sendRaw(silent, sync::encode(hello));
+  // Others are served while this one says nothing (normally long before it is dropped).
+  expectServesAGoodClient();
+
+  const auto got = answers(silent);
+  ASSERT_GE(got.size(), 2u) << m_log.all();
+  EXPECT_TRUE(std::holds_alternative<sync::Hello>(got.front()));
+  const auto* failure = std::get_if<sync::Failure>(&got.back());
+  ASSERT_NE(failure, nullptr);
+  EXPECT_NE(failure->reason.find("no message for"), std::string::npos) << failure->reason;
+  EXPECT_TRUE(m_log.find({"peer hostile: failed", "no message for"})) << m_log.all();
+  expectServesAGoodClient();
+}
+
+TEST_F(ServerTest, StopEndsOpenSessionsAndTellsTheirPeers) {
+  startServer();
+  auto open = hostileSocket();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  sendRaw(open, sync::encode(hello));
+  ASSERT_FALSE(answers(open, ANSWER_WAIT, "hello").empty());
+  // Read while the server winds down, as a client does: a DEALER that loses its link drops
+  // what it has not read yet (ZMQ_IMMEDIATE).
+  m_running->stop();
+  const auto last = answers(open);
+  ASSERT_FALSE(last.empty()) << m_log.all();
+  const auto* failure = std::get_if<sync::Failure>(&last.back());
+  ASSERT_NE(failure, nullptr);
+  EXPECT_NE(failure->reason.find("shutting down"), std::string::npos) << failure->reason;
+  EXPECT_TRUE(m_log.find({"peer hostile: failed", "the server shut down"})) << m_log.all();
+}
+
+}  // namespace
+}  // namespace fieldsync::node
