@@ -64,12 +64,15 @@ void expectEveryArchiveHoldsOnlyValidObjects(GossipNetwork& net, std::uint64_t c
   }
 }
 
-void printTally(GossipNetwork& net) {
+/// Prints what the sessions moved; no dial may be refused (every peer is listed both ways,
+/// before any server binds).
+void checkTally(GossipNetwork& net) {
   const auto t = net.tally().totals();
   std::printf("  session ends: %llu (%llu failed), objects in: %llu, duplicates: %.1f%%\n",
               static_cast<unsigned long long>(t.sessions),
               static_cast<unsigned long long>(t.failed),
               static_cast<unsigned long long>(t.objectsIn), 100 * t.duplicateShare());
+  EXPECT_EQ(t.refused, 0u) << "a listed peer was refused";
 }
 
 /// Ten offices import 10 clippings each before the daemons start and 10 more each while they
@@ -93,7 +96,7 @@ void convergeOverFlappingLinks(const std::vector<Edge>& edges, std::uint64_t see
   std::uint64_t cuts = 0;
   for (auto* link : net.allLinks()) cuts += link->counters().cuts;
   std::printf("  link cuts meanwhile (all links): %llu\n", static_cast<unsigned long long>(cuts));
-  printTally(net);
+  checkTally(net);
   net.stopAll();
   expectEveryArchiveHoldsOnlyValidObjects(net, 200);
 }
@@ -137,7 +140,7 @@ TEST(Gossip, ANodeKilledMidGossipCatchesUpAfterRestart) {
   const auto took = net.waitForConvergence(30s);
   ASSERT_TRUE(took) << net.describeStates();
   std::printf("  converged %.2f s after the restart\n", seconds(*took));
-  printTally(net);
+  checkTally(net);
   net.stopAll();
   expectEveryArchiveHoldsOnlyValidObjects(net, 90);
 }
@@ -167,9 +170,21 @@ TEST(Gossip, BothSidesOfAHealedPartitionConverge) {
   const auto took = net.waitForConvergence(30s);
   ASSERT_TRUE(took) << net.describeStates();
   std::printf("  converged %.2f s after the heal\n", seconds(*took));
-  printTally(net);
+  checkTally(net);
   net.stopAll();
   expectEveryArchiveHoldsOnlyValidObjects(net, 120);
+}
+
+TEST(Gossip, APeerThatDialsBeforeTheServerRunsIsAdmitted) {
+  // `fieldsync serve` binds, then serves: a peer that dials in between must not be refused
+  // as a stranger (it would note "is this node's key listed?" and back off).
+  GossipNetwork net(2, fieldsync::testing::lineGraph(2), quickGossip(seedFromEnv("Gossip.Early")));
+  net.importClippings(1, 3);
+  net.start(0);  // dials node 1 at once; node 1 is bound, not yet running
+  std::this_thread::sleep_for(300ms);
+  net.start(1);
+  ASSERT_TRUE(net.waitForConvergence(20s)) << net.describeStates();
+  checkTally(net);
 }
 
 }  // namespace

@@ -98,17 +98,19 @@ class SessionTally {
     std::lock_guard lock(m_mutex);
     ++m_sessions;
     if (!report.ok) ++m_failed;
+    if (report.failure.find("refused us") != std::string::npos) ++m_refused;
     m_objectsIn += report.stats.objectsIn;
     m_duplicatesIn += report.stats.duplicatesIn;
     m_bytesIn += report.stats.bytesIn;
   }
   void reset() {
     std::lock_guard lock(m_mutex);
-    m_sessions = m_failed = m_objectsIn = m_duplicatesIn = m_bytesIn = 0;
+    m_sessions = m_failed = m_refused = m_objectsIn = m_duplicatesIn = m_bytesIn = 0;
   }
   struct Totals {
     std::uint64_t sessions = 0;      // session ends seen, both sides
     std::uint64_t failed = 0;        // of which not ok
+    std::uint64_t refused = 0;       // of which a peer's ZAP handler refused the dialer
     std::uint64_t objectsIn = 0;     // received and stored
     std::uint64_t duplicatesIn = 0;  // received, already held
     std::uint64_t bytesIn = 0;       // session message bytes received
@@ -120,12 +122,13 @@ class SessionTally {
   };
   Totals totals() const {
     std::lock_guard lock(m_mutex);
-    return {m_sessions, m_failed, m_objectsIn, m_duplicatesIn, m_bytesIn};
+    return {m_sessions, m_failed, m_refused, m_objectsIn, m_duplicatesIn, m_bytesIn};
   }
 
  private:
   mutable std::mutex m_mutex;
-  std::uint64_t m_sessions = 0, m_failed = 0, m_objectsIn = 0, m_duplicatesIn = 0, m_bytesIn = 0;
+  std::uint64_t m_sessions = 0, m_failed = 0, m_refused = 0, m_objectsIn = 0, m_duplicatesIn = 0,
+                m_bytesIn = 0;
 };
 
 struct NetworkOptions {
@@ -165,8 +168,10 @@ struct GossipNode {
 
 class GossipNetwork {
  public:
-  /// Makes n nodes with empty archives, binds their servers, makes a link per direction of
-  /// every edge and lists each node's neighbours as its peers. Nothing runs until start().
+  /// Makes n nodes with empty archives, a link per direction of every edge, lists each
+  /// node's neighbours as its peers (through those links), then binds the servers (which
+  /// read their peer lists as they bind) and points the links at them. Nothing runs until
+  /// start().
   GossipNetwork(std::size_t n, std::vector<Edge> edges, NetworkOptions options)
       : m_edges(std::move(edges)), m_options(std::move(options)) {
     std::string pattern =
@@ -176,16 +181,21 @@ class GossipNetwork {
     for (std::size_t i = 0; i < n; ++i) {
       m_nodes.push_back(std::make_unique<GossipNode>(i, m_root / ("node" + std::to_string(i))));
       openArchive(i);
-      makeDaemon(i);  // binds: the links need the port
     }
     m_links.assign(n, std::vector<Link*>(n, nullptr));
     for (const auto& [a, b] : m_edges) {
       for (const auto& [from, to] : {Edge{a, b}, Edge{b, a}}) {
         LinkOptions link = m_options.link;
         link.targetHost = "127.0.0.1";
-        link.targetPort = m_nodes[to]->port();
+        link.targetPort = 0;  // until node `to` is bound, below; nothing dials before start()
         m_links[from][to] = &m_emulator.addLink(link);
         listPeer(from, to);
+      }
+    }
+    for (std::size_t i = 0; i < n; ++i) makeDaemon(i);
+    for (std::size_t from = 0; from < n; ++from) {
+      for (std::size_t to = 0; to < n; ++to) {
+        if (m_links[from][to]) m_links[from][to]->setTarget("127.0.0.1", m_nodes[to]->port());
       }
     }
   }
