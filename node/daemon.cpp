@@ -136,7 +136,10 @@ void Daemon::dialLoop() {
         dial.failures = 0;
         dial.due = Clock::now() + jittered(intervalOf(*next));
       } else {
-        ++dial.failures;
+        // A session cut short after it stored objects made progress: the link works, between
+        // cuts. Retry from the first back-off step rather than doubling, or a backlog on a link
+        // cut every few minutes waits longer and longer between its pieces.
+        dial.failures = report.stats.objectsIn > 0 ? 1 : dial.failures + 1;
         dial.due = Clock::now() + backoff(*next, dial.failures);
       }
       recordSession(m_archive, report, unixNow());

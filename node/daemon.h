@@ -4,7 +4,8 @@
 //
 //   - On start it dials every peer at once; then each peer again after its interval, with
 //     jitter (so offices that start together do not dial together forever).
-//   - A failed session backs off exponentially, capped; a success resets the back-off.
+//   - A failed session backs off exponentially, capped; a success resets the back-off, and a
+//     session cut after it stored objects starts it again from its first step.
 //   - New objects, whoever added them (this daemon's sessions, `import` or `bundle import` in
 //     another process: it watches the archive's last sequence number), are pushed at once to
 //     every peer that last answered and may lack them (its in-step seq is older).

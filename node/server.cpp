@@ -46,8 +46,8 @@ Server::Server(store::Archive& archive, const protocol::SecretKey& identity, Ser
                ServerLog log)
     : m_archive(archive), m_options(std::move(options)), m_log(std::move(log)) {
   m_impl = std::make_unique<Impl>(identity, m_options.transport, m_log);
-  // The allow list is filled before the socket can admit anyone: a peer that connects
-  // before run() starts is admitted (its messages wait in the socket's queue).
+  // The ZAP handler answers from now on: give it the peer list before the socket listens, or
+  // a listed peer that connects before run() is refused as a stranger (and backs off).
   std::vector<protocol::PublicKey> keys;
   for (const auto& peer : store::listPeers(m_archive.beginRead())) keys.push_back(peer.key);
   m_impl->allow.replace(keys);

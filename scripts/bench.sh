@@ -3,6 +3,8 @@
 # The flags go to archive_bench (Google Benchmark). FIELDSYNC_BENCH_LARGE=1 adds the
 # 1,000,000-object runs of reconciliation (about 3 minutes more, most of it signing and
 # storing a million objects). Results and what they mean: docs/benchmarks.md.
+# The gossip backlog over an emulated satellite link takes minutes and runs alone: see
+# docs/benchmarks.md, "Gossip".
 set -euo pipefail
 build=$1
 shift
@@ -13,3 +15,4 @@ if [[ "${FIELDSYNC_BENCH_LARGE:-0}" == 1 ]]; then
   "$build/bench/reconcile_bench" 1000000
   "$build/bench/sync_bench" index 100000 1000000
 fi
+"$build/bench/gossip_bench"

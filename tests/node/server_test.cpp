@@ -71,7 +71,7 @@ std::set<protocol::ObjectId> idsOf(const store::Archive& archive) {
 void listPeer(store::Archive& archive, const std::string& name, const protocol::PublicKey& key) {
   archive.write([&](store::WriteTxn& txn) {
     const auto put =
-        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}}, store::IfNameListed::Refuse);
+        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}}, store::IfNameListed::Refuse);
     ASSERT_TRUE(put.ok()) << put.error().message;
   });
 }
