@@ -681,7 +681,8 @@ Expected<BundleReader, BundleRejection> BundleReader::open(std::span<const std::
   return open(
       [bytes, offset](std::span<std::uint8_t> buffer) mutable {
         const std::size_t n = std::min(buffer.size(), bytes.size() - offset);
-        std::memcpy(buffer.data(), bytes.data() + offset, n);
+        if (n > 0)
+          std::memcpy(buffer.data(), bytes.data() + offset, n);  // empty: data() may be null
         offset += n;
         return n;
       },

@@ -56,10 +56,10 @@ field_key=$(ff id)
 step "The hub lists the field office: only listed keys may connect (the address is for syncs the hub starts)" \
   peers add field tcp://127.0.0.1:7421 "$field_key"
 serve_log=$home/serve.log
-printf '\n== %s\n$ fieldsync serve --listen %q &\n' \
+printf '\n== %s\n$ fieldsync serve --no-dial --no-beacon --listen %q &\n' \
   "The hub serves sync sessions (in the background; port * picks a free one)" 'tcp://127.0.0.1:*'
 # Run directly, not through fs(): $! must be the server's pid, not a subshell's.
-"$bin" --home "$home" serve --listen 'tcp://127.0.0.1:*' >/dev/null 2>"$serve_log" &
+"$bin" --home "$home" serve --no-dial --no-beacon --listen 'tcp://127.0.0.1:*' >/dev/null 2>"$serve_log" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
 for _ in $(seq 100); do

@@ -200,7 +200,7 @@ class Sync : public ::testing::Test {
       const int chosen = port ? *port : freePort();
       *address = "tcp://127.0.0.1:" + std::to_string(chosen);
       auto server = std::make_unique<Background>(
-          node.home, std::vector<std::string>{"serve", "--listen", *address},
+          node.home, std::vector<std::string>{"serve", "--no-beacon", "--no-dial", "--listen", *address},
           m_dir / (node.name + "-serve-" + std::to_string(m_logs++) + ".log"));
       if (server->waitForLog("serving", START_WAIT)) return server;
       std::cerr << "serve on " << *address << " did not start: " << server->log();
