@@ -25,6 +25,9 @@ int runServe(const Global& global, const ServeArgs& args) {
 
   // SIGINT and SIGTERM are taken by one thread that asks the server to stop; blocked before
   // any other thread starts, so none of them (ZeroMQ's included) receives them.
+  // A shell starts background jobs with SIGINT ignored; take it back, or sigwait never sees it.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGINT);

@@ -65,6 +65,7 @@ int runSync(const Global& global, const SyncArgs& args) {
   node::SyncOptions options;
   if (const auto listed = store::findPeerByKey(archive.beginRead(), *key)) {
     options.rate = listed->settings.rate;
+    options.session.batchBytes = node::batchBytesFor(options.rate, options.session);
   }
   if (args.connectTimeout > 0) options.connectTimeout = std::chrono::seconds(args.connectTimeout);
   const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name, options);

@@ -158,16 +158,17 @@ void Server::run() {
         }
       }
       Open open;
-      open.session =
-          std::make_unique<Session>(m_archive, Session::Role::Responder, m_options.session);
       open.started = now;
       open.report.key = peerOf(payload);
+      SessionOptions sessionOptions = m_options.session;
       if (open.report.key) {
         const auto peer = store::findPeerByKey(m_archive.beginRead(), *open.report.key);
         open.report.peer = peer ? peer->name : open.report.key->hex().substr(0, 8);
+        if (peer) sessionOptions.batchBytes = batchBytesFor(peer->settings.rate, sessionOptions);
       } else {
         open.report.peer = "unknown";
       }
+      open.session = std::make_unique<Session>(m_archive, Session::Role::Responder, sessionOptions);
       // A peer that reconnects (its link was cut) starts over: its old session is closed.
       for (auto old = impl.sessions.begin(); old != impl.sessions.end(); ++old) {
         if (open.report.key && old->second.report.key == open.report.key) {

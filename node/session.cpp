@@ -21,6 +21,16 @@ std::uint64_t rankOf(const Bound& bound, const protocol::RangeIndex& index) {
 
 }  // namespace
 
+std::size_t batchBytesFor(std::uint64_t rate, const SessionOptions& options) {
+  if (rate == 0) return options.batchBytes;
+  // About 3 s of the link for a batch that zstd packs to about a third of its raw size.
+  constexpr std::uint64_t SECONDS_OF_RAW = 8;
+  constexpr std::size_t FLOOR = 16u << 10;
+  const std::uint64_t wanted =
+      rate > options.batchBytes / SECONDS_OF_RAW ? options.batchBytes : rate * SECONDS_OF_RAW;
+  return std::max<std::size_t>(FLOOR, static_cast<std::size_t>(wanted));
+}
+
 Session::Session(store::Archive& archive, Role role, SessionOptions options)
     : m_archive(archive),
       m_role(role),

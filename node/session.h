@@ -76,6 +76,11 @@ struct SessionStats {
   std::uint32_t roundTrips() const { return (rounds + 1) / 2; }
 };
 
+/// The batch size for a link capped at `rate` bytes per second (0: no cap): small enough that
+/// a batch crosses in a few seconds, since a link cut mid-batch loses the whole batch; at most
+/// options.batchBytes, at least 16 KiB.
+std::size_t batchBytesFor(std::uint64_t rate, const SessionOptions& options);
+
 class Session {
  public:
   enum class Role { Initiator, Responder };

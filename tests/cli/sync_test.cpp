@@ -200,7 +200,8 @@ class Sync : public ::testing::Test {
       const int chosen = port ? *port : freePort();
       *address = "tcp://127.0.0.1:" + std::to_string(chosen);
       auto server = std::make_unique<Background>(
-          node.home, std::vector<std::string>{"serve", "--no-beacon", "--no-dial", "--listen", *address},
+          node.home,
+          std::vector<std::string>{"serve", "--no-beacon", "--no-dial", "--listen", *address},
           m_dir / (node.name + "-serve-" + std::to_string(m_logs++) + ".log"));
       if (server->waitForLog("serving", START_WAIT)) return server;
       std::cerr << "serve on " << *address << " did not start: " << server->log();
@@ -474,6 +475,46 @@ TEST_F(Sync, ServeStopsCleanlyOnSigintAndSigterm) {
     ASSERT_TRUE(server);
     stop(*server, sig);
   }
+}
+
+}  // namespace
+
+namespace {
+
+// `bundle export --for PEER` after a sync carries only what arrived since: the sync left both
+// archives in step, then goma imported more; the stick holds those and nothing else, and the
+// hub ends with goma's archive after importing it.
+TEST_F(Sync, ABundleForAPeerCarriesOnlyWhatArrivedSinceTheLastSyncInStep) {
+  auto goma = makeNode("goma"), hub = makeNode("hub");
+  ASSERT_EQ(run(goma, {"import", FIXTURE.string()}).status, 0);
+  listPeer(hub, goma);
+  std::string address;
+  auto server = serve(hub, &address);
+  ASSERT_TRUE(server);
+  listPeer(goma, hub, address);
+  ASSERT_EQ(run(goma, {"sync", "hub"}).status, 0);
+  stop(*server);
+
+  ASSERT_EQ(run(goma, {"add", "--title", "After the sync", "--source", "Goma"}).status, 0);
+  ASSERT_EQ(run(goma, {"add", "--title", "Also after it", "--source", "Goma"}).status, 0);
+  const auto stick = (goma.home.parent_path() / "stick.fsb").string();
+  auto exported = run(goma, {"bundle", "export", stick, "--for", "hub", "--json"});
+  ASSERT_EQ(exported.status, 0) << exported.err;
+  const auto summary = json::parse(exported.out);
+  EXPECT_EQ(summary["clippings"], 2);
+  EXPECT_EQ(summary["objects"], 2);
+  EXPECT_TRUE(summary.contains("afterSeq"));
+
+  auto imported = run(hub, {"bundle", "import", stick, "--json"});
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  EXPECT_EQ(ids(hub), ids(goma));
+
+  // A peer never in step gets everything; an unknown name is a usage error.
+  listPeer(goma, makeNode("bunia"));
+  auto all = run(goma, {"bundle", "export", stick, "--for", "bunia", "--json"});
+  ASSERT_EQ(all.status, 0) << all.err;
+  EXPECT_EQ(json::parse(all.out)["clippings"], 14);
+  EXPECT_EQ(run(goma, {"bundle", "export", stick, "--for", "nobody"}).status, 2);
 }
 
 }  // namespace
