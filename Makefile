@@ -29,7 +29,8 @@ test-asan: deps
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 	@cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# A throwaway archive under the build folder: the fixture digest imported, listed, verified.
+# Throwaway nodes under the build folder: the fixture digest imported, listed, verified,
+# released, then synced to a second node over CurveZMQ on loopback.
 demo: build
 	@scripts/demo.sh $(BUILD)/cli/fieldsync $(BUILD)/demo-home
 
