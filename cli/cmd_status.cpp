@@ -7,6 +7,7 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "protocol/sync.h"
+#include "store/pause.h"
 #include "store/peers.h"
 #include "store/sync_index.h"
 
@@ -61,6 +62,11 @@ int runStatus(const Global& global, bool json) {
     }
   }
   const auto peers = store::listPeers(txn);
+  const auto paused = store::pausedUntil(txn, now());
+  const std::string pausedText = !paused ? ""
+                                 : *paused == store::PAUSED_INDEFINITELY
+                                     ? "until `fieldsync resume`"
+                                     : "until " + isoTime(*paused);
 
   if (json) {
     nlohmann::json out;
@@ -88,6 +94,9 @@ int runStatus(const Global& global, bool json) {
                       {"bytesOut", s.bytesOut}});
     }
     out["peers"] = list;
+    out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
+                         : *paused == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
+                                                                 : nlohmann::json(isoTime(*paused));
     std::cout << out << '\n';
     return EXIT_OK;
   }
@@ -116,6 +125,7 @@ int runStatus(const Global& global, bool json) {
     if (const auto* c = newest->payload.clipping()) std::cout << ": " << c->title;
     std::cout << '\n';
   }
+  if (paused) std::cout << "traffic with peers is paused " << pausedText << '\n';
   if (peers.empty()) std::cout << "no peers (add one with `fieldsync peers add`)\n";
   for (const auto& peer : peers) {
     std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state)

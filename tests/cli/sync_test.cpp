@@ -518,3 +518,38 @@ TEST_F(Sync, ABundleForAPeerCarriesOnlyWhatArrivedSinceTheLastSyncInStep) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST_F(Sync, StatusShowsTheArchiveAndWhetherEachPeerIsInStep) {
+  auto goma = makeNode("goma"), hub = makeNode("hub");
+  ASSERT_EQ(run(goma, {"import", FIXTURE.string()}).status, 0);
+  listPeer(hub, goma);
+  std::string address;
+  auto server = serve(hub, &address);
+  ASSERT_TRUE(server);
+  listPeer(goma, hub, address);
+  auto before = runJson(goma, {"status", "--json"});
+  EXPECT_EQ(before["archive"]["objects"], 12);
+  EXPECT_EQ(before["archive"]["kinds"]["clipping"], 12);
+  EXPECT_EQ(before["peers"][0]["inStep"], false);
+  ASSERT_EQ(run(goma, {"sync", "hub"}).status, 0);
+  stop(*server);
+
+  const auto mine = runJson(goma, {"status", "--json"});
+  const auto theirs = runJson(hub, {"status", "--json"});
+  EXPECT_EQ(mine["archive"]["fingerprint"], theirs["archive"]["fingerprint"]);
+  EXPECT_EQ(mine["peers"][0]["name"], "hub");
+  EXPECT_EQ(mine["peers"][0]["inStep"], true);
+  EXPECT_EQ(mine["pausedUntil"], nullptr);
+  auto text = run(goma, {"status"});
+  EXPECT_NE(text.out.find("peer hub (" + address + "): in step as of "), std::string::npos)
+      << text.out;
+  EXPECT_NE(text.out.find("archive: 12 objects: 12 clippings"), std::string::npos) << text.out;
+
+  ASSERT_EQ(run(goma, {"pause", "--for", "1h"}).status, 0);
+  EXPECT_NE(runJson(goma, {"status", "--json"})["pausedUntil"], nullptr);
+  EXPECT_EQ(run(goma, {"sync", "hub"}).status, 2);  // paused: nothing is sent
+}
+
+}  // namespace
