@@ -10,6 +10,7 @@
 #include <sstream>
 #include <utility>
 
+#include "clippings.h"
 #include "protocol/importers.h"
 #include "protocol/object.h"
 #include "protocol/text.h"
@@ -19,34 +20,11 @@
 #include "store/sync_index.h"
 
 namespace {
+using fieldsync::bench::fixtureClippings;
+using fieldsync::bench::fixtureCopies;
+using fieldsync::bench::syntheticClippings;
 namespace fs = std::filesystem;
 using namespace fieldsync;
-
-/// The fixture digest's clippings: real text of the size field offices import.
-const std::vector<protocol::Clipping>& fixtureClippings() {
-  static const std::vector<protocol::Clipping> clippings = [] {
-    std::ifstream in(fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = protocol::parseDigest(text.str());
-    if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
-    return parsed.value();
-  }();
-  return clippings;
-}
-
-/// n distinct clippings cycling through the fixture's, each made unique by its title.
-std::vector<protocol::Clipping> makeClippings(std::size_t n, std::size_t offset = 0) {
-  std::vector<protocol::Clipping> out;
-  out.reserve(n);
-  const auto& base = fixtureClippings();
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = base[(offset + i) % base.size()];
-    c.title += " #" + std::to_string(offset + i);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
 
 std::size_t averageBytes() {
   std::size_t total = 0;
@@ -160,7 +138,7 @@ void BM_Import(benchmark::State& state) {
   std::int64_t signedAt = 1700000000;
   for (auto _ : state) {
     state.PauseTiming();
-    auto clippings = makeClippings(batch, offset);
+    auto clippings = fixtureCopies(batch, offset);
     offset += batch;
     state.ResumeTiming();
     auto result = store::ingestClippings(*archive, key, clippings, signedAt++);
@@ -183,7 +161,7 @@ void BM_VerifyProvenance(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   for (std::size_t done = 0; done < n; done += 1000)
     (void)store::ingestClippings(
-        *archive, key, makeClippings(std::min<std::size_t>(1000, n - done), done), 1700000000);
+        *archive, key, fixtureCopies(std::min<std::size_t>(1000, n - done), done), 1700000000);
   const auto trust = [&] {
     auto txn = archive->beginRead();
     return store::loadTrust(txn);

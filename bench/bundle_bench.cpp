@@ -11,6 +11,7 @@
 #include <random>
 #include <sstream>
 
+#include "clippings.h"
 #include "protocol/bundle.h"
 #include "protocol/importers.h"
 #include "protocol/object.h"
@@ -20,58 +21,12 @@
 #include "store/ingest.h"
 
 namespace {
+using fieldsync::bench::fixtureClippings;
+using fieldsync::bench::fixtureCopies;
+using fieldsync::bench::syntheticClippings;
 namespace fs = std::filesystem;
 using namespace fieldsync;
 using Bytes = std::vector<std::uint8_t>;
-
-const std::vector<protocol::Clipping>& fixtureClippings() {
-  static const std::vector<protocol::Clipping> clippings = [] {
-    std::ifstream in(fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = protocol::parseDigest(text.str());
-    if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
-    return parsed.value();
-  }();
-  return clippings;
-}
-
-/// n clippings of text drawn word by word from the fixture's vocabulary, at the fixture's
-/// word frequencies and lengths: no two alike (copies of the fixture would compress far
-/// better than real archives do), but the words and their mix of a real digest.
-std::vector<protocol::Clipping> syntheticClippings(std::size_t n) {
-  std::vector<std::string> words;  // every word occurrence: sampling it follows frequency
-  std::vector<std::string> sources, tags;
-  std::size_t bodyWords = 0;
-  for (const auto& c : fixtureClippings()) {
-    std::istringstream in(c.body + " " + c.title);
-    for (std::string w; in >> w;) words.push_back(w);
-    sources.push_back(c.source);
-    tags.insert(tags.end(), c.tags.begin(), c.tags.end());
-  }
-  bodyWords = words.size() / fixtureClippings().size();
-  std::mt19937_64 random(20131101);
-  auto pick = [&](const std::vector<std::string>& from) {
-    return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
-  };
-  std::vector<protocol::Clipping> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    protocol::Clipping c;
-    for (int w = 0; w < 10; ++w) c.title += (w ? " " : "") + pick(words);
-    c.source = pick(sources);
-    const std::size_t length = bodyWords / 2 + random() % bodyWords;
-    for (std::size_t w = 0; w < length; ++w) c.body += (w ? " " : "") + pick(words);
-    c.published = "2013-01-" + std::to_string(10 + random() % 20);
-    c.url = "https://example.org/" + std::to_string(i);
-    c.tags = {pick(tags)};
-    c.collection = "synthetic digest " + std::to_string(i / 500);
-    auto normal = protocol::normalizeClipping(std::move(c));
-    if (!normal) throw std::runtime_error("synthetic clipping: " + normal.error());
-    out.push_back(std::move(normal).value());
-  }
-  return out;
-}
 
 std::size_t rawTextBytes(const std::vector<protocol::Clipping>& clippings) {
   std::size_t total = 0;

@@ -18,11 +18,15 @@
 #include <string>
 #include <vector>
 
+#include "clippings.h"
 #include "protocol/importers.h"
 #include "protocol/sync.h"
 #include "support/gossip_network.h"
 
 namespace {
+using fieldsync::bench::fixtureClippings;
+using fieldsync::bench::fixtureCopies;
+using fieldsync::bench::syntheticClippings;
 namespace fs = std::filesystem;
 using namespace fieldsync;
 using namespace std::chrono_literals;
@@ -210,63 +214,6 @@ void convergenceTable(const Args& args) {
 }
 
 // --- A backlog over a satellite link ---------------------------------------------------------
-
-const std::vector<protocol::Clipping>& fixtureClippings() {
-  static const std::vector<protocol::Clipping> clippings = [] {
-    std::ifstream in(fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = protocol::parseDigest(text.str());
-    if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
-    return parsed.value();
-  }();
-  return clippings;
-}
-
-/// As bench/archive_bench.cpp: the fixture's clippings cycled, each made unique by its title.
-/// Copies compress far better than a real archive: an optimistic case for the wire.
-std::vector<protocol::Clipping> fixtureCopies(std::size_t n) {
-  std::vector<protocol::Clipping> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    auto c = fixtureClippings()[i % fixtureClippings().size()];
-    c.title += " #" + std::to_string(i);
-    out.push_back(std::move(c));
-  }
-  return out;
-}
-
-/// As bench/bundle_bench.cpp: text drawn word by word from the fixture's vocabulary at its
-/// frequencies and lengths, no two alike: compresses as a real archive does.
-std::vector<protocol::Clipping> syntheticClippings(std::size_t n) {
-  std::vector<std::string> words, sources, tags;
-  for (const auto& c : fixtureClippings()) {
-    std::istringstream in(c.body + " " + c.title);
-    for (std::string w; in >> w;) words.push_back(w);
-    sources.push_back(c.source);
-    tags.insert(tags.end(), c.tags.begin(), c.tags.end());
-  }
-  const std::size_t bodyWords = words.size() / fixtureClippings().size();
-  std::mt19937_64 random(20131101);
-  auto pick = [&](const std::vector<std::string>& from) {
-    return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
-  };
-  std::vector<protocol::Clipping> out;
-  for (std::size_t i = 0; i < n; ++i) {
-    protocol::Clipping c;
-    for (int w = 0; w < 10; ++w) c.title += (w ? " " : "") + pick(words);
-    c.source = pick(sources);
-    const std::size_t length = bodyWords / 2 + random() % bodyWords;
-    for (std::size_t w = 0; w < length; ++w) c.body += (w ? " " : "") + pick(words);
-    c.published = "2013-01-" + std::to_string(10 + random() % 20);
-    c.url = "https://example.org/" + std::to_string(i);
-    c.tags = {pick(tags)};
-    c.collection = "synthetic digest " + std::to_string(i / 500);
-    auto normal = protocol::normalizeClipping(std::move(c));
-    if (!normal) throw std::runtime_error("synthetic clipping: " + normal.error());
-    out.push_back(std::move(normal).value());
-  }
-  return out;
-}
 
 /// The archive's objects in sync order (signedAt, then id), packed into batches as a session
 /// packs them (node/session.h: at most batchBytes raw and batchObjects per batch, zstd level

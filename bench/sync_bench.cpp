@@ -41,6 +41,7 @@
 #include <thread>
 #include <vector>
 
+#include "clippings.h"
 #include "node/client.h"
 #include "node/server.h"
 #include "node/transport.h"
@@ -55,6 +56,9 @@
 #include "store/sync_index.h"
 
 namespace {
+using fieldsync::bench::fixtureClippings;
+using fieldsync::bench::fixtureCopies;
+using fieldsync::bench::syntheticClippings;
 namespace fs = std::filesystem;
 using namespace fieldsync;
 using Clock = std::chrono::steady_clock;
@@ -102,52 +106,6 @@ class TempDir {
 
 // --- Clippings -------------------------------------------------------------------------------
 
-const std::vector<protocol::Clipping>& fixtureClippings() {
-  static const std::vector<protocol::Clipping> clippings = [] {
-    std::ifstream in(fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-2013-01-11.txt");
-    std::stringstream text;
-    text << in.rdbuf();
-    auto parsed = protocol::parseDigest(text.str());
-    if (!parsed) throw std::runtime_error("fixture does not parse: " + parsed.error().message);
-    return parsed.value();
-  }();
-  return clippings;
-}
-
-/// n clippings of text drawn from the fixture's words (bundle_bench's generator); seed picks
-/// the set, so two calls with different seeds share no clipping.
-std::vector<protocol::Clipping> syntheticClippings(std::size_t n, std::uint64_t seed) {
-  std::vector<std::string> words, sources, tags;
-  for (const auto& c : fixtureClippings()) {
-    std::istringstream in(c.body + " " + c.title);
-    for (std::string w; in >> w;) words.push_back(w);
-    sources.push_back(c.source);
-    tags.insert(tags.end(), c.tags.begin(), c.tags.end());
-  }
-  const std::size_t bodyWords = words.size() / fixtureClippings().size();
-  std::mt19937_64 random(seed);
-  auto pick = [&](const std::vector<std::string>& from) {
-    return from[std::uniform_int_distribution<std::size_t>(0, from.size() - 1)(random)];
-  };
-  std::vector<protocol::Clipping> out;
-  out.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    protocol::Clipping c;
-    for (int w = 0; w < 10; ++w) c.title += (w ? " " : "") + pick(words);
-    c.source = pick(sources);
-    const std::size_t length = bodyWords / 2 + random() % bodyWords;
-    for (std::size_t w = 0; w < length; ++w) c.body += (w ? " " : "") + pick(words);
-    c.published = "2013-01-" + std::to_string(10 + random() % 20);
-    c.url = "https://example.org/" + std::to_string(seed) + "/" + std::to_string(i);
-    c.tags = {pick(tags)};
-    c.collection = "synthetic digest " + std::to_string(i / 500);
-    auto normal = protocol::normalizeClipping(std::move(c));
-    if (!normal) throw std::runtime_error("synthetic clipping: " + normal.error());
-    out.push_back(std::move(normal).value());
-  }
-  return out;
-}
-
 /// A clipping as a text file, as a git repository of clippings would keep it.
 std::string clippingFile(const protocol::Clipping& c) {
   std::string text = c.title + "\n" + c.source + "\n" + c.published + "\n" + c.url + "\n";
@@ -169,8 +127,8 @@ void ingest(store::Archive& archive, const protocol::SecretKey& key,
 
 void listPeer(store::Archive& archive, const std::string& name, const protocol::PublicKey& key) {
   archive.write([&](store::WriteTxn& txn) {
-    auto put =
-        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}}, store::IfNameListed::Replace);
+    auto put = store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}},
+                              store::IfNameListed::Replace);
     if (!put) throw std::runtime_error("putPeer: " + put.error().message);
   });
 }
