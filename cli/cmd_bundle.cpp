@@ -231,25 +231,13 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   store::ImportOptions options;
   InputFile input(o.file, options.limits);
 
-  std::size_t checked = 0, valid = 0, invalid = 0, untrusted = 0, missing = 0;
+  VerifyTotals totals;
   auto objects = nlohmann::json::array();
   std::ostringstream lines;  // the reports, printed after the damage
   auto result = store::verifyBundle(
       input.source(), std::move(anchors),
       [&](store::ObjectReport&& report) {
-        ++checked;
-        missing += report.missing.size();
-        switch (report.verdict()) {
-          case Verdict::Valid:
-            ++valid;
-            break;
-          case Verdict::Invalid:
-            ++invalid;
-            break;
-          case Verdict::Untrusted:
-            ++untrusted;
-            break;
-        }
+        totals.add(report);
         if (o.json) {
           objects.push_back(reportJson(report));
         } else if (o.verbose || report.verdict() != Verdict::Valid || !report.missing.empty()) {
@@ -260,20 +248,20 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   if (!result) refuse(o.file, result.error());
   const auto& r = result.value();
   const std::size_t refused = invalidObjects(r.problems);
-  const int status = !r.problems.empty() || invalid ? EXIT_INVALID
-                     : untrusted                    ? EXIT_UNTRUSTED
-                                                    : EXIT_OK;
+  const int status = !r.problems.empty() || totals.invalid ? EXIT_INVALID
+                     : totals.untrusted                    ? EXIT_UNTRUSTED
+                                                           : EXIT_OK;
   if (o.json) {
     auto problems = nlohmann::json::array();
     for (const auto& p : r.problems) problems.push_back(problemJson(p));
     std::cout << nlohmann::json{{"file", o.file},
                                 {"createdAt", isoTime(r.header.createdAt)},
                                 {"announced", r.header.objectCount},
-                                {"checked", checked + refused},
-                                {"valid", valid},
-                                {"invalid", invalid + refused},
-                                {"untrusted", untrusted},
-                                {"missing", missing},
+                                {"checked", totals.checked + refused},
+                                {"valid", totals.valid},
+                                {"invalid", totals.invalid + refused},
+                                {"untrusted", totals.untrusted},
+                                {"missing", totals.missing},
                                 {"intact", r.intact},
                                 {"ok", status == EXIT_OK},
                                 {"problems", problems},
@@ -285,17 +273,18 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   std::cout << lines.str();
   std::cout << o.file << ": bundle of " << plural(r.header.objectCount, "object") << " made "
             << isoTime(r.header.createdAt) << ", judged by " << trustedBy << '\n';
-  std::cout << "checked " << plural(checked + refused, "object") << ": ";
-  if (checked + refused == 0) {
+  std::cout << "checked " << plural(totals.checked + refused, "object") << ": ";
+  if (totals.checked + refused == 0) {
     std::cout << "the bundle is empty";
-  } else if (valid == checked + refused) {
+  } else if (totals.valid == totals.checked + refused) {
     std::cout << "all valid and trusted";
   } else {
-    std::cout << valid << " valid and trusted, " << invalid + refused << " invalid, " << untrusted
-              << " untrusted";
+    std::cout << totals.valid << " valid and trusted, " << totals.invalid + refused << " invalid, "
+              << totals.untrusted << " untrusted";
   }
-  if (missing)
-    std::cout << "; releases list " << plural(missing, "clipping") << " the bundle does not carry";
+  if (totals.missing)
+    std::cout << "; releases list " << plural(totals.missing, "clipping")
+              << " the bundle does not carry";
   std::cout << '\n';
   if (!r.intact) std::cout << "the bundle is damaged: objects in the damaged parts are lost\n";
   return status;

@@ -21,23 +21,7 @@ struct Options {
 
 using Verdict = store::ObjectReport::Verdict;
 
-struct Totals {
-  std::size_t checked = 0, valid = 0, invalid = 0, untrusted = 0, missing = 0;
-  void add(const store::ObjectReport& report) {
-    ++checked;
-    missing += report.missing.size();
-    switch (report.verdict()) {
-      case Verdict::Valid:
-        ++valid;
-        break;
-      case Verdict::Invalid:
-        ++invalid;
-        break;
-      case Verdict::Untrusted:
-        ++untrusted;
-        break;
-    }
-  }
+struct Totals : VerifyTotals {
   int exitStatus() const { return invalid ? EXIT_INVALID : untrusted ? EXIT_UNTRUSTED : EXIT_OK; }
 };
 

@@ -363,4 +363,20 @@ void printReport(std::ostream& out, const store::ObjectReport& report, bool list
   if (more) out << indent << "… and " << more << " more (fieldsync verify --json lists them all)\n";
 }
 
+void VerifyTotals::add(const store::ObjectReport& report) {
+  ++checked;
+  missing += report.missing.size();
+  switch (report.verdict()) {
+    case store::ObjectReport::Verdict::Valid:
+      ++valid;
+      break;
+    case store::ObjectReport::Verdict::Invalid:
+      ++invalid;
+      break;
+    case store::ObjectReport::Verdict::Untrusted:
+      ++untrusted;
+      break;
+  }
+}
+
 }  // namespace fieldsync::cli

@@ -50,6 +50,13 @@ nlohmann::json revocationJson(const std::optional<protocol::RevocationRecord>& r
 /// revoked since ..."); empty when it is.
 std::string reportProblem(const store::ObjectReport& report);
 
+/// Counts of verify reports by verdict, for `verify` and `bundle verify`.
+struct VerifyTotals {
+  std::size_t checked = 0, valid = 0, invalid = 0, untrusted = 0;
+  std::size_t missing = 0;  // clippings that releases list and this archive or bundle lacks
+  void add(const store::ObjectReport& report);
+};
+
 /// A report as `verify --json` prints each object (docs/cli.md).
 nlohmann::json reportJson(const store::ObjectReport& report);
 
