@@ -7,21 +7,10 @@
 #include <thread>
 #include <tuple>
 
+#include "store/stored_object.h"
+
 namespace fieldsync::store {
 namespace {
-
-/// A stored object decoded (the store verified it on arrival).
-std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
-  auto bytes = txn.get(id);
-  if (!bytes) return std::nullopt;
-  auto decoded = protocol::decode(*bytes);
-  if (!decoded) return std::nullopt;
-  return std::move(decoded).value();
-}
-
-const protocol::Release* asRelease(const std::optional<protocol::DecodedObject>& object) {
-  return object ? std::get_if<protocol::Release>(&object->payload.body) : nullptr;
-}
 
 struct Selected {
   std::vector<ObjectId> ids;  // bundle order
@@ -34,7 +23,7 @@ void walkChain(const ReadTxn& txn, ObjectId id,
                const std::function<void(const ObjectId&, const protocol::Release&)>& fn) {
   std::optional<std::uint64_t> sequence;
   for (;;) {
-    auto object = load(txn, id);
+    auto object = loadStored(txn, id);
     const auto* release = asRelease(object);
     if (release == nullptr || (sequence && release->sequence + 1 != *sequence)) return;
     fn(id, *release);

@@ -9,23 +9,10 @@
 
 #include "protocol/text.h"
 #include "store/home.h"
+#include "store/stored_object.h"
 
 namespace fieldsync::store {
 namespace {
-
-/// A stored object decoded; the store verified it on the way in, so its signature is not
-/// checked again here (verifyObject() does check the object it reports on).
-std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
-  auto bytes = txn.get(id);
-  if (!bytes) return std::nullopt;
-  auto decoded = protocol::decode(*bytes);
-  if (!decoded) return std::nullopt;
-  return std::move(decoded).value();
-}
-
-const protocol::Release* asRelease(const std::optional<protocol::DecodedObject>& object) {
-  return object ? std::get_if<protocol::Release>(&object->payload.body) : nullptr;
-}
 
 std::string ref(const std::string& name, std::uint64_t sequence) {
   return name + "@" + std::to_string(sequence);
@@ -72,7 +59,7 @@ void checkChain(const ReadTxn& txn, const protocol::Release& release,
       problems.push_back(ref(release.name, sequence) + " names no previous release");
       return;
     }
-    auto previousObject = load(txn, *previousId);
+    auto previousObject = loadStored(txn, *previousId);
     const protocol::Release* previous = asRelease(previousObject);
     if (!previousObject) {
       problems.push_back("gap: " + expected + " (" + previousId->hex().substr(0, 12) +
@@ -97,7 +84,7 @@ namespace {
 std::vector<protocol::CertRecord> loadCertificates(const ReadTxn& txn) {
   std::vector<protocol::CertRecord> certificates;
   for (const ObjectId& id : txn.ofKind(protocol::Kind::KeyCert)) {
-    auto object = load(txn, id);
+    auto object = loadStored(txn, id);
     if (!object) continue;  // `fieldsync verify` reports it
     certificates.push_back({id, object->payload.signer, object->payload.signedAt,
                             std::get<protocol::KeyCert>(object->payload.body)});
@@ -108,7 +95,7 @@ std::vector<protocol::CertRecord> loadCertificates(const ReadTxn& txn) {
 std::vector<protocol::RevocationRecord> loadRevocations(const ReadTxn& txn) {
   std::vector<protocol::RevocationRecord> revocations;
   for (const ObjectId& id : txn.ofKind(protocol::Kind::Revocation)) {
-    auto object = load(txn, id);
+    auto object = loadStored(txn, id);
     if (!object) continue;
     revocations.push_back({id, object->payload.signer, object->payload.signedAt,
                            std::get<protocol::Revocation>(object->payload.body)});
@@ -271,7 +258,7 @@ Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_v
   }
   auto id = txn.resolve(text);
   if (!id) return "no release named " + name + " (and not an id: " + id.error().message() + ")";
-  if (!asRelease(load(txn, id.value()))) return id.value().hex() + " is not a release";
+  if (!asRelease(loadStored(txn, id.value()))) return id.value().hex() + " is not a release";
   return id.value();
 }
 
@@ -298,7 +285,7 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(
   std::vector<ObjectId> candidates;
   if (selection.ids) {
     for (const ObjectId& id : *selection.ids) {
-      auto object = load(txn, id);
+      auto object = loadStored(txn, id);
       if (!object || object->payload.kind() != protocol::Kind::Clipping)
         return id.hex() + " is not a clipping in this archive";
       candidates.push_back(id);
@@ -314,7 +301,7 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(
     auto earlier = txn.releases(*selection.sinceRelease);
     if (earlier.empty()) return "no release named " + *selection.sinceRelease;
     for (const auto& entry : earlier) {
-      auto object = load(txn, entry.id);
+      auto object = loadStored(txn, entry.id);
       if (const auto* r = asRelease(object))
         released.insert(r->clippings.begin(), r->clippings.end());
     }
@@ -322,7 +309,7 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(
   for (const ObjectId& id : candidates) {
     if (released.contains(id)) continue;
     if (!selection.tags.empty()) {
-      auto object = load(txn, id);
+      auto object = loadStored(txn, id);
       const auto* c = object ? object->payload.clipping() : nullptr;
       if (c == nullptr) continue;
       bool all = std::all_of(selection.tags.begin(), selection.tags.end(), [&](const auto& t) {
@@ -387,7 +374,7 @@ Expected<protocol::VerifiedObject, std::string> makeRevocation(const ReadTxn& tx
 }
 
 std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
-  auto object = load(txn, releaseId);
+  auto object = loadStored(txn, releaseId);
   const auto* release = asRelease(object);
   if (release == nullptr) throw Error(releaseId.hex() + " is not a release in this archive");
   std::string out = "# fieldsync release " + ref(release->name, release->sequence) + " id " +
@@ -395,7 +382,7 @@ std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
                     protocol::formatUtc(object->payload.signedAt) + ", " +
                     std::to_string(release->clippings.size()) + " clippings\n";
   for (const ObjectId& id : release->clippings) {
-    auto clipping = load(txn, id);
+    auto clipping = loadStored(txn, id);
     const auto* c = clipping ? clipping->payload.clipping() : nullptr;
     out += id.hex() + " ";
     if (c == nullptr) {
