@@ -9,6 +9,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   minisign
 )
+# Packaging and its tests: dpkg-shlibdeps (dpkg-dev), man page checks (groff, man-db, mandoc),
+# systemd-analyze for the unit (systemd), file.
+PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd file)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

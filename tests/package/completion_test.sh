@@ -43,6 +43,8 @@ planned() { [[ $PLANNED == *" $1 "* || $PLANNED == *" $1"$'\n'* ]]; }
 
 # Commands, subcommands and options against the binary's --help, both ways.
 checked=0
+surface=$(command_surface "$BIN")
+global_options=$(sed -n 's/^|//p' <<<"$surface")
 while IFS='|' read -r path options; do
   read -ra words <<<"$path"
   # Options: what the binary has is offered; what is offered, the binary has.
@@ -52,7 +54,7 @@ while IFS='|' read -r path options; do
     grep -qx -- "$o" <<<"$offered" || fail "\`fieldsync $path -<TAB>\` does not offer $o"
     checked=$((checked + 1))
   done
-  binary_options=" $options $(command_surface "$BIN" | sed -n 's/^|//p') "
+  binary_options=" $options $global_options "
   for o in $offered; do
     key=$(tr ' ' '_' <<<"$path"):$o
     [[ $binary_options == *" $o "* ]] || planned "$o" || planned "$key" ||
@@ -71,7 +73,7 @@ while IFS='|' read -r path options; do
         fail "\`fieldsync $path <TAB>\` offers $s, which the binary does not have"
     done
   fi
-done < <(command_surface "$BIN")
+done <<<"$surface"
 ((checked > 100)) || fail "only $checked completions checked: is --help parsed?"
 
 # Partial words, and global options before or after the command.
