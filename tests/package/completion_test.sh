@@ -4,9 +4,20 @@
 # COMPREPLY read. Checked against the real binary: every command, subcommand and option its
 # --help lists is offered where it belongs (and nothing else but the few planned ones below),
 # peer and release names come from a real node, paths from real files.
-# Usage: completion_test.sh FIELDSYNC_BIN COMPLETION_SCRIPT
+# With a third argument, the bash-completion package's own functions are loaded first (as in
+# a user's shell where it is installed): paths then go through its _filedir.
+# Usage: completion_test.sh FIELDSYNC_BIN COMPLETION_SCRIPT [BASH_COMPLETION]
 source "$(dirname "$0")/lib.sh"
 BIN=$(realpath "$1")
+relaxed=""  # set -u stays on for our script alone; bash-completion is not written for it
+if [[ -n ${3-} ]]; then
+  set +u
+  # shellcheck source=/dev/null
+  source "$3"
+  set -u
+  declare -F _filedir >/dev/null || fail "$3 defines no _filedir"
+  relaxed=u
+fi
 # shellcheck source=/dev/null
 source "$2"
 
@@ -25,10 +36,10 @@ complete() {
   COMP_POINT=${#COMP_LINE}
   COMPREPLY=()
   # As in an interactive shell: no -e (a completion function may end on a false test).
-  set +e
+  set +e${relaxed}
   _fieldsync
   local status=$?
-  set -e
+  set -e${relaxed}
   ((status == 0)) || fail "_fieldsync returned $status for \`fieldsync $*\`"
   if ((${#COMPREPLY[@]})); then printf '%s\n' "${COMPREPLY[@]}" | sort; fi
 }
