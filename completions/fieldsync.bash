@@ -103,7 +103,7 @@ _fieldsync() {
   COMPREPLY=()
 
   # "--opt=value": bash splits it at "=" (COMP_WORDBREAKS), so the option is two words back.
-  if [[ $prev == "=" && COMP_CWORD -ge 2 ]]; then
+  if [[ $prev == "=" ]] && ((COMP_CWORD >= 2)); then
     prev=${COMP_WORDS[COMP_CWORD - 2]}
   elif [[ $cur == "=" ]]; then
     prev=${COMP_WORDS[COMP_CWORD - 1]}

@@ -118,9 +118,7 @@ expect "$TMP/files/digest.txt" --passphrase-file "$TMP/files/digest."
 # Peer and release names from a real node, the one --home names.
 home=$TMP/node
 "$BIN" --home "$home" init --name "test hub" --coordinator >/dev/null
-key() { printf '%064x' "$1"; }
-for peer in hub:1 harare:2 goma:3; do
-  # Any 32 bytes that are a point on the curve will do; keys of real nodes are.
+for peer in hub:1 harare:2 goma:3; do  # NAME:N, each a real node's key
   "$BIN" --home "$TMP/k${peer#*:}" init >/dev/null
   "$BIN" --home "$home" peers add "${peer%:*}" "tcp://192.0.2.${peer#*:}:7420" \
     "$("$BIN" --home "$TMP/k${peer#*:}" id)" >/dev/null

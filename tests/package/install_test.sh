@@ -52,6 +52,6 @@ else
   if ! systemd-analyze security --offline=true --threshold=20 "$unit" >"$TMP/security.log" 2>&1; then
     fail "systemd-analyze security: $(tail -1 "$TMP/security.log")"
   fi
-  echo "$(tail -1 "$TMP/security.log")"
+  tail -1 "$TMP/security.log"
 fi
 finish

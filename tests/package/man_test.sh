@@ -80,8 +80,8 @@ done
 version=$("$BIN" --version | sed -n 's/^fieldsync //p')
 th=$(zcat "$BUILT" | grep '^\.TH ')
 [[ $th == *"\"fieldsync $version\""* ]] || fail "built page's .TH is '$th', binary is $version"
-[[ $(zcat "$BUILT" | grep -vc '^\.TH ') == $(grep -vc '^\.TH ' "$PAGE") ]] ||
-  fail "the built page differs from docs/fieldsync.1 beyond its .TH line"
+diff <(zcat "$BUILT" | grep -v '^\.TH ') <(grep -v '^\.TH ' "$PAGE") >/dev/null ||
+  fail "the built page differs from docs/fieldsync.1 beyond its .TH line (rebuild?)"
 
 echo "checked $checked commands and options"
 finish
