@@ -26,7 +26,7 @@ _fieldsync_subcommands() {
     release) echo "create list show export" ;;
     peers) echo "add set list remove forgive" ;;
     bundle) echo "export import verify list" ;;
-    config) echo "show check" ;;
+    config) echo "show check apply" ;;
   esac
 }
 
@@ -35,7 +35,7 @@ _fieldsync_command_options() {
   case "$1" in
     init) echo "--name --coordinator" ;;
     id | status | show) echo "--json" ;;
-    "config show") echo "--json" ;;
+    "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
     add) echo "--title --source --author --date --url --tag --language --collection --json" ;;
     list) echo "--tag --source --since --limit --json" ;;
@@ -52,7 +52,7 @@ _fieldsync_command_options() {
     "bundle import" | "bundle list") echo "--json" ;;
     "bundle verify") echo "--trust --verbose -v --json" ;;
     sync) echo "--key --connect-timeout --json" ;;
-    serve) echo "--listen --no-dial --no-beacon --log-level" ;;
+    serve) echo "--listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     pause) echo "--for" ;;
   esac
 }

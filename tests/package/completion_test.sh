@@ -23,8 +23,11 @@ source "$2"
 
 # Offered by the completion, not (yet) by the binary: other branches add them (issue 8).
 # Once they have landed this list is to be emptied, so the check holds both ways.
-PLANNED=" --quiet config config:show config:check config_show:--json serve:--log-level
-  peers:forgive "
+PLANNED=" --quiet config config:show config:check config:apply peers:forgive serve:--log-level
+  serve:--dial serve:--beacon "
+for o in --json --listen --dial --no-dial --beacon --no-beacon --log-level; do
+  PLANNED+=" config_show:$o "
+done
 # Hidden from --help, documented in cli.md and the man page.
 PLANNED+=" sync:--connect-timeout "
 
