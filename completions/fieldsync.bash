@@ -33,7 +33,7 @@ _fieldsync_subcommands() {
 # The options of "COMMAND [SUBCOMMAND]", besides --help and the global ones.
 _fieldsync_command_options() {
   case "$1" in
-    init) echo "--name --coordinator" ;;
+    init) echo "--name --coordinator --json" ;;
     id | status | show) echo "--json" ;;
     "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
@@ -41,19 +41,20 @@ _fieldsync_command_options() {
     list) echo "--tag --source --since --limit --json" ;;
     search) echo "--limit --json" ;;
     verify) echo "--all --verbose -v --json" ;;
-    "keys trust") echo "--role --name" ;;
+    "keys trust") echo "--role --name --json" ;;
+    "keys untrust" | "peers remove" | resume) echo "--json" ;;
     "keys list" | "release list" | "release show" | "peers list") echo "--json" ;;
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
     "release create") echo "--tag --since-release --ids --notes --json" ;;
-    "release export") echo "--out" ;;
-    "peers add" | "peers set") echo "--interval --max-backoff --rate --daily-budget" ;;
+    "release export") echo "--out --json" ;;
+    "peers add" | "peers set") echo "--interval --max-backoff --rate --daily-budget --json" ;;
     "bundle export") echo "--all --since-release --tag --for --json" ;;
     "bundle import" | "bundle list") echo "--json" ;;
     "bundle verify") echo "--trust --verbose -v --json" ;;
     sync) echo "--key --connect-timeout --json" ;;
     serve) echo "--listen --dial --no-dial --beacon --no-beacon --log-level" ;;
-    pause) echo "--for" ;;
+    pause) echo "--for --json" ;;
   esac
 }
 
@@ -152,7 +153,7 @@ _fieldsync() {
   fi
 
   if [[ $cur == -* ]]; then
-    local options="--help -h --home --passphrase-file --quiet"
+    local options="--help -h --home --passphrase-file --quiet -q"
     [[ -z $cmd ]] && options+=" --version"
     [[ -n $cmd ]] && options+=" $(_fieldsync_command_options "$path")"
     _fieldsync_words "$options"

@@ -28,6 +28,11 @@ PLANNED=" --quiet config config:show config:check config:apply peers:forgive ser
 for o in --json --listen --dial --no-dial --beacon --no-beacon --log-level; do
   PLANNED+=" config_show:$o "
 done
+PLANNED+=" -q "
+for c in init keys_trust keys_untrust release_export peers_add peers_set peers_remove pause \
+  resume; do
+  PLANNED+=" $c:--json "
+done
 # Hidden from --help, documented in cli.md and the man page.
 PLANNED+=" sync:--connect-timeout "
 
