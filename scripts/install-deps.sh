@@ -10,8 +10,9 @@ PACKAGES=(
   minisign
 )
 # Packaging and its tests: dpkg-shlibdeps (dpkg-dev), man page checks (groff, man-db, mandoc),
-# systemd-analyze for the unit (systemd), file, bash-completion (completion tested with it).
-PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd file bash-completion)
+# systemd-analyze for the unit (systemd), strace (the unit's sandbox against serve's calls),
+# file, bash-completion (completion tested with it).
+PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd strace file bash-completion)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
