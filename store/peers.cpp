@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 
 #include "store/lmdb.h"
 #include "store/peers_access.h"
@@ -242,6 +243,18 @@ bool refuse(PeerState& state, std::string reason, std::int64_t now) {
   return true;
 }
 
+std::string describeRefusal(const PeerState& state) {
+  const auto seconds = static_cast<std::time_t>(state.refusedUntil);
+  std::tm utc{};
+  char when[32] = "?";
+  if (::gmtime_r(&seconds, &utc) != nullptr)
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::string reason = state.refusedReason;
+  for (char& c : reason)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return std::string("refused until ") + when + ": " + reason;
+}
+
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
   std::vector<std::uint8_t> out;
   out.reserve(1 + protocol::PUBLIC_KEY_BYTES + 6 + record.address.size() +
@@ -253,11 +266,26 @@ std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
   const PeerState& s = record.state;
   const PeerSettings& p = record.settings;
   auto u = [](std::int64_t n) { return static_cast<std::uint64_t>(n); };
-  for (std::uint64_t n :
-       {u(s.lastSuccess), u(s.lastAttempt), u(s.lastErrorAt), u(s.nextAttempt), u(s.inStepAt),
-        s.inStepSeq, s.objectsIn, s.objectsOut, s.bytesIn, s.bytesOut, std::uint64_t{s.roundTrips},
-        std::uint64_t{s.failures}, u(s.budgetDay), s.budgetUsed, u(p.interval), u(p.maxBackoff),
-        p.rate, p.dailyBudget, u(s.refusedUntil), std::uint64_t{s.refusals}})
+  for (std::uint64_t n : {u(s.lastSuccess),
+                          u(s.lastAttempt),
+                          u(s.lastErrorAt),
+                          u(s.nextAttempt),
+                          u(s.inStepAt),
+                          s.inStepSeq,
+                          s.objectsIn,
+                          s.objectsOut,
+                          s.bytesIn,
+                          s.bytesOut,
+                          std::uint64_t{s.roundTrips},
+                          std::uint64_t{s.failures},
+                          u(s.budgetDay),
+                          s.budgetUsed,
+                          u(p.interval),
+                          u(p.maxBackoff),
+                          p.rate,
+                          p.dailyBudget,
+                          u(s.refusedUntil),
+                          std::uint64_t{s.refusals}})
     putNumber(out, n);
   putText(out, s.refusedReason);
   return out;
@@ -266,8 +294,7 @@ std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
 std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std::uint8_t> bytes) {
   Reader in(bytes);
   const auto version = in.number(1);
-  if (version != RECORD_VERSION_1 && version != RECORD_VERSION_2 &&
-      version != PEER_RECORD_VERSION)
+  if (version != RECORD_VERSION_1 && version != RECORD_VERSION_2 && version != PEER_RECORD_VERSION)
     return std::nullopt;
   PeerRecord record;
   record.name = name;

@@ -42,8 +42,8 @@ inline constexpr std::uint64_t MAX_PEER_DAILY_BUDGET = 1'000'000'000'000'000;  /
 inline constexpr std::int64_t SECONDS_PER_DAY = 86400;
 /// A peer that sent something invalid is refused for FIRST_REFUSAL seconds, four times as long
 /// for each refusal since it was last forgiven, at most MAX_REFUSAL (see refusalPeriod).
-inline constexpr std::int64_t FIRST_REFUSAL = 600;         // 10 minutes
-inline constexpr std::int64_t MAX_REFUSAL = 7 * 86400;     // 7 days
+inline constexpr std::int64_t FIRST_REFUSAL = 600;      // 10 minutes
+inline constexpr std::int64_t MAX_REFUSAL = 7 * 86400;  // 7 days
 
 /// How gossip treats a peer: local settings people choose (`fieldsync peers set`), read by the
 /// daemon at each session. Checked by checkPeerSettings; every record stored satisfies it.
@@ -154,6 +154,9 @@ void countTraffic(PeerState& state, std::uint64_t bytes, std::int64_t now);
 /// until now + refusalPeriod(count); while one runs, changes nothing (the sessions it had open
 /// when it began are one offence). Returns whether a new refusal began.
 bool refuse(PeerState& state, std::string reason, std::int64_t now);
+/// "refused until 2026-11-28T01:20:00Z: object 3: bad signature" (UTC), for logs, `status`
+/// and `peers list`; control characters in the reason (it is the peer's doing) become spaces.
+[[nodiscard]] std::string describeRefusal(const PeerState& state);
 
 // --- Reading --------------------------------------------------------------------------------
 

@@ -134,8 +134,8 @@ TEST(PeerPenalty, EachRefusalSinceTheLastForgivingLastsFourTimesAsLongUpToAWeek)
   EXPECT_EQ(refusalPeriod(1), 600);
   EXPECT_EQ(refusalPeriod(2), 2400);
   EXPECT_EQ(refusalPeriod(3), 9600);
-  EXPECT_EQ(refusalPeriod(5), 600 * 256);      // 42 h 40 min
-  EXPECT_EQ(refusalPeriod(6), MAX_REFUSAL);    // 600 * 1024 would pass a week
+  EXPECT_EQ(refusalPeriod(5), 600 * 256);    // 42 h 40 min
+  EXPECT_EQ(refusalPeriod(6), MAX_REFUSAL);  // 600 * 1024 would pass a week
   EXPECT_EQ(refusalPeriod(UINT32_MAX), MAX_REFUSAL);
 
   PeerState state;
@@ -160,9 +160,8 @@ TEST_F(Peers, RefusePeerAndForgivePeerChangeThePenaltyOnly) {
   const PeerRecord goma = peer("goma", 1);
   ASSERT_TRUE(put(goma).ok());
   std::optional<bool> began;
-  m_archive->write([&](WriteTxn& txn) {
-    began = refusePeer(txn, goma.key, std::string(5000, 'x'), 1000);
-  });
+  m_archive->write(
+      [&](WriteTxn& txn) { began = refusePeer(txn, goma.key, std::string(5000, 'x'), 1000); });
   ASSERT_TRUE(began);
   EXPECT_TRUE(*began);
   auto stored = findPeer(m_archive->beginRead(), "goma");
@@ -170,9 +169,8 @@ TEST_F(Peers, RefusePeerAndForgivePeerChangeThePenaltyOnly) {
   EXPECT_TRUE(stored->state.refusedAt(1001));
   EXPECT_EQ(stored->state.refusedReason.size(), MAX_PEER_ERROR);
   EXPECT_EQ(stored->settings, goma.settings);
-  m_archive->write([&](WriteTxn& txn) {
-    EXPECT_FALSE(refusePeer(txn, peer("other", 2).key, "garbage", 1000));
-  });
+  m_archive->write(
+      [&](WriteTxn& txn) { EXPECT_FALSE(refusePeer(txn, peer("other", 2).key, "garbage", 1000)); });
 
   std::optional<Expected<PeerRecord, PeerProblem>> forgiven;
   m_archive->write([&](WriteTxn& txn) { forgiven.emplace(forgivePeer(txn, "goma")); });
