@@ -21,7 +21,8 @@
 // from /proc/PID/status) and CPU time (utime + stime from /proc/PID/stat) are its own; attackers
 // and the good peer run in this process. The good peer adds one clipping and syncs, again and
 // again, during the attack. After each scenario the server's archive must hold exactly the
-// server's and the good peer's objects: nothing from the attacker.
+// server's and the good peer's objects: nothing from the attacker. Exit status 1 when it does
+// not, or when a good peer's sync failed in a scenario with refusals on.
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -529,7 +530,9 @@ int main(int argc, char** argv) {
   for (const auto& scenario : scenarios) {
     const auto f = run(scenario, seconds);
     print(f);
-    allClean = allClean && f.nothingInvalid && f.goodFailed == 0;
+    // The -kept scenarios show what refusals spare the server; a good peer may time out there.
+    const bool kept = scenario.find("-kept") != std::string::npos;
+    allClean = allClean && f.nothingInvalid && (kept || f.goodFailed == 0);
   }
   if (getloadavg(load, 3) == 3)
     std::printf("[load average at end: %.2f %.2f %.2f]\n", load[0], load[1], load[2]);
