@@ -10,7 +10,8 @@
 //
 // Threads: a socket is used by one thread at a time (ZeroMQ's rule). A ZapHandler answers on
 // a thread of its own; its AllowList may be changed from any thread while it runs, and a
-// change applies to the connections made after it: an open connection stays open.
+// change applies to the connections made after it: an open connection stays open (the
+// Server, node/server.h, ends those of keys no longer admitted).
 // Lifetime: the zmq::context_t outlives every socket made in it and its ZapHandler: declare
 // the context first. An AllowList outlives the ZapHandler that reads it.
 // Errors: the functions here throw fieldsync::Error naming the failed call, with Action::Retry
