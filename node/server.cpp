@@ -6,6 +6,7 @@
 
 #include <cstring>
 #include <map>
+#include <mutex>
 #include <set>
 
 #include "store/pause.h"
@@ -71,15 +72,56 @@ std::optional<Remote> remoteOf(int fd) {
   return Remote{text, std::string(text) + ":" + std::to_string(port)};
 }
 
+/// At most one log line about refused handshakes per address every ZAP_LOG_EVERY: a stranger
+/// or a refused peer retrying ten times a second must not fill the node's log. The line after a
+/// quiet spell says how many were refused meanwhile. Called on the ZAP handler's thread.
+class ZapLogLimiter {
+ public:
+  static constexpr std::chrono::seconds ZAP_LOG_EVERY{60};
+  static constexpr std::size_t MAX_ADDRESSES = 4096;
+
+  explicit ZapLogLimiter(ServerLog& log) : m_log(log) {}
+  void operator()(const ZapRefusal& refusal) {
+    std::string line = "refused a " + refusal.mechanism + " connection from " + refusal.address +
+                       ": " + refusal.reason;
+    {
+      std::lock_guard lock(m_mutex);
+      const auto now = Clock::now();
+      if (m_seen.size() >= MAX_ADDRESSES) {
+        std::erase_if(
+            m_seen, [&](const auto& entry) { return now - entry.second.logged >= ZAP_LOG_EVERY; });
+      }
+      auto [it, added] = m_seen.try_emplace(refusal.address);
+      Seen& seen = it->second;
+      if (!added && now - seen.logged < ZAP_LOG_EVERY) {
+        ++seen.suppressed;
+        return;
+      }
+      if (seen.suppressed > 0)
+        line += " (and " + std::to_string(seen.suppressed) + " more refused from " +
+                refusal.address + " since the last such line)";
+      seen.logged = now;
+      seen.suppressed = 0;
+    }
+    m_log(line);
+  }
+
+ private:
+  struct Seen {
+    Clock::time_point logged;
+    std::size_t suppressed = 0;
+  };
+  ServerLog& m_log;
+  std::mutex m_mutex;
+  std::map<std::string, Seen> m_seen;  // by address; at most MAX_ADDRESSES after pruning
+};
+
 }  // namespace
 
 struct Server::Impl {
   Impl(const protocol::SecretKey& identity, const TransportLimits& limits, ServerLog& log)
-      : zap(context, allow,
-            [&log](const ZapRefusal& refusal) {
-              log("refused a " + refusal.mechanism + " connection from " + refusal.address + ": " +
-                  refusal.reason);
-            }),
+      : zapLog(log),
+        zap(context, allow, [this](const ZapRefusal& refusal) { zapLog(refusal); }),
         socket(makeServerSocket(context, identity, limits)),
         monitor(context, zmq::socket_type::pair) {
     // Before bind, so that every accepted connection is seen. The monitor's own queue is
@@ -94,6 +136,7 @@ struct Server::Impl {
 
   zmq::context_t context;  // first: outlives the handler and the sockets
   AllowList allow;
+  ZapLogLimiter zapLog;  // before the handler that calls it
   ZapHandler zap;
   zmq::socket_t socket;
   zmq::socket_t monitor;                         // ZMQ_EVENT_ACCEPTED and _DISCONNECTED of socket

@@ -22,6 +22,7 @@
 //     ends its session at once, through the socket's monitor, not after idleTimeout.
 //   - At most maxConnectionsPerAddress connections from one IP address are open at a time,
 //     handshaking or admitted; one more is cut as soon as it is accepted.
+//   - Refused handshakes are logged once a minute per address at most, with a count.
 // A connection is cut by shutdown(2) on its descriptor, which libzmq then closes itself.
 
 #include <atomic>
