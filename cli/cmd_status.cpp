@@ -19,15 +19,16 @@ nlohmann::json timeOrNull(std::int64_t unixSeconds) {
 }
 
 /// "in step as of TIME" when the last session found both archives equal, else what is known.
-std::string standing(const store::PeerState& s) {
-  if (s.neverSynced() && s.lastError.empty()) return "never synced";
+std::string standing(const store::PeerState& s, std::int64_t at) {
   std::string text;
+  if (s.refusedAt(at)) text = store::describeRefusal(s) + "; ";
+  if (s.neverSynced() && s.lastError.empty()) return text + "never synced";
   if (s.inStepAt != 0 && s.inStepAt >= s.lastSuccess) {
-    text = "in step as of " + isoTime(s.inStepAt);
+    text += "in step as of " + isoTime(s.inStepAt);
   } else if (s.lastSuccess != 0) {
-    text = "last synced " + isoTime(s.lastSuccess);
+    text += "last synced " + isoTime(s.lastSuccess);
   } else {
-    text = "never synced";
+    text += "never synced";
   }
   if (s.lastErrorAt > s.lastSuccess) {
     std::string error = s.lastError;
@@ -62,7 +63,8 @@ int runStatus(const Global& global, bool json) {
     }
   }
   const auto peers = store::listPeers(txn);
-  const auto paused = store::pausedUntil(txn, now());
+  const std::int64_t at = now();
+  const auto paused = store::pausedUntil(txn, at);
   const std::string pausedText = !paused ? ""
                                  : *paused == store::PAUSED_INDEFINITELY
                                      ? "until `fieldsync resume`"
@@ -91,7 +93,11 @@ int runStatus(const Global& global, bool json) {
                       {"objectsIn", s.objectsIn},
                       {"objectsOut", s.objectsOut},
                       {"bytesIn", s.bytesIn},
-                      {"bytesOut", s.bytesOut}});
+                      {"bytesOut", s.bytesOut},
+                      {"refusedUntil", s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil))
+                                                       : nlohmann::json(nullptr)},
+                      {"refusedReason", s.refusedAt(at) ? nlohmann::json(s.refusedReason)
+                                                        : nlohmann::json(nullptr)}});
     }
     out["peers"] = list;
     out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
@@ -128,7 +134,7 @@ int runStatus(const Global& global, bool json) {
   if (paused) std::cout << "traffic with peers is paused " << pausedText << '\n';
   if (peers.empty()) std::cout << "no peers (add one with `fieldsync peers add`)\n";
   for (const auto& peer : peers) {
-    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state)
+    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state, at)
               << '\n';
   }
   return EXIT_OK;
