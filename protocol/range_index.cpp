@@ -36,6 +36,10 @@ std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon) {
   return start ? index.rank(*start) : index.size();
 }
 
+std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon) {
+  return index.keys(tailRank(index, horizon), index.size());
+}
+
 namespace {
 void addBytes(std::array<std::uint8_t, ID_BYTES>& sum,
               const std::array<std::uint8_t, ID_BYTES>& x) {

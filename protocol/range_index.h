@@ -71,6 +71,8 @@ class RangeIndex;
 /// The number of items not beyond horizon: ranks [0, result) are not future-dated, ranks
 /// [result, size()) are.
 std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon);
+/// The keys beyond horizon, in order: the future-dated objects. Reads each of them.
+std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon);
 
 class RangeIndex {
  public:
