@@ -406,7 +406,9 @@ TEST(FutureDated, TheExactDifferenceIsFoundInEveryShapeWhateverTheClocks) {
     }
   }
   std::printf("most round trips: %zu\n", mostTrips);
-  EXPECT_LE(mostTrips, 5u);  // 3 in every seed tried; a skewed clock may cost one more
+  // 3 or 4 in 30 seeds tried (scattered differences on both sides cost 4 without future-dated
+  // objects too: Reconcile.ScatteredDifferencesOnBothSidesAreFoundInFourRoundTrips).
+  EXPECT_LE(mostTrips, 5u);
 }
 
 TEST(FutureDated, AnInStepOpeningStaysSmallWithFutureDatedObjectsPresent) {
