@@ -67,13 +67,6 @@ inline bool futureDated(std::int64_t signedAt, std::int64_t horizon) { return si
 /// future-dated tail. Empty when horizon is INT64_MAX (no key can lie beyond it).
 std::optional<SyncKey> tailStart(std::int64_t horizon);
 
-class RangeIndex;
-/// The number of items not beyond horizon: ranks [0, result) are not future-dated, ranks
-/// [result, size()) are.
-std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon);
-/// The keys beyond horizon, in order: the future-dated objects. Reads each of them.
-std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon);
-
 class RangeIndex {
  public:
   virtual ~RangeIndex() = default;
@@ -87,6 +80,12 @@ class RangeIndex {
   /// The keys of the items with rank in [from, to), in order. The caller keeps to - from small.
   virtual std::vector<SyncKey> keys(std::uint64_t from, std::uint64_t to) const = 0;
 };
+
+/// The number of items not beyond horizon: ranks [0, result) are not future-dated, ranks
+/// [result, size()) are.
+std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon);
+/// The keys beyond horizon, in order: the future-dated objects. Reads each of them.
+std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon);
 
 /// A RangeIndex in memory: a sorted vector with prefix sums. Inserting is O(n); for tests,
 /// benchmarks and as the reference the store's index is checked against.
