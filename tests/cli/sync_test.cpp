@@ -436,7 +436,9 @@ TEST_F(Sync, AnUnlistedKeyIsRefusedWithStatus4) {
   auto j = run(stranger, {"sync", "goma", "--json"});
   EXPECT_EQ(j.status, 4);
   EXPECT_EQ(json::parse(j.out)["ok"], false);
-  EXPECT_NE(json::parse(j.out)["error"].get<std::string>().find("refused us"), std::string::npos);
+  const auto error = json::parse(j.out)["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("refused us"), std::string::npos) << j.out;
+  EXPECT_EQ(error["exit"], 4);
   EXPECT_EQ(count(goma), 0u);
 
   const auto log = stop(*server);
