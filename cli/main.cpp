@@ -90,10 +90,8 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    app.exit(e);
-    if (jsonInArguments(argc, argv))
-      std::cout << nlohmann::json{{"error", errorJson(e.what(), EXIT_USAGE)}} << '\n';
-    return EXIT_USAGE;
+    return fail(std::string(e.what()) + " (`fieldsync [COMMAND] --help` shows the options)",
+                EXIT_USAGE, jsonInArguments(argc, argv));
   }
 
   const bool json = jsonAsked(app);
