@@ -19,8 +19,6 @@
 
 #include "cli/cli_fixture.h"
 
-extern char** environ;
-
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -329,6 +327,33 @@ TEST_F(Sync, JsonSaysWhatMovedAndASecondSyncMovesNothingInOneRoundTrip) {
   EXPECT_EQ(k["inStep"], true);
   EXPECT_LT(k["bytesIn"].get<std::uint64_t>() + k["bytesOut"].get<std::uint64_t>(), 1024u) << k;
   EXPECT_EQ(ids(goma), ids(nairobi));
+  stop(*server);
+}
+
+TEST_F(Sync, OnATerminalSyncDrawsAProgressLineAndErasesItBeforeTheResult) {
+  auto goma = makeNode("goma"), nairobi = makeNode("nairobi");
+  importGenerated(goma, 300, "goma");
+  listPeer(goma, nairobi);
+  std::string address;
+  auto server = serve(goma, &address);
+  ASSERT_TRUE(server);
+  listPeer(nairobi, goma, address);
+
+  const auto r = runOnTerminal({"--home", nairobi.home.string(), "sync", "goma"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto bar = r.output.find("receiving");
+  ASSERT_NE(bar, std::string::npos) << r.output;
+  const auto erased = r.output.rfind("\r\x1b[K");
+  ASSERT_NE(erased, std::string::npos) << r.output;
+  EXPECT_GT(r.output.find("peer goma: in 300 objects"), erased) << r.output;
+  EXPECT_EQ(count(nairobi), 300u);
+
+  // --quiet: the result alone.
+  importGenerated(goma, 5, "more");
+  const auto quiet = runOnTerminal({"--home", nairobi.home.string(), "--quiet", "sync", "goma"});
+  ASSERT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("receiving"), std::string::npos) << quiet.output;
+  EXPECT_NE(quiet.output.find("peer goma: in 5 objects"), std::string::npos) << quiet.output;
   stop(*server);
 }
 
