@@ -257,7 +257,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   auto result = store::verifyBundle(
       input.source(), std::move(anchors),
       [&](store::ObjectReport&& report) {
-        bar.reset();
+        if (bar) bar->clear();  // reading is over: the reports follow
         totals.add(report);
         if (o.json) {
           objects.push_back(reportJson(report));
