@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "cli/command.h"
+#include "cli/version.h"
 
 namespace {
 
@@ -48,7 +49,7 @@ int fail(const std::string& message, int status, bool json) {
 int main(int argc, char** argv) {
   CLI::App app{"fieldsync: a signed archive of clippings, kept in step across field offices",
                "fieldsync"};
-  app.set_version_flag("--version", "fieldsync 0.1.0");
+  app.set_version_flag("--version", "fieldsync " FIELDSYNC_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the command
 
