@@ -110,6 +110,10 @@ void addList(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--since", o->since, "Only clippings published on or after this date");
   cmd->add_option("--limit", o->limit, "At most this many");
   cmd->add_flag("--json", o->json, "Print a JSON document");
+  cmd->footer(
+      "Examples:\n"
+      "  fieldsync list --tag region:mali --since 2013-01 --limit 20\n"
+      "  fieldsync list --json | jq -r '.objects[].title'");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] {
       store::ListQuery query;
@@ -139,6 +143,7 @@ void addSearch(CLI::App& app, Invocation& invocation) {
   cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")->required();
   cmd->add_option("--limit", o->limit, "At most this many");
   cmd->add_flag("--json", o->json, "Print a JSON document");
+  cmd->footer("Example:\n  fieldsync search cholera mopti --limit 10");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] {
       std::string words;

@@ -155,7 +155,8 @@ int runStatus(const Global& global, bool json) {
     }
   }
   if (paused) std::cout << "traffic with peers is paused " << pausedText << '\n';
-  if (peers.empty()) std::cout << "no peers (add one with `fieldsync peers add`)\n";
+  if (peers.empty() && !global.quiet)
+    std::cout << "no peers (add one with `fieldsync peers add`)\n";
   for (const auto& peer : peers) {
     std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state, at)
               << '\n';
@@ -169,6 +170,7 @@ void addStatus(CLI::App& app, Invocation& invocation) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("status", "The archive and where this node stands with each peer");
   cmd->add_flag("--json", *json, "Print a JSON document");
+  cmd->footer("Examples:\n  fieldsync status\n  fieldsync status --json | jq .peers");
   cmd->callback([&invocation, json] {
     invocation.action = [&invocation, json] { return runStatus(invocation.global, *json); };
   });

@@ -42,7 +42,7 @@ _fieldsync_command_options() {
     search) echo "--limit --json" ;;
     verify) echo "--all --verbose -v --json" ;;
     "keys trust") echo "--role --name --json" ;;
-    "keys untrust" | "peers remove" | resume) echo "--json" ;;
+    "keys untrust" | "peers remove" | "peers forgive" | resume) echo "--json" ;;
     "keys list" | "release list" | "release show" | "peers list") echo "--json" ;;
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;

@@ -23,8 +23,6 @@
 #include "protocol/object.h"
 #include "protocol/text.h"
 
-extern char** environ;
-
 namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -336,6 +334,33 @@ TEST_F(Sync, JsonSaysWhatMovedAndASecondSyncMovesNothingInOneRoundTrip) {
   stop(*server);
 }
 
+TEST_F(Sync, OnATerminalSyncDrawsAProgressLineAndErasesItBeforeTheResult) {
+  auto goma = makeNode("goma"), nairobi = makeNode("nairobi");
+  importGenerated(goma, 300, "goma");
+  listPeer(goma, nairobi);
+  std::string address;
+  auto server = serve(goma, &address);
+  ASSERT_TRUE(server);
+  listPeer(nairobi, goma, address);
+
+  const auto r = runOnTerminal({"--home", nairobi.home.string(), "sync", "goma"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto bar = r.output.find("receiving");
+  ASSERT_NE(bar, std::string::npos) << r.output;
+  const auto erased = r.output.rfind("\r\x1b[K");
+  ASSERT_NE(erased, std::string::npos) << r.output;
+  EXPECT_GT(r.output.find("peer goma: in 300 objects"), erased) << r.output;
+  EXPECT_EQ(count(nairobi), 300u);
+
+  // --quiet: the result alone.
+  importGenerated(goma, 5, "more");
+  const auto quiet = runOnTerminal({"--home", nairobi.home.string(), "--quiet", "sync", "goma"});
+  ASSERT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("receiving"), std::string::npos) << quiet.output;
+  EXPECT_NE(quiet.output.find("peer goma: in 5 objects"), std::string::npos) << quiet.output;
+  stop(*server);
+}
+
 TEST_F(Sync, AChainOfThreeConvergesThroughTheMiddleNode) {
   auto goma = makeNode("goma"), hub = makeNode("hub"), bamako = makeNode("bamako");
   ASSERT_EQ(run(goma, {"import", FIXTURE.string()}).status, 0);
@@ -440,7 +465,9 @@ TEST_F(Sync, AnUnlistedKeyIsRefusedWithStatus4) {
   auto j = run(stranger, {"sync", "goma", "--json"});
   EXPECT_EQ(j.status, 4);
   EXPECT_EQ(json::parse(j.out)["ok"], false);
-  EXPECT_NE(json::parse(j.out)["error"].get<std::string>().find("refused us"), std::string::npos);
+  const auto error = json::parse(j.out)["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("refused us"), std::string::npos) << j.out;
+  EXPECT_EQ(error["exit"], 4);
   EXPECT_EQ(count(goma), 0u);
 
   const auto log = stop(*server);

@@ -151,6 +151,48 @@ TEST(Session, AFreshNodeReceivesEverythingInBoundedBatches) {
   EXPECT_EQ(responder.stats().objectsOut, 2000u);
 }
 
+TEST(Session, TheCountToReceiveIsKnownOnceReconciliationIsOver) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 300));
+  b.putAll(clippings(2, 0, 200));
+  const auto shared = clippings(3, 0, 50);
+  a.putAll(shared);
+  b.putAll(shared);
+  Session initiator(*a.archive, Session::Role::Initiator);
+  Session responder(*b.archive, Session::Role::Responder);
+  EXPECT_FALSE(initiator.expectedIn());
+  run(initiator, responder);
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  EXPECT_EQ(initiator.expectedIn(), std::optional<std::uint64_t>(200));
+  EXPECT_EQ(responder.expectedIn(), std::optional<std::uint64_t>(300));
+}
+
+TEST(Session, AFreshNodeKnowsHowManyObjectsAreComingBeforeTheyAllArrive) {
+  TempArchive a, b;
+  b.putAll(clippings(1, 0, 1000));
+  SessionOptions options;
+  options.batchObjects = 100;
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder, options);
+  std::deque<Bytes> toResponder, toInitiator;
+  for (auto& m : initiator.start()) toResponder.push_back(std::move(m));
+  std::optional<std::uint64_t> firstKnownAt;  // objects received when the count was known
+  while (!toResponder.empty() || !toInitiator.empty()) {
+    auto& queue = toResponder.empty() ? toInitiator : toResponder;
+    Session& to = toResponder.empty() ? initiator : responder;
+    auto replies = to.receive(queue.front());
+    queue.pop_front();
+    for (auto& m : replies) (&to == &initiator ? toResponder : toInitiator).push_back(m);
+    if (!firstKnownAt && initiator.expectedIn()) {
+      EXPECT_EQ(*initiator.expectedIn(), 1000u);
+      firstKnownAt = initiator.stats().objectsIn;
+    }
+  }
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(firstKnownAt);
+  EXPECT_LT(*firstKnownAt, 1000u);
+}
+
 TEST(Session, ACutSessionLosesNothingAndTheNextOneCompletes) {
   TempArchive a, b;
   a.putAll(clippings(1, 0, 700));
