@@ -9,7 +9,8 @@
 //  - nothing stored fails verification: every object the archive gained during the input is
 //    read back and verified (protocol::verify: id, signature, canonical form), and the count
 //    of them is what the session says it stored;
-//  - nothing is lost: the archive never holds fewer objects than before;
+//  - nothing is lost: the archive never holds fewer objects than before, and its sync index
+//    (what the next session reconciles) holds every object;
 //  - what the session sends is valid protocol: every reply decodes with the default limits,
 //    and a reconcile reply's frame decodes too;
 //  - a session that is over stays over: it answers nothing more, and one that failed for the
@@ -29,6 +30,7 @@
 #include "node/session.h"
 #include "node/verifier.h"
 #include "protocol/sync.h"
+#include "store/sync_index.h"
 
 using namespace fieldsync;
 namespace wire = fieldsync::protocol::sync;
@@ -99,6 +101,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto added = txn.since(seqBefore);
   FUZZ_CHECK(added.size() == session.stats().objectsIn);
   FUZZ_CHECK(txn.count() == countBefore + added.size());
+  FUZZ_CHECK(store::ArchiveRangeIndex(txn).size() == txn.count());  // stored ones are synced on
   for (const store::SeqEntry& entry : added) {
     const auto bytes = txn.get(entry.id);
     FUZZ_CHECK(bytes.has_value());
