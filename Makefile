@@ -50,7 +50,7 @@ FUZZ_CXX ?= clang++
 fuzz-build: deps
 	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz: needs $(FUZZ_CXX) (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 	@CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) cmake -S . -B $(FUZZ_BUILD) -DFIELDSYNC_FUZZ=ON \
-	  -DFIELDSYNC_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIELDSYNC_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
 
 fuzz: fuzz-build
