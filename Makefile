@@ -47,22 +47,29 @@ install: build
 	@cmake --install $(BUILD) --prefix $(PREFIX) --strip
 
 # libFuzzer targets (fuzz/), built with clang in their own folder and run FUZZ_SECONDS each
-# from their seed corpora; fails when any finds a crash. Not part of `make test`: see
-# docs/fuzzing.md.
+# from their seed corpora, after replaying the reproducers in fuzz/crashes/; fails when any
+# finds a crash. Not part of `make test`: see docs/fuzzing.md. `make fuzz-smoke` is the brief
+# run CI makes (FUZZ_SMOKE_SECONDS each, about 4 minutes for every target with the build).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 12
 FUZZ_CC ?= clang
 FUZZ_CXX ?= clang++
-.PHONY: fuzz
-fuzz: deps
-	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz: needs $(FUZZ_CXX) (Debian: apt-get install clang)" >&2; exit 1; }
+.PHONY: fuzz fuzz-build fuzz-smoke
+fuzz-build: deps
+	@command -v $(FUZZ_CXX) >/dev/null || { echo "fuzz: needs $(FUZZ_CXX) (Debian: apt-get install clang libclang-rt-14-dev)" >&2; exit 1; }
 	@CC=$(FUZZ_CC) CXX=$(FUZZ_CXX) cmake -S . -B $(FUZZ_BUILD) -DFIELDSYNC_FUZZ=ON \
-	  -DFIELDSYNC_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
+	  -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFIELDSYNC_BENCH=OFF $(CMAKE_FLAGS) >/dev/null
 	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_all
+
+fuzz: fuzz-build
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run.sh $(FUZZ_BUILD)
+
+fuzz-smoke: fuzz-build
+	@FUZZ_SECONDS=$(FUZZ_SMOKE_SECONDS) fuzz/run.sh $(FUZZ_BUILD)
 
 format:
 	@clang-format -i $$(git ls-files '*.cpp' '*.h')
 
 clean:
-	@rm -rf $(BUILD) $(ASAN_BUILD)
+	@rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs fuzz targets for a bounded time each, with their seed corpus and dictionary, and fails
 # when any of them finds a crash (a sanitizer report, a FUZZ_CHECK, a timeout or running out
-# of memory).
+# of memory). Before fuzzing, each target replays its reproducers in fuzz/crashes/TARGET-*
+# (bugs once found and fixed), so a bug that comes back fails at once whatever the fuzzer
+# happens to try.
 #
 #   fuzz/run.sh BUILD_DIR [TARGET...]       every target of fuzz/CMakeLists.txt when none given
 #
-# FUZZ_SECONDS (default 60) is the time per target; FUZZ_ARGS adds libFuzzer flags. What a
-# run finds stays under BUILD_DIR/fuzz/work/TARGET: the corpus it grew (libFuzzer writes new
+# FUZZ_SECONDS (default 60) is the time per target; FUZZ_ARGS adds libFuzzer flags; FUZZ_WORK
+# (default BUILD_DIR/fuzz/work) is where runs keep their findings. What a run finds stays
+# under FUZZ_WORK/TARGET: the corpus it grew (libFuzzer writes new
 # inputs to the first corpus folder, so the seeds in fuzz/corpus are only read), the log, and
 # crash-* / timeout-* / oom-* reproducers.
 set -euo pipefail
@@ -25,13 +28,22 @@ fi
 failed=()
 for target in "${targets[@]}"; do
   binary=$build/fuzz/$target
-  work=$build/fuzz/work/$target
+  work=${FUZZ_WORK:-$build/fuzz/work}/$target
   [ -x "$binary" ] || { echo "fuzz: $binary is not built" >&2; exit 1; }
   mkdir -p "$work/corpus" "$work/artifacts"
   args=(-max_total_time="$seconds" -timeout=25 -rss_limit_mb=2048 -print_final_stats=1
         -artifact_prefix="$work/artifacts/")
   [ -f "$here/dict/$target.dict" ] && args+=(-dict="$here/dict/$target.dict")
-  echo "fuzz: $target for ${seconds}s"
+  reproducers=()
+  for file in "$here"/crashes/"$target"-*; do [ -f "$file" ] && reproducers+=("$file"); done
+  if [ ${#reproducers[@]} -gt 0 ] &&
+     ! "$binary" -timeout=25 -rss_limit_mb=2048 "${reproducers[@]}" >"$work/replay.log" 2>&1; then
+    failed+=("$target")
+    tail -n 40 "$work/replay.log" >&2
+    echo "fuzz: $target FAILED on a reproducer of fuzz/crashes; log in $work/replay.log" >&2
+    continue
+  fi
+  echo "fuzz: $target for ${seconds}s (${#reproducers[@]} reproducers replayed)"
   # shellcheck disable=SC2086  # FUZZ_ARGS is a list of flags
   if "$binary" "${args[@]}" ${FUZZ_ARGS:-} "$work/corpus" "$here/corpus/$target" \
       >"$work/log" 2>&1; then

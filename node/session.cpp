@@ -171,6 +171,7 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
     m_round = reconcile.round;
     m_roundOpen = true;
     m_awaitingRound = false;
+    m_roundEnd = Bound::lowest();
     ++m_stats.rounds;
   }
   if (!reconcile.frame.empty()) {
@@ -179,6 +180,16 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
       fail("bad reconciliation frame: " + frame.error().detail, out);
       return;
     }
+    // The frames of a round cover increasing spans (a round is one pass over the key space,
+    // cut into frames): a frame going back over the round would make the reply, and the work,
+    // grow with every message instead of with the archive.
+    if (frame->lower < m_roundEnd) {
+      fail("reconciliation round " + std::to_string(m_round) +
+               ": a frame that goes back over an earlier frame of the round",
+           out);
+      return;
+    }
+    m_roundEnd = frame->ranges.empty() ? frame->lower : frame->ranges.back().upper;
     m_incomingNeedsAnswer |= protocol::needsAnswer(*frame);
     const auto txn = m_archive.beginRead();
     const store::ArchiveRangeIndex index(txn);

@@ -156,6 +156,9 @@ class Session {
   protocol::Reply m_incoming;  // our reply to the peer's round, gathered frame by frame
   bool m_incomingNeedsAnswer = false;
   bool m_roundOpen = false;  // receiving the frames of the peer's round m_round
+  /// Where the open round's frames so far end: the next frame must start there or later, so a
+  /// round costs at most one pass over the archive however many frames the peer sends.
+  protocol::Bound m_roundEnd = protocol::Bound::lowest();
 
   // Objects.
   std::deque<Push> m_pushes;

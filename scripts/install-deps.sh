@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs fieldsync's build and test dependencies from Debian 12 packages.
 # Idempotent and quiet when everything is present; works as root or through sudo.
+# clang and libclang-rt-14-dev (libFuzzer's and the sanitizers' runtime for Debian 12's clang 14)
+# are for `make fuzz` and `make fuzz-smoke` (docs/fuzzing.md).
 set -euo pipefail
 
 PACKAGES=(
@@ -8,6 +10,7 @@ PACKAGES=(
   libsodium-dev libzmq3-dev cppzmq-dev capnproto libcapnp-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   minisign
+  clang libclang-rt-14-dev
 )
 # Packaging and its tests: dpkg-shlibdeps (dpkg-dev), man page checks (groff, man-db, mandoc),
 # systemd-analyze for the unit (systemd), strace (the unit's sandbox against serve's calls),

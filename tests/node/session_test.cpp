@@ -106,6 +106,24 @@ TEST(Session, TwoArchivesWithObjectsTheOtherLacksEndWithTheUnion) {
   EXPECT_EQ(stateOf(*a.archive), stateOf(*b.archive));
 }
 
+TEST(Session, RoundsCutIntoManySmallFramesConverge) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 150));
+  b.putAll(clippings(2, 0, 120));
+  std::set<protocol::ObjectId> all = idsOf(*a.archive);
+  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  SessionOptions options;
+  options.tuning.maxFrameBytes = 64;  // every round of several frames, in order
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder, options);
+  run(initiator, responder);
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(responder.finished()) << responder.failure();
+  EXPECT_GT(initiator.stats().reconcileBytesOut, 64u * 4);
+  EXPECT_EQ(idsOf(*a.archive), all);
+  EXPECT_EQ(idsOf(*b.archive), all);
+}
+
 TEST(Session, AChainOfThreeNodesConvergesThroughTheMiddleOne) {
   TempArchive a, b, c;
   a.putAll(clippings(1, 0, 40));
@@ -377,6 +395,22 @@ TEST(SessionHostile, AMalformedFrameIsRefused) {
   c.hello();
   c.feed(sync::encode(sync::Reconcile{1, true, {0xff, 0xff, 0xff}}));
   c.expectRefused("bad reconciliation frame");
+}
+
+TEST(SessionHostile, AFrameGoingBackOverItsRoundIsRefused) {
+  // Each frame alone asks for everything ("I have nothing here"); sent again and again in one
+  // open round, it would grow the reply with every message instead of with the archive.
+  HostileCase c;
+  c.hello();
+  protocol::Frame all{protocol::Bound::lowest(), {}};
+  protocol::RangeEntry nothing;
+  nothing.upper = protocol::Bound::end();
+  nothing.mode = protocol::RangeMode::IdList;
+  all.ranges.push_back(nothing);
+  c.feed(sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(all)}));
+  ASSERT_FALSE(c.responder.failed()) << c.responder.failure();
+  c.feed(sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(all)}));
+  c.expectRefused("goes back over an earlier frame");
 }
 
 TEST(SessionHostile, ABatchWithABadSignatureStoresNothingOfIt) {
