@@ -30,8 +30,8 @@ struct Server::Impl {
   Impl(const protocol::SecretKey& identity, const TransportLimits& limits, ServerLog& log)
       : zap(context, allow,
             [&log](const ZapRefusal& refusal) {
-              log("refused a " + refusal.mechanism + " connection from " + refusal.address + ": " +
-                  refusal.reason);
+              log(LogLevel::Warn, "refused a " + refusal.mechanism + " connection from " +
+                                      refusal.address + ": " + refusal.reason);
             }),
         socket(makeServerSocket(context, identity, limits)) {}
 
@@ -82,7 +82,7 @@ void Server::run() {
     if (!open.report.ok && open.report.failure.empty())
       open.report.failure = open.session->failure();
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
-    m_log(formatReport(open.report));
+    m_log(open.report.ok ? LogLevel::Info : LogLevel::Warn, formatReport(open.report));
     recordSession(m_archive, open.report, unixNow());
     if (m_options.onSession) m_options.onSession(open.report);
     impl.sessions.erase(it);
@@ -141,6 +141,8 @@ void Server::run() {
     auto it = impl.sessions.find(routingId);
     if (it == impl.sessions.end()) {
       if (impl.sessions.size() >= m_options.maxSessions) {
+        m_log(LogLevel::Warn, "refused a session: " + std::to_string(impl.sessions.size()) +
+                                  " sessions open already (busy)");
         sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{"busy: try again later"}));
         continue;
       }
@@ -178,6 +180,7 @@ void Server::run() {
           break;
         }
       }
+      m_log(LogLevel::Debug, "peer " + open.report.peer + ": session opened");
       it = impl.sessions.emplace(routingId, std::move(open)).first;
     }
     Open& open = it->second;
