@@ -37,6 +37,7 @@ int main(int argc, char** argv) {
   addServe(app, invocation);
   addStatus(app, invocation);
   addPause(app, invocation);
+  addConfig(app, invocation);
 
   try {
     app.parse(argc, argv);

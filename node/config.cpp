@@ -60,6 +60,28 @@ std::string shown(std::string_view text) {
   return out + "\"";
 }
 
+/// text with control characters written as \n, \t or \xNN: toml++'s messages quote what
+/// they saw, newlines included, and an error is one line.
+std::string escaped(std::string_view text) {
+  static constexpr char HEX[] = "0123456789abcdef";
+  std::string out;
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (u < 0x20 || u == 0x7f) {
+      out += "\\x";
+      out += HEX[u >> 4];
+      out += HEX[u & 15];
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 Source fileSource(const toml::node& node) {
   return {.kind = Source::File, .line = clamp32(node.source().begin.line)};
 }
@@ -254,7 +276,7 @@ Expected<Config, ConfigError> parseConfig(std::string_view text) {
   } catch (const toml::parse_error& e) {
     return ConfigError{.line = clamp32(e.source().begin.line),
                        .column = clamp32(e.source().begin.column),
-                       .message = "not valid TOML: " + std::string(e.description())};
+                       .message = "not valid TOML: " + escaped(e.description())};
   } catch (const Refused& refused) {
     return refused.error;
   }
