@@ -32,12 +32,12 @@ ConfigError refusal(const std::string& text) {
   return config.error();
 }
 
-#define EXPECT_REFUSED_AT(text, wantLine, wantColumn, fragment)              \
-  do {                                                                       \
-    const ConfigError e = refusal(text);                                     \
-    EXPECT_EQ(e.line, wantLine) << e.message;                                \
-    EXPECT_EQ(e.column, wantColumn) << e.message;                            \
-    EXPECT_NE(e.message.find(fragment), std::string::npos) << e.message;     \
+#define EXPECT_REFUSED_AT(text, wantLine, wantColumn, fragment)          \
+  do {                                                                   \
+    const ConfigError e = refusal(text);                                 \
+    EXPECT_EQ(e.line, wantLine) << e.message;                            \
+    EXPECT_EQ(e.column, wantColumn) << e.message;                        \
+    EXPECT_NE(e.message.find(fragment), std::string::npos) << e.message; \
   } while (false)
 
 TEST(ConfigReader, EmptyFileIsAllDefaults) {
@@ -51,26 +51,27 @@ TEST(ConfigReader, EmptyFileIsAllDefaults) {
 }
 
 TEST(ConfigReader, ReadsEverySettingWithItsLine) {
-  const std::string text = "# a node in Goma\n"
-                           "listen = \"tcp://192.0.2.7:7200\"\n"
-                           "dial = false\n"
-                           "beacon = false\n"
-                           "log_level = \"debug\"\n"
-                           "\n"
-                           "[peers.bukavu]\n"
-                           "address = \"tcp://bukavu.example.org:7420\"\n"
-                           "key = \"" +
-                           keyHex(2) +
-                           "\"\n"
-                           "interval = \"10m\"\n"
-                           "max_backoff = 7200\n"
-                           "rate = \"64k\"\n"
-                           "daily_budget = \"50M\"\n"
-                           "\n"
-                           "[peers.\"hq.kinshasa\"]\n"
-                           "address = \"tcp://[2001:db8::1]:7420\"\n"
-                           "key = \"" +
-                           keyHex(3) + "\"\n";
+  const std::string text =
+      "# a node in Goma\n"
+      "listen = \"tcp://192.0.2.7:7200\"\n"
+      "dial = false\n"
+      "beacon = false\n"
+      "log_level = \"debug\"\n"
+      "\n"
+      "[peers.bukavu]\n"
+      "address = \"tcp://bukavu.example.org:7420\"\n"
+      "key = \"" +
+      keyHex(2) +
+      "\"\n"
+      "interval = \"10m\"\n"
+      "max_backoff = 7200\n"
+      "rate = \"64k\"\n"
+      "daily_budget = \"50M\"\n"
+      "\n"
+      "[peers.\"hq.kinshasa\"]\n"
+      "address = \"tcp://[2001:db8::1]:7420\"\n"
+      "key = \"" +
+      keyHex(3) + "\"\n";
   const Config config = parsed(text);
   EXPECT_EQ(config.listen.value, "tcp://192.0.2.7:7200");
   EXPECT_EQ(config.listen.source, (Source{.kind = Source::File, .line = 2}));
@@ -120,7 +121,8 @@ TEST(ConfigReader, SyntaxErrorNamesLineAndColumn) {
   EXPECT_REFUSED_AT("listen = \"tcp://0.0.0.0:7420\"\nbeacon = tru\n", 2u, 13u,
                     "expected 'true', saw 'tru\\n'");
   EXPECT_REFUSED_AT("[peers.a\n", 1u, 9u, "not valid TOML");
-  EXPECT_REFUSED_AT("dial = true\ndial = false\n", 2u, 8u, "cannot redefine existing boolean 'dial'");
+  EXPECT_REFUSED_AT("dial = true\ndial = false\n", 2u, 8u,
+                    "cannot redefine existing boolean 'dial'");
 }
 
 TEST(ConfigReader, UnknownKeysAreErrorsNotIgnored) {
@@ -137,14 +139,14 @@ TEST(ConfigReader, WrongTypesNameTheKeyAndTheTypes) {
   EXPECT_REFUSED_AT("listen = 7420\n", 1u, 10u, "listen must be a string");
   EXPECT_REFUSED_AT("[[peers]]\nname = \"a\"\n", 1u, 1u, "peers must be a table");
   EXPECT_REFUSED_AT("[peers]\na = 3\n", 2u, 5u, "peers.a must be a table");
-  EXPECT_REFUSED_AT("[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(2) +
-                        "\"\ninterval = 1.5\n",
-                    4u, 12u, "peers.a.interval must be a duration");
+  EXPECT_REFUSED_AT(
+      "[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(2) + "\"\ninterval = 1.5\n",
+      4u, 12u, "peers.a.interval must be a duration");
 }
 
 TEST(ConfigReader, BadValuesAreRefusedWhereTheyAre) {
-  const std::string head = "[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(2) +
-                           "\"\n";
+  const std::string head =
+      "[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(2) + "\"\n";
   EXPECT_REFUSED_AT(head + "interval = -5\n", 4u, 12u, "out of range (1s to 30d)");
   EXPECT_REFUSED_AT(head + "interval = \"-5m\"\n", 4u, 12u, "not a duration");
   EXPECT_REFUSED_AT(head + "max_backoff = \"31d\"\n", 4u, 15u, "out of range");
@@ -280,8 +282,8 @@ TEST(ConfigPeers, AKeyMovesFromARemovedNameToADeclaredOne) {
 TEST(ConfigPeers, OwnKeyIsRefusedAndNothingChanges) {
   TempArchive archive;
   put(*archive.archive, listedPeer("a", 2));
-  const Config config = parsed("[peers.self]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" +
-                               keyHex(1) + "\"\n");
+  const Config config =
+      parsed("[peers.self]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(1) + "\"\n");
   auto changes = applyPeers(*archive.archive, config, keyNumber(1).publicKey());
   ASSERT_FALSE(changes.ok());
   EXPECT_EQ(changes.error().line, 3u);

@@ -67,9 +67,9 @@ TEST(Logger, JournalLinesCarrySyslogPriorityAndNoTime) {
 
 TEST(Logger, ControlCharactersCannotForgeLines) {
   // A peer's error text reaches the log: it must not start a line of its own.
-  EXPECT_EQ(formatLogLine(LogLevel::Warn, "bad\n<3>forged\r\x1b[2J", LogFormat::Journal,
-                          fixedTime()),
-            "<4>bad <3>forged  [2J\n");
+  EXPECT_EQ(
+      formatLogLine(LogLevel::Warn, "bad\n<3>forged\r\x1b[2J", LogFormat::Journal, fixedTime()),
+      "<4>bad <3>forged  [2J\n");
 }
 
 TEST(Logger, LinesFromManyThreadsNeverInterleave) {
