@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <iterator>
+
 #include "store/store_fixture.h"
 
 namespace fieldsync::node {
@@ -178,6 +181,18 @@ TEST(ConfigReader, RefusesALongFileUnreadAndBadUtf8) {
   EXPECT_EQ(tooLong.line, 0u);
   EXPECT_NE(tooLong.message.find("at most"), std::string::npos);
   EXPECT_REFUSED_AT("listen = \"tcp://\xff:1\"\n", 1u, 16u, "invalid utf-8");
+}
+
+TEST(ConfigReader, TheDocumentedExampleIsValid) {
+  std::ifstream in(std::string(FIELDSYNC_DOCS_DIR) + "/config.example.toml", std::ios::binary);
+  ASSERT_TRUE(in);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const Config config = parsed(text);
+  ASSERT_TRUE(config.peers);
+  ASSERT_EQ(config.peers->size(), 2u);
+  EXPECT_EQ((*config.peers)[0].dailyBudget.value, 50'000'000u);
+  EXPECT_EQ((*config.peers)[1].name, "hq.kinshasa");
+  EXPECT_EQ((*config.peers)[1].interval.value, 3600);
 }
 
 TEST(ConfigReader, ListenAddressCheck) {
