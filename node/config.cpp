@@ -161,6 +161,95 @@ std::uint64_t size(const toml::node& node, const std::string& what, std::uint64_
   return bytes;
 }
 
+/// Screens text before toml++ 3.3 (Debian 12) sees it: that version reaches
+/// __builtin_unreachable (undefined behaviour) when it asks whether some non-ASCII characters
+/// are whitespace (upstream issues #190 and #295, fixed after 3.3). It asks outside strings
+/// and comments, and after a line-ending backslash in a multi-line basic string. TOML 1.0
+/// allows non-ASCII only inside strings and comments anyway, so refusing it elsewhere refuses
+/// no valid file; the one stricter rule is a non-ASCII character first after a line-ending
+/// backslash. Found by fuzz/fuzz_config.cpp.
+std::optional<ConfigError> screenNonAscii(std::string_view text) {
+  enum class In { Plain, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Plain;
+  std::uint32_t line = 1, column = 1;
+  auto refuseHere = [&](const char* what) {
+    return ConfigError{
+        .line = line, .column = column, .message = std::string("not valid TOML: ") + what};
+  };
+  auto at = [&](std::size_t i, std::string_view s) { return text.substr(i, s.size()) == s; };
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    switch (in) {
+      case In::Plain:
+        if (c >= 0x80)
+          return refuseHere("a non-ASCII character outside a quoted string or a comment");
+        if (c == '#')
+          in = In::Comment;
+        else if (at(i, "\"\"\""))
+          in = In::MultiBasic, i += 2, column += 2;
+        else if (c == '"')
+          in = In::Basic;
+        else if (at(i, "'''"))
+          in = In::MultiLiteral, i += 2, column += 2;
+        else if (c == '\'')
+          in = In::Literal;
+        break;
+      case In::Comment:
+        if (c == '\n') in = In::Plain;
+        break;
+      case In::Basic:
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
+          ++i, ++column;
+        else if (c == '"' || c == '\n')
+          in = In::Plain;
+        break;
+      case In::Literal:
+        if (c == '\'' || c == '\n') in = In::Plain;
+        break;
+      case In::MultiBasic:
+        if (c == '\\') {
+          std::size_t j = i + 1;
+          while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
+          if (j < text.size() && (text[j] == '\n' || at(j, "\r\n"))) {
+            // A line-ending backslash: whitespace and newlines up to the next character go.
+            while (j < text.size() &&
+                   (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
+              if (text[j] == '\n') ++line, column = 0;
+              ++column;
+              ++j;
+            }
+            i = j - 1;
+            if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80)
+              return refuseHere(
+                  "a non-ASCII character right after a line-ending backslash in a multi-line "
+                  "string (fieldsync's TOML library cannot read it safely: drop the backslash or "
+                  "start the line with an ASCII character)");
+            continue;
+          }
+          ++i, ++column;  // an escape: the next character is not a closing quote
+        } else if (at(i, "\"\"\"")) {
+          in = In::Plain;
+          i += 2, column += 2;
+          while (i + 1 < text.size() && text[i + 1] == '"') ++i, ++column;  // up to two more
+        }
+        break;
+      case In::MultiLiteral:
+        if (at(i, "'''")) {
+          in = In::Plain;
+          i += 2, column += 2;
+          while (i + 1 < text.size() && text[i + 1] == '\'') ++i, ++column;
+        }
+        break;
+    }
+    if (c == '\n') {
+      ++line;
+      column = 1;
+    } else if ((c & 0xC0) != 0x80) {
+      ++column;  // a column is a character: UTF-8 continuation bytes do not count
+    }
+  }
+  return std::nullopt;
+}
+
 constexpr const char* TOP_KEYS = "listen, dial, beacon, log_level, peers";
 constexpr const char* PEER_KEYS = "address, key, interval, max_backoff, rate, daily_budget";
 
@@ -270,6 +359,7 @@ Expected<Config, ConfigError> parseConfig(std::string_view text) {
                        .message = "the file is " + std::to_string(text.size()) +
                                   " bytes long; a configuration file is at most " +
                                   std::to_string(MAX_CONFIG_BYTES) + " bytes"};
+  if (auto refused = screenNonAscii(text)) return *refused;
   try {
     const toml::table root = toml::parse(text);
     return readConfig(root);

@@ -195,6 +195,31 @@ TEST(ConfigReader, TheDocumentedExampleIsValid) {
   EXPECT_EQ((*config.peers)[1].interval.value, 3600);
 }
 
+TEST(ConfigReader, NonAsciiOutsideStringsIsRefusedBeforeTheTomlLibrarySeesIt) {
+  // toml++ 3.3 reaches undefined behaviour on these (found by fuzz_config; upstream #190,
+  // #295): they are refused first, at their place.
+  EXPECT_REFUSED_AT("dial = true\ni\xca\xb4 = 1\n", 2u, 2u,
+                    "non-ASCII character outside a quoted string or a comment");
+  EXPECT_REFUSED_AT("\xcc\xaa", 1u, 1u, "non-ASCII character outside");
+  EXPECT_REFUSED_AT("log_level = \"\"\"\\\n  \xc2\xa7\"\"\"\n", 2u, 3u,
+                    "right after a line-ending backslash");
+  // Where TOML allows them, they are read as usual.
+  const Config config = parsed(
+      "# Bureau de Goma \xe2\x80\x94 \xc3\xa9t\xc3\xa9\n"
+      "[peers.\"bukavu\"] # \xc2\xa7\n"
+      "address = \"tcp://10.0.0.1:7420\" # \xe2\x80\x80\n"
+      "key = \"" +
+      keyHex(2) + "\"\n");
+  ASSERT_TRUE(config.peers);
+  EXPECT_EQ((*config.peers)[0].name, "bukavu");
+  const ConfigError inString = refusal(
+      "log_level = \"d\xc3\xa9"
+      "bug\"\n");
+  EXPECT_NE(inString.message.find("not a level"), std::string::npos) << inString.message;
+  const ConfigError inLiteral = refusal("log_level = '''\n\xc3\xa9'''\n");
+  EXPECT_NE(inLiteral.message.find("not a level"), std::string::npos) << inLiteral.message;
+}
+
 TEST(ConfigReader, ListenAddressCheck) {
   EXPECT_FALSE(checkListenAddress("tcp://0.0.0.0:7420"));
   EXPECT_FALSE(checkListenAddress("tcp://*:*"));
