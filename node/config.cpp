@@ -171,6 +171,7 @@ std::uint64_t size(const toml::node& node, const std::string& what, std::uint64_
 std::optional<ConfigError> screenNonAscii(std::string_view text) {
   enum class In { Plain, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Plain;
   std::uint32_t line = 1, column = 1;
+  unsigned char before = '\n';  // the last character in plain text, spaces aside
   auto refuseHere = [&](const char* what) {
     return ConfigError{
         .line = line, .column = column, .message = std::string("not valid TOML: ") + what};
@@ -179,31 +180,38 @@ std::optional<ConfigError> screenNonAscii(std::string_view text) {
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto c = static_cast<unsigned char>(text[i]);
     switch (in) {
-      case In::Plain:
+      case In::Plain: {
         if (c >= 0x80)
           return refuseHere("a non-ASCII character outside a quoted string or a comment");
+        // A quote opens a string only where a key or a value may start; elsewhere (in the
+        // middle of a bare word, which is not valid TOML) it is taken as plain text, so the
+        // screen never thinks itself inside a string the library does not.
+        const bool mayOpen =
+            std::string_view("\n=[,{.").find(static_cast<char>(before)) != std::string_view::npos;
         if (c == '#')
           in = In::Comment;
-        else if (at(i, "\"\"\""))
+        else if (mayOpen && at(i, "\"\"\""))
           in = In::MultiBasic, i += 2, column += 2;
-        else if (c == '"')
+        else if (mayOpen && c == '"')
           in = In::Basic;
-        else if (at(i, "'''"))
+        else if (mayOpen && at(i, "'''"))
           in = In::MultiLiteral, i += 2, column += 2;
-        else if (c == '\'')
+        else if (mayOpen && c == '\'')
           in = In::Literal;
+        if (c != ' ' && c != '\t' && c != '\r') before = c;
         break;
+      }
       case In::Comment:
-        if (c == '\n') in = In::Plain;
+        if (c == '\n') in = In::Plain, before = c;
         break;
       case In::Basic:
         if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n')
           ++i, ++column;
         else if (c == '"' || c == '\n')
-          in = In::Plain;
+          in = In::Plain, before = c;
         break;
       case In::Literal:
-        if (c == '\'' || c == '\n') in = In::Plain;
+        if (c == '\'' || c == '\n') in = In::Plain, before = c;
         break;
       case In::MultiBasic:
         if (c == '\\') {
@@ -230,6 +238,7 @@ std::optional<ConfigError> screenNonAscii(std::string_view text) {
           in = In::Plain;
           i += 2, column += 2;
           while (i + 1 < text.size() && text[i + 1] == '"') ++i, ++column;  // up to two more
+          before = '"';
         }
         break;
       case In::MultiLiteral:
@@ -237,6 +246,7 @@ std::optional<ConfigError> screenNonAscii(std::string_view text) {
           in = In::Plain;
           i += 2, column += 2;
           while (i + 1 < text.size() && text[i + 1] == '\'') ++i, ++column;
+          before = '\'';
         }
         break;
     }
