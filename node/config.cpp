@@ -6,6 +6,7 @@
 #include <set>
 
 #include "node/units.h"
+#include "protocol/text.h"
 
 namespace fieldsync::node {
 
@@ -161,13 +162,17 @@ std::uint64_t size(const toml::node& node, const std::string& what, std::uint64_
   return bytes;
 }
 
-/// Screens text before toml++ 3.3 (Debian 12) sees it: that version reaches
-/// __builtin_unreachable (undefined behaviour) when it asks whether some non-ASCII characters
-/// are whitespace (upstream issues #190 and #295, fixed after 3.3). It asks outside strings
-/// and comments, and after a line-ending backslash in a multi-line basic string. TOML 1.0
-/// allows non-ASCII only inside strings and comments anyway, so refusing it elsewhere refuses
-/// no valid file; the one stricter rule is a non-ASCII character first after a line-ending
-/// backslash. Found by fuzz/fuzz_config.cpp.
+/// toml++ 3.3 (Debian 12) reaches __builtin_unreachable, undefined behaviour, when it asks
+/// whether some non-ASCII characters are whitespace (upstream issues #190 and #295, fixed after
+/// 3.3; found here by fuzz/fuzz_config.cpp). So it never sees one: parseConfig checks the
+/// UTF-8 itself, refuses non-ASCII outside strings and comments (TOML 1.0 allows it nowhere
+/// else) with a message of its own, and hands toml++ a copy with every other non-ASCII
+/// character written as '?'. Every value this file may hold is ASCII (addresses, hex keys,
+/// names, levels, durations, sizes), so the copy reads the same, and a string that held
+/// non-ASCII is refused as before, showing '?' for the character.
+///
+/// The screen below is a light scanner of strings and comments, for the message only: were it
+/// ever wrong about where a string starts, toml++ would still see ASCII alone.
 std::optional<ConfigError> screenNonAscii(std::string_view text) {
   enum class In { Plain, Comment, Basic, Literal, MultiBasic, MultiLiteral } in = In::Plain;
   std::uint32_t line = 1, column = 1;
@@ -214,25 +219,7 @@ std::optional<ConfigError> screenNonAscii(std::string_view text) {
         if (c == '\'' || c == '\n') in = In::Plain, before = c;
         break;
       case In::MultiBasic:
-        if (c == '\\') {
-          std::size_t j = i + 1;
-          while (j < text.size() && (text[j] == ' ' || text[j] == '\t')) ++j;
-          if (j < text.size() && (text[j] == '\n' || at(j, "\r\n"))) {
-            // A line-ending backslash: whitespace and newlines up to the next character go.
-            while (j < text.size() &&
-                   (text[j] == ' ' || text[j] == '\t' || text[j] == '\r' || text[j] == '\n')) {
-              if (text[j] == '\n') ++line, column = 0;
-              ++column;
-              ++j;
-            }
-            i = j - 1;
-            if (j < text.size() && static_cast<unsigned char>(text[j]) >= 0x80)
-              return refuseHere(
-                  "a non-ASCII character right after a line-ending backslash in a multi-line "
-                  "string (fieldsync's TOML library cannot read it safely: drop the backslash or "
-                  "start the line with an ASCII character)");
-            continue;
-          }
+        if (c == '\\' && i + 1 < text.size() && text[i + 1] != '\n') {
           ++i, ++column;  // an escape: the next character is not a closing quote
         } else if (at(i, "\"\"\"")) {
           in = In::Plain;
@@ -369,9 +356,33 @@ Expected<Config, ConfigError> parseConfig(std::string_view text) {
                        .message = "the file is " + std::to_string(text.size()) +
                                   " bytes long; a configuration file is at most " +
                                   std::to_string(MAX_CONFIG_BYTES) + " bytes"};
+  if (const auto bad = protocol::findInvalidUtf8(text)) {
+    const std::string_view before = text.substr(0, *bad);
+    const auto lineStart = before.rfind('\n');
+    const std::string_view lastLine =
+        lineStart == std::string_view::npos ? before : before.substr(lineStart + 1);
+    return ConfigError{
+        .line =
+            clamp32(static_cast<std::uint64_t>(std::count(before.begin(), before.end(), '\n')) + 1),
+        .column =
+            clamp32(static_cast<std::uint64_t>(std::count_if(
+                        lastLine.begin(), lastLine.end(),
+                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; })) +
+                    1),
+        .message = "not valid TOML: not UTF-8 text, or a NUL byte"};
+  }
   if (auto refused = screenNonAscii(text)) return *refused;
+  std::string ascii;
+  ascii.reserve(text.size());
+  for (char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x80)
+      ascii += c;
+    else if ((u & 0xC0) != 0x80)
+      ascii += '?';  // one character for one: lines and columns stay
+  }
   try {
-    const toml::table root = toml::parse(text);
+    const toml::table root = toml::parse(ascii);
     return readConfig(root);
   } catch (const toml::parse_error& e) {
     return ConfigError{.line = clamp32(e.source().begin.line),
