@@ -389,7 +389,9 @@ Expected<Config, ConfigError> parseConfig(std::string_view text) {
                        .column = clamp32(e.source().begin.column),
                        .message = "not valid TOML: " + escaped(e.description())};
   } catch (const Refused& refused) {
-    return refused.error;
+    ConfigError error = refused.error;
+    error.message = escaped(error.message);  // values quoted in it may hold "\n" escapes
+    return error;
   }
 }
 

@@ -161,6 +161,12 @@ TEST(ConfigReader, BadValuesAreRefusedWhereTheyAre) {
   EXPECT_REFUSED_AT("listen = \"tcp://0.0.0.0:70000\"\n", 1u, 10u, "not an address to listen on");
   EXPECT_REFUSED_AT("[peers.a]\naddress = \"tcp://10.0.0.1\"\nkey = \"" + keyHex(2) + "\"\n", 2u,
                     11u, "not a peer address");
+  const ConfigError escapedNewline =
+      refusal("[peers.a]\naddress = \"tcp://a.example\\nb.org:7420\"\n");
+  EXPECT_EQ(escapedNewline.message.find('\n'), std::string::npos)
+      << "one line: " << escapedNewline.message;
+  EXPECT_NE(escapedNewline.message.find("a.example\\nb.org"), std::string::npos)
+      << escapedNewline.message;
   EXPECT_REFUSED_AT("[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"abc\"\n", 3u, 7u,
                     "not a public key");
   EXPECT_REFUSED_AT("[peers.\"a b\"]\naddress = \"tcp://10.0.0.1:7420\"\n", 1u, 8u,
