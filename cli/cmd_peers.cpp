@@ -116,7 +116,12 @@ nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
       {"rate", p.rate},
       {"dailyBudget", p.dailyBudget},
       {"usedToday", store::budgetUsedToday(s, at)},
-      {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)}};
+      {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)},
+      {"refusedUntil",
+       s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil)) : nlohmann::json(nullptr)},
+      {"refusedReason",
+       s.refusedAt(at) ? nlohmann::json(s.refusedReason) : nlohmann::json(nullptr)},
+      {"refusals", s.refusals}};
 }
 
 /// The peer, its settings and, indented, what sync made of it so far.
@@ -124,6 +129,9 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
   const store::PeerState& s = peer.state;
   out << peer.name << "  " << peer.address << "  " << peer.key.hex() << '\n';
   out << "  " << describeSettings(peer, at) << '\n';
+  if (s.refusedAt(at))
+    out << "  " << store::describeRefusal(s) << " (refusal " << s.refusals
+        << "; `fieldsync peers forgive " << peer.name << "` lifts it)\n";
   if (s.neverSynced()) {
     out << "  never synced";
   } else {
@@ -243,6 +251,21 @@ int runList(const Global& global, bool json) {
   return EXIT_OK;
 }
 
+int runForgive(const Global& global, const std::string& name) {
+  auto home = openHome(global);
+  std::optional<Expected<store::PeerRecord, store::PeerProblem>> forgiven;
+  home->archive().write(
+      [&](store::WriteTxn& txn) { forgiven.emplace(store::forgivePeer(txn, name)); });
+  if (!forgiven->ok())
+    throw UsageError(forgiven->error().message +
+                     "; nothing changed (`fieldsync peers list` shows them)");
+  std::cout
+      << "Forgave peer " << name
+      << ": it is admitted and dialed again (a running `fieldsync serve` sees it within a few "
+         "seconds), and its count of refusals starts over\n";
+  return EXIT_OK;
+}
+
 int runRemove(const Global& global, const std::string& name) {
   refuseIfPeersDeclared(global, "peers remove");
   auto home = openHome(global);
@@ -288,6 +311,16 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   cmd->add_flag("--json", *listJson, "Print a JSON document");
   cmd->callback([&invocation, listJson] {
     invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
+  });
+
+  auto forgiveName = std::make_shared<std::string>();
+  cmd = peers->add_subcommand(
+      "forgive", "Lift a peer's refusal for misbehaviour and forget its count of refusals");
+  cmd->add_option("name", *forgiveName, "The peer's name")->required();
+  cmd->callback([&invocation, forgiveName] {
+    invocation.action = [&invocation, forgiveName] {
+      return runForgive(invocation.global, *forgiveName);
+    };
   });
 
   auto removeName = std::make_shared<std::string>();

@@ -5,12 +5,13 @@
 #include <iostream>
 
 #include "cli/command.h"
+#include "cli/version.h"
 
 int main(int argc, char** argv) {
   using namespace fieldsync::cli;
   CLI::App app{"fieldsync: a signed archive of clippings, kept in step across field offices",
                "fieldsync"};
-  app.set_version_flag("--version", "fieldsync 0.1.0");
+  app.set_version_flag("--version", "fieldsync " FIELDSYNC_VERSION);
   app.require_subcommand(1);
   app.fallthrough();  // global options may also follow the command
 

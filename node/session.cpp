@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "node/verifier.h"
 #include "store/sync_index.h"
@@ -38,6 +39,11 @@ Session::Session(store::Archive& archive, Role role, SessionOptions options)
       m_state(role == Role::Initiator ? State::Start : State::AwaitHello),
       m_packer(m_options.compressionLevel) {
   if (!m_options.verifier) m_options.verifier = parallelVerifier(0, m_options.limits.object);
+  if (!m_options.tuning.horizon) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    m_options.tuning.horizon = protocol::horizonFor(now.count());
+  }
 }
 
 std::vector<Bytes> Session::start() {

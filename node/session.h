@@ -55,6 +55,9 @@ struct SessionOptions {
   /// The initiator's opening (protocol::Reconciler::Opening): InStep when nothing arrived
   /// here since the last session with this peer found both archives equal.
   protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full;
+  /// tuning.horizon unset: the session sets it from the system clock when it is made
+  /// (protocol::horizonFor), so future-dated objects form a tail of their own
+  /// (docs/decisions/0005-future-dated-objects.md). Set it to run as a node with another clock.
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
