@@ -160,7 +160,7 @@ void Daemon::dialLoop() {
         });
         if (const auto peer = store::findPeer(m_archive.beginRead(), next->name);
             peer && peer->state.refusedAt(at)) {
-          m_log("peer " + peer->name + ": " + store::describeRefusal(peer->state));
+          m_log(LogLevel::Warn, "peer " + peer->name + ": " + store::describeRefusal(peer->state));
           dial.due = std::max(dial.due,
                               Clock::now() + std::chrono::seconds(peer->state.refusedUntil - at));
         }
