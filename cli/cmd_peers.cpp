@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "cli/units.h"
 #include "store/pause.h"
 #include "store/peers.h"
@@ -176,6 +177,7 @@ int runAdd(const Global& global, const AddOptions& o) {
   if (auto problem = store::checkPeerName(peer.name)) throw UsageError(problem->message);
   if (auto problem = store::checkPeerAddress(peer.address)) throw UsageError(problem->message);
   o.settings.applyTo(peer.settings);
+  refuseIfPeersDeclared(global, "peers add");
 
   auto home = openHome(global);
   if (peer.key == home->publicKey())
@@ -206,6 +208,7 @@ int runSet(const Global& global, const SetOptions& o) {
                      "\": give --interval, --max-backoff, --rate or --daily-budget");
   store::PeerSettings checked;  // the values alone, checked before opening the home
   o.settings.applyTo(checked);
+  refuseIfPeersDeclared(global, "peers set");
   auto home = openHome(global);
   std::optional<Expected<store::PeerRecord, store::PeerProblem>> changed;
   home->archive().write([&](store::WriteTxn& txn) {
@@ -278,6 +281,7 @@ int runForgive(const Global& global, const std::string& name, bool json) {
 }
 
 int runRemove(const Global& global, const std::string& name, bool json) {
+  refuseIfPeersDeclared(global, "peers remove");
   auto home = openHome(global);
   auto peer = store::findPeer(home->archive().beginRead(), name);
   if (!peer)

@@ -1,5 +1,7 @@
-// fieldsync serve: answers sync sessions from listed peers until SIGINT or SIGTERM.
+// fieldsync serve: answers sync sessions from listed peers until SIGINT or SIGTERM. Its
+// settings: config.toml, then the flags (cli/settings.h); its log: node/log.h on stderr.
 #include <pthread.h>
+#include <unistd.h>
 
 #include <csignal>
 #include <iostream>
@@ -7,21 +9,29 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/settings.h"
 #include "node/beacon.h"
 #include "node/daemon.h"
+#include "node/log.h"
 
 namespace fieldsync::cli {
 namespace {
 
-struct ServeArgs {
-  std::string listen = "tcp://0.0.0.0:7420";
-  bool noDial = false;
-  bool noBeacon = false;
-};
-
-int runServe(const Global& global, const ServeArgs& args) {
+int runServe(const Global& global, const ServeFlags& flags) {
+  // The file and the flags first: a bad one is reported before anything starts.
+  const node::Config config = applyFlags(loadConfig(global), flags);
+  node::Logger logger(std::cerr, config.logLevel.value, node::detectLogFormat(STDERR_FILENO));
   auto home = openHome(global);
   const auto identity = loadSecretKey(global, *home);
+  // The file's peer list, when it declares one, becomes the archive's before any peer is
+  // admitted or dialed.
+  auto changes = node::applyPeers(home->archive(), config, home->publicKey());
+  if (!changes.ok()) {
+    const auto& e = changes.error();
+    throw UsageError(configPath(global).string() + ":" + std::to_string(e.line) + ":" +
+                     std::to_string(e.column) + ": " + e.message + "; nothing started");
+  }
+  for (const auto& change : *changes) logger.info("config: " + describeChange(change));
 
   // SIGINT and SIGTERM are taken by one thread that asks the server to stop; blocked before
   // any other thread starts, so none of them (ZeroMQ's included) receives them.
@@ -34,20 +44,20 @@ int runServe(const Global& global, const ServeArgs& args) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto log = [](const std::string& line) {
-    std::cerr << isoTime(now()) << ' ' << line << std::endl;
-  };
+  const node::LogSink log = logger.sink();
   node::DaemonOptions options;
-  options.server.listen = args.listen;
-  options.dial = !args.noDial;
+  options.server.listen = config.listen.value;
+  options.dial = config.dial.value;
   node::Daemon server(home->archive(), identity, options, log);
-  log("serving " + home->archive().dir().parent_path().string() + " on " + server.endpoint() +
-      " as " + home->publicKey().hex() + (args.noDial ? "" : "; dialing peers"));
+  logger.info("serving " + home->archive().dir().parent_path().string() + " on " +
+              server.endpoint() + " as " + home->publicKey().hex() +
+              (config.dial.value ? "; dialing peers" : "") +
+              (config.beacon.value ? "; LAN beacon on" : ""));
 
   // Peers on the same LAN learn this node's address from its beacon, and it theirs; a beacon
   // only ever updates the address of a peer already listed.
   node::BeaconOptions beaconOptions;
-  beaconOptions.enabled = !args.noBeacon;
+  beaconOptions.enabled = config.beacon.value;
   const auto colon = server.endpoint().rfind(':');
   beaconOptions.announcePort =
       static_cast<std::uint16_t>(std::stoul(server.endpoint().substr(colon + 1)));
@@ -55,7 +65,7 @@ int runServe(const Global& global, const ServeArgs& args) {
       identity, beaconOptions,
       [&](const protocol::PublicKey& key, const std::string& address) {
         if (node::updateListedPeerAddress(home->archive(), key, address)) {
-          log("beacon: peer " + key.hex().substr(0, 8) + " is now at " + address);
+          logger.info("beacon: peer " + key.hex().substr(0, 8) + " is now at " + address);
         }
       },
       log);
@@ -63,32 +73,33 @@ int runServe(const Global& global, const ServeArgs& args) {
   std::thread waiter([&] {
     int signal = 0;
     sigwait(&signals, &signal);
-    log(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
+    logger.info(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
     server.stop();
   });
   try {
     server.run();
-  } catch (...) {
+  } catch (const std::exception& e) {
+    logger.error(std::string("stopped on an error: ") + e.what());
     pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter, then fail
+    waiter.join();
+    throw;
+  } catch (...) {
+    pthread_kill(waiter.native_handle(), SIGTERM);
     waiter.join();
     throw;
   }
   waiter.join();
-  log("stopped");
+  logger.info("stopped");
   return EXIT_OK;
 }
 
 }  // namespace
 
 void addServe(CLI::App& app, Invocation& invocation) {
-  auto args = std::make_shared<ServeArgs>();
+  auto args = std::make_shared<ServeFlags>();
   auto* cmd = app.add_subcommand(
       "serve", "Sync with listed peers until stopped: answer their sessions and dial them");
-  cmd->add_option("--listen", args->listen, "Where to listen: tcp://HOST:PORT")
-      ->capture_default_str();
-  cmd->add_flag("--no-dial", args->noDial, "Only answer peers; never dial them");
-  cmd->add_flag("--no-beacon", args->noBeacon,
-                "Neither announce this node on the LAN nor learn peers' addresses (UDP 7421)");
+  args->addTo(*cmd);
   cmd->footer(
       "Example: serve the listed peers on port 7420 until Ctrl-C (log on standard error)\n"
       "  fieldsync serve --listen tcp://0.0.0.0:7420");

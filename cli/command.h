@@ -80,5 +80,6 @@ void addSync(CLI::App& app, Invocation& invocation);
 void addServe(CLI::App& app, Invocation& invocation);
 void addStatus(CLI::App& app, Invocation& invocation);
 void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
+void addConfig(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

@@ -78,6 +78,7 @@ int main(int argc, char** argv) {
   addServe(app, invocation);
   addStatus(app, invocation);
   addPause(app, invocation);
+  addConfig(app, invocation);
   // Set after the commands: CLI11 gives a new subcommand its parent's footer.
   app.footer(
       "Examples:\n"

@@ -35,6 +35,7 @@ _fieldsync_command_options() {
   case "$1" in
     init) echo "--name --coordinator --json" ;;
     id | status | show) echo "--json" ;;
+    "config check" | "config apply") echo "--json" ;;
     "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
     add) echo "--title --source --author --date --url --tag --language --collection --json" ;;

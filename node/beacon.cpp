@@ -141,7 +141,7 @@ struct Beacon::Impl {
       std::array<pollfd, 2> fds{{{socket.get(), POLLIN, 0}, {wakeRead.get(), POLLIN, 0}}};
       const int ready = ::poll(fds.data(), fds.size(), static_cast<int>(wait));
       if (ready < 0 && errno != EINTR) {
-        report(errnoText("poll", errno));
+        report(LogLevel::Error, errnoText("poll", errno));
         return;  // cannot happen with valid descriptors; do not spin
       }
       if (fds[1].revents != 0) return;
@@ -155,10 +155,11 @@ struct Beacon::Impl {
                                reinterpret_cast<const sockaddr*>(&destination), sizeof destination);
     const int failure = sent < 0 ? errno : 0;
     if (failure != lastSendFailure && failure != 0)
-      report("beacon: " + errnoText("sendto(" + options.broadcastAddress + ")", failure) +
-             " (will try again every interval)");
+      report(LogLevel::Warn,
+             "beacon: " + errnoText("sendto(" + options.broadcastAddress + ")", failure) +
+                 " (will try again every interval)");
     else if (failure == 0 && lastSendFailure != 0)
-      report("beacon: sending to " + options.broadcastAddress + " again");
+      report(LogLevel::Info, "beacon: sending to " + options.broadcastAddress + " again");
     lastSendFailure = failure;
   }
 
@@ -184,7 +185,8 @@ struct Beacon::Impl {
       try {
         onPeerSeen(beacon->key, address);
       } catch (const std::exception& e) {
-        report("beacon: handling " + beacon->key.hex() + " at " + address + " failed: " + e.what());
+        report(LogLevel::Error,
+               "beacon: handling " + beacon->key.hex() + " at " + address + " failed: " + e.what());
       }
     }
   }
@@ -217,10 +219,10 @@ struct Beacon::Impl {
     }));
   }
 
-  void report(const std::string& line) {
+  void report(LogLevel level, const std::string& line) {
     if (!log) return;
     try {
-      log(line);
+      log(level, line);
     } catch (...) {  // a log that fails has nowhere to report to
     }
   }

@@ -33,6 +33,7 @@
 #include <memory>
 #include <string>
 
+#include "node/log.h"
 #include "protocol/keys.h"
 #include "store/archive.h"
 
@@ -67,7 +68,7 @@ struct BeaconOptions {
 using PeerSeen = std::function<void(const protocol::PublicKey& key, const std::string& address)>;
 /// A line for the node's log: a failed send (once until the failure changes), a callback that
 /// threw. Called on the Beacon's thread.
-using BeaconLog = std::function<void(const std::string& line)>;
+using BeaconLog = LogSink;  // failed sends: warn; a callback that threw: error
 
 class Beacon {
  public:

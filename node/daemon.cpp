@@ -136,9 +136,10 @@ void Daemon::dialLoop() {
       if (!next || dials[peer.key].due < dials[next->key].due) next = &peer;
     }
     if (next && dials[next->key].due <= now) {
+      m_log(LogLevel::Debug, "dialing peer " + next->name + " at " + next->address);
       ClientReport report =
           syncOnce(m_archive, m_identity, next->address, next->key, next->name, m_options.client);
-      m_log("dialed " + formatReport(report));
+      m_log(report.ok ? LogLevel::Info : LogLevel::Warn, "dialed " + formatReport(report));
       Dial& dial = dials[next->key];
       if (report.ok) {
         dial.failures = 0;
@@ -159,7 +160,7 @@ void Daemon::dialLoop() {
         });
         if (const auto peer = store::findPeer(m_archive.beginRead(), next->name);
             peer && peer->state.refusedAt(at)) {
-          m_log("peer " + peer->name + ": " + store::describeRefusal(peer->state));
+          m_log(LogLevel::Warn, "peer " + peer->name + ": " + store::describeRefusal(peer->state));
           dial.due = std::max(dial.due,
                               Clock::now() + std::chrono::seconds(peer->state.refusedUntil - at));
         }

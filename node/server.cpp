@@ -103,7 +103,7 @@ class ZapLogLimiter {
       seen.logged = now;
       seen.suppressed = 0;
     }
-    m_log(line);
+    m_log(LogLevel::Warn, line);
   }
 
  private:
@@ -194,7 +194,7 @@ void Server::run() {
     if (!open.report.ok && open.report.failure.empty())
       open.report.failure = open.session->failure();
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
-    m_log(formatReport(open.report));
+    m_log(open.report.ok ? LogLevel::Info : LogLevel::Warn, formatReport(open.report));
     const std::int64_t now = unixNow();
     recordSession(m_archive, open.report, now);
     // Only the peer's own session, under the key CURVE authenticated, can get it refused.
@@ -206,7 +206,8 @@ void Server::run() {
       const auto peer = store::findPeerByKey(m_archive.beginRead(), *open.report.key);
       if (peer && peer->state.refusedAt(now)) {
         const std::string why = store::describeRefusal(peer->state);
-        if (impl.allow.refuse(peer->key, why)) m_log("peer " + peer->name + ": " + why);
+        if (impl.allow.refuse(peer->key, why))
+          m_log(LogLevel::Warn, "peer " + peer->name + ": " + why);
         cut(open.fd);
       }
     }
@@ -296,9 +297,10 @@ void Server::run() {
       it = next;
     }
     for (const auto& [ip, count] : impl.cutForCap)
-      m_log("cut " + std::to_string(count) + " connection" + (count == 1 ? "" : "s") + " from " +
-            ip + ": more than " + std::to_string(m_options.maxConnectionsPerAddress) +
-            " open from one address");
+      m_log(LogLevel::Warn, "cut " + std::to_string(count) + " connection" +
+                                (count == 1 ? "" : "s") + " from " + ip + ": more than " +
+                                std::to_string(m_options.maxConnectionsPerAddress) +
+                                " open from one address");
     impl.cutForCap.clear();
   };
 
@@ -370,6 +372,8 @@ void Server::run() {
         continue;
       }
       if (impl.sessions.size() >= m_options.maxSessions) {
+        m_log(LogLevel::Warn, "refused a session: " + std::to_string(impl.sessions.size()) +
+                                  " sessions open already (busy)");
         sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{"busy: try again later"}));
         continue;
       }
@@ -403,6 +407,7 @@ void Server::run() {
           break;
         }
       }
+      m_log(LogLevel::Debug, "peer " + open.report.peer + ": session opened");
       it = impl.sessions.emplace(routingId, std::move(open)).first;
     }
     Open& open = it->second;

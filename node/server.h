@@ -30,6 +30,7 @@
 #include <functional>
 #include <string>
 
+#include "node/log.h"
 #include "node/report.h"
 #include "node/session.h"
 #include "node/transport.h"
@@ -55,8 +56,9 @@ struct ServerOptions {
   std::function<void(const SessionReport&)> onSession;
 };
 
-/// Where the server tells what happened: one line per session or refusal.
-using ServerLog = std::function<void(const std::string& line)>;
+/// Where the server tells what happened: one line per session (info when it ended well, warn
+/// otherwise) or refusal (warn).
+using ServerLog = LogSink;
 
 class Server {
  public:

@@ -8,7 +8,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake pkg-config
   libsodium-dev libzmq3-dev cppzmq-dev capnproto libcapnp-dev liblmdb-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev libtomlplusplus-dev
   minisign
   clang libclang-rt-14-dev
 )

@@ -21,18 +21,8 @@ fi
 # shellcheck source=/dev/null
 source "$2"
 
-# Offered by the completion, not (yet) by the binary: other branches add them (issue 8).
-# Once they have landed this list is to be emptied, so the check holds both ways.
-PLANNED=" --quiet config config:show config:check config:apply peers:forgive serve:--log-level
-  serve:--dial serve:--beacon "
-for o in --json --listen --dial --no-dial --beacon --no-beacon --log-level; do
-  PLANNED+=" config_show:$o "
-done
-PLANNED+=" -q "
-for c in init keys_trust keys_untrust release_export peers_add peers_set peers_remove pause \
-  resume; do
-  PLANNED+=" $c:--json "
-done
+# Offered by the completion but not listed by --help.
+PLANNED=""
 # Hidden from --help, documented in cli.md and the man page.
 PLANNED+=" sync:--connect-timeout "
 

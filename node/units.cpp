@@ -1,10 +1,10 @@
-#include "cli/units.h"
+#include "node/units.h"
 
 #include <array>
 #include <cctype>
 #include <utility>
 
-namespace fieldsync::cli {
+namespace fieldsync::node {
 namespace {
 
 constexpr std::int64_t MAX_DURATION = 100LL * 366 * 86400;
@@ -108,4 +108,4 @@ std::string formatSize(std::uint64_t bytes) {
   return std::to_string(bytes);
 }
 
-}  // namespace fieldsync::cli
+}  // namespace fieldsync::node
