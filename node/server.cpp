@@ -83,7 +83,13 @@ void Server::run() {
       open.report.failure = open.session->failure();
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
     m_log(formatReport(open.report));
-    recordSession(m_archive, open.report, unixNow());
+    try {
+      recordSession(m_archive, open.report, unixNow());
+    } catch (const Error& e) {
+      // A full disk (or map) must not stop the server: the peer state waits for the next
+      // session, and serving goes on.
+      m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
+    }
     if (m_options.onSession) m_options.onSession(open.report);
     impl.sessions.erase(it);
   };
