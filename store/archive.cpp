@@ -1,6 +1,9 @@
 #include "store/archive.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -294,6 +297,19 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
     lmdb::check(::mdb_env_set_mapsize(env, initialMapBytes), "mdb_env_set_mapsize");
   }
 
+  if (exists && !options.readOnly) {
+    // LMDB maps its lock file, which it made sparse: the first touch of a reader slot in a
+    // hole would need a new disk block, and on a full disk that is SIGBUS, not an error.
+    // Its blocks are allocated here, before mdb_env_open: closing another descriptor of the
+    // file later would drop the fcntl lock LMDB holds on it.
+    const std::string lockPath = (options.dir / "lock.mdb").string();
+    const int fd = ::open(lockPath.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      struct stat st {};
+      if (::fstat(fd, &st) == 0 && st.st_size > 0) (void)::posix_fallocate(fd, 0, st.st_size);
+      ::close(fd);
+    }
+  }
   // MDB_NOTLS: a read transaction owns its reader slot instead of sharing its thread's. So a
   // thread may hold several ReadTxn at once (a command that calls a helper which reads too)
   // without MDB_BAD_RSLOT, and a slot is freed when its read ends, not when its thread exits

@@ -186,3 +186,70 @@ TEST_F(FullDisk, ABundleExportToAFullDiskIsStatus5AndLeavesNoFile) {
 
 }  // namespace
 }  // namespace fieldsync::clitest
+
+namespace fieldsync::clitest {
+namespace {
+
+/// Sets an environment variable (seen by the fieldsync processes this test runs) for the life
+/// of the object.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : m_name(name) { ::setenv(name, value, 1); }
+  ~ScopedEnv() { ::unsetenv(m_name); }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  const char* m_name;
+};
+
+class MapFullCli : public CrashFixture {};
+
+TEST_F(MapFullCli, ATinyMapGrowsByItselfDuringAnImport) {
+  Node goma;
+  {
+    ScopedEnv tiny("FIELDSYNC_MAP_INITIAL", "64K");
+    goma = makeNode("goma", m_dir / "goma");
+  }
+  spit(m_dir / "wire.jsonl", generatedClippings("wire", 1500));  // about 2.5 MB
+  auto r = run(goma, {"import", (m_dir / "wire.jsonl").string()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(objects(goma.home).size(), 1500u);
+  EXPECT_EQ(verifyAll(goma.home), 0);
+  EXPECT_GT(fs::file_size(goma.home / "archive" / "data.mdb"), 2u << 20);
+}
+
+TEST_F(MapFullCli, AtTheCeilingAnImportIsStatus5SaysWhatToDoAndStoresNothingOfTheFile) {
+  ScopedEnv tiny("FIELDSYNC_MAP_INITIAL", "256K");
+  const auto goma = makeNode("goma", m_dir / "goma");
+  spit(m_dir / "small.jsonl", generatedClippings("small", 10));
+  spit(m_dir / "big.jsonl", generatedClippings("big", 1500));
+  ASSERT_EQ(run(goma, {"import", (m_dir / "small.jsonl").string()}).status, 0);
+  {
+    ScopedEnv ceiling("FIELDSYNC_MAP_MAX", "1M");
+    auto r = run(goma, {"import", (m_dir / "big.jsonl").string()});
+    EXPECT_EQ(r.status, 5) << r.out << r.err;
+    EXPECT_NE(r.err.find("fieldsync: the archive at " + (goma.home / "archive").string() +
+                         " needs a larger map than its ceiling of 1.0 MiB"),
+              std::string::npos)
+        << r.err;
+    EXPECT_NE(r.err.find("nothing of this write was stored; raise the ceiling "
+                         "(FIELDSYNC_MAP_MAX="),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(objects(goma.home).size(), 10u);
+    EXPECT_EQ(verifyAll(goma.home), 0);
+  }
+  auto raised = run(goma, {"import", (m_dir / "big.jsonl").string()});  // default ceiling
+  EXPECT_EQ(raised.status, 0) << raised.err;
+  EXPECT_EQ(objects(goma.home).size(), 1510u);
+
+  ScopedEnv bad("FIELDSYNC_MAP_MAX", "lots");
+  auto refused = run(goma, {"list"});
+  EXPECT_EQ(refused.status, 5);
+  EXPECT_NE(refused.err.find("FIELDSYNC_MAP_MAX=lots is not a map size"), std::string::npos)
+      << refused.err;
+}
+
+}  // namespace
+}  // namespace fieldsync::clitest
