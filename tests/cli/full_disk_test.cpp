@@ -157,6 +157,41 @@ TEST_F(FullDisk, ASyncIntoAFullServerAcknowledgesOnlyWhatItCommittedAndTheServer
   EXPECT_EQ(server->waitExit(30s), 0) << server->err();
 }
 
+TEST_F(FullDisk, ASyncIntoAFullClientIsStatus5AndTheNextSyncCompletesOnceSpaceIsFreed) {
+  MOUNT_TMPFS(disk, 32u << 20);
+  const auto goma = makeNode("goma", m_dir / "goma");
+  const auto nairobi = makeNode("nairobi", disk.path() / "nairobi", {goma.key});
+  spit(m_dir / "wire.jsonl", generatedClippings("wire", 2500));
+  ASSERT_EQ(run(goma, {"import", (m_dir / "wire.jsonl").string()}).status, 0);
+  ASSERT_EQ(run(goma, {"peers", "add", "nairobi", "tcp://192.0.2.1:7420", nairobi.key}).status, 0);
+  std::string address;
+  auto server = serve(goma, &address);
+  ASSERT_TRUE(server);
+  ASSERT_EQ(run(nairobi, {"peers", "add", "goma", address, goma.key}).status, 0);
+
+  disk.fill(1u << 20);
+  auto full = run(nairobi, {"sync", "goma"});
+  EXPECT_EQ(full.status, 5) << full.out << full.err;
+  EXPECT_NE(full.err.find("fieldsync: no space left on the disk holding " +
+                          (nairobi.home / "archive").string()),
+            std::string::npos)
+      << full.err;
+  const auto partial = ids(nairobi.home).size();
+  EXPECT_LT(partial, 2500u);
+  EXPECT_EQ(verifyAll(nairobi.home), 0);
+  EXPECT_TRUE(server->running());
+
+  disk.unfill();
+  auto again = run(nairobi, {"sync", "goma"});
+  EXPECT_EQ(again.status, 0) << again.out << again.err;
+  EXPECT_EQ(ids(nairobi.home), ids(goma.home));
+  EXPECT_EQ(verifyAll(nairobi.home), 0);
+  std::cout << "a sync into a full client stored " << partial << " of 2500 objects, then all"
+            << std::endl;
+  server->signal(SIGTERM);
+  EXPECT_EQ(server->waitExit(30s), 0) << server->err();
+}
+
 TEST_F(FullDisk, ABundleExportToAFullDiskIsStatus5AndLeavesNoFile) {
   MOUNT_TMPFS(stick, 4u << 20);
   const auto goma = makeNode("goma", m_dir / "goma");
