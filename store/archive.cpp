@@ -1610,21 +1610,24 @@ void WriteTxn::mergeRecentTerms() {
 
 std::uint64_t Archive::pagesInUse(MDB_txn* txn) const {
   std::uint64_t pages = 0;
+  bool known = true;
   auto add = [&](MDB_dbi dbi) {
     MDB_stat stat{};
-    if (::mdb_stat(txn, dbi, &stat) != MDB_SUCCESS) return;  // only an estimate
+    // Fails on a transaction a failed put has marked broken: then the size is unknown.
+    if (::mdb_stat(txn, dbi, &stat) != MDB_SUCCESS) known = false;
     pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
   };
   add(0);  // the free list
   add(1);  // the main database, which names the others
   for (const MDB_dbi dbi : m_dbs->dbi) add(dbi);
-  return pages;
+  return known ? pages : 0;
 }
 
 std::uint64_t Archive::bytesAdded(std::uint64_t pagesBefore, MDB_txn* txn) const {
   MDB_stat stat{};
   const std::uint64_t pageBytes = ::mdb_stat(txn, 1, &stat) == MDB_SUCCESS ? stat.ms_psize : 4096u;
   const std::uint64_t pagesAfter = pagesInUse(txn);
+  if (pagesBefore == 0 || pagesAfter == 0) return 0;  // unknown
   // At least a page: a commit writes its meta page and the pages it touched.
   return std::max<std::uint64_t>(pagesAfter > pagesBefore ? pagesAfter - pagesBefore : 0, 1) *
          pageBytes;

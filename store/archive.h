@@ -302,9 +302,10 @@ class Archive {
   /// Waits until no transaction of this process is live, then sets the map size: doubled
   /// when grow, else adopted from the environment (another process grew it).
   void remap(bool grow) const;
-  /// Pages of every tree (the free list included) as txn sees them.
+  /// Pages of every tree (the free list included) as txn sees them; 0 when unknown.
   std::uint64_t pagesInUse(MDB_txn* txn) const;
-  /// Bytes txn adds to the archive since it saw pagesBefore pages: what a commit needs free.
+  /// Bytes txn adds to the archive since it saw pagesBefore pages: what a commit needs free;
+  /// 0 when unknown.
   std::uint64_t bytesAdded(std::uint64_t pagesBefore, MDB_txn* txn) const;
   /// rc (an LMDB return code or errno) means the disk holding the archive is full.
   bool isDiskCode(int rc, std::uint64_t adds) const;

@@ -81,7 +81,9 @@ fs::path temporaryFor(const fs::path& path) {
 DiskFull::DiskFull(fs::path folder, std::uint64_t freeBytes, std::uint64_t neededBytes,
                    const std::string& writing)
     : Error("no space left on the disk holding " + folder.string() + ": " + writing +
-                " needs about " + formatSize(neededBytes) + " more (" + formatSize(freeBytes) +
+                (neededBytes != 0 ? " needs about " + formatSize(neededBytes) + " more ("
+                                  : " needs more room (") +
+                formatSize(freeBytes) +
                 " free there); free space on that disk, then run it again (nothing of it "
                 "was kept)",
             Action::BackOff),

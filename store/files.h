@@ -29,7 +29,8 @@ class DiskFull : public Error {
            const std::string& writing);
   const std::filesystem::path& folder() const { return m_folder; }
   std::uint64_t freeBytes() const { return m_freeBytes; }
-  /// An estimate: what the failed write would have added (at least the bytes it had left).
+  /// An estimate: what the failed write would have added (at least the bytes it had left);
+  /// 0 when unknown (the message then says "needs more room").
   std::uint64_t neededBytes() const { return m_neededBytes; }
 
  private:

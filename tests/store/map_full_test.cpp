@@ -167,6 +167,9 @@ TEST(DiskFullError, NamesTheFolderTheFreeSpaceAndWhatTheWriteNeeded) {
                "(nothing of it was kept)");
   EXPECT_EQ(e.action(), Action::BackOff);
   EXPECT_EQ(e.folder(), "/media/stick");
+  EXPECT_NE(std::string(DiskFull("/srv", 0, 0, "this write").what())
+                .find("this write needs more room (0 B free there)"),
+            std::string::npos);
   EXPECT_EQ(formatSize(0), "0 B");
   EXPECT_EQ(formatSize(1023), "1023 B");
   EXPECT_EQ(formatSize(64u << 20), "64.0 MiB");
