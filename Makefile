@@ -5,7 +5,7 @@ JOBS ?= $(shell nproc)
 MAKEFLAGS += --no-print-directory
 CMAKE_FLAGS ?=
 
-.PHONY: all deps configure build test test-asan demo bench format clean
+.PHONY: all deps configure build test test-asan demo bench package install format clean
 
 all: build
 
@@ -36,6 +36,15 @@ demo: build
 
 bench: build
 	@scripts/bench.sh $(BUILD)
+
+# The Debian package, $(BUILD)/fieldsync_VERSION_ARCH.deb (stripped; docs/install.md).
+package: build
+	@cd $(BUILD) && cpack -G DEB
+
+# Installs under PREFIX (default /usr/local; DESTDIR is honoured), stripped.
+PREFIX ?= /usr/local
+install: build
+	@cmake --install $(BUILD) --prefix $(PREFIX) --strip
 
 # libFuzzer targets (fuzz/), built with clang in their own folder and run FUZZ_SECONDS each
 # from their seed corpora; fails when any finds a crash. Not part of `make test`: see

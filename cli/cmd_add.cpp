@@ -59,6 +59,10 @@ void addAdd(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--collection", o->clipping.collection, "The digest or batch it came from");
   cmd->add_option("body", o->bodyFile, "File holding the body text (- for standard input)");
   cmd->add_flag("--json", o->json, "Print {\"id\", \"stored\"} as JSON");
+  cmd->footer(
+      "Example:\n"
+      "  fieldsync add --title \"Floods in Uvira\" --source \"Radio Okapi\" --date 2026-11-27 \\\n"
+      "                --tag region:drc article.txt");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] { return run(invocation.global, *o); };
   });

@@ -11,6 +11,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "protocol/bundle.h"
 #include "protocol/text.h"
 #include "store/bundle.h"
@@ -126,12 +127,25 @@ int runExport(const Global& global, const ExportOptions& o) {
     }
   }
 
+  {
+    // A typo in the path is the user's to fix (status 2), not a failing disk (5).
+    const std::filesystem::path target(o.file);
+    const auto parent = target.has_parent_path() ? target.parent_path() : ".";
+    std::error_code ec;
+    if (!std::filesystem::is_directory(parent, ec))
+      throw UsageError(o.file + ": the folder " + parent.string() +
+                       " does not exist; no bundle was written");
+    if (std::filesystem::is_directory(target, ec))
+      throw UsageError(o.file + ": is a folder; give a file name; no bundle was written");
+  }
   store::DurableFile out(o.file, 0644);
+  auto bar = terminalProgressBar(global.quiet, "exporting");
   auto summary = store::exportBundle(
       home->archive(), selection, [&](std::span<const std::uint8_t> bytes) { out.write(bytes); },
-      now());
+      now(), {}, progressCallback(bar.get()));
   if (!summary) throw UsageError(summary.error() + "; no bundle was written");
   out.commit();
+  bar.reset();  // erased before the result is printed
 
   const auto& s = summary.value();
   if (o.json) {
@@ -164,7 +178,10 @@ int runImport(const Global& global, const ImportOptions& o) {
   store::ImportOptions options;
   options.batchObjects = o.batchObjects;
   InputFile input(o.file, options.limits);
+  auto bar = terminalProgressBar(global.quiet, "importing");
+  options.progress = progressCallback(bar.get());
   auto result = store::importBundle(home->archive(), input.source(), options);
+  bar.reset();  // erased before the result is printed
   if (!result) refuse(o.file, result.error());
   const auto& r = result.value();
   const std::size_t invalid = invalidObjects(r.problems);
@@ -232,6 +249,9 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   auto [anchors, trustedBy] = anchorsFor(global, o);
   store::ImportOptions options;
   InputFile input(o.file, options.limits);
+  // The bar shows the bundle being read and its signatures checked; trust and chains after.
+  auto bar = terminalProgressBar(global.quiet, "checking");
+  options.progress = progressCallback(bar.get());
 
   VerifyTotals totals;
   auto objects = nlohmann::json::array();
@@ -239,6 +259,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   auto result = store::verifyBundle(
       input.source(), std::move(anchors),
       [&](store::ObjectReport&& report) {
+        if (bar) bar->clear();  // reading is over: the reports follow
         totals.add(report);
         if (o.json) {
           objects.push_back(reportJson(report));
@@ -247,6 +268,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
         }
       },
       std::filesystem::temp_directory_path(), options);
+  bar.reset();
   if (!result) refuse(o.file, result.error());
   const auto& r = result.value();
   const std::size_t refused = invalidObjects(r.problems);
@@ -363,6 +385,11 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   auto* bundle = app.add_subcommand(
       "bundle", "Carry objects as a file (USB stick, e-mail): export, import, verify, list");
   bundle->require_subcommand(1);
+  bundle->footer(
+      "Examples:\n"
+      "  fieldsync bundle export /media/usb/goma.fsb --for hub\n"
+      "  fieldsync bundle import /media/usb/hub.fsb\n"
+      "  fieldsync bundle SUBCOMMAND --help");
 
   auto ex = std::make_shared<ExportOptions>();
   auto* exportCmd = bundle->add_subcommand("export", "Write a bundle of this archive's objects");
@@ -375,6 +402,10 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   exportCmd->add_option("--for", ex->forPeer,
                         "Only what peer NAME is not known to hold (since it was last in step)");
   exportCmd->add_flag("--json", ex->json, "Print the result as JSON");
+  exportCmd->footer(
+      "Examples:\n"
+      "  fieldsync bundle export /media/usb/for-hub.fsb --for hub\n"
+      "  fieldsync bundle export weekly.fsb --since-release weekly@2 --tag region:mali");
   exportCmd->callback([&invocation, ex] {
     invocation.action = [&invocation, ex] { return runExport(invocation.global, *ex); };
   });
@@ -389,6 +420,11 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   importCmd->add_option("--batch-objects", im->batchObjects, "Objects per write transaction")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->group("");
+  importCmd->footer(
+      "Example:\n"
+      "  fieldsync bundle import /media/usb/from-hub.fsb\n"
+      "Exit status 1 when the bundle is damaged or holds invalid objects (the valid ones are "
+      "stored)");
   importCmd->callback([&invocation, im] {
     invocation.action = [&invocation, im] { return runImport(invocation.global, *im); };
   });
@@ -402,6 +438,9 @@ void addBundle(CLI::App& app, Invocation& invocation) {
                         "node's anchors, if there is a node)");
   verifyCmd->add_flag("--verbose,-v", ve->verbose, "Print every object, not only problems");
   verifyCmd->add_flag("--json", ve->json, "Print a JSON document");
+  verifyCmd->footer(
+      "Example: judge a bundle by the coordinator's key, with no node on this machine\n"
+      "  fieldsync bundle verify weekly.fsb --trust 043bca2532a5...(64 hex)");
   verifyCmd->callback([&invocation, ve] {
     invocation.action = [&invocation, ve] { return runVerify(invocation.global, *ve); };
   });
@@ -410,6 +449,7 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   auto* listCmd = bundle->add_subcommand("list", "Show what a bundle holds");
   listCmd->add_option("file", li->file, "The bundle (- for standard input)")->required();
   listCmd->add_flag("--json", li->json, "Print a JSON document");
+  listCmd->footer("Example:\n  fieldsync bundle list weekly.fsb");
   listCmd->callback([&invocation, li] { invocation.action = [li] { return runList(*li); }; });
 }
 

@@ -11,6 +11,7 @@ void addId(CLI::App& app, Invocation& invocation) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("id", "Print this node's public key (hex)");
   cmd->add_flag("--json", *json, "Print {\"publicKey\", \"name\"} as JSON");
+  cmd->footer("Example: give this key to the peers that will list this node\n  fieldsync id");
   cmd->callback([&invocation, json] {
     invocation.action = [&invocation, json] {
       auto home = openHome(invocation.global);

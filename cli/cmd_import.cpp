@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/command.h"
+#include "cli/progress.h"
 #include "protocol/importers.h"
 #include "protocol/text.h"
 #include "store/ingest.h"
@@ -73,15 +74,28 @@ int run(const Global& global, const Options& options) {
     }
   }
   if (!errors.empty()) {
-    for (const auto& e : errors) std::cerr << "fieldsync: " << e << '\n';
-    std::cerr << "fieldsync: nothing was imported\n";
-    return EXIT_USAGE;
+    std::string message;
+    for (const auto& e : errors) message += e + '\n';
+    throw UsageError(message + "nothing was imported");
   }
 
+  // Signing is what takes time: the bar counts clippings over all the files.
+  std::uint64_t total = 0, before = 0, bytesBefore = 0;
+  for (const auto& parsed : files) total += parsed.clippings.size();
+  auto bar = terminalProgressBar(global.quiet, "importing");
   auto report = nlohmann::json::array();
   std::size_t stored = 0, duplicates = 0;
   for (const auto& parsed : files) {
-    auto result = store::ingestClippings(home->archive(), key, parsed.clippings, now());
+    store::Progress last;
+    auto tell = [&](const store::Progress& p) {
+      last = p;
+      bar->update({before + p.done, total, bytesBefore + p.bytes});
+    };
+    const auto result = store::ingestClippings(home->archive(), key, parsed.clippings, now(),
+                                               bar ? store::ProgressCallback(tell) : nullptr);
+    before += parsed.clippings.size();
+    bytesBefore += last.bytes;
+    if (bar) bar->clear();  // each file's line on a clean line; the bar comes back after it
     stored += result.stored.size();
     duplicates += result.duplicates.size();
     if (options.json) {
@@ -119,6 +133,11 @@ void addImport(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--format", options->format, "digest, markdown or jsonl (default: detected)");
   cmd->add_option("--tag", options->tags, "Add this tag to every clipping (repeatable)");
   cmd->add_flag("--json", options->json, "Print the result as JSON");
+  cmd->footer(
+      "Examples:\n"
+      "  fieldsync import icrtop-listserv-2013-01-11.txt\n"
+      "  fieldsync import notes/*.md --tag region:mali\n"
+      "  some-exporter | fieldsync import - --format jsonl");
   cmd->callback([&invocation, options] {
     invocation.action = [&invocation, options] { return run(invocation.global, *options); };
   });

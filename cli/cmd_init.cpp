@@ -2,6 +2,8 @@
 // a node that trusts its own key as coordinator (the first coordinator of a network).
 #include <iostream>
 
+#include <nlohmann/json.hpp>
+
 #include "cli/command.h"
 
 namespace fieldsync::cli {
@@ -10,6 +12,7 @@ namespace {
 struct Options {
   std::string name;
   bool coordinator = false;
+  bool json = false;
 };
 
 int run(const Global& global, const Options& o) {
@@ -41,11 +44,22 @@ int run(const Global& global, const Options& o) {
     if (!dirExisted) std::filesystem::remove(dir, ignored);  // only if empty
     throw;
   }
+  if (o.json) {
+    std::cout << nlohmann::json{{"home", dir.string()},
+                                {"name", o.name},
+                                {"publicKey", home->publicKey().hex()},
+                                {"keyFile", store::Home::keyFile(dir).string()},
+                                {"sealed", options.passphrase.has_value()},
+                                {"coordinator", o.coordinator}}
+              << '\n';
+    return EXIT_OK;
+  }
   std::cout << "Created " << (o.coordinator ? "coordinator node " : "node ")
             << (o.name.empty() ? "" : "\"" + o.name + "\" ") << "in " << dir.string() << "\n"
             << "public key: " << home->publicKey().hex() << "\n"
             << "secret key: " << store::Home::keyFile(dir).string()
             << (options.passphrase ? " (sealed with your passphrase)" : " (mode 0600)") << "\n";
+  if (global.quiet) return EXIT_OK;
   if (o.coordinator) {
     std::cout << "trust:      this node's key is a coordinator anchor here; offices run\n"
               << "            fieldsync keys trust " << home->publicKey().hex()
@@ -66,6 +80,11 @@ void addInit(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--name", o->name, "A name for this node, e.g. \"Goma office\"");
   cmd->add_flag("--coordinator", o->coordinator,
                 "Trust this node's own key as coordinator: the first node of a network");
+  cmd->add_flag("--json", o->json, "Print a JSON document");
+  cmd->footer(
+      "Examples:\n"
+      "  fieldsync init --name \"Goma office\"\n"
+      "  fieldsync init --name HQ --coordinator --passphrase-file ~/.fieldsync-pass");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] { return run(invocation.global, *o); };
   });

@@ -92,22 +92,31 @@ protocol::DecodedObject decoded(const protocol::VerifiedObject& object) {
 }
 
 /// Stores a signed certificate or revocation in one write and prints it.
-void storeAndPrint(store::Home& home, const protocol::VerifiedObject& object, bool json,
+void storeAndPrint(store::Home& home, const protocol::VerifiedObject& object, bool json, bool quiet,
                    const std::string& what) {
   home.archive().write([&](store::WriteTxn& txn) { (void)txn.put(object); });
   if (json) {
     std::cout << objectJson(decoded(object), false) << '\n';
   } else {
-    std::cout << what << " " << object.id().hex() << "\n"
-              << "Stored in this archive; it reaches other nodes with the archive (sync or "
-                 "bundle).\n";
+    std::cout << what << " " << object.id().hex() << "\n";
+    if (!quiet)
+      std::cout << "Stored in this archive; it reaches other nodes with the archive (sync or "
+                   "bundle).\n";
   }
+}
+
+nlohmann::json anchorJson(const std::optional<protocol::Anchor>& anchor) {
+  if (!anchor) return nullptr;
+  return {{"key", anchor->key.hex()},
+          {"role", protocol::roleName(anchor->role)},
+          {"name", anchor->name}};
 }
 
 // --- trust, untrust --------------------------------------------------------------------------
 
 struct TrustOptions {
   std::string key, role, name;
+  bool json = false;
 };
 
 int runTrust(const Global& global, const TrustOptions& o) {
@@ -121,6 +130,11 @@ int runTrust(const Global& global, const TrustOptions& o) {
   }
   if (anchor.name.empty() && previous) anchor.name = previous->name;  // keep the name given before
   home->archive().write([&](store::WriteTxn& txn) { txn.setAnchor(anchor); });
+  if (o.json) {
+    std::cout << nlohmann::json{{"anchor", anchorJson(anchor)}, {"previous", anchorJson(previous)}}
+              << '\n';
+    return EXIT_OK;
+  }
   std::cout << "Trusting " << anchor.key.hex() << " as " << protocol::roleName(anchor.role)
             << " anchor" << (anchor.name.empty() ? "" : " \"" + anchor.name + "\"");
   if (previous)
@@ -130,7 +144,7 @@ int runTrust(const Global& global, const TrustOptions& o) {
   return EXIT_OK;
 }
 
-int runUntrust(const Global& global, const std::string& text) {
+int runUntrust(const Global& global, const std::string& text, bool json) {
   const auto key = parseKey(text);
   auto home = openHome(global);
   std::optional<protocol::Anchor> previous;
@@ -146,6 +160,10 @@ int runUntrust(const Global& global, const std::string& text) {
   bool removed = false;
   home->archive().write([&](store::WriteTxn& txn) { removed = txn.removeAnchor(key); });
   if (!removed) throw UsageError(key.hex() + " is not one of this node's anchors; nothing changed");
+  if (json) {
+    std::cout << nlohmann::json{{"removed", anchorJson(previous)}} << '\n';
+    return EXIT_OK;
+  }
   std::cout << "No longer trusting " << key.hex() << " as an anchor (was "
             << protocol::roleName(previous->role)
             << (previous->name.empty() ? "" : " \"" + previous->name + "\"")
@@ -235,7 +253,7 @@ int runCertify(const Global& global, const CertifyOptions& o) {
     return store::makeKeyCert(txn, key, cert, t);
   }();
   if (!made) throw UsageError(made.error());
-  storeAndPrint(*home, made.value(), o.json, "Signed certificate");
+  storeAndPrint(*home, made.value(), o.json, global.quiet, "Signed certificate");
   return EXIT_OK;
 }
 
@@ -255,8 +273,8 @@ int runRevoke(const Global& global, const RevokeOptions& o) {
     return store::makeRevocation(txn, key, revocation, t);
   }();
   if (!made) throw UsageError(made.error());
-  storeAndPrint(*home, made.value(), o.json, "Signed revocation");
-  if (!o.json)
+  storeAndPrint(*home, made.value(), o.json, global.quiet, "Signed revocation");
+  if (!o.json && !global.quiet)
     std::cout << "Everything " << revocation.subject.hex() << " signed from "
               << isoTime(revocation.since) << " on is no longer trusted.\n";
   return EXIT_OK;
@@ -267,27 +285,42 @@ int runRevoke(const Global& global, const RevokeOptions& o) {
 void addKeys(CLI::App& app, Invocation& invocation) {
   auto* keys = app.add_subcommand("keys", "Trust anchors, key certificates and revocations");
   keys->require_subcommand(1);
+  keys->footer(
+      "Examples:\n"
+      "  fieldsync keys trust 043bca2532a5...(64 hex) --role coordinator --name HQ\n"
+      "  fieldsync keys list\n"
+      "  fieldsync keys SUBCOMMAND --help");
 
   auto trust = std::make_shared<TrustOptions>();
   auto* cmd = keys->add_subcommand("trust", "Trust a key as an anchor of this node (local)");
   cmd->add_option("key", trust->key, "Public key, 64 hex digits")->required();
   cmd->add_option("--role", trust->role, "coordinator or field")->required();
   cmd->add_option("--name", trust->name, "Who holds the key, e.g. \"Nairobi hub\"");
+  cmd->add_flag("--json", trust->json, "Print {\"anchor\", \"previous\"} as JSON");
+  cmd->footer(
+      "Example: trust your coordinator's key (as `fieldsync id` prints it on its node)\n"
+      "  fieldsync keys trust 043bca2532a5...(64 hex) --role coordinator --name HQ");
   cmd->callback([&invocation, trust] {
     invocation.action = [&invocation, trust] { return runTrust(invocation.global, *trust); };
   });
 
   auto untrust = std::make_shared<std::string>();
+  auto untrustJson = std::make_shared<bool>(false);
   cmd = keys->add_subcommand("untrust", "Remove a trust anchor of this node");
   cmd->add_option("key", *untrust, "Public key, 64 hex digits")->required();
-  cmd->callback([&invocation, untrust] {
-    invocation.action = [&invocation, untrust] { return runUntrust(invocation.global, *untrust); };
+  cmd->add_flag("--json", *untrustJson, "Print {\"removed\"} as JSON");
+  cmd->footer("Example:\n  fieldsync keys untrust 043bca2532a5...(64 hex)");
+  cmd->callback([&invocation, untrust, untrustJson] {
+    invocation.action = [&invocation, untrust, untrustJson] {
+      return runUntrust(invocation.global, *untrust, *untrustJson);
+    };
   });
 
   auto listJson = std::make_shared<bool>(false);
   cmd =
       keys->add_subcommand("list", "Keys this node knows: anchors and certified keys, with trust");
   cmd->add_flag("--json", *listJson, "Print a JSON document");
+  cmd->footer("Example:\n  fieldsync keys list --json");
   cmd->callback([&invocation, listJson] {
     invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
   });
@@ -300,6 +333,10 @@ void addKeys(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--until", certify->until,
                   "Valid until this UTC moment (a date: the end of that day)");
   cmd->add_flag("--json", certify->json, "Print the certificate as JSON");
+  cmd->footer(
+      "Example: on a coordinator node, vouch for an office's key until the end of 2027\n"
+      "  fieldsync keys certify c42f24ed676b...(64 hex) --role field --name \"Goma office\" "
+      "--until 2027-12-31");
   cmd->callback([&invocation, certify] {
     invocation.action = [&invocation, certify] { return runCertify(invocation.global, *certify); };
   });
@@ -313,6 +350,10 @@ void addKeys(CLI::App& app, Invocation& invocation) {
                   "day; default: now)");
   cmd->add_option("--reason", revoke->reason, "Why, e.g. \"laptop stolen\"");
   cmd->add_flag("--json", revoke->json, "Print the revocation as JSON");
+  cmd->footer(
+      "Example: a laptop stolen on 1 December; what its key signed from then on is untrusted\n"
+      "  fieldsync keys revoke 9e01aa73b2c4...(64 hex) --since 2026-12-01 --reason \"laptop "
+      "stolen\"");
   cmd->callback([&invocation, revoke] {
     invocation.action = [&invocation, revoke] { return runRevoke(invocation.global, *revoke); };
   });
@@ -320,6 +361,7 @@ void addKeys(CLI::App& app, Invocation& invocation) {
   auto exportKey = std::make_shared<std::string>();
   cmd = keys->add_subcommand("export-minisign", "Print a key in minisign's public key format");
   cmd->add_option("key", *exportKey, "Public key, 64 hex digits (default: this node's)");
+  cmd->footer("Example:\n  fieldsync keys export-minisign > office.pub");
   cmd->callback([&invocation, exportKey] {
     invocation.action = [&invocation, exportKey] {
       protocol::PublicKey key;

@@ -115,7 +115,12 @@ nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
       {"rate", p.rate},
       {"dailyBudget", p.dailyBudget},
       {"usedToday", store::budgetUsedToday(s, at)},
-      {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)}};
+      {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)},
+      {"refusedUntil",
+       s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil)) : nlohmann::json(nullptr)},
+      {"refusedReason",
+       s.refusedAt(at) ? nlohmann::json(s.refusedReason) : nlohmann::json(nullptr)},
+      {"refusals", s.refusals}};
 }
 
 /// The peer, its settings and, indented, what sync made of it so far.
@@ -123,6 +128,9 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
   const store::PeerState& s = peer.state;
   out << peer.name << "  " << peer.address << "  " << peer.key.hex() << '\n';
   out << "  " << describeSettings(peer, at) << '\n';
+  if (s.refusedAt(at))
+    out << "  " << store::describeRefusal(s) << " (refusal " << s.refusals
+        << "; `fieldsync peers forgive " << peer.name << "` lifts it)\n";
   if (s.neverSynced()) {
     out << "  never synced";
   } else {
@@ -152,6 +160,7 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
 struct AddOptions {
   std::string name, address, key;
   SettingsOptions settings;
+  bool json = false;
 };
 
 int runAdd(const Global& global, const AddOptions& o) {
@@ -176,6 +185,10 @@ int runAdd(const Global& global, const AddOptions& o) {
     put.emplace(store::putPeer(txn, peer, store::IfNameListed::Refuse));
   });
   if (!put->ok()) throw UsageError(put->error().message + "; nothing changed");
+  if (o.json) {
+    std::cout << nlohmann::json{{"added", peerJson(peer, now())}} << '\n';
+    return EXIT_OK;
+  }
   std::cout << "Added peer " << peer.name << " at " << peer.address << ", key " << peer.key.hex()
             << "\n  " << describeSettings(peer, now()) << '\n';
   return EXIT_OK;
@@ -184,6 +197,7 @@ int runAdd(const Global& global, const AddOptions& o) {
 struct SetOptions {
   std::string name;
   SettingsOptions settings;
+  bool json = false;
 };
 
 int runSet(const Global& global, const SetOptions& o) {
@@ -204,6 +218,10 @@ int runSet(const Global& global, const SetOptions& o) {
                      (problem.kind == store::PeerProblem::NotListed
                           ? " (`fieldsync peers list` shows them)"
                           : ""));
+  }
+  if (o.json) {
+    std::cout << nlohmann::json{{"peer", peerJson(**changed, now())}} << '\n';
+    return EXIT_OK;
   }
   std::cout << "Set peer " << o.name << ": " << describeSettings(**changed, now()) << '\n';
   return EXIT_OK;
@@ -234,13 +252,32 @@ int runList(const Global& global, bool json) {
               << (*paused == store::PAUSED_INDEFINITELY ? "until `fieldsync resume`"
                                                         : "until " + isoTime(*paused))
               << "\n";
-  if (peers.empty())
+  if (peers.empty() && !global.quiet)
     std::cout << "No peers yet: add one with `fieldsync peers add NAME ADDRESS KEY`\n";
   for (const auto& peer : peers) printPeer(std::cout, peer, at);
   return EXIT_OK;
 }
 
-int runRemove(const Global& global, const std::string& name) {
+int runForgive(const Global& global, const std::string& name, bool json) {
+  auto home = openHome(global);
+  std::optional<Expected<store::PeerRecord, store::PeerProblem>> forgiven;
+  home->archive().write(
+      [&](store::WriteTxn& txn) { forgiven.emplace(store::forgivePeer(txn, name)); });
+  if (!forgiven->ok())
+    throw UsageError(forgiven->error().message +
+                     "; nothing changed (`fieldsync peers list` shows them)");
+  if (json) {
+    std::cout << nlohmann::json{{"forgiven", peerJson(**forgiven, now())}} << '\n';
+    return EXIT_OK;
+  }
+  std::cout
+      << "Forgave peer " << name
+      << ": it is admitted and dialed again (a running `fieldsync serve` sees it within a few "
+         "seconds), and its count of refusals starts over\n";
+  return EXIT_OK;
+}
+
+int runRemove(const Global& global, const std::string& name, bool json) {
   auto home = openHome(global);
   auto peer = store::findPeer(home->archive().beginRead(), name);
   if (!peer)
@@ -249,6 +286,14 @@ int runRemove(const Global& global, const std::string& name) {
   bool removed = false;
   home->archive().write([&](store::WriteTxn& txn) { removed = store::removePeer(txn, name); });
   if (!removed) throw UsageError("there is no peer named \"" + name + "\"; nothing changed");
+  if (json) {
+    std::cout << nlohmann::json{{"removed",
+                                 {{"name", peer->name},
+                                  {"address", peer->address},
+                                  {"key", peer->key.hex()}}}}
+              << '\n';
+    return EXIT_OK;
+  }
   std::cout << "Removed peer " << peer->name << " (" << peer->address << ", key " << peer->key.hex()
             << ")\n";
   return EXIT_OK;
@@ -259,6 +304,11 @@ int runRemove(const Global& global, const std::string& name) {
 void addPeers(CLI::App& app, Invocation& invocation) {
   auto* peers = app.add_subcommand("peers", "The nodes this node syncs with");
   peers->require_subcommand(1);
+  peers->footer(
+      "Examples:\n"
+      "  fieldsync peers add hub tcp://hub.example.org:7420 b9127233...(64 hex)\n"
+      "  fieldsync peers list\n"
+      "  fieldsync peers SUBCOMMAND --help");
 
   auto add = std::make_shared<AddOptions>();
   auto* cmd = peers->add_subcommand("add", "Add a peer: its name, address and public key");
@@ -267,6 +317,11 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   cmd->add_option("key", add->key, "Its public key, 64 hex digits (`fieldsync id` on the peer)")
       ->required();
   add->settings.addTo(*cmd);
+  cmd->add_flag("--json", add->json, "Print {\"added\": PEER} as JSON");
+  cmd->footer(
+      "Example: the hub, synced hourly over a satellite link of 64 kbit/s\n"
+      "  fieldsync peers add hub tcp://hub.example.org:7420 b9127233...(64 hex) --interval 1h "
+      "--rate 8k");
   cmd->callback([&invocation, add] {
     invocation.action = [&invocation, add] { return runAdd(invocation.global, *add); };
   });
@@ -275,6 +330,8 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   cmd = peers->add_subcommand("set", "Change how gossip treats a peer: interval, back-off, caps");
   cmd->add_option("name", set->name, "The peer's name")->required();
   set->settings.addTo(*cmd);
+  cmd->add_flag("--json", set->json, "Print {\"peer\": PEER} as JSON");
+  cmd->footer("Example:\n  fieldsync peers set hub --interval 1h --daily-budget 20M");
   cmd->callback([&invocation, set] {
     invocation.action = [&invocation, set] { return runSet(invocation.global, *set); };
   });
@@ -282,16 +339,34 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   auto listJson = std::make_shared<bool>(false);
   cmd = peers->add_subcommand("list", "The peers, with what sync made of each");
   cmd->add_flag("--json", *listJson, "Print a JSON document");
+  cmd->footer("Example:\n  fieldsync peers list --json");
   cmd->callback([&invocation, listJson] {
     invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
+  });
+
+  auto forgiveName = std::make_shared<std::string>();
+  cmd = peers->add_subcommand(
+      "forgive", "Lift a peer's refusal for misbehaviour and forget its count of refusals");
+  cmd->add_option("name", *forgiveName, "The peer's name")->required();
+  auto forgiveJson = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *forgiveJson, "Print {\"forgiven\": PEER} as JSON");
+  cmd->footer(
+      "Example: once nairobi's damaged disk is replaced\n  fieldsync peers forgive nairobi");
+  cmd->callback([&invocation, forgiveName, forgiveJson] {
+    invocation.action = [&invocation, forgiveName, forgiveJson] {
+      return runForgive(invocation.global, *forgiveName, *forgiveJson);
+    };
   });
 
   auto removeName = std::make_shared<std::string>();
   cmd = peers->add_subcommand("remove", "Remove a peer");
   cmd->add_option("name", *removeName, "The peer's name")->required();
-  cmd->callback([&invocation, removeName] {
-    invocation.action = [&invocation, removeName] {
-      return runRemove(invocation.global, *removeName);
+  auto removeJson = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *removeJson, "Print {\"removed\"} as JSON");
+  cmd->footer("Example:\n  fieldsync peers remove bunia");
+  cmd->callback([&invocation, removeName, removeJson] {
+    invocation.action = [&invocation, removeName, removeJson] {
+      return runRemove(invocation.global, *removeName, *removeJson);
     };
   });
 }

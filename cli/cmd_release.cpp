@@ -33,8 +33,8 @@ protocol::DecodedObject load(const store::ReadTxn& txn, const protocol::ObjectId
   if (!bytes) throw Error(id.hex() + " vanished from the archive while it was read");
   auto object = protocol::decode(*bytes);
   if (!object)
-    throw UsageError("stored object " + id.hex() + " does not decode (" + object.error().message() +
-                     "): run fieldsync verify " + id.hex());
+    throw Error("stored object " + id.hex() + " does not decode (" + object.error().message() +
+                "): run fieldsync verify " + id.hex());
   return std::move(object).value();
 }
 
@@ -115,8 +115,10 @@ int runCreate(const Global& global, const CreateOptions& o) {
     if (release.previous)
       std::cout << "; follows " << release.name << "@" << release.sequence - 1 << " "
                 << shortHex(release.previous->hex());
-    std::cout << "\nExport it for minisign: fieldsync release export " << releaseRef(release)
-              << " --out DIR\n";
+    std::cout << '\n';
+    if (!global.quiet)
+      std::cout << "Export it for minisign: fieldsync release export " << releaseRef(release)
+                << " --out DIR\n";
   }
   return EXIT_OK;
 }
@@ -223,11 +225,12 @@ int runShow(const Global& global, const std::string& which, bool json) {
 
 // --- export ----------------------------------------------------------------------------------
 
-int runExport(const Global& global, const std::string& which, const std::string& out) {
+int runExport(const Global& global, const std::string& which, const std::string& out, bool json) {
   auto home = openHome(global);
   std::string manifest, signer;
-  std::string trustedComment;
+  std::string trustedComment, ref;
   protocol::PublicKey releaseSigner;
+  protocol::ObjectId releaseId;
   {
     auto txn = home->archive().beginRead();
     auto id = store::resolveRelease(txn, which);
@@ -245,6 +248,8 @@ int runExport(const Global& global, const std::string& which, const std::string&
       throw UsageError(releaseRef(release) + " does not verify (" + reportProblem(report) +
                        "): nothing was exported");
     manifest = store::releaseManifest(txn, id.value());
+    ref = releaseRef(release);
+    releaseId = id.value();
     trustedComment = "fieldsync release " + releaseRef(release) + " " + id.value().hex();
   }
   const fs::path dir(out);
@@ -261,9 +266,19 @@ int runExport(const Global& global, const std::string& which, const std::string&
       dir, {{"manifest", manifest},
             {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)},
             {"minisign.pub", protocol::minisignPublicKey(releaseSigner)}});
-  std::cout << "Wrote " << (dir / "manifest").string() << ", manifest.minisig and minisign.pub\n"
-            << "Anyone can check it: minisign -V -p " << (dir / "minisign.pub").string() << " -m "
-            << (dir / "manifest").string() << '\n';
+  if (json) {
+    std::cout << nlohmann::json{{"release", ref},
+                                {"id", releaseId.hex()},
+                                {"manifest", (dir / "manifest").string()},
+                                {"signature", (dir / "manifest.minisig").string()},
+                                {"publicKey", (dir / "minisign.pub").string()}}
+              << '\n';
+    return EXIT_OK;
+  }
+  std::cout << "Wrote " << (dir / "manifest").string() << ", manifest.minisig and minisign.pub\n";
+  if (!global.quiet)
+    std::cout << "Anyone can check it: minisign -V -p " << (dir / "minisign.pub").string() << " -m "
+              << (dir / "manifest").string() << '\n';
   return EXIT_OK;
 }
 
@@ -272,6 +287,11 @@ int runExport(const Global& global, const std::string& which, const std::string&
 void addRelease(CLI::App& app, Invocation& invocation) {
   auto* release = app.add_subcommand("release", "Signed, numbered, chained sets of clippings");
   release->require_subcommand(1);
+  release->footer(
+      "Examples:\n"
+      "  fieldsync release create weekly --since-release weekly\n"
+      "  fieldsync release list\n"
+      "  fieldsync release SUBCOMMAND --help");
 
   auto create = std::make_shared<CreateOptions>();
   auto* cmd = release->add_subcommand("create", "Sign the next release of NAME (coordinators)");
@@ -283,6 +303,9 @@ void addRelease(CLI::App& app, Invocation& invocation) {
                   "Only these clippings: a file with one id or unique prefix per line");
   cmd->add_option("--notes", create->notes, "Notes kept in the signed release");
   cmd->add_flag("--json", create->json, "Print the release as JSON");
+  cmd->footer(
+      "Example: this week's clippings, those no earlier weekly release lists\n"
+      "  fieldsync release create weekly --since-release weekly --notes \"Week 48\"");
   cmd->callback([&invocation, create] {
     invocation.action = [&invocation, create] { return runCreate(invocation.global, *create); };
   });
@@ -290,6 +313,7 @@ void addRelease(CLI::App& app, Invocation& invocation) {
   auto listJson = std::make_shared<bool>(false);
   cmd = release->add_subcommand("list", "Every release name with its latest release");
   cmd->add_flag("--json", *listJson, "Print a JSON document");
+  cmd->footer("Example:\n  fieldsync release list");
   cmd->callback([&invocation, listJson] {
     invocation.action = [&invocation, listJson] { return runList(invocation.global, *listJson); };
   });
@@ -300,6 +324,8 @@ void addRelease(CLI::App& app, Invocation& invocation) {
   cmd->add_option("release", *show, "NAME (latest), NAME@SEQ, or an id or unique prefix")
       ->required();
   cmd->add_flag("--json", *showJson, "Print a JSON document");
+  cmd->footer(
+      "Examples:\n  fieldsync release show weekly\n  fieldsync release show weekly@2 --json");
   cmd->callback([&invocation, show, showJson] {
     invocation.action = [&invocation, show, showJson] {
       return runShow(invocation.global, *show, *showJson);
@@ -313,9 +339,15 @@ void addRelease(CLI::App& app, Invocation& invocation) {
   cmd->add_option("release", *exportWhich, "NAME (latest), NAME@SEQ, or an id or unique prefix")
       ->required();
   cmd->add_option("--out", *exportOut, "Folder to write into (created if needed)")->required();
-  cmd->callback([&invocation, exportWhich, exportOut] {
-    invocation.action = [&invocation, exportWhich, exportOut] {
-      return runExport(invocation.global, *exportWhich, *exportOut);
+  auto exportJson = std::make_shared<bool>(false);
+  cmd->add_flag("--json", *exportJson, "Print the files written as JSON");
+  cmd->footer(
+      "Example:\n"
+      "  fieldsync release export weekly@3 --out weekly-3\n"
+      "  minisign -V -p weekly-3/minisign.pub -m weekly-3/manifest");
+  cmd->callback([&invocation, exportWhich, exportOut, exportJson] {
+    invocation.action = [&invocation, exportWhich, exportOut, exportJson] {
+      return runExport(invocation.global, *exportWhich, *exportOut, *exportJson);
     };
   });
 }

@@ -89,6 +89,9 @@ void addServe(CLI::App& app, Invocation& invocation) {
   cmd->add_flag("--no-dial", args->noDial, "Only answer peers; never dial them");
   cmd->add_flag("--no-beacon", args->noBeacon,
                 "Neither announce this node on the LAN nor learn peers' addresses (UDP 7421)");
+  cmd->footer(
+      "Example: serve the listed peers on port 7420 until Ctrl-C (log on standard error)\n"
+      "  fieldsync serve --listen tcp://0.0.0.0:7420");
   cmd->callback([&invocation, args] {
     invocation.action = [&invocation, args] { return runServe(invocation.global, *args); };
   });

@@ -12,6 +12,7 @@ void addShow(CLI::App& app, Invocation& invocation) {
   auto* cmd = app.add_subcommand("show", "Show one object in full");
   cmd->add_option("id", *id, "Object id or a unique prefix of at least 8 hex digits")->required();
   cmd->add_flag("--json", *json, "Print a JSON document");
+  cmd->footer("Example: an id as `fieldsync list` prints it\n  fieldsync show 3f2a9c01d2e4");
   cmd->callback([&invocation, id, json] {
     invocation.action = [&invocation, id, json] {
       auto home = openHome(invocation.global);

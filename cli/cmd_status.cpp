@@ -1,5 +1,5 @@
-// fieldsync status: the archive at a glance (counts by kind, newest object, fingerprint) and
-// where this node stands with each peer.
+// fieldsync status: the archive at a glance (counts by kind, newest object, future-dated
+// objects, fingerprint) and where this node stands with each peer.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -19,15 +19,16 @@ nlohmann::json timeOrNull(std::int64_t unixSeconds) {
 }
 
 /// "in step as of TIME" when the last session found both archives equal, else what is known.
-std::string standing(const store::PeerState& s) {
-  if (s.neverSynced() && s.lastError.empty()) return "never synced";
+std::string standing(const store::PeerState& s, std::int64_t at) {
   std::string text;
+  if (s.refusedAt(at)) text = store::describeRefusal(s) + "; ";
+  if (s.neverSynced() && s.lastError.empty()) return text + "never synced";
   if (s.inStepAt != 0 && s.inStepAt >= s.lastSuccess) {
-    text = "in step as of " + isoTime(s.inStepAt);
+    text += "in step as of " + isoTime(s.inStepAt);
   } else if (s.lastSuccess != 0) {
-    text = "last synced " + isoTime(s.lastSuccess);
+    text += "last synced " + isoTime(s.lastSuccess);
   } else {
-    text = "never synced";
+    text += "never synced";
   }
   if (s.lastErrorAt > s.lastSuccess) {
     std::string error = s.lastError;
@@ -54,15 +55,25 @@ int runStatus(const Global& global, bool json) {
 
   const store::ArchiveRangeIndex index(txn);
   const auto state = protocol::sync::archiveState(index.sum(0, index.size()));
+  // The newest object not future-dated: those signed more than a day ahead of this clock are
+  // counted apart (docs/decisions/0005-future-dated-objects.md).
+  const std::int64_t clock = now();
+  const std::uint64_t present = protocol::tailRank(index, protocol::horizonFor(clock));
+  const std::uint64_t future = index.size() - present;
+  const std::int64_t latest = future ? index.at(index.size() - 1).signedAt : 0;
+  const std::uint64_t daysAhead =
+      future ? (static_cast<std::uint64_t>(latest) - static_cast<std::uint64_t>(clock)) / 86'400
+             : 0;
   std::optional<protocol::DecodedObject> newest;
-  if (index.size() > 0) {
-    const auto key = index.at(index.size() - 1);
+  if (present > 0) {
+    const auto key = index.at(present - 1);
     if (const auto bytes = txn.get(key.id)) {
       if (auto decoded = protocol::decode(*bytes)) newest = std::move(*decoded);
     }
   }
   const auto peers = store::listPeers(txn);
-  const auto paused = store::pausedUntil(txn, now());
+  const std::int64_t at = now();
+  const auto paused = store::pausedUntil(txn, at);
   const std::string pausedText = !paused ? ""
                                  : *paused == store::PAUSED_INDEFINITELY
                                      ? "until `fieldsync resume`"
@@ -74,7 +85,11 @@ int runStatus(const Global& global, bool json) {
     out["archive"] = {{"objects", total},
                       {"kinds", kinds},
                       {"fingerprint", state.fingerprint.hex()},
-                      {"newest", newest ? objectJson(*newest, false) : nlohmann::json(nullptr)}};
+                      {"newest", newest ? objectJson(*newest, false) : nlohmann::json(nullptr)},
+                      {"futureDated",
+                       {{"count", future},
+                        {"latestSignedAt", future ? nlohmann::json(isoTime(latest)) : nullptr},
+                        {"daysAhead", future ? nlohmann::json(daysAhead) : nullptr}}}};
     auto list = nlohmann::json::array();
     for (const auto& peer : peers) {
       const auto& s = peer.state;
@@ -91,7 +106,11 @@ int runStatus(const Global& global, bool json) {
                       {"objectsIn", s.objectsIn},
                       {"objectsOut", s.objectsOut},
                       {"bytesIn", s.bytesIn},
-                      {"bytesOut", s.bytesOut}});
+                      {"bytesOut", s.bytesOut},
+                      {"refusedUntil", s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil))
+                                                       : nlohmann::json(nullptr)},
+                      {"refusedReason", s.refusedAt(at) ? nlohmann::json(s.refusedReason)
+                                                        : nlohmann::json(nullptr)}});
     }
     out["peers"] = list;
     out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
@@ -125,10 +144,21 @@ int runStatus(const Global& global, bool json) {
     if (const auto* c = newest->payload.clipping()) std::cout << ": " << c->title;
     std::cout << '\n';
   }
+  if (future) {
+    std::cout << "  future-dated: " << future << (future == 1 ? " object" : " objects")
+              << " signed more than a day ahead of this computer's clock, the latest "
+              << isoTime(latest) << " (" << daysAhead
+              << " days ahead); kept and synced, listed last\n";
+    if (future > present) {
+      std::cout << "  most of the archive looks future-dated: this computer's clock reads "
+                << isoTime(clock) << "; if that is wrong, set it right\n";
+    }
+  }
   if (paused) std::cout << "traffic with peers is paused " << pausedText << '\n';
-  if (peers.empty()) std::cout << "no peers (add one with `fieldsync peers add`)\n";
+  if (peers.empty() && !global.quiet)
+    std::cout << "no peers (add one with `fieldsync peers add`)\n";
   for (const auto& peer : peers) {
-    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state)
+    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state, at)
               << '\n';
   }
   return EXIT_OK;
@@ -140,6 +170,7 @@ void addStatus(CLI::App& app, Invocation& invocation) {
   auto json = std::make_shared<bool>(false);
   auto* cmd = app.add_subcommand("status", "The archive and where this node stands with each peer");
   cmd->add_flag("--json", *json, "Print a JSON document");
+  cmd->footer("Examples:\n  fieldsync status\n  fieldsync status --json | jq .peers");
   cmd->callback([&invocation, json] {
     invocation.action = [&invocation, json] { return runStatus(invocation.global, *json); };
   });

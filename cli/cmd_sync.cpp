@@ -5,6 +5,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/progress.h"
 #include "node/client.h"
 #include "store/pause.h"
 #include "store/peers.h"
@@ -68,8 +69,12 @@ int runSync(const Global& global, const SyncArgs& args) {
     options.session.batchBytes = node::batchBytesFor(options.rate, options.session);
   }
   if (args.connectTimeout > 0) options.connectTimeout = std::chrono::seconds(args.connectTimeout);
+  auto bar = terminalProgressBar(global.quiet, "receiving");
+  options.progress = progressCallback(bar.get());
   const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name, options);
+  bar.reset();  // erased before the result is printed
   node::recordSession(archive, report, now());
+  const int status = report.ok ? EXIT_OK : report.peerMisbehaved ? EXIT_INVALID : EXIT_UNREACHABLE;
 
   const auto& s = report.stats;
   if (args.json) {
@@ -86,15 +91,14 @@ int runSync(const Global& global, const SyncArgs& args) {
         {"bytesOut", s.bytesOut},
         {"roundTrips", s.roundTrips()},
         {"seconds", report.seconds},
-        {"error", report.ok ? nlohmann::json(nullptr) : nlohmann::json(report.failure)}};
+        {"error", report.ok ? nlohmann::json(nullptr) : errorJson(report.failure, status)}};
     std::cout << out << '\n';
   } else if (report.ok) {
     std::cout << node::formatReport(report) << '\n';
   } else {
     std::cerr << "fieldsync: sync with " << node::formatReport(report) << '\n';
   }
-  if (report.ok) return EXIT_OK;
-  return report.peerMisbehaved ? EXIT_INVALID : EXIT_UNREACHABLE;
+  return status;
 }
 
 }  // namespace
@@ -107,6 +111,12 @@ void addSync(CLI::App& app, Invocation& invocation) {
       ->required();
   cmd->add_option("--key", args->key, "The peer's public key (64 hex digits), for an address");
   cmd->add_flag("--json", args->json, "Print a JSON document");
+  cmd->footer(
+      "Examples:\n"
+      "  fieldsync sync hub\n"
+      "  fieldsync sync tcp://192.0.2.7:7420 --key b9127233...(64 hex)\n"
+      "Exit status: 0 done, 4 peer unreachable or refused us (retry later), 1 peer sent "
+      "something invalid");
   // Hidden from --help (documented in docs/cli.md): for tests and scripts that must not wait
   // the default 15 s for a peer that is not there.
   cmd->add_option("--connect-timeout", args->connectTimeout,

@@ -95,6 +95,11 @@ void addVerify(CLI::App& app, Invocation& invocation) {
   cmd->add_flag("--verbose,-v", o->verbose,
                 "With --all, print every object, not only those that need attention");
   cmd->add_flag("--json", o->json, "Print a JSON document");
+  cmd->footer(
+      "Examples:\n"
+      "  fieldsync verify                 (the whole archive: only what needs attention)\n"
+      "  fieldsync verify 3f2a9c01d2e4    (one object and where its trust comes from)\n"
+      "Exit status: 0 all valid and trusted, 1 something invalid, 3 some signer untrusted");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] { return run(invocation.global, *o); };
   });

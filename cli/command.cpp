@@ -87,6 +87,10 @@ protocol::ObjectId resolveId(const store::ReadTxn& txn, const std::string& text)
   return id.value();
 }
 
+nlohmann::json errorJson(const std::string& message, int exitStatus) {
+  return {{"message", message}, {"exit", exitStatus}};
+}
+
 std::int64_t now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())

@@ -4,6 +4,7 @@
 // arguments, calls one library function and prints.
 
 #include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
 
 #include <filesystem>
 #include <functional>
@@ -27,7 +28,8 @@ enum Exit : int {
   EXIT_FAILED = 5,       // the environment failed: disk, database, memory
 };
 
-/// Input the user can fix: printed as "fieldsync: <message>", exit status 2.
+/// Input the user can fix: printed as "fieldsync: <message>" (each line of a message of
+/// several), exit status 2; with --json also as {"error": {"message", "exit"}} on stdout.
 class UsageError : public std::runtime_error {
  public:
   using std::runtime_error::runtime_error;
@@ -36,7 +38,11 @@ class UsageError : public std::runtime_error {
 struct Global {
   std::string home;            // --home
   std::string passphraseFile;  // --passphrase-file
+  bool quiet = false;          // --quiet: no progress bars, no hints; results and errors only
 };
+
+/// The member of a --json document that says a run failed: {"message": "...", "exit": N}.
+nlohmann::json errorJson(const std::string& message, int exitStatus);
 
 /// The parsed command line: global options and the action of the chosen command.
 struct Invocation {

@@ -2,6 +2,7 @@
 
 #include <zmq.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -160,6 +161,12 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
       std::this_thread::sleep_for(receiving.delayFor(message.size()));
       silence = Clock::now() + options.idleTimeout;
       sendAll(session.receive({static_cast<const std::uint8_t*>(message.data()), message.size()}));
+      if (options.progress) {
+        const auto& stats = session.stats();
+        const std::uint64_t done = stats.objectsIn + stats.duplicatesIn;
+        const auto expected = session.expectedIn();
+        options.progress({done, expected ? std::max(done, *expected) : 0, stats.bytesIn});
+      }
     }
   } catch (const Error& e) {
     if (e.action() != Action::Retry) throw;

@@ -12,6 +12,7 @@
 #include "node/transport.h"
 #include "protocol/keys.h"
 #include "store/archive.h"
+#include "store/progress.h"
 
 namespace fieldsync::node {
 
@@ -25,6 +26,10 @@ struct SyncOptions {
   /// the next message is read only once the last one's bytes are paid for, which slows the
   /// peer too (it may have at most a few batches unacknowledged).
   std::uint64_t rate = 0;
+  /// Told after each message from the peer: done = objects received (stored or already
+  /// held), total = Session::expectedIn() once reconciliation is over (0 before), bytes =
+  /// message bytes received.
+  store::ProgressCallback progress;
 };
 
 struct ClientReport : SessionReport {

@@ -135,6 +135,14 @@ void Daemon::dialLoop() {
       }
     }
 
+    // A refused peer (it sent something invalid: store::refuse) waits for its refusal to end.
+    for (const auto& peer : peers) {
+      if (peer.state.refusedAt(unixNow())) {
+        const auto wait = std::chrono::seconds(peer.state.refusedUntil - unixNow());
+        dials[peer.key].due = std::max(dials[peer.key].due, now + wait);
+      }
+    }
+
     // The peer due first, if it is due.
     const store::PeerRecord* next = nullptr;
     for (const auto& peer : peers) {
@@ -156,6 +164,19 @@ void Daemon::dialLoop() {
         dial.due = Clock::now() + backoff(*next, dial.failures);
       }
       recordSession(m_archive, report, unixNow());
+      // A peer that answered with something invalid is refused as it would be when it dials.
+      if (m_options.server.penalize && report.peerMisbehaved) {
+        const auto at = unixNow();
+        m_archive.write([&](store::WriteTxn& txn) {
+          (void)store::refusePeer(txn, next->key, report.failure, at);
+        });
+        if (const auto peer = store::findPeer(m_archive.beginRead(), next->name);
+            peer && peer->state.refusedAt(at)) {
+          m_log("peer " + peer->name + ": " + store::describeRefusal(peer->state));
+          dial.due = std::max(dial.due,
+                              Clock::now() + std::chrono::seconds(peer->state.refusedUntil - at));
+        }
+      }
       if (m_options.onDialed) m_options.onDialed(report);
       const auto wait = std::chrono::duration_cast<std::chrono::seconds>(dial.due - Clock::now());
       const std::int64_t nextAttempt = unixNow() + wait.count();

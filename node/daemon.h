@@ -14,6 +14,9 @@
 //     until it ends. A peer whose daily byte budget is spent is not dialed (nor answered)
 //     until the next UTC day; the budget is counted after each session, so one session may
 //     run past it.
+//   - A peer refused for misbehaviour (store::refuse, node/server.h) is not dialed until its
+//     refusal ends; a peer that answers a dialed session with something invalid is refused
+//     the same way (when server.penalize).
 //   - A peer's rate cap (bytes per second) is kept by the side that dials, both ways
 //     (node/client.h).
 // Peer state (last success, last error, next attempt, totals) is kept in the store after

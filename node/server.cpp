@@ -1,6 +1,13 @@
 #include "node/server.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cstring>
 #include <map>
+#include <mutex>
+#include <set>
 
 #include "store/pause.h"
 #include "store/peers.h"
@@ -10,6 +17,9 @@ namespace fieldsync::node {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// Where the ROUTER's monitor publishes its events (inproc names are per context).
+constexpr const char* MONITOR_ENDPOINT = "inproc://fieldsync.server.monitor";
 
 std::int64_t unixNow() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -22,24 +32,117 @@ struct Open {
   SessionReport report;
   Clock::time_point started;
   Clock::time_point lastHeard;
+  int fd = -1;  // the connection its last message came on (ZMQ_SRCFD)
+  /// When that connection ended: the session ends once the messages it had sent are read.
+  std::optional<Clock::time_point> linkGone;
+  /// Its first message was a valid one other than Hello: what a client sends when its link
+  /// came back mid-session (a new connection, so a new session here). It fails the session
+  /// but is no misbehaviour.
+  bool staleStart = false;
+};
+
+// How long a session whose connection ended waits for the messages that connection delivered
+// before it ended (they are queued with every other peer's, and read in turn).
+constexpr std::chrono::seconds LINK_GONE_GRACE{2};
+
+/// A connection's remote end as getpeername(2) tells it: "ip" and "ip:port".
+struct Remote {
+  std::string ip;
+  std::string full;
+  bool operator==(const Remote&) const = default;
+};
+
+std::optional<Remote> remoteOf(int fd) {
+  sockaddr_storage address{};
+  socklen_t size = sizeof address;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) return std::nullopt;
+  char text[INET6_ADDRSTRLEN] = {};
+  unsigned port = 0;
+  if (address.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&address);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    port = ntohs(in->sin_port);
+  } else if (address.ss_family == AF_INET6) {
+    const auto* in = reinterpret_cast<const sockaddr_in6*>(&address);
+    ::inet_ntop(AF_INET6, &in->sin6_addr, text, sizeof text);
+    port = ntohs(in->sin6_port);
+  } else {
+    return std::nullopt;
+  }
+  return Remote{text, std::string(text) + ":" + std::to_string(port)};
+}
+
+/// At most one log line about refused handshakes per address every ZAP_LOG_EVERY: a stranger
+/// or a refused peer retrying ten times a second must not fill the node's log. The line after a
+/// quiet spell says how many were refused meanwhile. Called on the ZAP handler's thread.
+class ZapLogLimiter {
+ public:
+  static constexpr std::chrono::seconds ZAP_LOG_EVERY{60};
+  static constexpr std::size_t MAX_ADDRESSES = 4096;
+
+  explicit ZapLogLimiter(ServerLog& log) : m_log(log) {}
+  void operator()(const ZapRefusal& refusal) {
+    std::string line = "refused a " + refusal.mechanism + " connection from " + refusal.address +
+                       ": " + refusal.reason;
+    {
+      std::lock_guard lock(m_mutex);
+      const auto now = Clock::now();
+      if (m_seen.size() >= MAX_ADDRESSES) {
+        std::erase_if(
+            m_seen, [&](const auto& entry) { return now - entry.second.logged >= ZAP_LOG_EVERY; });
+      }
+      auto [it, added] = m_seen.try_emplace(refusal.address);
+      Seen& seen = it->second;
+      if (!added && now - seen.logged < ZAP_LOG_EVERY) {
+        ++seen.suppressed;
+        return;
+      }
+      if (seen.suppressed > 0)
+        line += " (and " + std::to_string(seen.suppressed) + " more refused from " +
+                refusal.address + " since the last such line)";
+      seen.logged = now;
+      seen.suppressed = 0;
+    }
+    m_log(line);
+  }
+
+ private:
+  struct Seen {
+    Clock::time_point logged;
+    std::size_t suppressed = 0;
+  };
+  ServerLog& m_log;
+  std::mutex m_mutex;
+  std::map<std::string, Seen> m_seen;  // by address; at most MAX_ADDRESSES after pruning
 };
 
 }  // namespace
 
 struct Server::Impl {
   Impl(const protocol::SecretKey& identity, const TransportLimits& limits, ServerLog& log)
-      : zap(context, allow,
-            [&log](const ZapRefusal& refusal) {
-              log("refused a " + refusal.mechanism + " connection from " + refusal.address + ": " +
-                  refusal.reason);
-            }),
-        socket(makeServerSocket(context, identity, limits)) {}
+      : zapLog(log),
+        zap(context, allow, [this](const ZapRefusal& refusal) { zapLog(refusal); }),
+        socket(makeServerSocket(context, identity, limits)),
+        monitor(context, zmq::socket_type::pair) {
+    // Before bind, so that every accepted connection is seen. The monitor's own queue is
+    // libzmq's (1000 events); a lost event is made good by checking descriptors (see cut).
+    if (zmq_socket_monitor(socket.handle(), MONITOR_ENDPOINT,
+                           ZMQ_EVENT_ACCEPTED | ZMQ_EVENT_DISCONNECTED) != 0)
+      throw zmqError("zmq_socket_monitor", zmq::error_t());
+    monitor.set(zmq::sockopt::linger, 0);
+    monitor.connect(MONITOR_ENDPOINT);
+  }
+  ~Impl() { zmq_socket_monitor(socket.handle(), nullptr, 0); }
 
-  zmq::context_t context;  // first: outlives the handler and the socket
+  zmq::context_t context;  // first: outlives the handler and the sockets
   AllowList allow;
+  ZapLogLimiter zapLog;  // before the handler that calls it
   ZapHandler zap;
   zmq::socket_t socket;
-  std::map<std::string, Open> sessions;  // by routing id
+  zmq::socket_t monitor;                         // ZMQ_EVENT_ACCEPTED and _DISCONNECTED of socket
+  std::map<std::string, Open> sessions;          // by routing id
+  std::map<int, Remote> connections;             // open, by descriptor, as accepted
+  std::map<std::string, std::size_t> cutForCap;  // by IP, since the last log line about it
 };
 
 Server::Server(store::Archive& archive, const protocol::SecretKey& identity, ServerOptions options,
@@ -49,8 +152,13 @@ Server::Server(store::Archive& archive, const protocol::SecretKey& identity, Ser
   // The ZAP handler answers from now on: give it the peer list before the socket listens, or
   // a listed peer that connects before run() is refused as a stranger (and backs off).
   std::vector<protocol::PublicKey> keys;
-  for (const auto& peer : store::listPeers(m_archive.beginRead())) keys.push_back(peer.key);
-  m_impl->allow.replace(keys);
+  std::map<protocol::PublicKey, std::string> refused;
+  const std::int64_t now = unixNow();
+  for (const auto& peer : store::listPeers(m_archive.beginRead())) {
+    keys.push_back(peer.key);
+    if (peer.state.refusedAt(now)) refused.emplace(peer.key, store::describeRefusal(peer.state));
+  }
+  m_impl->allow.replace(keys, refused);
   m_endpoint = bindEndpoint(m_impl->socket, m_options.listen);
 }
 
@@ -58,11 +166,6 @@ Server::~Server() = default;
 
 void Server::run() {
   auto& impl = *m_impl;
-  auto refreshPeers = [&] {
-    std::vector<protocol::PublicKey> keys;
-    for (const auto& peer : store::listPeers(m_archive.beginRead())) keys.push_back(peer.key);
-    impl.allow.replace(keys);
-  };
   auto sendTo = [&](const std::string& routingId, const Bytes& message) {
     // ROUTER_MANDATORY: a peer that is gone or not reading fails the send; never blocks.
     try {
@@ -74,6 +177,15 @@ void Server::run() {
       return false;
     }
   };
+  // Ends the connection on descriptor fd, if it is still the one accepted there: shutdown(2)
+  // makes libzmq see it end and close it (the descriptor is libzmq's to close). A descriptor
+  // whose remote end changed was closed and reused meanwhile: it is left alone.
+  auto cut = [&](int fd) {
+    auto it = impl.connections.find(fd);
+    if (it == impl.connections.end()) return;
+    if (remoteOf(fd) == it->second) ::shutdown(fd, SHUT_RDWR);
+    impl.connections.erase(it);
+  };
   auto close = [&](std::map<std::string, Open>::iterator it) {
     Open& open = it->second;
     open.report.stats = open.session->stats();
@@ -83,15 +195,117 @@ void Server::run() {
       open.report.failure = open.session->failure();
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
     m_log(formatReport(open.report));
+    const std::int64_t now = unixNow();
+    // A full disk (or map) must not stop the server: the peer state waits for the next
+    // session, and serving goes on.
     try {
-      recordSession(m_archive, open.report, unixNow());
+      recordSession(m_archive, open.report, now);
     } catch (const Error& e) {
-      // A full disk (or map) must not stop the server: the peer state waits for the next
-      // session, and serving goes on.
       m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
+    }
+    // Only the peer's own session, under the key CURVE authenticated, can get it refused.
+    if (m_options.penalize && open.report.key && open.session->peerMisbehaved() &&
+        !open.staleStart) {
+      m_archive.write([&](store::WriteTxn& txn) {
+        (void)store::refusePeer(txn, *open.report.key, open.session->failure(), now);
+      });
+      const auto peer = store::findPeerByKey(m_archive.beginRead(), *open.report.key);
+      if (peer && peer->state.refusedAt(now)) {
+        const std::string why = store::describeRefusal(peer->state);
+        if (impl.allow.refuse(peer->key, why)) m_log("peer " + peer->name + ": " + why);
+        cut(open.fd);
+      }
     }
     if (m_options.onSession) m_options.onSession(open.report);
     impl.sessions.erase(it);
+  };
+  // Marks the sessions whose connection is fd: the peer went away. What it sent before is
+  // still queued on the socket (a client sends Done and closes), so they end only once it
+  // is read (closeGone).
+  auto linkCut = [&](int fd) {
+    for (auto& [routingId, open] : impl.sessions)
+      if (open.fd == fd && !open.linkGone) open.linkGone = Clock::now();
+  };
+  auto closeGone = [&](bool pending) {
+    const auto now = Clock::now();
+    for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
+      auto next = std::next(it);
+      const auto& gone = it->second.linkGone;
+      if (gone && (!pending || now - *gone > LINK_GONE_GRACE)) {
+        it->second.session->abort("the link was cut");
+        it->second.report.failure = "the link was cut";
+        close(it);
+      }
+      it = next;
+    }
+  };
+  auto onAccepted = [&](int fd) {
+    auto remote = remoteOf(fd);
+    if (!remote) return;
+    impl.connections[fd] = *remote;
+    if (m_options.maxConnectionsPerAddress == 0) return;
+    std::size_t fromThere = 0;
+    for (auto it = impl.connections.begin(); it != impl.connections.end();) {
+      // An entry whose descriptor no longer shows its remote end missed its event: drop it.
+      if (it->second.ip == remote->ip && remoteOf(it->first) != it->second) {
+        it = impl.connections.erase(it);
+        continue;
+      }
+      if (it->second.ip == remote->ip) ++fromThere;
+      ++it;
+    }
+    if (fromThere > m_options.maxConnectionsPerAddress) {
+      ++impl.cutForCap[remote->ip];
+      cut(fd);
+    }
+  };
+  auto drainMonitor = [&] {
+    for (;;) {
+      zmq::message_t event, address;
+      if (!impl.monitor.recv(event, zmq::recv_flags::dontwait)) return;
+      if (event.more()) (void)impl.monitor.recv(address, zmq::recv_flags::dontwait);
+      if (event.size() < 6) continue;
+      std::uint16_t kind = 0;
+      std::uint32_t value = 0;
+      std::memcpy(&kind, event.data(), sizeof kind);
+      std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+      const int fd = static_cast<int>(value);
+      if (kind == ZMQ_EVENT_ACCEPTED) {
+        onAccepted(fd);
+      } else if (kind == ZMQ_EVENT_DISCONNECTED) {
+        impl.connections.erase(fd);
+        linkCut(fd);
+      }
+    }
+  };
+  // Re-reads the list: sessions of peers removed or refused since end, with their connections.
+  auto refreshPeers = [&] {
+    std::vector<protocol::PublicKey> keys;
+    std::map<protocol::PublicKey, std::string> refused;
+    const std::int64_t now = unixNow();
+    for (const auto& peer : store::listPeers(m_archive.beginRead())) {
+      keys.push_back(peer.key);
+      if (peer.state.refusedAt(now)) refused.emplace(peer.key, store::describeRefusal(peer.state));
+    }
+    impl.allow.replace(keys, refused);
+    for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
+      auto next = std::next(it);
+      const auto& key = it->second.report.key;
+      if (key && !impl.allow.admits(*key)) {
+        const auto why = impl.allow.refusal(*key).value_or("this node no longer lists the peer");
+        sendTo(it->first, it->second.session->abort(why));
+        it->second.report.failure = why;
+        const int fd = it->second.fd;
+        close(it);
+        cut(fd);
+      }
+      it = next;
+    }
+    for (const auto& [ip, count] : impl.cutForCap)
+      m_log("cut " + std::to_string(count) + " connection" + (count == 1 ? "" : "s") + " from " +
+            ip + ": more than " + std::to_string(m_options.maxConnectionsPerAddress) +
+            " open from one address");
+    impl.cutForCap.clear();
   };
 
   // A pause (`fieldsync pause`) stops all traffic: sessions under way end, new ones are refused.
@@ -112,8 +326,15 @@ void Server::run() {
   refreshPause();
   auto nextRefresh = Clock::now() + m_options.peerListRefresh;
   while (!m_stop.load()) {
-    zmq::pollitem_t item{impl.socket.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(200));
+    std::array<zmq::pollitem_t, 2> items{zmq::pollitem_t{impl.socket.handle(), 0, ZMQ_POLLIN, 0},
+                                         zmq::pollitem_t{impl.monitor.handle(), 0, ZMQ_POLLIN, 0}};
+    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(200));
+    // Connections first: a session whose link ended is over once what it sent is read. The
+    // socket's events are asked after the monitor's: a message the link delivered before it
+    // ended shows there by then.
+    drainMonitor();
+    const bool pending = (impl.socket.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
+    closeGone(pending);
     const auto now = Clock::now();
     if (now >= nextRefresh) {
       refreshPeers();
@@ -131,7 +352,7 @@ void Server::run() {
       }
       it = next;
     }
-    if (!(item.revents & ZMQ_POLLIN)) continue;
+    if (!pending) continue;
 
     // A ROUTER hands each message as [routing id][payload]; a DEALER peer sends one frame.
     zmq::message_t id, payload;
@@ -143,9 +364,17 @@ void Server::run() {
       if (!impl.socket.recv(extra, zmq::recv_flags::dontwait)) break;
       more = extra.more();
     }
+    const int fd = payload.get(ZMQ_SRCFD);
     const std::string routingId(static_cast<const char*>(id.data()), id.size());
+    const auto key = peerOf(payload);
     auto it = impl.sessions.find(routingId);
     if (it == impl.sessions.end()) {
+      // Refused or removed since its handshake (or messages it queued before its session
+      // broke the rules): no session; the connection goes.
+      if (!key || !impl.allow.admits(*key)) {
+        cut(fd);
+        continue;
+      }
       if (impl.sessions.size() >= m_options.maxSessions) {
         sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{"busy: try again later"}));
         continue;
@@ -155,29 +384,25 @@ void Server::run() {
                protocol::sync::encode(protocol::sync::Failure{"traffic is paused on this node"}));
         continue;
       }
-      if (const auto key = peerOf(payload)) {
-        const auto peer = store::findPeerByKey(m_archive.beginRead(), *key);
-        if (peer && store::budgetLeftToday(*peer, unixNow()) == std::uint64_t{0}) {
-          sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{
-                                "today's byte budget for this link is spent"}));
-          continue;
-        }
+      const auto peer = store::findPeerByKey(m_archive.beginRead(), *key);
+      if (peer && store::budgetLeftToday(*peer, unixNow()) == std::uint64_t{0}) {
+        sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{
+                              "today's byte budget for this link is spent"}));
+        continue;
       }
       Open open;
       open.started = now;
-      open.report.key = peerOf(payload);
+      const auto first = protocol::sync::decode(
+          {static_cast<const std::uint8_t*>(payload.data()), payload.size()});
+      open.staleStart = first.ok() && !std::holds_alternative<protocol::sync::Hello>(*first);
+      open.report.key = key;
       SessionOptions sessionOptions = m_options.session;
-      if (open.report.key) {
-        const auto peer = store::findPeerByKey(m_archive.beginRead(), *open.report.key);
-        open.report.peer = peer ? peer->name : open.report.key->hex().substr(0, 8);
-        if (peer) sessionOptions.batchBytes = batchBytesFor(peer->settings.rate, sessionOptions);
-      } else {
-        open.report.peer = "unknown";
-      }
+      open.report.peer = peer ? peer->name : key->hex().substr(0, 8);
+      if (peer) sessionOptions.batchBytes = batchBytesFor(peer->settings.rate, sessionOptions);
       open.session = std::make_unique<Session>(m_archive, Session::Role::Responder, sessionOptions);
       // A peer that reconnects (its link was cut) starts over: its old session is closed.
       for (auto old = impl.sessions.begin(); old != impl.sessions.end(); ++old) {
-        if (open.report.key && old->second.report.key == open.report.key) {
+        if (old->second.report.key == open.report.key) {
           old->second.session->abort("the peer reconnected");
           old->second.report.failure = "the link was cut; the peer reconnected";
           close(old);
@@ -188,6 +413,7 @@ void Server::run() {
     }
     Open& open = it->second;
     open.lastHeard = now;
+    open.fd = fd;
     std::vector<Bytes> replies;
     try {
       replies =

@@ -9,6 +9,21 @@
 // or breaks the protocol, is dropped and logged; the server goes on serving the others. On stop,
 // the batch being committed finishes (a write is never cut), open sessions are told so, and run()
 // returns. Threads: run() on one thread; stop() from any thread or a signal handler.
+//
+// Hostile peers (docs/network.md, "Hostile peers"):
+//   - A peer whose session broke the rules (garbage, a bad object, a message out of turn) is
+//     refused for a while (store::refuse: 10 min, x4 for each repeat, at most a week): its
+//     connection is cut, the ZAP handler refuses its key until the refusal ends (a handshake
+//     is all it costs), and the daemon does not dial it. Only sessions under the peer's own
+//     CURVE key count, so nobody else can get a peer refused. `fieldsync peers forgive` lifts it.
+//   - A peer removed from the list, or refused, while it has a connection open loses the
+//     session and the connection at the next re-read of the list (peerListRefresh).
+//   - A connection that closes (the peer died, or its heartbeats stopped: TransportLimits)
+//     ends its session at once, through the socket's monitor, not after idleTimeout.
+//   - At most maxConnectionsPerAddress connections from one IP address are open at a time,
+//     handshaking or admitted; one more is cut as soon as it is accepted.
+//   - Refused handshakes are logged once a minute per address at most, with a count.
+// A connection is cut by shutdown(2) on its descriptor, which libzmq then closes itself.
 
 #include <atomic>
 #include <chrono>
@@ -29,6 +44,11 @@ struct ServerOptions {
   SessionOptions session;
   std::chrono::milliseconds idleTimeout{60'000};  // a session silent this long is dropped
   std::size_t maxSessions = 64;                   // more at once are refused ("busy")
+  /// Connections open at once from one IP address (handshaking or admitted); more are cut
+  /// when accepted. 0: no cap.
+  std::size_t maxConnectionsPerAddress = 32;
+  /// Refuse a peer for a while when its session breaks the rules (store::refuse).
+  bool penalize = true;
   std::chrono::milliseconds peerListRefresh{2'000};
   /// Called on the server's thread with every session's report once it ends (tests and
   /// benchmarks count what moved; the log line is written anyway).

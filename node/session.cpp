@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <chrono>
 
 #include "node/verifier.h"
 #include "store/sync_index.h"
@@ -38,6 +39,11 @@ Session::Session(store::Archive& archive, Role role, SessionOptions options)
       m_state(role == Role::Initiator ? State::Start : State::AwaitHello),
       m_packer(m_options.compressionLevel) {
   if (!m_options.verifier) m_options.verifier = parallelVerifier(0, m_options.limits.object);
+  if (!m_options.tuning.horizon) {
+    const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+        std::chrono::system_clock::now().time_since_epoch());
+    m_options.tuning.horizon = protocol::horizonFor(now.count());
+  }
 }
 
 std::vector<Bytes> Session::start() {
@@ -51,7 +57,9 @@ std::vector<Bytes> Session::start() {
     const store::ArchiveRangeIndex index(txn);
     frames = m_reconciler->initiate(index, m_options.opening);
   }
-  send(sync::Hello{sync::PROTOCOL_VERSION, m_salt, localState()}, out);
+  const auto state = localState();
+  m_localCountAtStart = state.count;
+  send(sync::Hello{sync::PROTOCOL_VERSION, m_salt, state}, out);
   m_state = State::AwaitHello;
   bool needsAnswer = false;
   for (const auto& frame : frames) needsAnswer |= protocol::needsAnswer(frame);
@@ -132,10 +140,13 @@ void Session::onHello(const sync::Hello& hello, std::vector<Bytes>& out) {
     return;
   }
   m_peerState = hello.state;
+  m_peerCountAtHello = hello.state.count;
   if (m_role == Role::Responder) {
     m_salt = hello.salt;
     m_reconciler.emplace(m_salt, m_options.tuning);
-    send(sync::Hello{sync::PROTOCOL_VERSION, protocol::Salt{}, localState()}, out);
+    const auto state = localState();
+    m_localCountAtStart = state.count;
+    send(sync::Hello{sync::PROTOCOL_VERSION, protocol::Salt{}, state}, out);
   }
   m_state = State::Active;
 }
@@ -203,6 +214,15 @@ void Session::sendRound(std::vector<protocol::Frame> frames, bool needsAnswer,
 }
 
 void Session::queuePushes(const protocol::Reply& reply) {
+  if (!reply.pushRanges.empty()) {
+    const auto txn = m_archive.beginRead();
+    const store::ArchiveRangeIndex index(txn);
+    for (const auto& range : reply.pushRanges) {
+      const std::uint64_t from = rankOf(range.lower, index);
+      m_pushTotal += std::max(from, rankOf(range.upper, index)) - from;
+    }
+  }
+  m_pushTotal += reply.pushKeys.size();
   for (const auto& range : reply.pushRanges) m_pushes.push_back(Push{range.lower, range.upper});
   m_pushKeys.insert(m_pushKeys.end(), reply.pushKeys.begin(), reply.pushKeys.end());
   std::sort(m_pushKeys.begin(), m_pushKeys.end());
@@ -314,6 +334,13 @@ void Session::onAck(const sync::Ack& ack) {
 void Session::onDone(const sync::Done& done) {
   m_peerDone = true;
   m_peerState = done.state;
+}
+
+std::optional<std::uint64_t> Session::expectedIn() const {
+  if (!m_reconciled || !m_peerCountAtHello) return std::nullopt;
+  const std::uint64_t common =
+      m_localCountAtStart - std::min(m_pushTotal, m_localCountAtStart);  // both held
+  return *m_peerCountAtHello - std::min(common, *m_peerCountAtHello);
 }
 
 sync::ArchiveState Session::localState() const {

@@ -55,6 +55,9 @@ struct SessionOptions {
   /// The initiator's opening (protocol::Reconciler::Opening): InStep when nothing arrived
   /// here since the last session with this peer found both archives equal.
   protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full;
+  /// tuning.horizon unset: the session sets it from the system clock when it is made
+  /// (protocol::horizonFor), so future-dated objects form a tail of their own
+  /// (docs/decisions/0005-future-dated-objects.md). Set it to run as a node with another clock.
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
@@ -109,6 +112,11 @@ class Session {
   /// After finished(): both archives held the same objects at the end.
   bool inStep() const { return m_inStep; }
   const SessionStats& stats() const { return m_stats; }
+  /// Objects the peer is expected to send in all (received ones included), known once
+  /// reconciliation is over: the peer's count at its Hello, less the objects both hold (this
+  /// archive's count at the start less what reconciliation found to push). An estimate when
+  /// either archive changes meanwhile; empty before.
+  std::optional<std::uint64_t> expectedIn() const;
   /// The peer's archive as it last reported it.
   const std::optional<protocol::sync::ArchiveState>& peerState() const { return m_peerState; }
 
@@ -162,6 +170,10 @@ class Session {
   bool m_peerDone = false;
 
   SessionStats m_stats;
+  // For expectedIn(): the counts at the start and what reconciliation found to push.
+  std::uint64_t m_localCountAtStart = 0;
+  std::optional<std::uint64_t> m_peerCountAtHello;
+  std::uint64_t m_pushTotal = 0;
   std::optional<protocol::sync::ArchiveState> m_peerState;
   bool m_inStep = false;
   std::string m_failure;

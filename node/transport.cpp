@@ -75,12 +75,42 @@ std::string_view text(const zmq::message_t& frame) { return frame.to_string_view
 
 // --- AllowList -------------------------------------------------------------------------------
 
-void AllowList::replace(const std::vector<protocol::PublicKey>& keys) {
+void AllowList::replace(const std::vector<protocol::PublicKey>& keys,
+                        const std::map<protocol::PublicKey, std::string>& refused) {
   std::map<protocol::CurvePublicKey, protocol::PublicKey> next;
-  for (const auto& key : keys)
-    if (auto curve = protocol::toCurve(key)) next.emplace(*curve, key);
+  std::map<protocol::PublicKey, std::string> nextRefused;
+  for (const auto& key : keys) {
+    if (auto curve = protocol::toCurve(key)) {
+      next.emplace(*curve, key);
+      if (auto it = refused.find(key); it != refused.end()) nextRefused.emplace(key, it->second);
+    }
+  }
   std::lock_guard lock(m_mutex);
   m_keys = std::move(next);
+  m_refused = std::move(nextRefused);
+}
+
+bool AllowList::refuse(const protocol::PublicKey& key, const std::string& why) {
+  auto curve = protocol::toCurve(key);
+  if (!curve) return false;
+  std::lock_guard lock(m_mutex);
+  if (!m_keys.contains(*curve)) return false;
+  m_refused.insert_or_assign(key, why);
+  return true;
+}
+
+std::optional<std::string> AllowList::refusal(const protocol::PublicKey& key) const {
+  std::lock_guard lock(m_mutex);
+  auto it = m_refused.find(key);
+  if (it == m_refused.end()) return std::nullopt;
+  return it->second;
+}
+
+bool AllowList::admits(const protocol::PublicKey& key) const {
+  auto curve = protocol::toCurve(key);
+  if (!curve) return false;
+  std::lock_guard lock(m_mutex);
+  return m_keys.contains(*curve) && !m_refused.contains(key);
 }
 
 void AllowList::add(const protocol::PublicKey& key) {
@@ -95,6 +125,7 @@ void AllowList::remove(const protocol::PublicKey& key) {
   if (!curve) return;
   std::lock_guard lock(m_mutex);
   m_keys.erase(*curve);
+  m_refused.erase(key);
 }
 
 std::optional<protocol::PublicKey> AllowList::find(const protocol::CurvePublicKey& curveKey) const {
@@ -160,7 +191,11 @@ void ZapHandler::answer(std::vector<zmq::message_t>& request) {
     } else {
       protocol::CurvePublicKey curve;
       std::memcpy(curve.bytes.data(), request[6].data(), curve.bytes.size());
-      if (auto peer = m_allow.find(curve)) {
+      auto peer = m_allow.find(curve);
+      auto refused = peer ? m_allow.refusal(*peer) : std::nullopt;
+      if (refused) {
+        refusal.reason = "peer " + peer->hex().substr(0, 16) + "... is " + *refused;
+      } else if (peer) {
         status = "200";
         statusText = "OK";
         userId = peer->hex();

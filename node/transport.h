@@ -10,7 +10,8 @@
 //
 // Threads: a socket is used by one thread at a time (ZeroMQ's rule). A ZapHandler answers on
 // a thread of its own; its AllowList may be changed from any thread while it runs, and a
-// change applies to the connections made after it: an open connection stays open.
+// change applies to the connections made after it: an open connection stays open (the
+// Server, node/server.h, ends those of keys no longer admitted).
 // Lifetime: the zmq::context_t outlives every socket made in it and its ZapHandler: declare
 // the context first. An AllowList outlives the ZapHandler that reads it.
 // Errors: the functions here throw fieldsync::Error naming the failed call, with Action::Retry
@@ -77,7 +78,8 @@ struct TransportLimits {
 inline constexpr std::string_view ZAP_DOMAIN = "fieldsync";
 
 /// The Ed25519 keys of the peers a server admits. Thread-safe. Keys without a CurveZMQ form
-/// (protocol::toCurve) cannot connect and are left out.
+/// (protocol::toCurve) cannot connect and are left out. A listed key may be refused for now
+/// (a penalty, store/peers.h): the ZapHandler then refuses it with the refusal's text.
 class AllowList {
  public:
   AllowList() = default;
@@ -85,16 +87,25 @@ class AllowList {
   AllowList(const AllowList&) = delete;
   AllowList& operator=(const AllowList&) = delete;
 
-  /// The list becomes keys (for example the keys of store::listPeers after a change).
-  void replace(const std::vector<protocol::PublicKey>& keys);
+  /// The list becomes keys (for example the keys of store::listPeers after a change), of which
+  /// those in refused are refused with the text given ("refused until TIME: REASON").
+  void replace(const std::vector<protocol::PublicKey>& keys,
+               const std::map<protocol::PublicKey, std::string>& refused = {});
   void add(const protocol::PublicKey& key);
   void remove(const protocol::PublicKey& key);
-  /// The listed Ed25519 key whose CurveZMQ form is curveKey.
+  /// Refuses a listed key (until the next replace); false when key is not listed.
+  bool refuse(const protocol::PublicKey& key, const std::string& why);
+  /// The listed Ed25519 key whose CurveZMQ form is curveKey, refused or not.
   std::optional<protocol::PublicKey> find(const protocol::CurvePublicKey& curveKey) const;
+  /// Why a listed key is refused; empty when it is admitted or not listed.
+  std::optional<std::string> refusal(const protocol::PublicKey& key) const;
+  /// key is listed and not refused: a session under it may go on.
+  bool admits(const protocol::PublicKey& key) const;
 
  private:
   mutable std::mutex m_mutex;
   std::map<protocol::CurvePublicKey, protocol::PublicKey> m_keys;
+  std::map<protocol::PublicKey, std::string> m_refused;
 };
 
 /// A connection the ZapHandler refused, for the node's log.
@@ -108,9 +119,10 @@ struct ZapRefusal {
 using ZapLog = std::function<void(const ZapRefusal&)>;
 
 /// Answers ZAP requests (RFC 27) for every socket of one context: 200 for a CURVE client
-/// whose key is in the AllowList, with the peer's Ed25519 key in hex as its user id
-/// ("User-Id" of its messages, see peerOf); 400 for everything else: an unlisted key, another
-/// ZAP domain, the NULL, PLAIN or any other mechanism, a malformed request.
+/// whose key is in the AllowList and not refused there, with the peer's Ed25519 key in hex as its
+/// user id
+/// ("User-Id" of its messages, see peerOf); 400 for everything else: an unlisted or refused key,
+/// another ZAP domain, the NULL, PLAIN or any other mechanism, a malformed request.
 class ZapHandler {
  public:
   /// Binds inproc://zeromq.zap.01 in context and starts answering; Error when the context

@@ -22,6 +22,24 @@ SyncKey SyncKey::fromBytes(std::span<const std::uint8_t, SYNC_KEY_BYTES> bytes) 
   return key;
 }
 
+std::int64_t horizonFor(std::int64_t now) {
+  return now > INT64_MAX - FUTURE_TOLERANCE_SECONDS ? INT64_MAX : now + FUTURE_TOLERANCE_SECONDS;
+}
+
+std::optional<SyncKey> tailStart(std::int64_t horizon) {
+  if (horizon == INT64_MAX) return std::nullopt;
+  return SyncKey{horizon + 1, {}};
+}
+
+std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon) {
+  const auto start = tailStart(horizon);
+  return start ? index.rank(*start) : index.size();
+}
+
+std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon) {
+  return index.keys(tailRank(index, horizon), index.size());
+}
+
 namespace {
 void addBytes(std::array<std::uint8_t, ID_BYTES>& sum,
               const std::array<std::uint8_t, ID_BYTES>& x) {

@@ -11,11 +11,17 @@
 // added mod 2^256, with the count beside it. So a store can keep sums per block and add or
 // subtract them instead of reading every id; reconciliation hashes a RangeSum into a short
 // fingerprint (docs/protocol.md, "Fingerprints").
+//
+// Future-dated objects (docs/decisions/0005-future-dated-objects.md): signedAt is the signer's
+// clock, so an object can claim a time far ahead. The key stays what it is (both sides must
+// order alike); a node only treats the keys beyond its horizon, its clock plus
+// FUTURE_TOLERANCE_SECONDS, as a tail apart from the rest, never as "the newest".
 // Threads: a RangeIndex is used by one thread at a time; RangeSum and SyncKey are values.
 
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <vector>
 
@@ -48,6 +54,19 @@ struct RangeSum {
   bool operator==(const RangeSum&) const = default;
 };
 
+/// Objects signed more than this ahead of a node's clock are future-dated: one day covers
+/// clocks that drift and clocks set to local time as if it were UTC.
+inline constexpr std::int64_t FUTURE_TOLERANCE_SECONDS = 24 * 60 * 60;
+
+/// The horizon of a node whose clock reads now: the latest signedAt that is not future-dated,
+/// now + FUTURE_TOLERANCE_SECONDS (INT64_MAX when that overflows).
+std::int64_t horizonFor(std::int64_t now);
+/// True when signedAt lies beyond horizon.
+inline bool futureDated(std::int64_t signedAt, std::int64_t horizon) { return signedAt > horizon; }
+/// The least key beyond horizon, (horizon + 1, zero id): the keys at or above it are the
+/// future-dated tail. Empty when horizon is INT64_MAX (no key can lie beyond it).
+std::optional<SyncKey> tailStart(std::int64_t horizon);
+
 class RangeIndex {
  public:
   virtual ~RangeIndex() = default;
@@ -61,6 +80,12 @@ class RangeIndex {
   /// The keys of the items with rank in [from, to), in order. The caller keeps to - from small.
   virtual std::vector<SyncKey> keys(std::uint64_t from, std::uint64_t to) const = 0;
 };
+
+/// The number of items not beyond horizon: ranks [0, result) are not future-dated, ranks
+/// [result, size()) are.
+std::uint64_t tailRank(const RangeIndex& index, std::int64_t horizon);
+/// The keys beyond horizon, in order: the future-dated objects. Reads each of them.
+std::vector<SyncKey> tailKeys(const RangeIndex& index, std::int64_t horizon);
 
 /// A RangeIndex in memory: a sorted vector with prefix sums. Inserting is O(n); for tests,
 /// benchmarks and as the reference the store's index is checked against.

@@ -319,20 +319,47 @@ std::vector<Frame> Reconciler::initiate(const RangeIndex& index, Opening opening
   Frame frame{Bound::lowest(), {}};
   const std::uint64_t size = index.size();
   constexpr std::uint64_t IN_STEP_NEWEST = 8;
-  if (size == 0) {
-    frame.ranges.push_back(entryOf(Bound::end(), RangeMode::IdList));
-  } else if (opening == Opening::InStep && size > IN_STEP_NEWEST) {
-    const std::uint64_t split = size - IN_STEP_NEWEST;
+  // The future-dated tail (keys beyond the horizon) is one range of its own, after the rest:
+  // it never takes the newest slots of the finer split or of the in-step IdList.
+  const std::optional<SyncKey> tail =
+      m_tuning.horizon ? tailStart(*m_tuning.horizon) : std::nullopt;
+  const std::uint64_t present = tail ? index.rank(*tail) : size;
+  const Bound upper = tail ? Bound{*tail, false} : Bound::end();
+  if (present == 0) {
+    frame.ranges.push_back(entryOf(upper, RangeMode::IdList));  // none here: send me yours
+  } else if (opening == Opening::InStep && present > IN_STEP_NEWEST) {
+    const std::uint64_t split = present - IN_STEP_NEWEST;
     const Bound bound = separator(index.at(split - 1), index.at(split));
     frame.ranges.push_back(fingerprintEntry(0, split, bound, index));
-    frame.ranges.push_back(idList(split, size, Bound::end(), index));
+    frame.ranges.push_back(idList(split, present, upper, index));
   } else if (opening == Opening::InStep) {
-    frame.ranges.push_back(idList(0, size, Bound::end(), index));
+    frame.ranges.push_back(idList(0, present, upper, index));
   } else {
-    split(0, size, Bound::lowest(), Bound::end(), m_tuning.plannedRounds, true, index,
-          frame.ranges);
+    split(0, present, Bound::lowest(), upper, m_tuning.plannedRounds, true, index, frame.ranges);
+  }
+  if (tail) {
+    frame.ranges.push_back(present == size ? entryOf(Bound::end(), RangeMode::IdList)
+                                           : fingerprintEntry(present, size, Bound::end(), index));
   }
   return {std::move(frame)};
+}
+
+std::uint64_t Reconciler::tailFrom(const RangeIndex& index) const {
+  return m_tuning.horizon ? tailRank(index, *m_tuning.horizon) : index.size();
+}
+
+void Reconciler::splitApart(std::uint64_t from, std::uint64_t to, const Bound& lower,
+                            const Bound& upper, std::uint32_t levelsLeft, std::uint64_t tailFrom,
+                            const RangeIndex& index, std::vector<RangeEntry>& out) const {
+  if (from < tailFrom && tailFrom < to) {
+    // Items on both sides of the horizon: the bound (horizon + 1, zero id) lies above the last
+    // present item and at most the first future-dated one, so within (lower, upper).
+    const Bound horizon{*tailStart(*m_tuning.horizon), false};
+    split(from, tailFrom, lower, horizon, levelsLeft, false, index, out);
+    split(tailFrom, to, horizon, upper, levelsLeft, false, index, out);
+    return;
+  }
+  split(from, to, lower, upper, levelsLeft, false, index, out);
 }
 
 RangeEntry Reconciler::idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
@@ -390,11 +417,11 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
 }
 
 void Reconciler::processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
-                               const Bound& lower, std::uint32_t levelsLeft,
+                               const Bound& lower, std::uint32_t levelsLeft, std::uint64_t tailFrom,
                                const RangeIndex& index, Reply& reply,
                                std::vector<RangeEntry>& out) const {
   if (to - from > m_tuning.maxIdListItems) {  // far more here than a sketch covers: split
-    split(from, to, lower, range.upper, levelsLeft, false, index, out);
+    splitApart(from, to, lower, range.upper, levelsLeft, tailFrom, index, out);
     return;
   }
   const std::vector<SyncKey> keys = index.keys(from, to);
@@ -432,6 +459,7 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
   const std::uint32_t replyRound = round + 1;
   const std::uint32_t levelsLeft =
       replyRound <= m_tuning.plannedRounds ? m_tuning.plannedRounds - replyRound + 1 : 0;
+  const std::uint64_t tail = tailFrom(index);
   std::vector<RangeEntry> out;
   Bound lower = frame.lower;
   for (const RangeEntry& range : frame.ranges) {
@@ -447,7 +475,7 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
         } else if (from == to) {
           append(out, entryOf(range.upper, RangeMode::IdList));  // send me all
         } else {
-          split(from, to, lower, range.upper, levelsLeft, false, index, out);
+          splitApart(from, to, lower, range.upper, levelsLeft, tail, index, out);
         }
         break;
       case RangeMode::IdList: {
@@ -487,7 +515,7 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
         break;
       }
       case RangeMode::Sketch:
-        processSketch(range, from, to, lower, levelsLeft, index, reply, out);
+        processSketch(range, from, to, lower, levelsLeft, tail, index, reply, out);
         break;
       case RangeMode::Need: {
         // A Need answers an IdList or a Sketch of ours, so the range was small; bound the

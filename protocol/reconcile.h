@@ -24,6 +24,13 @@
 // Frames are processed independently and statelessly: the archive may grow between rounds
 // (other sessions write to it), which can only make a side push an object twice or miss one
 // that the closing fingerprint comparison then catches (docs/protocol.md, "Closing").
+// Future-dated objects (docs/decisions/0005-future-dated-objects.md): with Tuning::horizon set,
+// the keys beyond it are a tail of their own. The initiator's round 1 covers them with one
+// range (a Fingerprint, or an empty IdList when it has none) apart from the rest, and keeps
+// them out of the "newest" end (the finer split, the in-step IdList); either side that splits
+// a range holding keys on both sides of its own horizon splits the two parts apart. The sync
+// key is unchanged and a horizon is a local choice of where to split, so the two sides' clocks
+// may disagree: the difference is still found exactly, only with more rounds.
 // Threads: Reconciler is a value with no mutable state; one RangeIndex per thread.
 
 #include <array>
@@ -92,6 +99,9 @@ struct Tuning {
   std::uint32_t plannedRounds = 3;  // splitting rounds before IdLists, for the fan-out
   std::size_t maxFrameBytes = 256 * 1024;
   std::size_t maxIdListItems = 4096;  // an IdList never holds more; larger ranges split
+  /// This node's horizon (protocol::horizonFor its clock): keys with a later signedAt are
+  /// future-dated, kept apart as the tail. Unset: no tail (the order alone decides).
+  std::optional<std::int64_t> horizon;
 };
 
 /// A key range whose objects are all to be pushed: [lower, upper).
@@ -141,10 +151,12 @@ class Reconciler {
   enum class Opening {
     /// Its whole set split into ranges, finer towards the newest keys (the usual difference
     /// is what arrived since the last session), ending with an IdList of the newest items.
+    /// Then the future-dated tail as one range.
     Full,
     /// When nothing arrived here since the last session found both sides equal: one
-    /// Fingerprint of everything but the newest few items, and their IdList. The peer's newer
-    /// objects are still found at once; anything else costs a round trip more than Full.
+    /// Fingerprint of everything but the newest few items, and their IdList, then the
+    /// future-dated tail as one range. The peer's newer objects are still found at once;
+    /// anything else costs a round trip more than Full.
     InStep,
   };
   /// Round 1, from the initiator.
@@ -158,13 +170,20 @@ class Reconciler {
   const Salt& salt() const { return m_salt; }
 
  private:
+  /// As split (not finer at the end), but a range that holds items on both sides of the
+  /// horizon (tailFrom: the rank of the first future-dated item) is split as two parts.
+  void splitApart(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+                  std::uint32_t levelsLeft, std::uint64_t tailFrom, const RangeIndex& index,
+                  std::vector<RangeEntry>& out) const;
+  /// The rank of the first future-dated item of index (its size when there is no horizon).
+  std::uint64_t tailFrom(const RangeIndex& index) const;
   /// The reply ranges splitting the items [from, to) (ranks), lying in [lower, upper).
   void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
              std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
              std::vector<RangeEntry>& out) const;
   void processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
-                     const Bound& lower, std::uint32_t levelsLeft, const RangeIndex& index,
-                     Reply& reply, std::vector<RangeEntry>& out) const;
+                     const Bound& lower, std::uint32_t levelsLeft, std::uint64_t tailFrom,
+                     const RangeIndex& index, Reply& reply, std::vector<RangeEntry>& out) const;
   RangeEntry idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
                     const RangeIndex& index) const;
   RangeEntry fingerprintEntry(std::uint64_t from, std::uint64_t to, const Bound& upper,

@@ -762,7 +762,8 @@ std::optional<std::string> checkNormalClipping(const Clipping& c) {
 std::string formatUtc(std::int64_t unixSeconds) {
   const auto t = static_cast<std::time_t>(unixSeconds);
   std::tm tm{};
-  gmtime_r(&t, &tm);
+  // A year past what tm holds (signedAt is whatever the signer claimed): say the number.
+  if (gmtime_r(&t, &tm) == nullptr) return "unix time " + std::to_string(unixSeconds);
   char buffer[32];
   std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
   return buffer;

@@ -46,7 +46,8 @@ std::vector<std::string> searchTerms(std::string_view text);
 /// dates (2013-02-30, month 13) are not dates.
 std::optional<std::string> parseDate(std::string_view text);
 
-/// Unix seconds as an ISO 8601 UTC timestamp: "2013-01-11T00:00:00Z".
+/// Unix seconds as an ISO 8601 UTC timestamp: "2013-01-11T00:00:00Z"; years past 9999 have
+/// more digits, and a time too far off for a calendar year is "unix time N".
 std::string formatUtc(std::int64_t unixSeconds);
 
 /// Bounds on a clipping's fields, so one record cannot exhaust a node.

@@ -9,6 +9,10 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev
   minisign
 )
+# Packaging and its tests: dpkg-shlibdeps (dpkg-dev), man page checks (groff, man-db, mandoc),
+# systemd-analyze for the unit (systemd), strace (the unit's sandbox against serve's calls),
+# file, bash-completion (completion tested with it).
+PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd strace file bash-completion)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

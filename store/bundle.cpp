@@ -160,15 +160,21 @@ Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
                                                   const BundleSelection& selection,
                                                   const protocol::Sink& sink,
                                                   std::int64_t createdAt,
-                                                  protocol::BundleWriterOptions options) {
+                                                  protocol::BundleWriterOptions options,
+                                                  const ProgressCallback& progress) {
   auto txn = archive.beginRead();
   auto selected = select(txn, selection);
   if (!selected) return selected.error();
   protocol::BundleWriter writer(sink, createdAt, selected->ids.size(), options);
+  Progress told{0, selected->ids.size(), 0};
+  if (progress) progress(told);
   for (const ObjectId& id : selected->ids) {
     auto bytes = txn.get(id);
     if (!bytes) throw Error("bundle export: " + id.hex() + " vanished from the archive");
     writer.add(*bytes);
+    ++told.done;
+    told.bytes += bytes->size();
+    if (progress) progress(told);
   }
   writer.finish();
   return selected->counts;
@@ -188,6 +194,8 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   std::vector<Expected<protocol::BundleObject, protocol::BundleRejection>> window;
   std::vector<std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>> verified;
   std::size_t windowBytes = 0;
+  Progress told{0, report.header.objectCount, 0};
+  if (options.progress) options.progress(told);
 
   // Verifies a window of items on every thread, then stores the valid ones in one batch and
   // reports the rest, in file order.
@@ -222,6 +230,9 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
       report.stored += stored;
       report.alreadyPresent += present;
     }
+    told.done = report.read;
+    told.bytes += windowBytes;
+    if (options.progress) options.progress(told);
     window.clear();
     windowBytes = 0;
   };

@@ -18,6 +18,7 @@
 #include "protocol/bundle.h"
 #include "protocol/trust.h"
 #include "store/archive.h"
+#include "store/progress.h"
 #include "store/provenance.h"
 
 namespace fieldsync::store {
@@ -53,11 +54,14 @@ struct ExportSummary {
 };
 
 /// Writes the selected objects, as stored, to sink as a bundle. One read transaction.
+/// progress is told of each object written (done of total = the objects selected, bytes of
+/// the objects as stored, before compression).
 Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
                                                   const BundleSelection& selection,
                                                   const protocol::Sink& sink,
                                                   std::int64_t createdAt,
-                                                  protocol::BundleWriterOptions options = {});
+                                                  protocol::BundleWriterOptions options = {},
+                                                  const ProgressCallback& progress = {});
 
 /// What an import found. Problems are in file order: damage (a lost frame, truncation, a bad
 /// hash) and objects refused by protocol::verify (damage InvalidObject, the reason in
@@ -80,6 +84,9 @@ struct ImportOptions {
   std::size_t batchBytes = 32u << 20;
   unsigned threads = 0;  // to verify signatures; 0: one per core
   protocol::BundleLimits limits;
+  /// Told after each batch is stored: done = objects read so far, total = the count the
+  /// header announces (a damaged bundle may hold fewer), bytes = their bytes.
+  ProgressCallback progress;
 };
 
 /// Reads a bundle and stores every object that protocol::verify() accepts, whoever signed

@@ -41,7 +41,7 @@ std::string titleForMessage(const std::string& title) {
 
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
-                             std::int64_t signedAt) {
+                             std::int64_t signedAt, const ProgressCallback& progress) {
   const PublicKey signer = key.publicKey();
 
   // No separate validity check: sign() checks every clipping it signs, and everything is
@@ -70,7 +70,12 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
 
   // Sign outside the write transaction, which then holds the writer lock only to store.
   std::vector<protocol::VerifiedObject> objects;
+  Progress told{0, clippings.size(), 0};
   for (std::size_t i = 0; i < slots.size(); ++i) {
+    if (progress) {
+      told.done = i;
+      progress(told);
+    }
     if (slots[i].sameAs || slots[i].existing) continue;
     protocol::Payload payload;
     payload.signer = signer;
@@ -83,7 +88,12 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                                   "\"): " + signedObject.error().message());
     }
     slots[i].signedIndex = objects.size();
+    told.bytes += signedObject->bytes().size();
     objects.push_back(std::move(signedObject).value());
+  }
+  if (progress) {
+    told.done = clippings.size();
+    progress(told);
   }
   // Another writer may have stored the same content since the read: look again inside the
   // transaction. The batch may run more than once (map growth), so it starts afresh each time.

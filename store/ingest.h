@@ -8,6 +8,7 @@
 #include "protocol/clipping.h"
 #include "protocol/keys.h"
 #include "store/archive.h"
+#include "store/progress.h"
 
 namespace fieldsync::store {
 
@@ -21,8 +22,10 @@ struct IngestResult {
 /// in the archive or earlier in the same list, are not signed again; their existing ids are
 /// reported as duplicates. Precondition: clippings are normalized (protocol::normalizeClipping);
 /// an invalid one throws std::invalid_argument before anything is written.
+/// progress is told of each clipping signed (done of total = clippings.size(), bytes signed);
+/// the store that follows is one transaction and is not counted.
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
-                             std::int64_t signedAt);
+                             std::int64_t signedAt, const ProgressCallback& progress = {});
 
 }  // namespace fieldsync::store

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cstring>
+#include <ctime>
 
 #include "store/lmdb.h"
 #include "store/peers_access.h"
@@ -13,7 +14,8 @@ namespace fieldsync::store {
 namespace {
 
 constexpr std::uint8_t RECORD_VERSION_1 = 1;  // before per-peer settings: read, never written
-constexpr std::size_t NUMBERS = 18;           // 8-byte numbers in version 2
+constexpr std::uint8_t RECORD_VERSION_2 = 2;  // before penalties: read, never written
+constexpr std::size_t NUMBERS = 20;           // 8-byte numbers in version 3
 
 PeerProblem problem(PeerProblem::Kind kind, std::string message) {
   return PeerProblem{kind, std::move(message)};
@@ -125,7 +127,7 @@ std::vector<PeerRecord> readPeers(MDB_txn* txn, MDB_dbi dbi) {
   return out;
 }
 
-/// lastError cut to MAX_PEER_ERROR bytes, at a UTF-8 character boundary.
+/// A text cut to MAX_PEER_ERROR bytes, at a UTF-8 character boundary.
 void cutError(std::string& text) {
   if (text.size() <= MAX_PEER_ERROR) return;
   std::size_t size = MAX_PEER_ERROR;
@@ -135,6 +137,7 @@ void cutError(std::string& text) {
 
 void writePeer(WriteTxn& txn, PeerRecord record) {
   cutError(record.state.lastError);
+  cutError(record.state.refusedReason);
   const auto bytes = encodePeer(record);
   PeersAccess::put(txn, lmdb::val(record.name), lmdb::val(bytes));
 }
@@ -225,10 +228,37 @@ void countTraffic(PeerState& state, std::uint64_t bytes, std::int64_t now) {
   state.budgetUsed = bytes > UINT64_MAX - state.budgetUsed ? UINT64_MAX : state.budgetUsed + bytes;
 }
 
+std::int64_t refusalPeriod(std::uint32_t count) {
+  std::int64_t period = FIRST_REFUSAL;
+  for (std::uint32_t i = 1; i < count && period < MAX_REFUSAL; ++i) period *= 4;
+  return std::min(period, MAX_REFUSAL);
+}
+
+bool refuse(PeerState& state, std::string reason, std::int64_t now) {
+  if (state.refusedAt(now)) return false;
+  if (state.refusals < UINT32_MAX) ++state.refusals;
+  state.refusedUntil = now + refusalPeriod(state.refusals);
+  state.refusedReason = std::move(reason);
+  cutError(state.refusedReason);
+  return true;
+}
+
+std::string describeRefusal(const PeerState& state) {
+  const auto seconds = static_cast<std::time_t>(state.refusedUntil);
+  std::tm utc{};
+  char when[32] = "?";
+  if (::gmtime_r(&seconds, &utc) != nullptr)
+    std::strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &utc);
+  std::string reason = state.refusedReason;
+  for (char& c : reason)
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+  return std::string("refused until ") + when + ": " + reason;
+}
+
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
   std::vector<std::uint8_t> out;
-  out.reserve(1 + protocol::PUBLIC_KEY_BYTES + 4 + record.address.size() +
-              record.state.lastError.size() + 8 * NUMBERS);
+  out.reserve(1 + protocol::PUBLIC_KEY_BYTES + 6 + record.address.size() +
+              record.state.lastError.size() + record.state.refusedReason.size() + 8 * NUMBERS);
   out.push_back(PEER_RECORD_VERSION);
   out.insert(out.end(), record.key.bytes.begin(), record.key.bytes.end());
   putText(out, record.address);
@@ -236,19 +266,36 @@ std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
   const PeerState& s = record.state;
   const PeerSettings& p = record.settings;
   auto u = [](std::int64_t n) { return static_cast<std::uint64_t>(n); };
-  for (std::uint64_t n :
-       {u(s.lastSuccess), u(s.lastAttempt), u(s.lastErrorAt), u(s.nextAttempt), u(s.inStepAt),
-        s.inStepSeq, s.objectsIn, s.objectsOut, s.bytesIn, s.bytesOut, std::uint64_t{s.roundTrips},
-        std::uint64_t{s.failures}, u(s.budgetDay), s.budgetUsed, u(p.interval), u(p.maxBackoff),
-        p.rate, p.dailyBudget})
+  for (std::uint64_t n : {u(s.lastSuccess),
+                          u(s.lastAttempt),
+                          u(s.lastErrorAt),
+                          u(s.nextAttempt),
+                          u(s.inStepAt),
+                          s.inStepSeq,
+                          s.objectsIn,
+                          s.objectsOut,
+                          s.bytesIn,
+                          s.bytesOut,
+                          std::uint64_t{s.roundTrips},
+                          std::uint64_t{s.failures},
+                          u(s.budgetDay),
+                          s.budgetUsed,
+                          u(p.interval),
+                          u(p.maxBackoff),
+                          p.rate,
+                          p.dailyBudget,
+                          u(s.refusedUntil),
+                          std::uint64_t{s.refusals}})
     putNumber(out, n);
+  putText(out, s.refusedReason);
   return out;
 }
 
 std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std::uint8_t> bytes) {
   Reader in(bytes);
   const auto version = in.number(1);
-  if (version != RECORD_VERSION_1 && version != PEER_RECORD_VERSION) return std::nullopt;
+  if (version != RECORD_VERSION_1 && version != RECORD_VERSION_2 && version != PEER_RECORD_VERSION)
+    return std::nullopt;
   PeerRecord record;
   record.name = name;
   auto key = in.take(protocol::PUBLIC_KEY_BYTES);
@@ -269,8 +316,8 @@ std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std:
   s.bytesIn = in.number();
   s.bytesOut = in.number();
   const std::uint64_t roundTrips = in.number();
-  std::uint64_t failures = 0;
-  if (version == PEER_RECORD_VERSION) {
+  std::uint64_t failures = 0, refusals = 0;
+  if (version >= RECORD_VERSION_2) {
     failures = in.number();
     s.budgetDay = time();
     s.budgetUsed = in.number();
@@ -280,10 +327,17 @@ std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std:
     p.rate = in.number();
     p.dailyBudget = in.number();
   }
-  if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX || failures > UINT32_MAX)
+  if (version >= PEER_RECORD_VERSION) {
+    s.refusedUntil = time();
+    refusals = in.number();
+    s.refusedReason = in.text();
+  }
+  if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX || failures > UINT32_MAX ||
+      refusals > UINT32_MAX)
     return std::nullopt;
   s.roundTrips = static_cast<std::uint32_t>(roundTrips);
   s.failures = static_cast<std::uint32_t>(failures);
+  s.refusals = static_cast<std::uint32_t>(refusals);
   if (checkPeerName(name) || checkPeerAddress(record.address) || !protocol::toCurve(record.key) ||
       checkPeerSettings(record.settings))
     return std::nullopt;
@@ -346,6 +400,25 @@ bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,
     return true;
   }
   return false;
+}
+
+std::optional<bool> refusePeer(WriteTxn& txn, const protocol::PublicKey& key,
+                               const std::string& reason, std::int64_t now) {
+  std::optional<bool> began;
+  if (!updatePeerState(txn, key, [&](PeerState& state) { began = refuse(state, reason, now); }))
+    return std::nullopt;
+  return began;
+}
+
+Expected<PeerRecord, PeerProblem> forgivePeer(WriteTxn& txn, std::string_view name) {
+  auto peer = readPeer(PeersAccess::txn(txn), PeersAccess::dbi(txn), name);
+  if (!peer)
+    return problem(PeerProblem::NotListed, "there is no peer named \"" + std::string(name) + "\"");
+  peer->state.refusedUntil = 0;
+  peer->state.refusedReason.clear();
+  peer->state.refusals = 0;
+  writePeer(txn, *peer);
+  return std::move(*peer);
 }
 
 bool addPeerTraffic(WriteTxn& txn, const protocol::PublicKey& key, std::uint64_t bytes,

@@ -31,6 +31,7 @@ namespace fieldsync::store {
 inline constexpr std::size_t MAX_PEER_NAME = 64;
 inline constexpr std::size_t MAX_PEER_ADDRESS = 255;  // tcp://, a DNS name (253), :port
 inline constexpr std::size_t MAX_PEER_ERROR = 1024;   // lastError is cut to this many bytes
+                                                      // (and refusedReason too)
 
 inline constexpr std::int64_t DEFAULT_PEER_INTERVAL = 300;      // seconds: 5 minutes
 inline constexpr std::int64_t DEFAULT_PEER_MAX_BACKOFF = 3600;  // seconds: 1 hour
@@ -39,6 +40,10 @@ inline constexpr std::int64_t MAX_PEER_PERIOD = 30 * 86400;     // 30 days
 inline constexpr std::uint64_t MAX_PEER_RATE = 1'000'000'000;   // 1 GB/s; 0 is unlimited
 inline constexpr std::uint64_t MAX_PEER_DAILY_BUDGET = 1'000'000'000'000'000;  // 1 PB
 inline constexpr std::int64_t SECONDS_PER_DAY = 86400;
+/// A peer that sent something invalid is refused for FIRST_REFUSAL seconds, four times as long
+/// for each refusal since it was last forgiven, at most MAX_REFUSAL (see refusalPeriod).
+inline constexpr std::int64_t FIRST_REFUSAL = 600;      // 10 minutes
+inline constexpr std::int64_t MAX_REFUSAL = 7 * 86400;  // 7 days
 
 /// How gossip treats a peer: local settings people choose (`fieldsync peers set`), read by the
 /// daemon at each session. Checked by checkPeerSettings; every record stored satisfies it.
@@ -60,7 +65,7 @@ struct PeerSettings {
 struct PeerState {
   std::int64_t lastSuccess = 0;  // the last session that ended well
   std::int64_t lastAttempt = 0;  // the last session begun, whatever came of it
-  std::string lastError;         // why the last failed session failed; empty: none
+  std::string lastError{};       // why the last failed session failed; empty: none
   std::int64_t lastErrorAt = 0;
   std::int64_t nextAttempt = 0;  // when gossip may try again (back-off); 0: any time
   std::int64_t inStepAt = 0;     // the last session that found both archives equal
@@ -73,8 +78,15 @@ struct PeerState {
   std::uint32_t failures = 0;    // sessions in a row that failed: the back-off's exponent
   std::int64_t budgetDay = 0;    // the UTC day (days since 1970-01-01) budgetUsed counts
   std::uint64_t budgetUsed = 0;  // bytes both ways on budgetDay: see countTraffic
+  /// The penalty for misbehaviour (see refusePeer): until this time the peer is neither
+  /// admitted nor dialed; 0: never refused, or forgiven.
+  std::int64_t refusedUntil = 0;
+  std::string refusedReason{};  // what it sent: "object 3: bad signature"
+  std::uint32_t refusals = 0;   // refusals since it was last forgiven: the escalation's exponent
 
   bool neverSynced() const { return lastSuccess == 0; }
+  /// The peer is refused at now (a penalty runs).
+  bool refusedAt(std::int64_t now) const { return refusedUntil > now; }
   bool operator==(const PeerState&) const = default;
 };
 
@@ -130,6 +142,22 @@ struct PeerProblem {
 /// knows today's use. The count saturates instead of wrapping.
 void countTraffic(PeerState& state, std::uint64_t bytes, std::int64_t now);
 
+// --- The penalty for misbehaviour -----------------------------------------------------------
+// Only what the peer's own authenticated sessions sent counts (a session under its key,
+// admitted by CurveZMQ): nobody else can get a peer refused. Lifted by forgivePeer
+// (`fieldsync peers forgive NAME`) or when refusedUntil passes; the count stays until forgiven,
+// so a peer that misbehaves again after its refusal ends is refused four times as long.
+
+/// How long the count-th refusal lasts: FIRST_REFUSAL * 4^(count-1), at most MAX_REFUSAL.
+[[nodiscard]] std::int64_t refusalPeriod(std::uint32_t count);
+/// Records misbehaviour in state at now: when no refusal runs, counts one more and refuses
+/// until now + refusalPeriod(count); while one runs, changes nothing (the sessions it had open
+/// when it began are one offence). Returns whether a new refusal began.
+bool refuse(PeerState& state, std::string reason, std::int64_t now);
+/// "refused until 2026-11-28T01:20:00Z: object 3: bad signature" (UTC), for logs, `status`
+/// and `peers list`; control characters in the reason (it is the peer's doing) become spaces.
+[[nodiscard]] std::string describeRefusal(const PeerState& state);
+
 // --- Reading --------------------------------------------------------------------------------
 
 /// Every peer, by name.
@@ -154,6 +182,13 @@ enum class PeerPut { Added, Replaced };
 /// when there is no such peer. lastError is cut to MAX_PEER_ERROR bytes.
 [[nodiscard]] bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,
                                    const std::function<void(PeerState&)>& change);
+/// refuse() on the stored record of the peer with key, in this batch; empty when there is no
+/// such peer, else whether a new refusal began.
+[[nodiscard]] std::optional<bool> refusePeer(WriteTxn& txn, const protocol::PublicKey& key,
+                                             const std::string& reason, std::int64_t now);
+/// Lifts the penalty of the peer named name and forgets its count of refusals; returns the
+/// record as stored. NotListed when there is no such peer.
+[[nodiscard]] Expected<PeerRecord, PeerProblem> forgivePeer(WriteTxn& txn, std::string_view name);
 /// countTraffic on the stored record of the peer with key, in this batch; false when there is
 /// no such peer.
 [[nodiscard]] bool addPeerTraffic(WriteTxn& txn, const protocol::PublicKey& key,
@@ -166,20 +201,21 @@ enum class PeerPut { Added, Replaced };
     WriteTxn& txn, std::string_view name, const std::function<void(PeerSettings&)>& change);
 
 // --- The stored form ------------------------------------------------------------------------
-// Version byte 2; the key (32 bytes); the address and lastError, each a 2-byte big-endian
+// Version byte 3; the key (32 bytes); the address and lastError, each a 2-byte big-endian
 // length and the bytes; then numbers, 8 bytes big-endian each (two's complement for the
 // signed ones):
 //   lastSuccess lastAttempt lastErrorAt nextAttempt inStepAt inStepSeq
 //   objectsIn objectsOut bytesIn bytesOut roundTrips                 (version 1 ends here)
-//   failures budgetDay budgetUsed interval maxBackoff rate dailyBudget
-// Version 1 (before per-peer settings) is read too, with the defaults of PeerSettings and a
-// zero failures and budget count; every write stores version 2.
-// The name is the database key, not part of the value.
+//   failures budgetDay budgetUsed interval maxBackoff rate dailyBudget (version 2 ends here)
+//   refusedUntil refusals, then refusedReason as a 2-byte length and the bytes
+// Versions 1 (before per-peer settings) and 2 (before penalties) are read too, with the
+// defaults of what they lack (PeerSettings{}, zero counts, never refused); every write stores
+// version 3. The name is the database key, not part of the value.
 
-inline constexpr std::uint8_t PEER_RECORD_VERSION = 2;
+inline constexpr std::uint8_t PEER_RECORD_VERSION = 3;
 
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record);
-/// The record named name from its stored bytes, version 1 or 2; empty when the bytes are not
+/// The record named name from its stored bytes, version 1, 2 or 3; empty when the bytes are not
 /// a record (unknown version, truncated, trailing bytes, a bad address, key or setting).
 [[nodiscard]] std::optional<PeerRecord> decodePeer(std::string_view name,
                                                    std::span<const std::uint8_t> bytes);

@@ -2,7 +2,11 @@
 // What the CLI tests share: running the real fieldsync binary (and other tools) through the
 // shell with real files and real exit statuses, in a temp folder removed afterwards.
 
+#include <pty.h>
 #include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
 
 #include <cstdlib>
 #include <filesystem>
@@ -12,6 +16,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+extern char** environ;
 
 namespace fieldsync::clitest {
 namespace fs = std::filesystem;
@@ -59,6 +65,54 @@ inline Result runFieldsync(const fs::path& home, const std::vector<std::string>&
   std::vector<std::string> all{"--home", home.string()};
   all.insert(all.end(), args.begin(), args.end());
   return runProgram(FIELDSYNC_BIN, all, scratch, stdinText);
+}
+
+/// The exit status and everything written to the terminal by fieldsync args... run on a
+/// pseudo-terminal (standard input, output and error all on it), 100 columns wide.
+struct PtyResult {
+  int status = -1;
+  std::string output;
+};
+inline PtyResult runOnTerminal(const std::vector<std::string>& args) {
+  std::vector<std::string> all{FIELDSYNC_BIN};
+  all.insert(all.end(), args.begin(), args.end());
+  std::vector<char*> argv;
+  for (auto& arg : all) argv.push_back(arg.data());
+  argv.push_back(nullptr);
+  std::vector<std::string> env{"TERM=xterm"};  // whatever the test runner's terminal is
+  for (char** e = environ; *e != nullptr; ++e)
+    if (std::string_view(*e).substr(0, 5) != "TERM=") env.emplace_back(*e);
+  std::vector<char*> envp;
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  int master = -1;
+  winsize size{};
+  size.ws_row = 24;
+  size.ws_col = 100;
+  const pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
+  if (pid < 0) return {};
+  if (pid == 0) {
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  PtyResult result;
+  char buffer[4096];
+  for (;;) {  // until the child closes its side (EIO on Linux)
+    const ssize_t n = ::read(master, buffer, sizeof buffer);
+    if (n > 0) {
+      result.output.append(buffer, static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      break;
+    }
+  }
+  int raw = 0;
+  ::waitpid(pid, &raw, 0);
+  ::close(master);
+  result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  return result;
 }
 
 /// A fresh folder, removed with everything in it when the owner goes.

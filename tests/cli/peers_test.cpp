@@ -129,6 +129,28 @@ TEST_F(Peers, ARemovedPeerIsGone) {
   EXPECT_EQ(run({"peers", "add", "hub", "tcp://[2001:db8::7]:7200", m_otherKey}).status, 0);
 }
 
+TEST_F(Peers, APeerNeverRefusedShowsNoRefusalAndForgivingItChangesNothingElse) {
+  ASSERT_EQ(run({"peers", "add", "nairobi", "tcp://nairobi.example.org:7200", m_otherKey,
+                 "--interval", "10m"})
+                .status,
+            0);
+  auto peer = listJson()["peers"][0];
+  EXPECT_TRUE(peer["refusedUntil"].is_null());
+  EXPECT_TRUE(peer["refusedReason"].is_null());
+  EXPECT_EQ(peer["refusals"], 0);
+  EXPECT_EQ(run({"peers", "list"}).out.find("refused"), std::string::npos);
+  auto status = run({"status", "--json"});
+  ASSERT_EQ(status.status, 0) << status.err;
+  EXPECT_TRUE(json::parse(status.out)["peers"][0]["refusedUntil"].is_null());
+
+  auto forgiven = run({"peers", "forgive", "nairobi"});
+  ASSERT_EQ(forgiven.status, 0) << forgiven.err;
+  EXPECT_EQ(forgiven.out.rfind("Forgave peer nairobi: it is admitted and dialed again", 0), 0u)
+      << forgiven.out;
+  EXPECT_EQ(listJson()["peers"][0]["interval"], 600);
+  expectRefused({"peers", "forgive", "bunia"}, "there is no peer named \"bunia\"");
+}
+
 // --- Settings ---
 
 TEST_F(Peers, SettingsGivenOnAddAreListed) {

@@ -15,11 +15,13 @@
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 #include <thread>
 
 #include "cli/cli_fixture.h"
-
-extern char** environ;
+#include "protocol/bundle.h"
+#include "protocol/object.h"
+#include "protocol/text.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -332,6 +334,33 @@ TEST_F(Sync, JsonSaysWhatMovedAndASecondSyncMovesNothingInOneRoundTrip) {
   stop(*server);
 }
 
+TEST_F(Sync, OnATerminalSyncDrawsAProgressLineAndErasesItBeforeTheResult) {
+  auto goma = makeNode("goma"), nairobi = makeNode("nairobi");
+  importGenerated(goma, 300, "goma");
+  listPeer(goma, nairobi);
+  std::string address;
+  auto server = serve(goma, &address);
+  ASSERT_TRUE(server);
+  listPeer(nairobi, goma, address);
+
+  const auto r = runOnTerminal({"--home", nairobi.home.string(), "sync", "goma"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  const auto bar = r.output.find("receiving");
+  ASSERT_NE(bar, std::string::npos) << r.output;
+  const auto erased = r.output.rfind("\r\x1b[K");
+  ASSERT_NE(erased, std::string::npos) << r.output;
+  EXPECT_GT(r.output.find("peer goma: in 300 objects"), erased) << r.output;
+  EXPECT_EQ(count(nairobi), 300u);
+
+  // --quiet: the result alone.
+  importGenerated(goma, 5, "more");
+  const auto quiet = runOnTerminal({"--home", nairobi.home.string(), "--quiet", "sync", "goma"});
+  ASSERT_EQ(quiet.status, 0) << quiet.output;
+  EXPECT_EQ(quiet.output.find("receiving"), std::string::npos) << quiet.output;
+  EXPECT_NE(quiet.output.find("peer goma: in 5 objects"), std::string::npos) << quiet.output;
+  stop(*server);
+}
+
 TEST_F(Sync, AChainOfThreeConvergesThroughTheMiddleNode) {
   auto goma = makeNode("goma"), hub = makeNode("hub"), bamako = makeNode("bamako");
   ASSERT_EQ(run(goma, {"import", FIXTURE.string()}).status, 0);
@@ -436,7 +465,9 @@ TEST_F(Sync, AnUnlistedKeyIsRefusedWithStatus4) {
   auto j = run(stranger, {"sync", "goma", "--json"});
   EXPECT_EQ(j.status, 4);
   EXPECT_EQ(json::parse(j.out)["ok"], false);
-  EXPECT_NE(json::parse(j.out)["error"].get<std::string>().find("refused us"), std::string::npos);
+  const auto error = json::parse(j.out)["error"];
+  EXPECT_NE(error["message"].get<std::string>().find("refused us"), std::string::npos) << j.out;
+  EXPECT_EQ(error["exit"], 4);
   EXPECT_EQ(count(goma), 0u);
 
   const auto log = stop(*server);
@@ -550,6 +581,125 @@ TEST_F(Sync, StatusShowsTheArchiveAndWhetherEachPeerIsInStep) {
   ASSERT_EQ(run(goma, {"pause", "--for", "1h"}).status, 0);
   EXPECT_NE(runJson(goma, {"status", "--json"})["pausedUntil"], nullptr);
   EXPECT_EQ(run(goma, {"sync", "hub"}).status, 2);  // paused: nothing is sent
+}
+
+// --- Future-dated objects (docs/decisions/0005-future-dated-objects.md) ---------------------
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+struct Signed {
+  std::string title, published;
+  std::int64_t signedAt = 0;
+};
+
+/// A bundle file of clippings signed by a key of its own at the times given: what an office
+/// whose clock is wrong hands over on a USB stick.
+void writeSignedBundle(const fs::path& file, const std::vector<Signed>& clippings) {
+  const auto key = fieldsync::protocol::SecretKey::generate();
+  std::vector<std::vector<std::uint8_t>> objects;
+  for (const auto& c : clippings) {
+    fieldsync::protocol::Clipping clipping;
+    clipping.title = c.title;
+    clipping.source = "Radio Okapi";
+    clipping.published = c.published;
+    clipping.body = "Body of " + c.title + ", about the floods.";
+    fieldsync::protocol::Payload payload;
+    payload.signedAt = c.signedAt;
+    payload.body = clipping;
+    auto object = fieldsync::protocol::sign(std::move(payload), key);
+    ASSERT_TRUE(object.ok()) << object.error().message();
+    objects.emplace_back(object->bytes().begin(), object->bytes().end());
+  }
+  const auto bytes = fieldsync::protocol::writeBundle(objects, unixNow());
+  spit(file, std::string(bytes.begin(), bytes.end()));
+}
+
+TEST_F(Sync, AFutureDatedClippingIsKeptSyncedVerifiedAndListedLastMarked) {
+  auto goma = makeNode("goma"), hub = makeNode("hub");
+  importGenerated(goma, 5, "goma");  // published 2013-01-11, signed now
+  const std::int64_t now = unixNow();
+  constexpr std::int64_t FIVE_YEARS = 5 * 365 * 24 * 3600;
+  const auto bundle = m_dir / "wrong-clock.fsb";
+  // Published today but signed five years ahead: by its dates, the top of every listing.
+  writeSignedBundle(
+      bundle, {{"Floods in Uvira", std::string(fieldsync::protocol::formatUtc(now)).substr(0, 10),
+                now + FIVE_YEARS},
+               {"Undated floods report", "", now + FIVE_YEARS + 60},
+               {"Floods report from a clock at 1969", "", -1}});
+  auto imported = run(goma, {"bundle", "import", bundle.string()});
+  ASSERT_EQ(imported.status, 0) << imported.out << imported.err;
+  ASSERT_EQ(count(goma), 8u);  // stored, all three
+
+  listPeer(hub, goma);
+  std::string address;
+  auto server = serve(hub, &address);
+  ASSERT_TRUE(server);
+  listPeer(goma, hub, address);
+  auto synced = run(goma, {"sync", "hub"});
+  EXPECT_EQ(synced.status, 0) << synced.out << synced.err;
+  EXPECT_NE(synced.out.find("out 8 objects ("), std::string::npos) << synced.out;
+  // In step now; the next session opens small and moves nothing.
+  const auto again = runJson(goma, {"sync", "hub", "--json"});
+  EXPECT_EQ(again["inStep"], true) << again;
+  EXPECT_EQ(again["roundTrips"], 1) << again;
+  EXPECT_EQ(again["objectsIn"].get<int>() + again["objectsOut"].get<int>(), 0) << again;
+  EXPECT_LT(again["bytesIn"].get<std::uint64_t>() + again["bytesOut"].get<std::uint64_t>(), 1024u);
+  stop(*server);
+  EXPECT_EQ(ids(hub), ids(goma));
+  expectAllValid(hub, 8);
+
+  // list: the present clippings first, in their order; the two future-dated ones last, marked.
+  auto listed = run(hub, {"list"});
+  ASSERT_EQ(listed.status, 0) << listed.err;
+  std::vector<std::string> lines;
+  std::istringstream in(listed.out);
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  ASSERT_EQ(lines.size(), 8u) << listed.out;
+  for (std::size_t i = 0; i < 6; ++i) {
+    EXPECT_EQ(lines[i].find("future-dated"), std::string::npos) << listed.out;
+  }
+  EXPECT_NE(lines[0].find("goma clipping"), std::string::npos) << listed.out;
+  EXPECT_NE(lines[5].find("clock at 1969"), std::string::npos) << listed.out;  // oldest
+  EXPECT_NE(lines[6].find("Floods in Uvira"), std::string::npos) << listed.out;
+  EXPECT_NE(lines[7].find("Undated floods report"), std::string::npos) << listed.out;
+  for (std::size_t i = 6; i < 8; ++i) {
+    EXPECT_NE(lines[i].find("  future-dated (signed "), std::string::npos) << lines[i];
+    EXPECT_NE(lines[i].find(" days ahead)"), std::string::npos) << lines[i];
+  }
+  const auto all = runJson(hub, {"list", "--json"});
+  ASSERT_EQ(all["count"], 8);
+  EXPECT_FALSE(all["objects"][0].contains("futureDated"));
+  EXPECT_EQ(all["objects"][6]["futureDated"], true);
+  EXPECT_EQ(all["objects"][6]["title"], "Floods in Uvira");
+  EXPECT_GE(all["objects"][6]["daysAhead"].get<int>(), 1824);
+  EXPECT_LE(all["objects"][6]["daysAhead"].get<int>(), 1825);
+  // A limit is filled with present clippings first.
+  const auto limited = runJson(hub, {"list", "--json", "--limit", "6"});
+  ASSERT_EQ(limited["count"], 6);
+  for (const auto& object : limited["objects"]) EXPECT_FALSE(object.contains("futureDated"));
+  // search: the same rule.
+  const auto found = runJson(hub, {"search", "floods", "--json"});
+  ASSERT_EQ(found["count"], 3);
+  EXPECT_EQ(found["objects"][0]["title"], "Floods report from a clock at 1969");
+  EXPECT_EQ(found["objects"][2]["futureDated"], true);
+
+  // status: the newest object is the newest present one; the future-dated are counted apart.
+  const auto status = runJson(hub, {"status", "--json"});
+  EXPECT_EQ(status["archive"]["objects"], 8);
+  EXPECT_NE(status["archive"]["newest"]["title"], "Floods in Uvira");
+  EXPECT_NE(status["archive"]["newest"]["title"], "Undated floods report");
+  EXPECT_EQ(status["archive"]["futureDated"]["count"], 2);
+  EXPECT_GE(status["archive"]["futureDated"]["daysAhead"].get<int>(), 1824);
+  const auto text = run(hub, {"status"}).out;
+  EXPECT_NE(text.find("  future-dated: 2 objects signed more than a day ahead of this "
+                      "computer's clock, the latest "),
+            std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("most of the archive looks future-dated"), std::string::npos) << text;
 }
 
 }  // namespace

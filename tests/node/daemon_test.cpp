@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "store/peers.h"
@@ -141,6 +142,44 @@ TEST(Daemon, ANodeRestartedLaterCatchesUp) {
   b.start(quick());
   ASSERT_TRUE(converge({&a, &b}, 30s));
   EXPECT_EQ(b.archive.count(), 50u);
+}
+
+// A peer refused for misbehaviour is neither dialed nor admitted until it is forgiven; then
+// the two converge as usual.
+TEST(Daemon, ARefusedPeerIsNotDialedNorAdmittedUntilForgiven) {
+  Node a(1), b(2);
+  for (Node* node : {&a, &b}) node->start(quick());
+  for (Node* node : {&a, &b}) node->stop();
+  link(a, b);
+  b.add(0, 20);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                       std::chrono::system_clock::now().time_since_epoch())
+                       .count();
+  a.archive.archive->write([&](store::WriteTxn& txn) {
+    ASSERT_TRUE(store::refusePeer(txn, b.identity.publicKey(), "bad signature", now));
+  });
+  std::atomic<int> dialsOfB{0};
+  DaemonOptions options = quick();
+  options.onDialed = [&](const SessionReport& report) {
+    if (report.key == b.identity.publicKey()) ++dialsOfB;
+  };
+  a.start(options);
+  b.start(quick());
+  // b dials a again and again (refused at the handshake); a never dials b.
+  std::this_thread::sleep_for(3s);
+  EXPECT_EQ(dialsOfB.load(), 0);
+  EXPECT_EQ(a.archive.count(), 0u);
+  const auto peers = store::listPeers(b.archive.archive->beginRead());
+  ASSERT_EQ(peers.size(), 1u);
+  EXPECT_NE(peers[0].state.lastError.find("refused us"), std::string::npos)
+      << peers[0].state.lastError;
+
+  a.archive.archive->write([&](store::WriteTxn& txn) {
+    const auto name = "n" + b.identity.publicKey().hex().substr(0, 8);
+    ASSERT_TRUE(store::forgivePeer(txn, name).ok());
+  });
+  ASSERT_TRUE(converge({&a, &b}, 30s));
+  EXPECT_EQ(a.archive.count(), 20u);
 }
 
 }  // namespace

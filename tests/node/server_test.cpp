@@ -7,6 +7,12 @@
 
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <condition_variable>
 #include <mutex>
 #include <set>
@@ -70,8 +76,8 @@ std::set<protocol::ObjectId> idsOf(const store::Archive& archive) {
 
 void listPeer(store::Archive& archive, const std::string& name, const protocol::PublicKey& key) {
   archive.write([&](store::WriteTxn& txn) {
-    const auto put =
-        store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}}, store::IfNameListed::Refuse);
+    const auto put = store::putPeer(txn, {name, "tcp://127.0.0.1:7420", key, {}, {}},
+                                    store::IfNameListed::Refuse);
     ASSERT_TRUE(put.ok()) << put.error().message;
   });
 }
@@ -104,6 +110,13 @@ class Log {
     });
     return found;
   }
+  /// How many lines hold part.
+  std::size_t count(const std::string& part) {
+    std::lock_guard lock(m_mutex);
+    return static_cast<std::size_t>(
+        std::count_if(m_lines.begin(), m_lines.end(),
+                      [&](const auto& l) { return l.find(part) != std::string::npos; }));
+  }
   std::string all() {
     std::lock_guard lock(m_mutex);
     std::string text;
@@ -127,9 +140,12 @@ class ServerTest : public ::testing::Test {
   }
   void TearDown() override { stopServer(); }
 
-  void startServer(std::chrono::milliseconds idleTimeout = 10'000ms) {
+  /// penalize off by default: these tests send one hostile input after another under one key,
+  /// and each would get it refused (tests/node/hostile_test.cpp tests the refusal).
+  void startServer(std::chrono::milliseconds idleTimeout = 10'000ms, bool penalize = false) {
     ServerOptions options;
     options.listen = "tcp://127.0.0.1:*";
+    options.penalize = penalize;
     options.transport = testLimits();
     options.transport.linger = 1000ms;  // its last words reach the peers when it stops
     options.idleTimeout = idleTimeout;
@@ -446,6 +462,253 @@ TEST_F(ServerTest, StopEndsOpenSessionsAndTellsTheirPeers) {
   ASSERT_NE(failure, nullptr);
   EXPECT_NE(failure->reason.find("shutting down"), std::string::npos) << failure->reason;
   EXPECT_TRUE(m_log.find({"peer hostile: failed", "the server shut down"})) << m_log.all();
+}
+
+// --- Hostile peers: penalties, bounds, gaps closed ------------------------------------------
+
+std::int64_t unixNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+/// A raw TCP connection from source (a loopback address: 127.0.0.2 stands for another host)
+/// to the server's port; -1 when it cannot be made. Closed by the caller.
+int rawConnect(const std::string& endpoint, const char* source) {
+  const auto port = static_cast<std::uint16_t>(std::stoi(endpoint.substr(endpoint.rfind(':') + 1)));
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return -1;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  ::inet_pton(AF_INET, source, &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &to.sin_addr);
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      ::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+class HostileTest : public ServerTest {
+ protected:
+  void startPenalizing(std::chrono::milliseconds idleTimeout = 10'000ms) {
+    startServer(idleTimeout, true);
+  }
+  std::optional<store::PeerRecord> stored(const std::string& name) {
+    return store::findPeer(m_server.archive->beginRead(), name);
+  }
+  /// Waits (bounded) until the peer's stored state shows a refusal.
+  bool waitRefused(const std::string& name) {
+    for (int i = 0; i < 100; ++i) {
+      if (auto peer = stored(name); peer && peer->state.refusedAt(unixNow())) return true;
+      std::this_thread::sleep_for(50ms);
+    }
+    return false;
+  }
+  /// The hostile key can no longer open a session: its sync is refused at the handshake.
+  void expectHostileRefusedAtTheHandshake() {
+    TempArchive mine;
+    const auto report = syncFrom(*mine.archive, m_hostileKey);
+    EXPECT_FALSE(report.ok);
+    EXPECT_TRUE(report.refused) << report.failure;
+    EXPECT_TRUE(m_log.find({"refused a CURVE connection", "is refused until"})) << m_log.all();
+  }
+};
+
+// Scenario a: a listed peer floods garbage, valid frames out of turn and big messages as fast
+// as it can. Its first violation ends its session, refuses it (stored, with the reason) and
+// cuts its connection; a good peer is served during the flood; nothing of it is stored.
+TEST_F(HostileTest, AFloodingPeerIsRefusedCutOffAndTheGoodPeerIsServedMeanwhile) {
+  startPenalizing();
+  const auto before = idsOf(*m_server.archive);
+  std::atomic<bool> stop{false};
+  std::atomic<std::uint64_t> sent{0};
+  std::thread flood([&] {
+    zmq::context_t context;
+    auto socket = makeClientSocket(context, m_hostileKey, m_serverKey.publicKey(), testLimits());
+    socket.set(zmq::sockopt::sndtimeo, 100);
+    connectEndpoint(socket, m_endpoint);
+    sync::Hello hello;
+    hello.salt.fill(7);
+    const std::vector<Bytes> messages = {
+        sync::encode(hello), Bytes(64 * 1024, 0x5a), sync::encode(sync::Ack{9, {}}),
+        Bytes{1, 2, 3},      sync::encode(hello),    Bytes(1 << 20, 0x11)};
+    for (std::size_t i = 0; !stop && i < 200'000; ++i) {
+      if (socket.send(zmq::buffer(messages[i % messages.size()]), zmq::send_flags::none)) ++sent;
+    }
+  });
+  const bool refused = waitRefused("hostile");
+  expectServesAGoodClient();
+  stop = true;
+  flood.join();
+  ASSERT_TRUE(refused) << m_log.all();
+  const auto peer = stored("hostile");
+  EXPECT_FALSE(peer->state.refusedReason.empty());
+  EXPECT_EQ(peer->state.refusals, 1u);
+  EXPECT_GT(peer->state.refusedUntil, unixNow() + store::FIRST_REFUSAL - 60);
+  EXPECT_TRUE(m_log.find({"peer hostile: refused until"})) << m_log.all();
+  EXPECT_GT(sent.load(), 0u);
+  std::set<protocol::ObjectId> expected = before;
+  for (const auto& id : idsOf(*m_good.archive)) expected.insert(id);
+  EXPECT_EQ(idsOf(*m_server.archive), expected);  // the good peer's, nothing else
+  expectHostileRefusedAtTheHandshake();
+  // The good peer is untouched by the other's penalty.
+  EXPECT_FALSE(stored("good")->state.refusedAt(unixNow()));
+}
+
+// Scenario b: hundreds of TCP connections that never finish the handshake (silent, or a part
+// of a greeting) from one address, and unlisted CURVE clients retrying from another: the
+// server cuts connections over the per-address cap at once, refuses the strangers at ZAP, and
+// serves the good peer meanwhile.
+TEST_F(HostileTest, HandshakesThatNeverCompleteAreCappedPerAddressAndTheGoodPeerIsServed) {
+  startPenalizing();
+  const auto before = idsOf(*m_server.archive);
+  std::vector<int> raw;
+  const unsigned char partialGreeting[] = {0xff, 0, 0, 0, 0, 0, 0, 0, 1, 0x7f, 3};
+  for (int i = 0; i < 300; ++i) {
+    const int fd = rawConnect(m_endpoint, "127.0.0.2");
+    ASSERT_GE(fd, 0) << "connection " << i;
+    if (i % 2 == 1) (void)::send(fd, partialGreeting, sizeof partialGreeting, MSG_NOSIGNAL);
+    raw.push_back(fd);
+  }
+  std::vector<zmq::socket_t> strangers;
+  const auto port = m_endpoint.substr(m_endpoint.rfind(':') + 1);
+  for (int i = 0; i < 20; ++i) {
+    auto limits = testLimits();
+    limits.reconnectIntervalMax = 100ms;  // retrying as fast as libzmq lets them
+    strangers.push_back(makeClientSocket(m_context, keyNumber(static_cast<std::uint8_t>(40 + i)),
+                                         m_serverKey.publicKey(), limits));
+    connectEndpoint(strangers.back(), "tcp://127.0.0.3:0;127.0.0.1:" + port);
+  }
+  expectServesAGoodClient();
+  EXPECT_TRUE(m_log.find({"connections from 127.0.0.2", "more than 32 open from one address"}))
+      << m_log.all();
+  EXPECT_TRUE(m_log.find({"refused a CURVE connection from 127.0.0.3", "is not a listed peer's"}))
+      << m_log.all();
+  // Twenty strangers retrying for the length of a sync: one line, not one per refusal (one
+  // per address a minute; a busy machine may let a minute pass).
+  EXPECT_LE(m_log.count("connection from 127.0.0.3"), 2u) << m_log.all();
+  for (int fd : raw) ::close(fd);
+  strangers.clear();
+  expectServesAGoodClient();
+  std::set<protocol::ObjectId> expected = before;
+  for (const auto& id : idsOf(*m_good.archive)) expected.insert(id);
+  EXPECT_EQ(idsOf(*m_server.archive), expected);
+  // Strangers and raw connections have no key: nobody listed was refused for them.
+  for (const auto& peer : store::listPeers(m_server.archive->beginRead()))
+    EXPECT_FALSE(peer.state.refusedAt(unixNow())) << peer.name;
+}
+
+// Scenario c: ten thousand objects with bad signatures, in proper batches of 1,000. The first
+// batch fails verification, none of it is stored, the peer is refused and cut off: the rest
+// is never verified. The good peer is served meanwhile.
+TEST_F(HostileTest, TenThousandObjectsWithBadSignaturesAreRefusedAndNoneIsStored) {
+  startPenalizing();
+  const auto before = idsOf(*m_server.archive);
+  std::vector<Bytes> forged;
+  for (const auto& object : clippings(9, 0, 1000)) {
+    forged.push_back(bytesOf(object));
+    forged.back()[forged.back().size() - 9] ^= 0x01;  // inside the signature
+  }
+  std::thread attack([&] {
+    zmq::context_t context;
+    auto socket = makeClientSocket(context, m_hostileKey, m_serverKey.publicKey(), testLimits());
+    socket.set(zmq::sockopt::sndtimeo, 500);
+    connectEndpoint(socket, m_endpoint);
+    sync::Hello hello;
+    hello.salt.fill(7);
+    (void)socket.send(zmq::buffer(sync::encode(hello)), zmq::send_flags::none);
+    (void)socket.send(zmq::buffer(sync::encode(sync::Reconcile{1, true, {}})),
+                      zmq::send_flags::none);
+    for (std::uint32_t number = 1; number <= 10; ++number) {
+      std::vector<std::span<const std::uint8_t>> spans(forged.begin(), forged.end());
+      if (!socket.send(zmq::buffer(sync::encode(sync::packBatch(number, spans))),
+                       zmq::send_flags::none))
+        break;  // cut off
+    }
+  });
+  const bool refused = waitRefused("hostile");
+  expectServesAGoodClient();
+  attack.join();
+  ASSERT_TRUE(refused) << m_log.all();
+  EXPECT_NE(stored("hostile")->state.refusedReason.find("bad signature"), std::string::npos)
+      << stored("hostile")->state.refusedReason;
+  std::set<protocol::ObjectId> expected = before;
+  for (const auto& id : idsOf(*m_good.archive)) expected.insert(id);
+  EXPECT_EQ(idsOf(*m_server.archive), expected);
+  expectHostileRefusedAtTheHandshake();
+}
+
+TEST_F(HostileTest, ARefusedPeerIsRefusedAtTheHandshakeUntilForgiven) {
+  m_server.archive->write([&](store::WriteTxn& txn) {
+    ASSERT_TRUE(store::refusePeer(txn, m_hostileKey.publicKey(), "garbage", unixNow()));
+  });
+  startPenalizing();
+  expectHostileRefusedAtTheHandshake();
+  std::optional<Expected<store::PeerRecord, store::PeerProblem>> forgiven;
+  m_server.archive->write(
+      [&](store::WriteTxn& txn) { forgiven.emplace(store::forgivePeer(txn, "hostile")); });
+  ASSERT_TRUE(forgiven->ok());
+  // The server re-reads the list every peerListRefresh (2 s): a sync within 10 s gets through.
+  TempArchive mine;
+  mine.putAll(clippings(12, 0, 2));
+  ClientReport report;
+  for (int i = 0; i < 10 && !report.ok; ++i) {
+    report = syncFrom(*mine.archive, m_hostileKey);
+    if (!report.ok) std::this_thread::sleep_for(1s);
+  }
+  EXPECT_TRUE(report.ok) << report.failure << "\n" << m_log.all();
+}
+
+TEST_F(HostileTest, RemovingAPeerEndsItsOpenSessionAndItsConnection) {
+  startPenalizing();
+  auto open = hostileSocket();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  sendRaw(open, sync::encode(hello));
+  ASSERT_FALSE(answers(open, ANSWER_WAIT, "hello").empty());
+  m_server.archive->write(
+      [&](store::WriteTxn& txn) { EXPECT_TRUE(store::removePeer(txn, "hostile")); });
+  EXPECT_TRUE(m_log.find({"peer hostile: failed", "no longer lists the peer"}, 10'000ms))
+      << m_log.all();
+  // Nothing it sends now opens a session (its connection is cut, a new one is refused).
+  (void)open.send(zmq::buffer(sync::encode(hello)), zmq::send_flags::dontwait);
+  for (const auto& answer : answers(open, REFUSED_WAIT))
+    EXPECT_FALSE(std::holds_alternative<sync::Hello>(answer));
+  expectServesAGoodClient();
+}
+
+TEST_F(HostileTest, AClientThatDiesIsDroppedWhenItsConnectionEndsNotAfterTheIdleTimeout) {
+  startPenalizing(600'000ms);  // ten minutes: only the connection's end can drop it in time
+  {
+    zmq::context_t context;
+    auto dying = makeClientSocket(context, m_hostileKey, m_serverKey.publicKey(), testLimits());
+    connectEndpoint(dying, m_endpoint);
+    sync::Hello hello;
+    hello.salt.fill(7);
+    sendRaw(dying, sync::encode(hello));
+    ASSERT_FALSE(answers(dying, ANSWER_WAIT, "hello").empty());
+  }  // the socket and its context close: the TCP connection ends, as when a process dies
+  EXPECT_TRUE(m_log.find({"peer hostile: failed", "the link was cut"}, 10'000ms)) << m_log.all();
+  EXPECT_FALSE(stored("hostile")->state.refusedAt(unixNow()));  // dying is no misbehaviour
+  expectServesAGoodClient();
+}
+
+// A listed peer whose link came back mid-session sends the rest of its session on a new
+// connection: that session fails, but it is no misbehaviour and nobody is refused for it.
+TEST_F(HostileTest, AValidMessageOutOfTurnOnANewConnectionIsNotPunished) {
+  startPenalizing();
+  auto socket = hostileSocket();
+  sendRaw(socket, sync::encode(sync::Ack{3, {}}));
+  const auto got = answers(socket);
+  ASSERT_FALSE(got.empty());
+  EXPECT_TRUE(std::holds_alternative<sync::Failure>(got.back()));
+  EXPECT_TRUE(m_log.find({"peer hostile: failed", "expected hello, got ack"})) << m_log.all();
+  EXPECT_FALSE(stored("hostile")->state.refusedAt(unixNow()));
 }
 
 }  // namespace

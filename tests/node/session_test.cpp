@@ -6,6 +6,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <deque>
 #include <set>
 
@@ -150,6 +151,48 @@ TEST(Session, AFreshNodeReceivesEverythingInBoundedBatches) {
   EXPECT_EQ(responder.stats().objectsOut, 2000u);
 }
 
+TEST(Session, TheCountToReceiveIsKnownOnceReconciliationIsOver) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 300));
+  b.putAll(clippings(2, 0, 200));
+  const auto shared = clippings(3, 0, 50);
+  a.putAll(shared);
+  b.putAll(shared);
+  Session initiator(*a.archive, Session::Role::Initiator);
+  Session responder(*b.archive, Session::Role::Responder);
+  EXPECT_FALSE(initiator.expectedIn());
+  run(initiator, responder);
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  EXPECT_EQ(initiator.expectedIn(), std::optional<std::uint64_t>(200));
+  EXPECT_EQ(responder.expectedIn(), std::optional<std::uint64_t>(300));
+}
+
+TEST(Session, AFreshNodeKnowsHowManyObjectsAreComingBeforeTheyAllArrive) {
+  TempArchive a, b;
+  b.putAll(clippings(1, 0, 1000));
+  SessionOptions options;
+  options.batchObjects = 100;
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder, options);
+  std::deque<Bytes> toResponder, toInitiator;
+  for (auto& m : initiator.start()) toResponder.push_back(std::move(m));
+  std::optional<std::uint64_t> firstKnownAt;  // objects received when the count was known
+  while (!toResponder.empty() || !toInitiator.empty()) {
+    auto& queue = toResponder.empty() ? toInitiator : toResponder;
+    Session& to = toResponder.empty() ? initiator : responder;
+    auto replies = to.receive(queue.front());
+    queue.pop_front();
+    for (auto& m : replies) (&to == &initiator ? toResponder : toInitiator).push_back(m);
+    if (!firstKnownAt && initiator.expectedIn()) {
+      EXPECT_EQ(*initiator.expectedIn(), 1000u);
+      firstKnownAt = initiator.stats().objectsIn;
+    }
+  }
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(firstKnownAt);
+  EXPECT_LT(*firstKnownAt, 1000u);
+}
+
 TEST(Session, ACutSessionLosesNothingAndTheNextOneCompletes) {
   TempArchive a, b;
   a.putAll(clippings(1, 0, 700));
@@ -174,6 +217,84 @@ TEST(Session, ACutSessionLosesNothingAndTheNextOneCompletes) {
       return true;
     });
     EXPECT_EQ(bad, 0u);
+  }
+}
+
+// --- Future-dated objects (docs/decisions/0005-future-dated-objects.md) --------------------
+
+std::int64_t systemNow() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+constexpr std::int64_t YEAR = 365 * 24 * 3600;
+
+std::uint64_t invalidObjects(const store::Archive& archive) {
+  std::uint64_t bad = 0;
+  archive.beginRead().forEach([&](const protocol::ObjectId& id, std::span<const std::uint8_t> b) {
+    const auto verified = protocol::verify(b);
+    if (!verified || verified->id() != id) ++bad;
+    return true;
+  });
+  return bad;
+}
+
+TEST(Session, FutureDatedAndAncientObjectsAreStoredSyncedAndVerifiedLikeAnyOther) {
+  const std::int64_t now = systemNow();
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 300));
+  a.putAll(clippings(3, 0, 20, now + 5 * YEAR));  // a signer whose clock is five years fast
+  a.putAll(clippings(5, 0, 2, -1));               // and one whose clock says 1969
+  b.putAll(clippings(2, 0, 200));
+  b.putAll(clippings(4, 0, 10, now + 2 * 24 * 3600));  // two days ahead: future-dated
+  b.putAll(clippings(6, 0, 2, 0));
+  std::set<protocol::ObjectId> all = idsOf(*a.archive);
+  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+
+  syncBoth(*a.archive, *b.archive);
+  EXPECT_EQ(idsOf(*a.archive), all);
+  EXPECT_EQ(idsOf(*b.archive), all);
+  EXPECT_EQ(all.size(), 534u);
+  EXPECT_EQ(invalidObjects(*a.archive), 0u);
+  EXPECT_EQ(invalidObjects(*b.archive), 0u);
+
+  // In step, with 30 future-dated objects on both sides: the next in-step session opens with a
+  // few dozen bytes and finds the peer's new object in one round trip.
+  b.putAll(clippings(2, 200, 201, now - 3600));
+  SessionOptions options;
+  options.opening = protocol::Reconciler::Opening::InStep;
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder);
+  const auto outcome = run(initiator, responder);
+  ASSERT_TRUE(outcome.initiatorFinished) << initiator.failure();
+  EXPECT_TRUE(initiator.inStep());
+  EXPECT_EQ(initiator.stats().objectsIn, 1u);
+  EXPECT_EQ(initiator.stats().roundTrips(), 1u);
+  EXPECT_LT(initiator.stats().reconcileBytesOut, 100u);
+}
+
+TEST(Session, NodesWhoseClocksDisagreeStillEndWithTheUnion) {
+  const std::int64_t now = systemNow();
+  for (const std::int64_t skew : {-2 * YEAR, std::int64_t{-3600}, 10 * YEAR}) {
+    SCOPED_TRACE("initiator's clock off by " + std::to_string(skew) + " s");
+    TempArchive a, b;
+    a.putAll(clippings(1, 0, 150));
+    a.putAll(clippings(3, 0, 15, now + YEAR));
+    b.putAll(clippings(2, 0, 120));
+    b.putAll(clippings(4, 0, 5, now + 3 * 24 * 3600));
+    std::set<protocol::ObjectId> all = idsOf(*a.archive);
+    for (const auto& id : idsOf(*b.archive)) all.insert(id);
+    SessionOptions skewed;
+    skewed.tuning.horizon = protocol::horizonFor(now + skew);
+    Session initiator(*a.archive, Session::Role::Initiator, skewed);
+    Session responder(*b.archive, Session::Role::Responder);
+    const auto outcome = run(initiator, responder);
+    ASSERT_TRUE(outcome.initiatorFinished) << initiator.failure();
+    ASSERT_TRUE(outcome.responderFinished) << responder.failure();
+    EXPECT_TRUE(initiator.inStep());
+    EXPECT_EQ(idsOf(*a.archive), all);
+    EXPECT_EQ(idsOf(*b.archive), all);
   }
 }
 

@@ -335,6 +335,42 @@ TEST_F(Transport, ZeroMqFailuresAreErrorsNamingTheCallAndWhatToDo) {
   EXPECT_THROW((void)makeClientSocket(m_context, m_goma, notAKey, m_limits), Error);
 }
 
+TEST_F(Transport, ARefusedKeyIsRefusedAtTheHandshakeWithTheRefusalLogged) {
+  ZapHandler zap(m_context, m_allow, m_log.callback());
+  ASSERT_TRUE(m_allow.refuse(m_goma.publicKey(), "refused until 2026-11-28T02:00:00Z: garbage"));
+  auto srv = server(m_limits);
+  auto cli = client(m_goma, m_limits);
+  EXPECT_FALSE(sendFrom(cli, "hello"));
+  EXPECT_FALSE(receiveWithin(srv, REFUSED_WAIT));
+  auto refusal = m_log.first();
+  ASSERT_TRUE(refusal);
+  EXPECT_NE(refusal->reason.find("is refused until 2026-11-28T02:00:00Z: garbage"),
+            std::string::npos)
+      << refusal->reason;
+}
+
+TEST(AllowList, ARefusedKeyIsListedButNotAdmittedUntilTheListIsReplaced) {
+  auto goma = SecretKey::generate();
+  auto bukavu = SecretKey::generate();
+  AllowList allow;
+  EXPECT_FALSE(allow.refuse(goma.publicKey(), "not listed"));  // only listed keys
+  allow.replace({goma.publicKey(), bukavu.publicKey()}, {{goma.publicKey(), "refused until X"}});
+  EXPECT_EQ(allow.find(goma.curveSecretKey().publicKey()), goma.publicKey());
+  EXPECT_FALSE(allow.admits(goma.publicKey()));
+  EXPECT_EQ(allow.refusal(goma.publicKey()), "refused until X");
+  EXPECT_TRUE(allow.admits(bukavu.publicKey()));
+  EXPECT_FALSE(allow.refusal(bukavu.publicKey()));
+  EXPECT_TRUE(allow.refuse(bukavu.publicKey(), "refused until Y"));
+  EXPECT_FALSE(allow.admits(bukavu.publicKey()));
+  allow.replace({goma.publicKey(), bukavu.publicKey()});  // the refusals ended
+  EXPECT_TRUE(allow.admits(goma.publicKey()));
+  EXPECT_TRUE(allow.admits(bukavu.publicKey()));
+  allow.refuse(goma.publicKey(), "again");
+  allow.remove(goma.publicKey());
+  EXPECT_FALSE(allow.admits(goma.publicKey()));
+  EXPECT_FALSE(allow.refusal(goma.publicKey()));
+}
+
 TEST(AllowList, FindsListedKeysByTheirCurveForm) {
   auto goma = SecretKey::generate();
   auto bukavu = SecretKey::generate();

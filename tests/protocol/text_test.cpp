@@ -439,5 +439,15 @@ TEST(NormalForm, CheckAgreesWithNormalizeOnRandomClippings) {
   EXPECT_GT(normalSeen, 1000);
 }
 
+// signedAt is whatever a signer claimed: every Int64 must print as something true.
+TEST(FormatUtc, PrintsAnyTimeASignerMayClaim) {
+  EXPECT_EQ(formatUtc(1357862400), "2013-01-11T00:00:00Z");
+  EXPECT_EQ(formatUtc(0), "1970-01-01T00:00:00Z");
+  EXPECT_EQ(formatUtc(-1), "1969-12-31T23:59:59Z");
+  EXPECT_EQ(formatUtc(253402300800), "10000-01-01T00:00:00Z");
+  EXPECT_EQ(formatUtc(INT64_MAX), "unix time 9223372036854775807");
+  EXPECT_EQ(formatUtc(INT64_MIN), "unix time -9223372036854775808");
+}
+
 }  // namespace
 }  // namespace fieldsync::protocol

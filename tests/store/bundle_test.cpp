@@ -144,6 +144,34 @@ TEST_F(Bundles, AnUnknownReleaseIsRefused) {
   EXPECT_NE(ids.error().find("monthly"), std::string::npos) << ids.error();
 }
 
+TEST_F(Bundles, ExportAndImportTellTheirProgressUpToTheWholeCount) {
+  std::vector<Progress> exported;
+  Bytes bundle;
+  auto summary = exportBundle(
+      *m_source.archive, {},
+      [&](std::span<const std::uint8_t> b) { bundle.insert(bundle.end(), b.begin(), b.end()); }, 1,
+      {}, [&](const Progress& p) { exported.push_back(p); });
+  ASSERT_TRUE(summary.ok());
+  ASSERT_FALSE(exported.empty());
+  EXPECT_EQ(exported.front().done, 0u);
+  EXPECT_EQ(exported.back().done, 9u);
+  EXPECT_EQ(exported.back().total, 9u);
+  EXPECT_GT(exported.back().bytes, 0u);
+  for (std::size_t i = 1; i < exported.size(); ++i)
+    EXPECT_GE(exported[i].done, exported[i - 1].done);
+
+  std::vector<Progress> imported;
+  TempArchive target;
+  ImportOptions options;
+  options.batchObjects = 4;  // three batches: 4, 4, 1
+  options.progress = [&](const Progress& p) { imported.push_back(p); };
+  ASSERT_TRUE(importBundle(*target.archive, sourceOf(bundle), options).ok());
+  ASSERT_GE(imported.size(), 3u);
+  EXPECT_EQ(imported.back().done, 9u);
+  EXPECT_EQ(imported.back().total, 9u);
+  EXPECT_EQ(imported.back().bytes, exported.back().bytes);
+}
+
 // --- Import ------------------------------------------------------------------------------------
 
 TEST_F(Bundles, ImportStoresEverythingAndAgainStoresNothing) {

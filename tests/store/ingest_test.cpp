@@ -20,6 +20,19 @@ std::vector<Clipping> threeArticles() {
           clipping("Harvest report", "Millet prices fell.", "2013-01", {}, "IRIN")};
 }
 
+TEST(Ingest, TellsItsProgressClippingByClipping) {
+  TempArchive t;
+  std::vector<Progress> told;
+  (void)ingestClippings(*t.archive, keyNumber(1), threeArticles(), 100,
+                        [&](const Progress& p) { told.push_back(p); });
+  ASSERT_EQ(told.size(), 4u);  // before each clipping, and once all are signed
+  for (std::size_t i = 0; i < told.size(); ++i) {
+    EXPECT_EQ(told[i].done, i);
+    EXPECT_EQ(told[i].total, 3u);
+  }
+  EXPECT_GT(told.back().bytes, 0u);
+}
+
 TEST(Ingest, StoresEveryNewClippingSignedByTheKey) {
   TempArchive t;
   const auto key = keyNumber(1);

@@ -79,7 +79,10 @@ TEST(PeerRecordForm, RoundTripsEveryField) {
                   .roundTrips = 7,
                   .failures = 3,
                   .budgetDay = 19675,
-                  .budgetUsed = 5ull << 33};
+                  .budgetUsed = 5ull << 33,
+                  .refusedUntil = 1700003000,
+                  .refusedReason = "object 3: bad signature",
+                  .refusals = 2};
   record.settings = {.interval = 600, .maxBackoff = 86400, .rate = 8000, .dailyBudget = 5'000'000};
   const auto bytes = encodePeer(record);
   EXPECT_EQ(bytes[0], PEER_RECORD_VERSION);
@@ -89,12 +92,96 @@ TEST(PeerRecordForm, RoundTripsEveryField) {
   EXPECT_EQ(decodePeer("goma", encodePeer(record)), record);
 }
 
+/// The version 2 form: no penalty (refusedUntil, refusals, refusedReason).
+std::vector<std::uint8_t> encodeVersion2(const PeerRecord& record) {
+  auto bytes = encodePeer(record);
+  bytes[0] = 2;
+  bytes.resize(bytes.size() - 2 * 8 - 2 - record.state.refusedReason.size());
+  return bytes;
+}
+
 /// The version 1 form, as the first releases wrote it: no settings, failures or budget.
 std::vector<std::uint8_t> encodeVersion1(const PeerRecord& record) {
-  auto bytes = encodePeer(record);
+  auto bytes = encodeVersion2(record);
   bytes[0] = 1;
   bytes.resize(bytes.size() - 7 * 8);
   return bytes;
+}
+
+TEST(PeerRecordForm, Version2DecodesAsNeverRefused) {
+  PeerRecord record = peer("goma", 1);
+  record.state = {.lastSuccess = 1700000000, .failures = 2, .budgetUsed = 7};
+  record.settings.rate = 8000;
+  const auto old = encodeVersion2(record);
+  // Pinned: 1 + 32 + 2 + address + 2 + 0 + 18 * 8 bytes, as version 2 stored it.
+  ASSERT_EQ(old.size(), 1 + 32 + 2 + record.address.size() + 2 + 18 * 8);
+  auto decoded = decodePeer("goma", old);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, record);
+  EXPECT_EQ(decoded->state.refusedUntil, 0);
+  EXPECT_EQ(decoded->state.refusals, 0u);
+  EXPECT_TRUE(decoded->state.refusedReason.empty());
+  // Version 2 bytes with version 3's tail, or version 3 without it, are damaged.
+  auto v2Longer = encodePeer(record);
+  v2Longer[0] = 2;
+  EXPECT_FALSE(decodePeer("goma", v2Longer));
+  auto v3Shorter = old;
+  v3Shorter[0] = 3;
+  EXPECT_FALSE(decodePeer("goma", v3Shorter));
+}
+
+TEST(PeerPenalty, EachRefusalSinceTheLastForgivingLastsFourTimesAsLongUpToAWeek) {
+  EXPECT_EQ(refusalPeriod(1), 600);
+  EXPECT_EQ(refusalPeriod(2), 2400);
+  EXPECT_EQ(refusalPeriod(3), 9600);
+  EXPECT_EQ(refusalPeriod(5), 600 * 256);    // 42 h 40 min
+  EXPECT_EQ(refusalPeriod(6), MAX_REFUSAL);  // 600 * 1024 would pass a week
+  EXPECT_EQ(refusalPeriod(UINT32_MAX), MAX_REFUSAL);
+
+  PeerState state;
+  EXPECT_FALSE(state.refusedAt(1000));
+  EXPECT_TRUE(refuse(state, "garbage", 1000));
+  EXPECT_EQ(state.refusedUntil, 1600);
+  EXPECT_EQ(state.refusals, 1u);
+  EXPECT_TRUE(state.refusedAt(1599));
+  EXPECT_FALSE(state.refusedAt(1600));
+  // While refused, a second offence (another session open at the time) changes nothing.
+  EXPECT_FALSE(refuse(state, "bad signature", 1200));
+  EXPECT_EQ(state.refusedUntil, 1600);
+  EXPECT_EQ(state.refusedReason, "garbage");
+  // After it ends, the next one is four times as long.
+  EXPECT_TRUE(refuse(state, "bad signature", 2000));
+  EXPECT_EQ(state.refusedUntil, 2000 + 2400);
+  EXPECT_EQ(state.refusals, 2u);
+  EXPECT_EQ(state.refusedReason, "bad signature");
+}
+
+TEST_F(Peers, RefusePeerAndForgivePeerChangeThePenaltyOnly) {
+  const PeerRecord goma = peer("goma", 1);
+  ASSERT_TRUE(put(goma).ok());
+  std::optional<bool> began;
+  m_archive->write(
+      [&](WriteTxn& txn) { began = refusePeer(txn, goma.key, std::string(5000, 'x'), 1000); });
+  ASSERT_TRUE(began);
+  EXPECT_TRUE(*began);
+  auto stored = findPeer(m_archive->beginRead(), "goma");
+  ASSERT_TRUE(stored);
+  EXPECT_TRUE(stored->state.refusedAt(1001));
+  EXPECT_EQ(stored->state.refusedReason.size(), MAX_PEER_ERROR);
+  EXPECT_EQ(stored->settings, goma.settings);
+  m_archive->write(
+      [&](WriteTxn& txn) { EXPECT_FALSE(refusePeer(txn, peer("other", 2).key, "garbage", 1000)); });
+
+  std::optional<Expected<PeerRecord, PeerProblem>> forgiven;
+  m_archive->write([&](WriteTxn& txn) { forgiven.emplace(forgivePeer(txn, "goma")); });
+  ASSERT_TRUE(forgiven->ok());
+  stored = findPeer(m_archive->beginRead(), "goma");
+  EXPECT_FALSE(stored->state.refusedAt(1001));
+  EXPECT_EQ(stored->state.refusals, 0u);
+  EXPECT_TRUE(stored->state.refusedReason.empty());
+  m_archive->write([&](WriteTxn& txn) { forgiven.emplace(forgivePeer(txn, "nobody")); });
+  ASSERT_FALSE(forgiven->ok());
+  EXPECT_EQ(forgiven->error().kind, PeerProblem::NotListed);
 }
 
 TEST(PeerRecordForm, Version1DecodesWithDefaultSettings) {
@@ -115,7 +202,7 @@ TEST(PeerRecordForm, Version1DecodesWithDefaultSettings) {
   EXPECT_EQ(decoded->state.failures, 0u);
   EXPECT_EQ(decoded->state.budgetUsed, 0u);
   // Version 1 bytes with version 2's extra numbers, or version 2 without them, are damaged.
-  auto v1Longer = encodePeer(record);
+  auto v1Longer = encodeVersion2(record);
   v1Longer[0] = 1;
   EXPECT_FALSE(decodePeer("goma", v1Longer));
   auto v2Shorter = old;

@@ -11,8 +11,9 @@
 namespace fieldsync::testing {
 
 struct ReconcileStats {
-  std::size_t bytes = 0;     // frame bytes, both directions
-  std::size_t messages = 0;  // rounds sent, both directions
+  std::size_t bytes = 0;         // frame bytes, both directions
+  std::size_t openingBytes = 0;  // of which round 1, the initiator's opening
+  std::size_t messages = 0;      // rounds sent, both directions
   std::size_t frames = 0;
   std::vector<protocol::SyncKey> toResponder;  // what the initiator pushes
   std::vector<protocol::SyncKey> toInitiator;  // what the responder pushes
@@ -31,23 +32,28 @@ inline std::vector<protocol::SyncKey> resolvePushes(const protocol::Reply& reply
 }
 
 /// Reconciles initiator and responder, which are left unchanged; the pushes found are in
-/// the stats. Every round goes through encodeFrames and decodeFrame.
+/// the stats. Every round goes through encodeFrames and decodeFrame. The responder runs with
+/// responderTuning when given (another horizon: another clock), else with tuning.
 inline ReconcileStats reconcile(
     const protocol::RangeIndex& initiator, const protocol::RangeIndex& responder,
     const protocol::Salt& salt, const protocol::Tuning& tuning = {}, std::size_t maxMessages = 64,
-    protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full) {
-  const protocol::Reconciler reconciler(salt, tuning);
+    protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full,
+    const protocol::Tuning* responderTuning = nullptr) {
+  const protocol::Reconciler initiatorSide(salt, tuning);
+  const protocol::Reconciler responderSide(salt, responderTuning ? *responderTuning : tuning);
   ReconcileStats stats;
-  std::vector<protocol::Frame> outgoing = reconciler.initiate(initiator, opening);
+  std::vector<protocol::Frame> outgoing = initiatorSide.initiate(initiator, opening);
   bool fromInitiator = true;
   for (std::uint32_t round = 1; stats.messages < maxMessages; ++round) {
     const auto encoded = protocol::encodeFrames(outgoing, tuning.maxFrameBytes);
     ++stats.messages;
     const protocol::RangeIndex& receiver = fromInitiator ? responder : initiator;
+    const protocol::Reconciler& reconciler = fromInitiator ? responderSide : initiatorSide;
     protocol::Reply reply;
     bool needsAnswer = false;
     for (const auto& bytes : encoded) {
       stats.bytes += bytes.size();
+      if (round == 1) stats.openingBytes += bytes.size();
       ++stats.frames;
       auto frame = protocol::decodeFrame(bytes);
       if (!frame) throw std::runtime_error("undecodable frame: " + frame.error().detail);
