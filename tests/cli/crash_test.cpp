@@ -55,12 +55,16 @@ TEST_F(Crash, ImportKilledAtRandomMomentsKeepsEveryFileItReportedAndNothingHalfW
   const auto office = makeNode("office", m_dir / "template");
 
   // One uncut import gives the span the kills are drawn over.
-  const auto calibration = copyHome(office.home, "calibration");
-  const auto started = Clock::now();
-  auto full = run(calibration, args);
-  const auto span = (Clock::now() - started) * 6 / 5;
-  ASSERT_EQ(full.status, 0) << full.err;
-  fs::remove_all(calibration);
+  // The quicker of two, so one slowed by a busy machine does not stretch the span.
+  Clock::duration span = Clock::duration::max();
+  for (int i = 0; i < 2; ++i) {
+    const auto calibration = copyHome(office.home, "calibration");
+    const auto started = Clock::now();
+    auto full = run(calibration, args);
+    span = std::min(span, (Clock::now() - started) * 6 / 5);
+    ASSERT_EQ(full.status, 0) << full.err;
+    fs::remove_all(calibration);
+  }
   std::cout << "an uncut import of " << FILES << " files of " << EACH << " clippings: "
             << std::chrono::duration_cast<std::chrono::milliseconds>(span * 5 / 6).count() << " ms"
             << std::endl;
@@ -152,12 +156,16 @@ TEST_F(Crash, BundleImportKilledAtRandomMomentsKeepsWholeBatchesAndCompletesOnTh
   const std::vector<std::string> args{"bundle", "import", stick, "--batch-objects",
                                       std::to_string(BATCH)};
 
-  const auto calibration = copyHome(hub.home, "calibration");
-  const auto started = Clock::now();
-  auto full = run(calibration, args);
-  const auto span = (Clock::now() - started) * 6 / 5;
-  ASSERT_EQ(full.status, 0) << full.err;
-  fs::remove_all(calibration);
+  // The quicker of two, so one slowed by a busy machine does not stretch the span.
+  Clock::duration span = Clock::duration::max();
+  for (int i = 0; i < 2; ++i) {
+    const auto calibration = copyHome(hub.home, "calibration");
+    const auto started = Clock::now();
+    auto full = run(calibration, args);
+    span = std::min(span, (Clock::now() - started) * 6 / 5);
+    ASSERT_EQ(full.status, 0) << full.err;
+    fs::remove_all(calibration);
+  }
   std::cout << "an uncut bundle import of " << OBJECTS << " objects in batches of " << BATCH << ": "
             << std::chrono::duration_cast<std::chrono::milliseconds>(span * 5 / 6).count() << " ms"
             << std::endl;
