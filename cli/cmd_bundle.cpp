@@ -170,11 +170,13 @@ int runExport(const Global& global, const ExportOptions& o) {
 struct ImportOptions {
   std::string file;
   bool json = false;
+  std::size_t batchObjects = store::ImportOptions{}.batchObjects;
 };
 
 int runImport(const Global& global, const ImportOptions& o) {
   auto home = openHome(global);
   store::ImportOptions options;
+  options.batchObjects = o.batchObjects;
   InputFile input(o.file, options.limits);
   auto bar = terminalProgressBar(global.quiet, "importing");
   options.progress = progressCallback(bar.get());
@@ -413,6 +415,11 @@ void addBundle(CLI::App& app, Invocation& invocation) {
       bundle->add_subcommand("import", "Store every object of a bundle that verifies");
   importCmd->add_option("file", im->file, "The bundle (- for standard input)")->required();
   importCmd->add_flag("--json", im->json, "Print the result as JSON");
+  // Hidden from --help (documented in docs/cli.md): objects per write transaction, so the
+  // crash tests can cut an import between many small batches.
+  importCmd->add_option("--batch-objects", im->batchObjects, "Objects per write transaction")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->group("");
   importCmd->footer(
       "Example:\n"
       "  fieldsync bundle import /media/usb/from-hub.fsb\n"

@@ -110,7 +110,9 @@ int run(const Global& global, const Options& options) {
       if (!result.duplicates.empty())
         std::cout << ", " << result.duplicates.size()
                   << " already in the archive with this key (not stored again)";
-      std::cout << '\n';
+      // Flushed at once: a file's line means its clippings are committed, even if the
+      // import is killed before the next file (tests/cli/crash_test.cpp relies on it).
+      std::cout << std::endl;
     }
   }
   if (options.json) {

@@ -50,7 +50,20 @@ void Daemon::stop() {
 void Daemon::run() {
   std::thread serving([this] { m_server.run(); });
   try {
-    if (m_options.dial) dialLoop();
+    // A full disk or map (Error with Action::BackOff) stops this round of dialing, not the
+    // node: the server goes on, and dialing starts again after a back-off, so the node
+    // recovers by itself once there is room.
+    while (m_options.dial) {
+      try {
+        dialLoop();
+        break;
+      } catch (const Error& e) {
+        if (e.action() != Action::BackOff) throw;
+        m_log(std::string("dialing paused: ") + e.what());
+        std::unique_lock lock(m_mutex);
+        if (m_wake.wait_for(lock, m_options.minBackoff, [this] { return m_stop; })) break;
+      }
+    }
     std::unique_lock lock(m_mutex);
     m_wake.wait(lock, [this] { return m_stop; });
   } catch (...) {

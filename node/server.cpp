@@ -196,7 +196,13 @@ void Server::run() {
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
     m_log(open.report.ok ? LogLevel::Info : LogLevel::Warn, formatReport(open.report));
     const std::int64_t now = unixNow();
-    recordSession(m_archive, open.report, now);
+    // A full disk (or map) must not stop the server: the peer state waits for the next
+    // session, and serving goes on.
+    try {
+      recordSession(m_archive, open.report, now);
+    } catch (const Error& e) {
+      m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
+    }
     // Only the peer's own session, under the key CURVE authenticated, can get it refused.
     if (m_options.penalize && open.report.key && open.session->peerMisbehaved() &&
         !open.staleStart) {

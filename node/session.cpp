@@ -249,10 +249,12 @@ std::optional<sync::Batch> Session::nextBatch() {
   auto full = [&] {
     return objects.size() >= m_options.batchObjects || bytes >= m_options.batchBytes;
   };
+  std::vector<protocol::ObjectId> ids;
   auto take = [&](const SyncKey& key) {
     if (const auto object = txn.get(key.id)) {
       objects.push_back(*object);
       bytes += object->size();
+      if (m_options.onAcknowledged) ids.push_back(key.id);
     }
   };
   while (!m_pushKeys.empty() && !full()) {
@@ -274,6 +276,7 @@ std::optional<sync::Batch> Session::nextBatch() {
     }
   }
   if (objects.empty()) return std::nullopt;
+  if (m_options.onAcknowledged) m_unacked.push_back(std::move(ids));
   m_stats.objectsOut += objects.size();
   return m_packer.pack(++m_stats.batchesOut, objects);
 }
@@ -332,6 +335,10 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
 
 void Session::onAck(const sync::Ack& ack) {
   m_acked = ack.batch;
+  if (m_options.onAcknowledged && !m_unacked.empty()) {  // acks come one by one, in order
+    m_options.onAcknowledged(m_unacked.front());
+    m_unacked.pop_front();
+  }
   m_peerState = ack.state;
 }
 

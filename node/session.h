@@ -62,6 +62,10 @@ struct SessionOptions {
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
   BatchVerifier verifier;  // empty: parallelVerifier over every core
+  /// Called with the ids of each batch this side sent, once the peer acknowledged it (so the
+  /// peer has committed them), in the order sent. For tests and tools that must know what a
+  /// peer holds for sure (tests/cli/crash_test.cpp); empty: the ids are not kept.
+  std::function<void(const std::vector<protocol::ObjectId>&)> onAcknowledged;
 };
 
 struct SessionStats {
@@ -164,6 +168,7 @@ class Session {
   std::deque<Push> m_pushes;
   std::vector<protocol::SyncKey> m_pushKeys;  // single keys still to send
   std::uint32_t m_acked = 0;
+  std::deque<std::vector<protocol::ObjectId>> m_unacked;  // ids per batch, for onAcknowledged
   bool m_doneSent = false;
   bool m_peerDone = false;
 

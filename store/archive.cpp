@@ -1,12 +1,17 @@
 #include "store/archive.h"
 
+#include <fcntl.h>
 #include <lmdb.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cerrno>
 #include <charconv>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 #include <stdexcept>
@@ -15,6 +20,7 @@
 #include <utility>
 
 #include "protocol/text.h"
+#include "store/files.h"
 #include "store/lmdb.h"
 #include "store/peers_access.h"
 #include "store/prefix.h"
@@ -47,9 +53,9 @@ enum Db : std::size_t {
   SYNC_INDEX
 };
 constexpr std::array<const char*, 16> DB_NAMES = {
-    "objects",    "by_time",    "by_published", "by_tag", "by_signer",
-    "by_content", "by_seq",     "terms_recent", "terms",  "meta",
-    "by_kind",    "by_release", "by_member",    "keys",   "peers", "sync_index"};
+    "objects",   "by_time",      "by_published", "by_tag",    "by_signer", "by_content",
+    "by_seq",    "terms_recent", "terms",        "meta",      "by_kind",   "by_release",
+    "by_member", "keys",         "peers",        "sync_index"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -62,9 +68,6 @@ constexpr std::size_t LIST_KEY_BYTES = PUBLISHED_BYTES + TIME_BYTES + ID_BYTES;
 constexpr std::string_view NO_DATE = "0000-00-00";
 constexpr std::size_t MAX_CANDIDATES = 20;
 constexpr std::size_t ID_HEX_CHARS = 2 * ID_BYTES;
-
-// Growth stops here (a corrupt size or a runaway batch); 2^44 bytes = 16 TiB of address space.
-constexpr std::size_t MAX_MAP_BYTES = std::size_t{1} << 44;
 
 using ListKey = std::array<std::uint8_t, LIST_KEY_BYTES>;  // the by_published key
 
@@ -170,6 +173,66 @@ class ScopeExit {
 
 }  // namespace
 
+// --- Map sizes --------------------------------------------------------------------------------
+
+namespace {
+
+/// "64M", "2G", "1048576": a size in bytes with an optional binary suffix.
+std::optional<std::size_t> parseSize(std::string_view text) {
+  if (text.empty()) return std::nullopt;
+  unsigned shift = 0;
+  switch (text.back()) {
+    case 'K':
+    case 'k':
+      shift = 10;
+      break;
+    case 'M':
+    case 'm':
+      shift = 20;
+      break;
+    case 'G':
+    case 'g':
+      shift = 30;
+      break;
+    case 'T':
+    case 't':
+      shift = 40;
+      break;
+    default:
+      break;
+  }
+  if (shift != 0) text.remove_suffix(1);
+  const auto number = parseNumber(text);
+  if (!number || *number == 0 || *number > (SIZE_MAX >> shift)) return std::nullopt;
+  return static_cast<std::size_t>(*number << shift);
+}
+
+}  // namespace
+
+Options mapSizesFromEnvironment(Options options) {
+  for (const auto& [name, field] : {std::pair{ENV_MAP_INITIAL, &Options::initialMapBytes},
+                                    std::pair{ENV_MAP_MAX, &Options::maxMapBytes}}) {
+    const char* value = std::getenv(name);
+    if (value == nullptr || *value == '\0') continue;
+    const auto size = parseSize(value);
+    if (!size || *size < (64u << 10)) {
+      throw Error(std::string(name) + "=" + value +
+                  " is not a map size: give bytes, or a number with K, M, G or T (at least 64K)");
+    }
+    options.*field = *size;
+  }
+  return options;
+}
+
+MapCeiling::MapCeiling(const std::filesystem::path& dir, std::size_t mapBytes,
+                       std::size_t maxMapBytes)
+    : Error("the archive at " + dir.string() + " needs a larger map than its ceiling of " +
+                formatSize(maxMapBytes) + " (the map is " + formatSize(mapBytes) +
+                "): nothing of this write was stored; raise the ceiling (" + ENV_MAP_MAX + "=" +
+                std::to_string((maxMapBytes >> 30) * 2 + 2) + "G, for example) and run it again",
+            Action::Fail),
+      m_mapBytes(mapBytes) {}
+
 // --- Databases and the transaction gate -----------------------------------------------------
 
 struct Archive::Dbs {
@@ -229,10 +292,24 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   lmdb::check(::mdb_env_set_maxdbs(env, static_cast<MDB_dbi>(DB_NAMES.size())),
               "mdb_env_set_maxdbs");
   // An existing archive keeps the map size it grew to; only a new one starts at the initial.
+  const std::size_t initialMapBytes = std::min(options.initialMapBytes, options.maxMapBytes);
   if (!exists) {
-    lmdb::check(::mdb_env_set_mapsize(env, options.initialMapBytes), "mdb_env_set_mapsize");
+    lmdb::check(::mdb_env_set_mapsize(env, initialMapBytes), "mdb_env_set_mapsize");
   }
 
+  if (exists && !options.readOnly) {
+    // LMDB maps its lock file, which it made sparse: the first touch of a reader slot in a
+    // hole would need a new disk block, and on a full disk that is SIGBUS, not an error.
+    // Its blocks are allocated here, before mdb_env_open: closing another descriptor of the
+    // file later would drop the fcntl lock LMDB holds on it.
+    const std::string lockPath = (options.dir / "lock.mdb").string();
+    const int fd = ::open(lockPath.c_str(), O_RDWR | O_CLOEXEC);
+    if (fd >= 0) {
+      struct stat st {};
+      if (::fstat(fd, &st) == 0 && st.st_size > 0) (void)::posix_fallocate(fd, 0, st.st_size);
+      ::close(fd);
+    }
+  }
   // MDB_NOTLS: a read transaction owns its reader slot instead of sharing its thread's. So a
   // thread may hold several ReadTxn at once (a command that calls a helper which reads too)
   // without MDB_BAD_RSLOT, and a slot is freed when its read ends, not when its thread exits
@@ -245,8 +322,8 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   if (exists && !options.readOnly) {
     MDB_envinfo info{};
     lmdb::check(::mdb_env_info(env, &info), "mdb_env_info");
-    if (info.me_mapsize < options.initialMapBytes) {
-      lmdb::check(::mdb_env_set_mapsize(env, options.initialMapBytes), "mdb_env_set_mapsize");
+    if (info.me_mapsize < initialMapBytes) {
+      lmdb::check(::mdb_env_set_mapsize(env, initialMapBytes), "mdb_env_set_mapsize");
     }
   }
   if (archive->openDatabases(!exists)) {
@@ -317,6 +394,12 @@ bool Archive::openDatabases(bool created) {
   return schema < 2 && !readOnly;
 }
 
+std::size_t Archive::mapBytes() const {
+  MDB_envinfo info{};
+  lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+  return info.me_mapsize;
+}
+
 MDB_txn* Archive::beginTxn(unsigned flags) const {
   Gate& gate = *m_gate;
   for (;;) {
@@ -380,8 +463,9 @@ void Archive::remap(bool grow) const {
   if (grow) {
     MDB_envinfo info{};
     lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
-    if (info.me_mapsize >= MAX_MAP_BYTES) lmdb::fail("mdb_env_set_mapsize", MDB_MAP_FULL);
-    size = info.me_mapsize * 2;
+    const std::size_t ceiling = m_options.maxMapBytes;
+    if (info.me_mapsize >= ceiling) throw MapCeiling(m_options.dir, info.me_mapsize, ceiling);
+    size = info.me_mapsize > ceiling / 2 ? ceiling : info.me_mapsize * 2;
   }
   lmdb::check(::mdb_env_set_mapsize(m_env, size), "mdb_env_set_mapsize");
 }
@@ -1524,6 +1608,45 @@ void WriteTxn::mergeRecentTerms() {
 
 // --- Archive::write -------------------------------------------------------------------------
 
+std::uint64_t Archive::pagesInUse(MDB_txn* txn) const {
+  std::uint64_t pages = 0;
+  bool known = true;
+  auto add = [&](MDB_dbi dbi) {
+    MDB_stat stat{};
+    // Fails on a transaction a failed put has marked broken: then the size is unknown.
+    if (::mdb_stat(txn, dbi, &stat) != MDB_SUCCESS) known = false;
+    pages += stat.ms_branch_pages + stat.ms_leaf_pages + stat.ms_overflow_pages;
+  };
+  add(0);  // the free list
+  add(1);  // the main database, which names the others
+  for (const MDB_dbi dbi : m_dbs->dbi) add(dbi);
+  return known ? pages : 0;
+}
+
+std::uint64_t Archive::bytesAdded(std::uint64_t pagesBefore, MDB_txn* txn) const {
+  MDB_stat stat{};
+  const std::uint64_t pageBytes = ::mdb_stat(txn, 1, &stat) == MDB_SUCCESS ? stat.ms_psize : 4096u;
+  const std::uint64_t pagesAfter = pagesInUse(txn);
+  if (pagesBefore == 0 || pagesAfter == 0) return 0;  // unknown
+  // At least a page: a commit writes its meta page and the pages it touched.
+  return std::max<std::uint64_t>(pagesAfter > pagesBefore ? pagesAfter - pagesBefore : 0, 1) *
+         pageBytes;
+}
+
+bool Archive::isDiskCode(int rc, std::uint64_t adds) const {
+  if (rc == ENOSPC || rc == EDQUOT) return true;
+  // LMDB reports a short write (a disk that filled during the write) as EIO. Taken as a full
+  // disk when the disk has less room than the write adds, or nearly none.
+  if (rc != EIO) return false;
+  const auto free = freeBytesAt(m_options.dir);
+  return free && (*free < adds || *free < (16u << 20));
+}
+
+void Archive::throwDiskFull(std::uint64_t adds) const {
+  throw DiskFull(m_options.dir, freeBytesAt(m_options.dir).value_or(0), adds,
+                 "this write to the archive");
+}
+
 void Archive::write(const std::function<void(WriteTxn&)>& batch) {
   if (m_options.readOnly) {
     throw Error("the archive at " + m_options.dir.string() + " is open read-only");
@@ -1546,18 +1669,30 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
       if (open) finishTxn(txn, false);
     });
     WriteTxn writeTxn(*this, txn);
+    const std::uint64_t pagesBefore = pagesInUse(txn);
     try {
       batch(writeTxn);
       writeTxn.flush();
+    } catch (const lmdb::LmdbError& e) {
+      // A put that wrote spilled pages to a full disk; the scope aborts the transaction.
+      if (!writeTxn.m_pending->mapFull) {
+        const std::uint64_t adds = bytesAdded(pagesBefore, txn);
+        if (isDiskCode(e.code(), adds)) throwDiskFull(adds);
+        throw;
+      }
     } catch (...) {
       // A full map, even one the batch caught and replaced by its own error, means: grow and
       // run the batch again. Anything else is the caller's; the scope aborts the transaction.
       if (!writeTxn.m_pending->mapFull) throw;
     }
     if (!writeTxn.m_pending->mapFull) {
+      // What the commit will add to the file, for a DiskFull message: the commit frees the
+      // transaction whether or not it succeeds, so it is measured now.
+      const std::uint64_t adds = bytesAdded(pagesBefore, txn);
       open = false;
       const int rc = finishTxn(txn, true);
       if (rc == MDB_SUCCESS) return;
+      if (isDiskCode(rc, adds)) throwDiskFull(adds);
       if (rc != MDB_MAP_FULL) lmdb::fail("mdb_txn_commit", rc);
     } else {
       open = false;

@@ -69,11 +69,24 @@ using protocol::PublicKey;
 /// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
 inline constexpr std::uint32_t SCHEMA_VERSION = 2;
 
+/// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
+/// office has, so in practice the disk fills first (DiskFull, store/files.h).
+inline constexpr std::size_t DEFAULT_MAX_MAP_BYTES = std::size_t{1} << 40;
+/// Environment variables read by mapSizesFromEnvironment(): sizes in bytes, or with a suffix
+/// K, M, G or T (binary units), e.g. FIELDSYNC_MAP_MAX=4G.
+inline constexpr const char* ENV_MAP_INITIAL = "FIELDSYNC_MAP_INITIAL";
+inline constexpr const char* ENV_MAP_MAX = "FIELDSYNC_MAP_MAX";
+
 struct Options {
   std::filesystem::path dir;  // the LMDB environment's folder
   bool create = false;        // create dir and databases if missing
   bool readOnly = false;
-  std::size_t initialMapBytes = 64u << 20;  // grown (doubled) on MDB_MAP_FULL
+  /// The map (LMDB's address space for the file, not disk space) of a new archive; an
+  /// existing one keeps the size it grew to. On MDB_MAP_FULL a write grows it (doubles it, at
+  /// most to maxMapBytes) and runs its batch again: a full map is never a dead end below the
+  /// ceiling. At the ceiling the write fails with MapCeiling and stores nothing.
+  std::size_t initialMapBytes = 64u << 20;
+  std::size_t maxMapBytes = DEFAULT_MAX_MAP_BYTES;
   /// The write that leaves terms_recent holding this many batches, or this many bytes of
   /// pages, merges it into terms. Larger: cheaper imports (scattered page rewrites amortised
   /// over more clippings), slower searches (one lookup per term and recent batch). The
@@ -85,6 +98,22 @@ struct Options {
   /// more levels to update per object. Measured by BM_SyncIndex* in bench/archive_bench.cpp
   /// (docs/architecture.md, "Sync index"); tests set it low to get many levels.
   std::size_t syncIndexMaxChildren = 32;
+};
+
+/// options with initialMapBytes and maxMapBytes taken from FIELDSYNC_MAP_INITIAL and
+/// FIELDSYNC_MAP_MAX when set (docs/user-guide.md: a ceiling for a shared disk; a tiny
+/// initial map for tests of growth). A value that is not a size throws Error naming it.
+Options mapSizesFromEnvironment(Options options);
+
+/// A write needs more than the map's ceiling (Options::maxMapBytes). The batch was aborted:
+/// nothing of it is stored. what() names the archive, the ceiling and what to do.
+class MapCeiling : public Error {
+ public:
+  MapCeiling(const std::filesystem::path& dir, std::size_t mapBytes, std::size_t maxMapBytes);
+  std::size_t mapBytes() const { return m_mapBytes; }
+
+ private:
+  std::size_t m_mapBytes;
 };
 
 /// An object as it arrived in this archive: its local sequence number and its id.
@@ -241,13 +270,18 @@ class Archive {
 
   [[nodiscard]] ReadTxn beginRead() const;
 
-  /// Runs batch in one write transaction and commits it. On MDB_MAP_FULL the transaction is
-  /// aborted, the map doubled and batch run again from the start, so batch must do nothing
-  /// but writes through the WriteTxn (and may be called more than once). Throws what batch
-  /// throws, after aborting: then nothing of the batch is stored.
+  /// Runs batch in one write transaction and commits it: all of it is stored or none. On
+  /// MDB_MAP_FULL the transaction is aborted, the map doubled (up to Options::maxMapBytes)
+  /// and batch run again from the start, so batch must do nothing but writes through the
+  /// WriteTxn (and may be called more than once). Throws what batch throws, after aborting;
+  /// MapCeiling when the map cannot grow enough; DiskFull (store/files.h) when the disk
+  /// holding the archive has no room for the commit. In each case nothing of the batch is
+  /// stored and the archive stays usable: the same write succeeds once there is room.
   void write(const std::function<void(WriteTxn&)>& batch);
 
   const std::filesystem::path& dir() const { return m_options.dir; }
+  /// The current size of the map in bytes (grows on demand, see Options::initialMapBytes).
+  std::size_t mapBytes() const;
 
  private:
   explicit Archive(Options options);
@@ -268,6 +302,14 @@ class Archive {
   /// Waits until no transaction of this process is live, then sets the map size: doubled
   /// when grow, else adopted from the environment (another process grew it).
   void remap(bool grow) const;
+  /// Pages of every tree (the free list included) as txn sees them; 0 when unknown.
+  std::uint64_t pagesInUse(MDB_txn* txn) const;
+  /// Bytes txn adds to the archive since it saw pagesBefore pages: what a commit needs free;
+  /// 0 when unknown.
+  std::uint64_t bytesAdded(std::uint64_t pagesBefore, MDB_txn* txn) const;
+  /// rc (an LMDB return code or errno) means the disk holding the archive is full.
+  bool isDiskCode(int rc, std::uint64_t adds) const;
+  [[noreturn]] void throwDiskFull(std::uint64_t adds) const;
   Options m_options;
   MDB_env* m_env = nullptr;
   std::unique_ptr<Dbs> m_dbs;

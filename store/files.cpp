@@ -1,9 +1,11 @@
 #include "store/files.h"
 
 #include <fcntl.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "protocol/error.h"
@@ -12,17 +14,32 @@ namespace fieldsync::store {
 namespace fs = std::filesystem;
 namespace {
 
-[[noreturn]] void fail(const std::string& call, const fs::path& path, int err) {
+fs::path folderOf(const fs::path& path) {
+  return path.parent_path().empty() ? fs::path(".") : path.parent_path();
+}
+
+/// Throws DiskFull for a full disk (needed: bytes the write still had to put down), else
+/// Error naming the call and the path.
+[[noreturn]] void fail(const std::string& call, const fs::path& path, int err,
+                       std::uint64_t needed = 0) {
+  if (err == ENOSPC || err == EDQUOT) {
+    const fs::path folder = folderOf(path);
+    throw DiskFull(folder, freeBytesAt(folder).value_or(0), needed,
+                   "writing " + path.filename().string());
+  }
   throw Error(call + " " + path.string() + ": " + std::strerror(err));
 }
 
-/// Writes all of data to fd; the errno of a failed write, else 0.
-int writeAll(int fd, const char* data, std::size_t size) {
+/// Writes all of data to fd; the errno of a failed write, else 0. left: the bytes not written.
+int writeAll(int fd, const char* data, std::size_t size, std::size_t* left = nullptr) {
   std::size_t done = 0;
   while (done < size) {
     ssize_t n = ::write(fd, data + done, size - done);
     if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
+    if (n < 0) {
+      if (left != nullptr) *left = size - done;
+      return errno;
+    }
     done += static_cast<std::size_t>(n);
   }
   return 0;
@@ -33,15 +50,16 @@ void writeSynced(const fs::path& temporary, std::string_view text, unsigned mode
   int fd =
       ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, static_cast<mode_t>(mode));
   if (fd < 0) fail("open", temporary, errno);
-  if (int err = writeAll(fd, text.data(), text.size()); err != 0) {
+  std::size_t left = 0;
+  if (int err = writeAll(fd, text.data(), text.size(), &left); err != 0) {
     ::close(fd);
     ::unlink(temporary.c_str());
-    fail("write", temporary, err);
+    fail("write", temporary, err, left);
   }
   if (::fsync(fd) != 0 || ::close(fd) != 0) {
     int err = errno;
     ::unlink(temporary.c_str());
-    fail("fsync", temporary, err);
+    fail("fsync", temporary, err, text.size());
   }
 }
 
@@ -59,6 +77,39 @@ fs::path temporaryFor(const fs::path& path) {
 }
 
 }  // namespace
+
+DiskFull::DiskFull(fs::path folder, std::uint64_t freeBytes, std::uint64_t neededBytes,
+                   const std::string& writing)
+    : Error("no space left on the disk holding " + folder.string() + ": " + writing +
+                (neededBytes != 0 ? " needs about " + formatSize(neededBytes) + " more ("
+                                  : " needs more room (") +
+                formatSize(freeBytes) +
+                " free there); free space on that disk, then run it again (nothing of it "
+                "was kept)",
+            Action::BackOff),
+      m_folder(std::move(folder)),
+      m_freeBytes(freeBytes),
+      m_neededBytes(neededBytes) {}
+
+std::optional<std::uint64_t> freeBytesAt(const fs::path& path) {
+  struct statvfs st {};
+  if (::statvfs(path.c_str(), &st) != 0) return std::nullopt;
+  return std::uint64_t{st.f_bavail} * std::uint64_t{st.f_frsize};
+}
+
+std::string formatSize(std::uint64_t bytes) {
+  if (bytes < 1024) return std::to_string(bytes) + " B";
+  const char* units[] = {"KiB", "MiB", "GiB", "TiB", "PiB"};
+  double value = static_cast<double>(bytes) / 1024;
+  std::size_t unit = 0;
+  while (value >= 1024 && unit + 1 < std::size(units)) {
+    value /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f %s", value, units[unit]);
+  return text;
+}
 
 void writeFileDurably(const fs::path& path, std::string_view text, unsigned mode, bool exclusive) {
   std::error_code ec;
@@ -109,19 +160,20 @@ DurableFile::~DurableFile() {
 }
 
 void DurableFile::write(std::span<const std::uint8_t> bytes) {
-  if (int err = writeAll(m_fd, reinterpret_cast<const char*>(bytes.data()), bytes.size()))
-    fail("write", m_temporary, err);
+  std::size_t left = 0;
+  if (int err = writeAll(m_fd, reinterpret_cast<const char*>(bytes.data()), bytes.size(), &left))
+    fail("write", m_path, err, left);  // the destructor removes the temporary file
   m_size += bytes.size();
 }
 
 void DurableFile::commit() {
-  if (::fsync(m_fd) != 0) fail("fsync", m_temporary, errno);
+  if (::fsync(m_fd) != 0) fail("fsync", m_path, errno, m_size);
   const int fd = m_fd;
   m_fd = -1;
   if (::close(fd) != 0) {
     const int err = errno;
     ::unlink(m_temporary.c_str());
-    fail("close", m_temporary, err);
+    fail("close", m_path, err, m_size);
   }
   if (::rename(m_temporary.c_str(), m_path.c_str()) != 0) {
     const int err = errno;

@@ -1,18 +1,50 @@
 #pragma once
 // Writing files so that each appears whole or not at all, and survives a crash once written:
 // the key file, release exports. A temporary file beside the target, fsync, rename, fsync
-// of the folder. Errors: fieldsync::Error naming the call and the path; on failure no
-// temporary file is left behind.
+// of the folder. Errors: fieldsync::Error naming the call and the path; a full disk (ENOSPC,
+// EDQUOT) is DiskFull, naming the folder, the free space and what the write needed. On any
+// failure no temporary file is left behind and the target is untouched.
 
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "protocol/error.h"
+
 namespace fieldsync::store {
+
+/// The file system holding a folder has no room for a write (ENOSPC, a quota, or LMDB's
+/// short write on a full disk). Nothing of the write was kept. Action::BackOff: once space
+/// is freed the same write succeeds, with no other step (a server ends the session and the
+/// peer retries later). what() reads "no space left on the disk holding FOLDER: WRITING needs
+/// about N more (F free): free space there ...".
+class DiskFull : public Error {
+ public:
+  DiskFull(std::filesystem::path folder, std::uint64_t freeBytes, std::uint64_t neededBytes,
+           const std::string& writing);
+  const std::filesystem::path& folder() const { return m_folder; }
+  std::uint64_t freeBytes() const { return m_freeBytes; }
+  /// An estimate: what the failed write would have added (at least the bytes it had left);
+  /// 0 when unknown (the message then says "needs more room").
+  std::uint64_t neededBytes() const { return m_neededBytes; }
+
+ private:
+  std::filesystem::path m_folder;
+  std::uint64_t m_freeBytes;
+  std::uint64_t m_neededBytes;
+};
+
+/// Bytes an unprivileged process may still write on the file system holding path (statvfs
+/// f_bavail); empty when statvfs fails.
+std::optional<std::uint64_t> freeBytesAt(const std::filesystem::path& path);
+
+/// "512 B", "1.5 KiB", "64.0 MiB": sizes for people, in binary units.
+std::string formatSize(std::uint64_t bytes);
 
 /// Writes text to path with the given permission bits. With exclusive, refuses (Error) when
 /// path already exists; otherwise replaces it.

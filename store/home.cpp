@@ -35,7 +35,8 @@ void Home::init(const fs::path& dir, const InitOptions& options) {
   }
   try {
     auto key = protocol::SecretKey::generate();
-    auto archive = Archive::open(Options{.dir = archiveDir(dir), .create = true});
+    auto archive =
+        Archive::open(mapSizesFromEnvironment(Options{.dir = archiveDir(dir), .create = true}));
     archive->write([&](WriteTxn& txn) {
       txn.setMeta(META_NODE_KEY, key.publicKey().hex());
       txn.setMeta(META_NODE_NAME, options.name);
@@ -69,7 +70,8 @@ std::unique_ptr<Home> Home::open(const fs::path& dir) {
   if (!fs::exists(archiveDir(dir), ec) || !fs::exists(keyFile(dir), ec))
     throw Error("no fieldsync node in " + dir.string() +
                 ": run `fieldsync init` first, or point --home or FIELDSYNC_HOME at one");
-  return std::unique_ptr<Home>(new Home(dir, Archive::open(Options{.dir = archiveDir(dir)})));
+  return std::unique_ptr<Home>(
+      new Home(dir, Archive::open(mapSizesFromEnvironment(Options{.dir = archiveDir(dir)}))));
 }
 
 std::string Home::readKeyFile() const {
