@@ -75,13 +75,35 @@ goma id
 say "Amina certifies the Goma office's key for a year; Joseph makes HQ's key his anchor."
 hq keys certify "$goma_key" --role field --name "Goma office" --until 2027-11-30
 goma keys trust "$hq_key" --role coordinator --name HQ
-say "Each lists the other as a peer. Only listed keys may open a link, in either direction."
-hq peers add goma tcp://goma.example.org:7420 "$goma_key"
+say "Each lists the other as a peer: only listed keys may open a link, in either direction." \
+  "HQ's node runs as a service, so Amina writes its settings, peers included, in the node's" \
+  "\`config.toml\` (every key: [config.example.toml](config.example.toml)). On this one" \
+  "machine the hub takes any free port and only answers; a real hub listens on" \
+  "\`tcp://0.0.0.0:7420\` and dials its offices too."
+cat >"$work/hq/config.toml" <<EOF
+listen = "tcp://127.0.0.1:*"
+dial = false
+beacon = false
+log_level = "info"
+
+[peers.goma]
+address = "tcp://goma.example.org:7420"
+key = "$goma_key"
+interval = "10m"
+rate = "16k"
+EOF
+{
+  printf '    hq $ cat config.toml\n'
+  sed 's/^/    /' "$work/hq/config.toml"
+  printf '\n'
+} >>"$out"
+hq config check
+hq config show
 
 # HQ's node runs as a service; here, in the background on a free loopback port.
 serve_log=$work/hq/serve.log
 FIELDSYNC_HOME=$work/hq FIELDSYNC_PASSPHRASE_FILE=$work/hq/passphrase.txt \
-  "$bin" serve --no-dial --no-beacon --listen 'tcp://127.0.0.1:*' >/dev/null 2>"$serve_log" &
+  "$bin" serve >/dev/null 2>"$serve_log" &
 serve_pid=$!
 trap 'kill "$serve_pid" 2>/dev/null || true' EXIT
 endpoint=
@@ -92,8 +114,8 @@ for _ in $(seq 150); do
   sleep 0.1
 done
 [ -n "$endpoint" ] || { cat "$serve_log" >&2; echo "first-week: HQ did not start serving" >&2; exit 1; }
-say "HQ's node runs \`fieldsync serve\` as a service (see [install.md](install.md)). In this" \
-  "walkthrough both laptops are one machine, so the hub listens on $endpoint."
+say "HQ's node runs \`fieldsync serve\` as a service (see [install.md](install.md)); it logs" \
+  "\`serving ... on $endpoint\`. Joseph has no config file: he lists the hub with \`peers\`."
 goma peers add hub "$endpoint" "$hq_key"
 
 day "Tuesday: Joseph imports and syncs"
