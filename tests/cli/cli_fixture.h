@@ -115,6 +115,13 @@ inline PtyResult runOnTerminal(const std::vector<std::string>& args) {
   return result;
 }
 
+/// A node of a test: its name, home and public key.
+struct Node {
+  std::string name;
+  fs::path home;
+  std::string key;
+};
+
 /// A fresh folder, removed with everything in it when the owner goes.
 class TempFolder {
  public:

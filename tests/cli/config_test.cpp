@@ -2,11 +2,9 @@
 // `config show`/`check`/`apply`, flags over the file, bad files refused with their line and
 // column (exit 2, nothing started), and `serve` listening where the file says, admitting the
 // peers it declares and writing journal lines when stderr is the journal.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,9 +14,8 @@
 #include <optional>
 #include <thread>
 
+#include "cli/background.h"
 #include "cli/cli_fixture.h"
-
-extern char** environ;
 
 namespace {
 namespace fs = std::filesystem;
@@ -42,95 +39,6 @@ int freePort() {
   ::close(fd);
   return ntohs(address.sin_port);
 }
-
-/// `fieldsync --home HOME serve ...` in the background with extra environment variables, its
-/// standard output and error in log (created before it starts, so a test can name its inode).
-class Server {
- public:
-  Server(const fs::path& home, const std::vector<std::string>& args, const fs::path& log,
-         const std::vector<std::string>& extraEnv = {})
-      : m_log(log) {
-    std::vector<std::string> all{FIELDSYNC_BIN, "--home", home.string(), "serve"};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : all) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    std::vector<std::string> env;
-    for (char** e = environ; *e; ++e)
-      if (std::string_view(*e).substr(0, 15) != "JOURNAL_STREAM=") env.emplace_back(*e);
-    env.insert(env.end(), extraEnv.begin(), extraEnv.end());
-    std::vector<char*> envp;
-    for (auto& e : env) envp.push_back(e.data());
-    envp.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, m_log.c_str(), O_WRONLY | O_APPEND, 0);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none, both;
-    sigemptyset(&none);
-    sigemptyset(&both);
-    sigaddset(&both, SIGINT);
-    sigaddset(&both, SIGTERM);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &both);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int error =
-        posix_spawn(&m_pid, FIELDSYNC_BIN, &actions, &attributes, argv.data(), envp.data());
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) throw std::runtime_error("posix_spawn failed");
-  }
-  ~Server() {
-    if (running()) {
-      ::kill(m_pid, SIGKILL);
-      (void)waitExit(EXIT_WAIT);
-    }
-  }
-  Server(const Server&) = delete;
-  Server& operator=(const Server&) = delete;
-
-  bool running() {
-    if (m_status) return false;
-    int raw = 0;
-    if (::waitpid(m_pid, &raw, WNOHANG) == m_pid) m_status = raw;
-    return !m_status;
-  }
-  std::optional<int> waitExit(std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    while (running() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
-    if (!m_status) return std::nullopt;
-    return WIFEXITED(*m_status) ? WEXITSTATUS(*m_status) : -WTERMSIG(*m_status);
-  }
-  bool waitForLog(const std::string& text, std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    for (;;) {
-      if (log().find(text) != std::string::npos) return true;
-      if (!running() || Clock::now() >= deadline) return log().find(text) != std::string::npos;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  /// Asks it to stop (SIGTERM); its exit status.
-  std::optional<int> stop() {
-    ::kill(m_pid, SIGTERM);
-    return waitExit(EXIT_WAIT);
-  }
-  std::string log() const { return slurp(m_log); }
-
- private:
-  fs::path m_log;
-  pid_t m_pid = -1;
-  std::optional<int> m_status;
-};
-
-struct Node {
-  std::string name;
-  fs::path home;
-  std::string key;
-};
 
 class Config : public ::testing::Test {
  protected:
@@ -156,10 +64,19 @@ class Config : public ::testing::Test {
     return "[peers." + peer.name + "]\naddress = \"" + address + "\"\nkey = \"" + peer.key +
            "\"\n" + extra;
   }
-  fs::path newLog(const std::string& name) {
-    const auto path = m_dir / (name + "-" + std::to_string(m_logs++) + ".log");
-    spit(path, "");
+  /// A new folder for a background process's output.
+  fs::path newLogFolder(const std::string& name) {
+    const auto path = m_dir / (name + "-" + std::to_string(m_logs++));
+    fs::create_directories(path);
     return path;
+  }
+  /// `fieldsync --home HOME serve args...` in the background, its output in logFolder.
+  std::unique_ptr<Background> serve(const Node& node, const std::vector<std::string>& args,
+                                    const fs::path& logFolder,
+                                    const std::vector<std::string>& extraEnv = {}) {
+    std::vector<std::string> all{"serve"};
+    all.insert(all.end(), args.begin(), args.end());
+    return std::make_unique<Background>(fieldsyncCommand(node.home, all), logFolder, extraEnv);
   }
 
   TempFolder m_folder{"fieldsync-cli-config-"};
@@ -272,11 +189,11 @@ TEST_F(Config, BadFilesExitTwoNamingFileLineAndColumn) {
       EXPECT_NE(r.err.find(file + expected), std::string::npos) << r.err;
     }
     // serve refuses too, before anything starts.
-    const auto log = newLog("bad-serve");
-    Server server(goma.home, {"--listen", "tcp://127.0.0.1:" + std::to_string(freePort())}, log);
-    EXPECT_EQ(server.waitExit(EXIT_WAIT), 2) << server.log();
-    EXPECT_NE(server.log().find(file + expected), std::string::npos) << server.log();
-    EXPECT_EQ(server.log().find("serving"), std::string::npos) << server.log();
+    auto server = serve(goma, {"--listen", "tcp://127.0.0.1:" + std::to_string(freePort())},
+                        newLogFolder("bad-serve"));
+    EXPECT_EQ(server->waitExit(EXIT_WAIT), 2) << server->log();
+    EXPECT_NE(server->log().find(file + expected), std::string::npos) << server->log();
+    EXPECT_EQ(server->log().find("serving"), std::string::npos) << server->log();
   }
 }
 
@@ -335,16 +252,15 @@ TEST_F(Config, CheckAndApplyBringThePeerListInStepWithTheFile) {
 
 TEST_F(Config, ServeListensWhereTheFileSaysAndAdmitsTheDeclaredPeers) {
   auto goma = makeNode("goma"), bukavu = makeNode("bukavu");
-  std::unique_ptr<Server> server;
+  std::unique_ptr<Background> server;
   std::string address;
   for (int attempt = 0; attempt < 5 && !server; ++attempt) {
     address = "tcp://127.0.0.1:" + std::to_string(freePort());
     writeConfig(goma, "listen = \"" + address +
                           "\"\ndial = false\nbeacon = false\nlog_level = \"debug\"\n\n" +
                           peerTable(bukavu, "tcp://192.0.2.8:7420"));
-    auto candidate =
-        std::make_unique<Server>(goma.home, std::vector<std::string>{}, newLog("goma"));
-    if (candidate->waitForLog(" info serving", START_WAIT)) server = std::move(candidate);
+    auto candidate = serve(goma, {}, newLogFolder("goma"));
+    if (candidate->waitForOutput(" info serving", START_WAIT)) server = std::move(candidate);
   }
   ASSERT_TRUE(server) << "no server started";
   const auto started = server->log();
@@ -356,7 +272,7 @@ TEST_F(Config, ServeListensWhereTheFileSaysAndAdmitsTheDeclaredPeers) {
   ASSERT_EQ(run(bukavu, {"peers", "add", "goma", address, goma.key}).status, 0);
   auto sync = run(bukavu, {"sync", "goma"});
   EXPECT_EQ(sync.status, 0) << sync.out << sync.err;
-  EXPECT_TRUE(server->waitForLog(" debug peer bukavu: session opened", START_WAIT))
+  EXPECT_TRUE(server->waitForOutput(" debug peer bukavu: session opened", START_WAIT))
       << server->log();
 
   EXPECT_EQ(server->stop(), 0) << server->log();
@@ -375,19 +291,21 @@ TEST_F(Config, ServeListensWhereTheFileSaysAndAdmitsTheDeclaredPeers) {
 
 TEST_F(Config, ServeWritesJournalPrioritiesWhenStderrIsTheJournal) {
   auto goma = makeNode("goma");
-  std::unique_ptr<Server> server;
+  std::unique_ptr<Background> server;
   for (int attempt = 0; attempt < 5 && !server; ++attempt) {
-    const auto log = newLog("journal");
+    // stderr made first, so that its inode can be named.
+    const auto folder = newLogFolder("journal");
+    const auto log = Background::errPath(folder);
+    spit(log, "");
     struct stat status {};
     ASSERT_EQ(::stat(log.c_str(), &status), 0);
     const std::string journal =
         "JOURNAL_STREAM=" + std::to_string(status.st_dev) + ":" + std::to_string(status.st_ino);
-    auto candidate = std::make_unique<Server>(
-        goma.home,
-        std::vector<std::string>{"--no-beacon", "--no-dial", "--listen",
-                                 "tcp://127.0.0.1:" + std::to_string(freePort())},
-        log, std::vector<std::string>{journal});
-    if (candidate->waitForLog("<6>serving ", START_WAIT)) server = std::move(candidate);
+    auto candidate = serve(
+        goma,
+        {"--no-beacon", "--no-dial", "--listen", "tcp://127.0.0.1:" + std::to_string(freePort())},
+        folder, {journal});
+    if (candidate->waitForOutput("<6>serving ", START_WAIT)) server = std::move(candidate);
   }
   ASSERT_TRUE(server) << "no server started";
   EXPECT_EQ(server->stop(), 0);
@@ -400,14 +318,12 @@ TEST_F(Config, ServeWritesJournalPrioritiesWhenStderrIsTheJournal) {
 TEST_F(Config, ServeLogLevelFlagOverridesTheFile) {
   auto goma = makeNode("goma");
   writeConfig(goma, "log_level = \"error\"\nbeacon = false\ndial = false\n");
-  std::unique_ptr<Server> server;
+  std::unique_ptr<Background> server;
   for (int attempt = 0; attempt < 5 && !server; ++attempt) {
-    auto candidate = std::make_unique<Server>(
-        goma.home,
-        std::vector<std::string>{"--log-level", "info", "--listen",
-                                 "tcp://127.0.0.1:" + std::to_string(freePort())},
-        newLog("level"));
-    if (candidate->waitForLog(" info serving", START_WAIT)) server = std::move(candidate);
+    auto candidate = serve(
+        goma, {"--log-level", "info", "--listen", "tcp://127.0.0.1:" + std::to_string(freePort())},
+        newLogFolder("level"));
+    if (candidate->waitForOutput(" info serving", START_WAIT)) server = std::move(candidate);
   }
   ASSERT_TRUE(server) << "the flag's info level should show the serving line";
   EXPECT_EQ(server->stop(), 0);

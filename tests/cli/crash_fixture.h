@@ -5,11 +5,9 @@
 // (node::SessionOptions::onAcknowledged), so a test can check that every acknowledged object
 // survived whatever happened to the server.
 
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,11 +24,10 @@
 #include <thread>
 #include <vector>
 
+#include "cli/background.h"
 #include "cli/cli_fixture.h"
 #include "node/client.h"
 #include "store/home.h"
-
-extern char** environ;
 
 namespace fieldsync::clitest {
 
@@ -49,83 +46,6 @@ inline std::uint64_t testSeed() {
   ::testing::Test::RecordProperty("seed", std::to_string(seed));
   return seed;
 }
-
-/// program args... in the background, standard output in out and standard error in err.
-/// Killed (SIGKILL) and reaped on destruction if still running.
-class Spawned {
- public:
-  Spawned(const std::vector<std::string>& command, fs::path out, fs::path err)
-      : m_out(std::move(out)), m_err(std::move(err)) {
-    std::vector<std::string> all = command;
-    std::vector<char*> argv;
-    for (auto& arg : all) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, m_out.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_addopen(&actions, 2, m_err.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none, both;
-    sigemptyset(&none);
-    sigemptyset(&both);
-    sigaddset(&both, SIGINT);
-    sigaddset(&both, SIGTERM);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &both);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int error = posix_spawnp(&m_pid, argv[0], &actions, &attributes, argv.data(), environ);
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) throw std::runtime_error("posix_spawn " + command.front() + " failed");
-  }
-  ~Spawned() {
-    if (running()) {
-      ::kill(m_pid, SIGKILL);
-      (void)waitExit(30s);
-    }
-  }
-  Spawned(const Spawned&) = delete;
-  Spawned& operator=(const Spawned&) = delete;
-
-  pid_t pid() const { return m_pid; }
-  void signal(int number) { ::kill(m_pid, number); }
-  bool running() {
-    if (m_status) return false;
-    int raw = 0;
-    if (::waitpid(m_pid, &raw, WNOHANG) == m_pid) m_status = raw;
-    return !m_status;
-  }
-  /// The exit status once the process ends, waiting up to wait: -SIGNAL when a signal ended
-  /// it, empty when it still runs.
-  std::optional<int> waitExit(std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    while (running() && Clock::now() < deadline) std::this_thread::sleep_for(2ms);
-    if (!m_status) return std::nullopt;
-    return WIFEXITED(*m_status) ? WEXITSTATUS(*m_status) : -WTERMSIG(*m_status);
-  }
-  /// Waits until standard output or error holds text; false when the process ended first.
-  bool waitForOutput(const std::string& text, std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    for (;;) {
-      if ((out() + err()).find(text) != std::string::npos) return true;
-      if (!running() || Clock::now() >= deadline) {
-        return (out() + err()).find(text) != std::string::npos;
-      }
-      std::this_thread::sleep_for(5ms);
-    }
-  }
-  std::string out() const { return slurp(m_out); }
-  std::string err() const { return slurp(m_err); }
-
- private:
-  fs::path m_out, m_err;
-  pid_t m_pid = -1;
-  std::optional<int> m_status;
-};
 
 /// A loopback port nobody listens on now (the kernel's pick for port 0).
 inline int freePort() {
@@ -155,13 +75,6 @@ inline std::string generatedClippings(const std::string& label, int n, int first
   }
   return text;
 }
-
-/// A node: its home and its public key.
-struct Node {
-  std::string name;
-  fs::path home;
-  std::string key;
-};
 
 class CrashFixture : public ::testing::Test {
  protected:
@@ -211,15 +124,13 @@ class CrashFixture : public ::testing::Test {
     return r.status;
   }
   /// fieldsync --home home args... in the background; output in the test folder.
-  std::unique_ptr<Spawned> spawn(const fs::path& home, const std::vector<std::string>& args) {
-    std::vector<std::string> all{FIELDSYNC_BIN, "--home", home.string()};
-    all.insert(all.end(), args.begin(), args.end());
-    const auto n = std::to_string(m_spawned++);
-    return std::make_unique<Spawned>(all, m_dir / ("out-" + n), m_dir / ("err-" + n));
+  std::unique_ptr<Background> spawn(const fs::path& home, const std::vector<std::string>& args) {
+    return std::make_unique<Background>(fieldsyncCommand(home, args),
+                                        m_dir / ("spawned-" + std::to_string(m_spawned++)));
   }
   /// `serve` on node at address (a free loopback port unless given).
-  std::unique_ptr<Spawned> serve(const Node& node, std::string* address,
-                                 std::optional<int> port = std::nullopt) {
+  std::unique_ptr<Background> serve(const Node& node, std::string* address,
+                                    std::optional<int> port = std::nullopt) {
     for (int attempt = 0; attempt < 10; ++attempt) {
       const int chosen = port ? *port : freePort();
       *address = "tcp://127.0.0.1:" + std::to_string(chosen);

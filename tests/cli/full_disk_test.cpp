@@ -32,7 +32,7 @@ class Tmpfs {
          script, m_dir.string()}};
     if (::geteuid() != 0) tries.erase(tries.begin());
     for (const auto& command : tries) {
-      m_holder = std::make_unique<Spawned>(command, scratch / "holder.out", scratch / "holder.err");
+      m_holder = std::make_unique<Background>(command, scratch / "holder");
       const auto deadline = Clock::now() + 10s;
       while (Clock::now() < deadline && m_holder->running() && !fs::exists(path() / ".mounted")) {
         std::this_thread::sleep_for(10ms);
@@ -74,7 +74,7 @@ class Tmpfs {
 
  private:
   fs::path m_dir;
-  std::unique_ptr<Spawned> m_holder;
+  std::unique_ptr<Background> m_holder;
   std::string m_failure = "not tried";
 };
 

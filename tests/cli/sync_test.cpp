@@ -1,11 +1,9 @@
 // fieldsync serve and sync, run as a user runs them: real nodes in temp folders, `serve` a
 // child process on a free loopback port, stopped with a signal, `sync` with its real output
 // and exit status. Waits have generous deadlines; nothing here checks how long a thing took.
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,6 +16,7 @@
 #include <sstream>
 #include <thread>
 
+#include "cli/background.h"
 #include "cli/cli_fixture.h"
 #include "protocol/bundle.h"
 #include "protocol/object.h"
@@ -49,89 +48,6 @@ int freePort() {
   ::close(fd);
   return ntohs(address.sin_port);
 }
-
-/// fieldsync --home HOME args... in the background, standard output and error in log.
-/// Killed (SIGKILL) and reaped on destruction if still running.
-class Background {
- public:
-  Background(const fs::path& home, const std::vector<std::string>& args, fs::path log)
-      : m_log(std::move(log)) {
-    std::vector<std::string> all{FIELDSYNC_BIN, "--home", home.string()};
-    all.insert(all.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : all) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, m_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
-                                     0600);
-    posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    // Whatever the test runner did with SIGINT and SIGTERM, the child gets the defaults.
-    posix_spawnattr_t attributes;
-    posix_spawnattr_init(&attributes);
-    sigset_t none, both;
-    sigemptyset(&none);
-    sigemptyset(&both);
-    sigaddset(&both, SIGINT);
-    sigaddset(&both, SIGTERM);
-    posix_spawnattr_setsigmask(&attributes, &none);
-    posix_spawnattr_setsigdefault(&attributes, &both);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
-    const int error =
-        posix_spawn(&m_pid, FIELDSYNC_BIN, &actions, &attributes, argv.data(), environ);
-    posix_spawnattr_destroy(&attributes);
-    posix_spawn_file_actions_destroy(&actions);
-    if (error != 0) throw std::runtime_error("posix_spawn failed");
-  }
-  ~Background() {
-    if (running()) {
-      ::kill(m_pid, SIGKILL);
-      (void)waitExit(EXIT_WAIT);
-    }
-  }
-  Background(const Background&) = delete;
-  Background& operator=(const Background&) = delete;
-
-  void signal(int number) { ::kill(m_pid, number); }
-  bool running() {
-    if (m_status) return false;
-    int raw = 0;
-    if (::waitpid(m_pid, &raw, WNOHANG) == m_pid) m_status = raw;
-    return !m_status;
-  }
-  /// The exit status once the process ends, waiting up to wait: -SIGNAL when a signal ended
-  /// it, empty when it still runs.
-  std::optional<int> waitExit(std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    while (running() && Clock::now() < deadline) std::this_thread::sleep_for(10ms);
-    if (!m_status) return std::nullopt;
-    return WIFEXITED(*m_status) ? WEXITSTATUS(*m_status) : -WTERMSIG(*m_status);
-  }
-  /// Waits until the log holds text; false when the process ended or wait passed first.
-  bool waitForLog(const std::string& text, std::chrono::milliseconds wait) {
-    const auto deadline = Clock::now() + wait;
-    for (;;) {
-      if (log().find(text) != std::string::npos) return true;
-      if (!running() || Clock::now() >= deadline) return log().find(text) != std::string::npos;
-      std::this_thread::sleep_for(10ms);
-    }
-  }
-  std::string log() const { return slurp(m_log); }
-
- private:
-  fs::path m_log;
-  pid_t m_pid = -1;
-  std::optional<int> m_status;  // waitpid's, once reaped
-};
-
-/// A node: its home and its public key.
-struct Node {
-  std::string name;
-  fs::path home;
-  std::string key;
-};
 
 class Sync : public ::testing::Test {
  protected:
@@ -202,10 +118,9 @@ class Sync : public ::testing::Test {
       const int chosen = port ? *port : freePort();
       *address = "tcp://127.0.0.1:" + std::to_string(chosen);
       auto server = std::make_unique<Background>(
-          node.home,
-          std::vector<std::string>{"serve", "--no-beacon", "--no-dial", "--listen", *address},
-          m_dir / (node.name + "-serve-" + std::to_string(m_logs++) + ".log"));
-      if (server->waitForLog("serving", START_WAIT)) return server;
+          fieldsyncCommand(node.home, {"serve", "--no-beacon", "--no-dial", "--listen", *address}),
+          m_dir / (node.name + "-serve-" + std::to_string(m_logs++)));
+      if (server->waitForOutput("serving", START_WAIT)) return server;
       std::cerr << "serve on " << *address << " did not start: " << server->log();
       if (!port) continue;
       std::this_thread::sleep_for(200ms);  // the same port again: it may still be held
@@ -416,8 +331,8 @@ TEST_F(Sync, AServerKilledMidTransferLosesNothingAndTheNextSyncCompletes) {
     importGenerated(nairobi, EACH, "nairobi" + std::to_string(round));
     const auto delay =
         std::chrono::milliseconds(std::uniform_int_distribution<int>(0, 250)(random));
-    Background client(nairobi.home, {"sync", "goma", "--json"},
-                      m_dir / ("sync-" + std::to_string(round) + ".log"));
+    Background client(fieldsyncCommand(nairobi.home, {"sync", "goma", "--json"}),
+                      m_dir / ("sync-" + std::to_string(round)));
     std::this_thread::sleep_for(delay);
     server->signal(SIGKILL);
     EXPECT_EQ(server->waitExit(EXIT_WAIT), -SIGKILL);
@@ -426,11 +341,12 @@ TEST_F(Sync, AServerKilledMidTransferLosesNothingAndTheNextSyncCompletes) {
     // The client ends by itself: done before the kill or with the new server (0), or the
     // link cut under it (4).
     const auto status = client.waitExit(EXIT_WAIT);
-    ASSERT_TRUE(status) << "sync still running after the server died: " << client.log();
-    EXPECT_TRUE(*status == 0 || *status == 4) << *status << ": " << client.log();
+    ASSERT_TRUE(status) << "sync still running after the server died: "
+                        << client.out() + client.err();
+    EXPECT_TRUE(*status == 0 || *status == 4) << *status << ": " << client.out() + client.err();
     if (*status == 4) ++cut;
     std::cout << "round " << round << ": server killed after " << delay.count() << " ms, sync exit "
-              << *status << ": " << client.log();
+              << *status << ": " << client.out() + client.err();
   }
   std::cout << cut << " of " << ROUNDS << " syncs cut by the kill" << std::endl;
 
