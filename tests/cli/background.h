@@ -3,9 +3,12 @@
 // full-disk tests: standard output and error in files in a folder of the test's, polled for
 // text, signalled, and killed (SIGKILL) and reaped when the owner goes.
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -23,6 +26,22 @@
 extern char** environ;
 
 namespace fieldsync::clitest {
+
+/// A loopback port nobody listens on now (the kernel's pick for port 0). Someone may take it
+/// before a server binds it: callers that start servers try again with another.
+inline int freePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("freePort: socket failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  const bool ok = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) == 0;
+  ::close(fd);
+  if (!ok) throw std::runtime_error("freePort: no loopback port to bind");
+  return ntohs(address.sin_port);
+}
 
 /// command (argv; found on PATH unless it names a file) in the background, standard input
 /// /dev/null, standard output in folder/stdout and standard error in folder/stderr (created,

@@ -27,19 +27,6 @@ using Clock = std::chrono::steady_clock;
 constexpr auto START_WAIT = 20s;  // generous: a server normally starts within milliseconds
 constexpr auto EXIT_WAIT = 30s;
 
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 class Config : public ::testing::Test {
  protected:
   Result run(const Node& node, const std::vector<std::string>& args) {

@@ -47,19 +47,6 @@ inline std::uint64_t testSeed() {
   return seed;
 }
 
-/// A loopback port nobody listens on now (the kernel's pick for port 0).
-inline int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof address;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 /// n clippings of about 1.6 KB as JSON lines, titled "LABEL clipping I".
 inline std::string generatedClippings(const std::string& label, int n, int first = 0) {
   std::string text;

@@ -33,22 +33,6 @@ const fs::path FIXTURE = fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-201
 constexpr auto START_WAIT = 20s;  // a server normally logs "serving" within milliseconds
 constexpr auto EXIT_WAIT = 30s;   // a process asked to stop normally ends within a second
 
-/// A loopback port nobody listens on now (the kernel's pick for port 0). Someone may take it
-/// before the server binds it: Serve tries again with another.
-int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  EXPECT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof address;
-  EXPECT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  EXPECT_EQ(::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
-
 class Sync : public ::testing::Test {
  protected:
   Result run(const Node& node, const std::vector<std::string>& args,
