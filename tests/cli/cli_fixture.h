@@ -2,6 +2,7 @@
 // What the CLI tests share: running the real fieldsync binary (and other tools) through the
 // shell with real files and real exit statuses, in a temp folder removed afterwards.
 
+#include <gtest/gtest.h>
 #include <pty.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 extern char** environ;
 
@@ -140,6 +143,33 @@ class TempFolder {
 
  private:
   fs::path m_path;
+};
+
+/// A test with nodes of its own in a temp folder, driven through the real binary.
+class NodesTest : public ::testing::Test {
+ protected:
+  explicit NodesTest(const std::string& prefix) : m_folder(prefix) {}
+
+  Result run(const Node& node, const std::vector<std::string>& args,
+             const std::string& stdinText = "") {
+    return runFieldsync(node.home, args, m_dir, stdinText);
+  }
+  nlohmann::json runJson(const Node& node, const std::vector<std::string>& args) {
+    auto r = run(node, args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+  /// `init --name NAME` in m_dir/NAME; the node with its key.
+  Node makeNode(const std::string& name) {
+    Node node{name, m_dir / name, ""};
+    EXPECT_EQ(run(node, {"init", "--name", name}).status, 0);
+    node.key = run(node, {"id"}).out.substr(0, 64);
+    return node;
+  }
+
+  TempFolder m_folder;
+  fs::path m_dir = m_folder.path();
+  int m_logs = 0;  // numbers the folders of background processes' output
 };
 
 }  // namespace fieldsync::clitest

@@ -27,22 +27,10 @@ using Clock = std::chrono::steady_clock;
 constexpr auto START_WAIT = 20s;  // generous: a server normally starts within milliseconds
 constexpr auto EXIT_WAIT = 30s;
 
-class Config : public ::testing::Test {
+class Config : public NodesTest {
  protected:
-  Result run(const Node& node, const std::vector<std::string>& args) {
-    return runFieldsync(node.home, args, m_dir);
-  }
-  json runJson(const Node& node, const std::vector<std::string>& args) {
-    auto r = run(node, args);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return json::parse(r.out);
-  }
-  Node makeNode(const std::string& name) {
-    Node node{name, m_dir / name, ""};
-    EXPECT_EQ(run(node, {"init", "--name", name}).status, 0);
-    node.key = run(node, {"id"}).out.substr(0, 64);
-    return node;
-  }
+  Config() : NodesTest("fieldsync-cli-config-") {}
+
   void writeConfig(const Node& node, const std::string& text) {
     spit(node.home / "config.toml", text);
   }
@@ -65,10 +53,6 @@ class Config : public ::testing::Test {
     all.insert(all.end(), args.begin(), args.end());
     return std::make_unique<Background>(fieldsyncCommand(node.home, all), logFolder, extraEnv);
   }
-
-  TempFolder m_folder{"fieldsync-cli-config-"};
-  fs::path m_dir = m_folder.path();
-  int m_logs = 0;
 };
 
 TEST_F(Config, ShowWithoutAFileGivesDefaultsAndTheArchivePeers) {

@@ -33,23 +33,10 @@ const fs::path FIXTURE = fs::path(FIELDSYNC_FIXTURES_DIR) / "icrtop-listserv-201
 constexpr auto START_WAIT = 20s;  // a server normally logs "serving" within milliseconds
 constexpr auto EXIT_WAIT = 30s;   // a process asked to stop normally ends within a second
 
-class Sync : public ::testing::Test {
+class Sync : public NodesTest {
  protected:
-  Result run(const Node& node, const std::vector<std::string>& args,
-             const std::string& stdinText = "") {
-    return runFieldsync(node.home, args, m_dir, stdinText);
-  }
-  json runJson(const Node& node, const std::vector<std::string>& args) {
-    auto r = run(node, args);
-    EXPECT_EQ(r.status, 0) << r.err;
-    return json::parse(r.out);
-  }
-  Node makeNode(const std::string& name) {
-    Node node{name, m_dir / name, ""};
-    EXPECT_EQ(run(node, {"init", "--name", name}).status, 0);
-    node.key = run(node, {"id"}).out.substr(0, 64);
-    return node;
-  }
+  Sync() : NodesTest("fieldsync-cli-sync-") {}
+
   /// Lists peer on node under peer's name, at address (where it serves, if it does).
   void listPeer(const Node& node, const Node& peer,
                 const std::string& address = "tcp://192.0.2.1:7420") {
@@ -124,10 +111,6 @@ class Sync : public ::testing::Test {
     EXPECT_NE(log.find(" stopped\n"), std::string::npos) << log;
     return log;
   }
-
-  TempFolder m_folder{"fieldsync-cli-sync-"};
-  fs::path m_dir = m_folder.path();
-  int m_logs = 0;
 };
 
 TEST_F(Sync, TwoNodesEndWithTheUnionAndSayWhatMoved) {
