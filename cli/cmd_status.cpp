@@ -6,6 +6,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "node/peer_link.h"
 #include "protocol/sync.h"
 #include "store/pause.h"
 #include "store/peers.h"
@@ -73,6 +74,9 @@ int runStatus(const Global& global, bool json) {
   }
   const auto peers = store::listPeers(txn);
   const std::int64_t at = now();
+  auto jsonOrNull = [](const std::optional<std::string>& text) {
+    return text ? nlohmann::json(*text) : nlohmann::json(nullptr);
+  };
   const auto paused = store::pausedUntil(txn, at);
   const std::string pausedText = !paused ? ""
                                  : *paused == store::PAUSED_INDEFINITELY
@@ -109,8 +113,9 @@ int runStatus(const Global& global, bool json) {
                       {"bytesOut", s.bytesOut},
                       {"refusedUntil", s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil))
                                                        : nlohmann::json(nullptr)},
-                      {"refusedReason", s.refusedAt(at) ? nlohmann::json(s.refusedReason)
-                                                        : nlohmann::json(nullptr)}});
+                      {"refusedReason",
+                       s.refusedAt(at) ? nlohmann::json(s.refusedReason) : nlohmann::json(nullptr)},
+                      {"budgetSpent", jsonOrNull(node::describeSpentBudget(txn, peer, at))}});
     }
     out["peers"] = list;
     out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
@@ -160,6 +165,8 @@ int runStatus(const Global& global, bool json) {
   for (const auto& peer : peers) {
     std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state, at)
               << '\n';
+    if (const auto spent = node::describeSpentBudget(txn, peer, at))
+      std::cout << "  " << *spent << '\n';
   }
   return EXIT_OK;
 }

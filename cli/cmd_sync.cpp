@@ -7,6 +7,7 @@
 #include "cli/output.h"
 #include "cli/progress.h"
 #include "node/client.h"
+#include "node/peer_link.h"
 #include "store/pause.h"
 #include "store/peers.h"
 
@@ -64,16 +65,36 @@ int runSync(const Global& global, const SyncArgs& args) {
 
   const auto identity = loadSecretKey(global, *home);
   node::SyncOptions options;
-  if (const auto listed = store::findPeerByKey(archive.beginRead(), *key)) {
-    options.rate = listed->settings.rate;
-    options.session.batchBytes = node::batchBytesFor(options.rate, options.session);
-  }
   if (args.connectTimeout > 0) options.connectTimeout = std::chrono::seconds(args.connectTimeout);
   auto bar = terminalProgressBar(global.quiet, "receiving");
   options.progress = progressCallback(bar.get());
-  const node::ClientReport report = node::syncOnce(archive, identity, address, *key, name, options);
+  // The listed peer's settings (cap, budget, refusal) as the daemon keeps them: node/peer_link.h.
+  const auto listed = store::findPeerByKey(archive.beginRead(), *key);
+  const node::Dialed dialed = node::dialPeer(archive, identity, listed, {address}, *key, name,
+                                             std::move(options), /*penalize=*/true, now);
   bar.reset();  // erased before the result is printed
-  node::recordSession(archive, report, now());
+  if (dialed.notRun) {
+    // Refused for misbehaviour, or today's budget spent: nothing was sent; try later.
+    const auto& refusal = *dialed.notRun;
+    const std::string why = refusal.message +
+                            (refusal.kind == node::SessionRefusal::Kind::BudgetSpent
+                                 ? "; it resumes 00:00 UTC (`fieldsync peers set " + name +
+                                       " --daily-budget` changes it)"
+                             : refusal.kind == node::SessionRefusal::Kind::Refused
+                                 ? " (`fieldsync peers forgive " + name + "` lifts it)"
+                                 : std::string()) +
+                            "; nothing was sent";
+    if (refusal.kind == node::SessionRefusal::Kind::Paused) throw UsageError(why);
+    if (args.json)
+      std::cout << nlohmann::json{{"peer", name},
+                                  {"ok", false},
+                                  {"error", errorJson(why, EXIT_UNREACHABLE)}}
+                << '\n';
+    else
+      std::cerr << "fieldsync: sync with peer " << name << ": " << why << '\n';
+    return EXIT_UNREACHABLE;
+  }
+  const node::ClientReport& report = dialed.report;
   const int status = report.ok ? EXIT_OK : report.peerMisbehaved ? EXIT_INVALID : EXIT_UNREACHABLE;
 
   const auto& s = report.stats;

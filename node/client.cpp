@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "node/rate_limiter.h"
-#include "store/peers.h"
 
 namespace fieldsync::node {
 
@@ -20,10 +19,10 @@ using Clock = std::chrono::steady_clock;
 /// would wait out its timeouts on a link that is gone (or go on with a restarted peer).
 class HandshakeMonitor {
  public:
-  HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket) {
-    // Unique within the context while the socket lives: named after the socket's handle.
-    m_endpoint = "inproc://fieldsync-monitor-" +
-                 std::to_string(reinterpret_cast<std::uintptr_t>(socket.handle()));
+  /// serial: a number not used before for a monitor in this context (inproc names are the
+  /// context's, and a monitor's is released only as its socket closes).
+  HandshakeMonitor(zmq::context_t& context, zmq::socket_t& socket, std::uint64_t serial) {
+    m_endpoint = "inproc://fieldsync-monitor-" + std::to_string(serial);
     const int events = ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                        ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL | ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
                        ZMQ_EVENT_DISCONNECTED;
@@ -63,9 +62,48 @@ class HandshakeMonitor {
 
 }  // namespace
 
-ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identity,
-                      const std::string& address, const protocol::PublicKey& serverKey,
-                      const std::string& peerName, const SyncOptions& options) {
+struct KeptLink::Impl {
+  Impl(const protocol::SecretKey& ourKey, const protocol::PublicKey& theirKey,
+       TransportLimits linkLimits)
+      : identity(ourKey), serverKey(theirKey), limits(linkLimits) {}
+
+  /// Closes the socket: the next session connects anew.
+  void drop() {
+    if (socket) zmq_socket_monitor(socket->handle(), nullptr, 0);
+    monitor.reset();
+    socket.reset();
+    address.clear();
+  }
+
+  const protocol::SecretKey& identity;
+  protocol::PublicKey serverKey;
+  TransportLimits limits;
+  zmq::context_t context;  // first: outlives the socket and its monitor
+  std::optional<zmq::socket_t> socket;
+  std::optional<HandshakeMonitor> monitor;
+  std::string address;         // where socket is connected and admitted; empty: not up
+  std::uint64_t monitors = 0;  // made so far in context (each needs a name of its own)
+};
+
+KeptLink::KeptLink(const protocol::SecretKey& identity, const protocol::PublicKey& serverKey,
+                   TransportLimits limits)
+    : m_impl(std::make_unique<Impl>(identity, serverKey, limits)) {}
+
+KeptLink::~KeptLink() = default;
+
+bool KeptLink::up() {
+  auto& impl = *m_impl;
+  if (impl.address.empty()) return false;
+  // A link whose connection dropped between sessions (heartbeats stopped, the peer restarted)
+  // is made anew: ZeroMQ would reconnect by itself, but a new handshake must be seen through.
+  if (impl.monitor->dropped()) impl.drop();
+  return !impl.address.empty();
+}
+
+ClientReport KeptLink::session(store::Archive& archive, const std::string& address,
+                               const std::string& peerName, const SyncOptions& options) {
+  auto& impl = *m_impl;
+  const auto& serverKey = impl.serverKey;
   ClientReport report;
   report.peer = peerName;
   report.key = serverKey;
@@ -74,54 +112,61 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
     report.ok = ok;
     report.failure = std::move(failure);
     report.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    // Only a session that ended well leaves the link open: after anything else, messages of
+    // the old session could still be on their way.
+    if (!ok) impl.drop();
     return report;
   };
 
-  zmq::context_t context;
-  zmq::socket_t socket = makeClientSocket(context, identity, serverKey, options.transport);
-  HandshakeMonitor monitor(context, socket);
-  connectEndpoint(socket, address);
+  if (!up() || impl.address != address) {
+    impl.drop();
+    report.newLink = true;
+    impl.socket.emplace(makeClientSocket(impl.context, impl.identity, serverKey, impl.limits));
+    impl.monitor.emplace(impl.context, *impl.socket, ++impl.monitors);
+    connectEndpoint(*impl.socket, address);
 
-  // Wait for the link: admitted, refused, or nothing within the timeout.
-  const auto deadline = started + options.connectTimeout;
-  for (bool up = false; !up;) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) {
-      report.unreachable = true;
-      return finish(false, "cannot reach " + address + " within " +
-                               std::to_string(options.connectTimeout.count() / 1000) + " s");
+    // Wait for the link: admitted, refused, or nothing within the timeout.
+    const auto deadline = started + options.connectTimeout;
+    for (bool linked = false; !linked;) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+      if (left.count() <= 0) {
+        report.unreachable = true;
+        return finish(false, "cannot reach " + address + " within " +
+                                 std::to_string(options.connectTimeout.count() / 1000) + " s");
+      }
+      zmq::pollitem_t item{impl.monitor->socket().handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, left);
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      const auto [event, value] = impl.monitor->read();
+      if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+        linked = true;
+      } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+        report.refused = true;
+        return finish(false, address + " refused us (ZAP status " + std::to_string(value) +
+                                 "): is this node's key listed as its peer?");
+      } else if (event != 0 && event != ZMQ_EVENT_DISCONNECTED) {  // dropped: it reconnects
+        report.refused = true;
+        return finish(false, "the handshake with " + address +
+                                 " failed: is it a fieldsync node with key " +
+                                 serverKey.hex().substr(0, 8) + "...?");
+      }
     }
-    zmq::pollitem_t item{monitor.socket().handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, left);
-    if (!(item.revents & ZMQ_POLLIN)) continue;
-    const auto [event, value] = monitor.read();
-    if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-      up = true;
-    } else if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-      report.refused = true;
-      return finish(false, address + " refused us (ZAP status " + std::to_string(value) +
-                               "): is this node's key listed as its peer?");
-    } else if (event != 0 && event != ZMQ_EVENT_DISCONNECTED) {  // dropped: it reconnects
-      report.refused = true;
-      return finish(false, "the handshake with " + address +
-                               " failed: is it a fieldsync node with key " +
-                               serverKey.hex().substr(0, 8) + "...?");
-    }
+    impl.address = address;
   }
+  zmq::socket_t& socket = *impl.socket;
+  HandshakeMonitor& monitor = *impl.monitor;
 
-  SessionOptions sessionOptions = options.session;
-  if (const auto peer = store::findPeerByKey(archive.beginRead(), serverKey)) {
-    // Nothing new here since the last session found both archives equal: open small.
-    if (peer->state.inStepAt != 0 && peer->state.inStepSeq == archive.beginRead().lastSeq()) {
-      sessionOptions.opening = protocol::Reconciler::Opening::InStep;
-    }
-  }
-  Session session(archive, Session::Role::Initiator, sessionOptions);
-  RateLimiter sending(options.rate), receiving(options.rate);
+  Session session(archive, Session::Role::Initiator, options.session);
+  // Sends keep to the link's cap (ours, or the peer's once its Hello told it); reads are paced
+  // to our own cap only, for a peer that would not keep to it.
+  RateLimiter sending(session.linkRate(), burstFor(session.linkRate()));
+  RateLimiter receiving(options.session.rate, burstFor(options.session.rate));
   auto cut = [&] { return Error("the link to " + address + " was cut", Action::Retry); };
   // Each wait watches the monitor too: a link that drops ends the session at once.
   auto sendAll = [&](std::vector<Bytes> messages) {
+    if (sending.rate() != session.linkRate())
+      sending.setRate(session.linkRate(), burstFor(session.linkRate()));
     for (auto& message : messages) {
       std::this_thread::sleep_for(sending.delayFor(message.size()));
       const auto stall = Clock::now() + options.transport.sendTimeout;
@@ -177,8 +222,47 @@ ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identi
   report.stats = session.stats();
   report.inStep = session.inStep();
   report.peerMisbehaved = session.peerMisbehaved();
+  report.yielded = session.failure() == "peer: " + std::string(YIELD_REASON);
   if (session.failed()) return finish(false, session.failure());
   return finish(true);
+}
+
+ClientReport syncOnce(store::Archive& archive, const protocol::SecretKey& identity,
+                      const std::string& address, const protocol::PublicKey& serverKey,
+                      const std::string& peerName, const SyncOptions& options) {
+  KeptLink link(identity, serverKey, options.transport);
+  return link.session(archive, address, peerName, options);
+}
+
+Dialed dialPeer(store::Archive& archive, const protocol::SecretKey& identity,
+                const std::optional<store::PeerRecord>& peer,
+                const std::vector<std::string>& addresses, const protocol::PublicKey& key,
+                const std::string& name, SyncOptions options, bool penalize,
+                const std::function<std::int64_t()>& unixNow, KeptLink* link) {
+  Dialed dialed;
+  auto plan = planSession(archive.beginRead(), peer, Session::Role::Initiator,
+                          std::move(options.session), unixNow());
+  if (plan.refusal) {
+    dialed.notRun = std::move(plan.refusal);
+    return dialed;
+  }
+  options.session = std::move(plan.session);
+  if (addresses.empty()) {
+    dialed.report.peer = name;
+    dialed.report.key = key;
+    dialed.report.unreachable = true;
+    dialed.report.failure = "no address is known for peer " + name +
+                            " (listed for sticks only, and not heard on the LAN)";
+  }
+  for (const auto& address : addresses) {
+    dialed.report = link ? link->session(archive, address, name, options)
+                         : syncOnce(archive, identity, address, key, name, options);
+    if (!dialed.report.unreachable || dialed.report.stats.bytesIn > 0) break;
+  }
+  if (dialed.report.yielded) return dialed;  // nothing happened: nothing to record
+  dialed.settled =
+      settleSession(archive, dialed.report, dialed.report.peerMisbehaved, penalize, unixNow());
+  return dialed;
 }
 
 }  // namespace fieldsync::node

@@ -2,8 +2,11 @@
 
 #include <algorithm>
 #include <map>
-#include <random>
+#include <memory>
+#include <set>
 #include <thread>
+
+#include "node/dial_scheduler.h"
 
 #include "store/pause.h"
 #include "store/peers.h"
@@ -20,11 +23,13 @@ std::int64_t unixNow() {
       .count();
 }
 
-/// What the dialer knows of one peer between sessions.
-struct Dial {
-  Clock::time_point due;
-  unsigned failures = 0;
-};
+/// How soon to look again at a peer whose session with us runs already.
+constexpr std::chrono::seconds PAIR_BUSY_RETRY{2};
+
+ServerOptions withPairs(ServerOptions options, PairSessions& pairs) {
+  options.pairs = &pairs;
+  return options;
+}
 
 }  // namespace
 
@@ -34,7 +39,7 @@ Daemon::Daemon(store::Archive& archive, const protocol::SecretKey& identity, Dae
       m_identity(identity),
       m_options(std::move(options)),
       m_log(std::move(log)),
-      m_server(archive, identity, m_options.server, m_log) {}
+      m_server(archive, identity, withPairs(m_options.server, m_pairs), m_log) {}
 
 Daemon::~Daemon() = default;
 
@@ -75,26 +80,30 @@ void Daemon::run() {
 }
 
 void Daemon::dialLoop() {
-  std::mt19937_64 rng(m_options.seed
-                          ? m_options.seed
-                          : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count()));
-  auto jittered = [&](std::chrono::milliseconds base) {
-    std::uniform_real_distribution<double> spread(1.0 - m_options.jitter, 1.0 + m_options.jitter);
-    return std::chrono::duration_cast<Clock::duration>(base * spread(rng));
+  DialScheduler::Options schedule;
+  schedule.interval = m_options.interval;
+  schedule.maxBackoff = m_options.maxBackoff;
+  schedule.jitter = m_options.jitter;
+  schedule.minBackoff = m_options.minBackoff;
+  schedule.seed = m_options.seed
+                      ? m_options.seed
+                      : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
+  DialScheduler scheduler(schedule, m_archive.beginRead().lastSeq());
+  // Where a peer can be reached: a learned address first (a beacon heard it on the LAN just
+  // now), then the listed one; a peer with neither (listed for sticks only) is not dialed.
+  auto addressesOf = [&](const store::PeerRecord& peer) {
+    std::vector<std::string> addresses;
+    if (m_options.learnedAddress) {
+      if (auto learned = m_options.learnedAddress(peer.key); learned && *learned != peer.address)
+        addresses.push_back(std::move(*learned));
+    }
+    if (!peer.address.empty()) addresses.push_back(peer.address);
+    return addresses;
   };
-  auto intervalOf = [&](const store::PeerRecord& peer) {
-    return m_options.interval.value_or(std::chrono::seconds(peer.settings.interval));
-  };
-  auto backoff = [&](const store::PeerRecord& peer, unsigned failures) {
-    const std::chrono::milliseconds cap =
-        m_options.maxBackoff.value_or(std::chrono::seconds(peer.settings.maxBackoff));
-    auto wait = m_options.minBackoff;
-    for (unsigned i = 1; i < failures && wait < cap; ++i) wait *= 2;
-    return jittered(std::min(wait, cap));
-  };
+  std::set<protocol::PublicKey> spentSaid;  // peers whose spent budget the log has told today
+  // A link per peer kept open between sessions, so that a session costs no handshake.
+  std::map<protocol::PublicKey, std::unique_ptr<KeptLink>> links;
 
-  std::map<protocol::PublicKey, Dial> dials;
-  std::uint64_t seenSeq = m_archive.beginRead().lastSeq();
   for (;;) {
     {
       std::lock_guard lock(m_mutex);
@@ -102,96 +111,94 @@ void Daemon::dialLoop() {
     }
     const auto now = Clock::now();
     // The peer list may change while we run: new peers are dialed at once.
-    const auto peers = store::listPeers(m_archive.beginRead());
-    std::map<protocol::PublicKey, Dial> current;
-    for (const auto& peer : peers) {
-      auto it = dials.find(peer.key);
-      current[peer.key] = it != dials.end() ? it->second : Dial{now, 0};
+    std::vector<store::PeerRecord> dialable;
+    std::uint64_t lastSeq = 0;
+    {
+      const auto txn = m_archive.beginRead();
+      lastSeq = txn.lastSeq();
+      for (auto& peer : store::listPeers(txn))
+        if (!addressesOf(peer).empty()) dialable.push_back(std::move(peer));
     }
-    dials = std::move(current);
+    scheduler.update(dialable, lastSeq, now);
+    std::erase_if(links, [&](const auto& link) {
+      return std::none_of(dialable.begin(), dialable.end(),
+                          [&](const auto& peer) { return peer.key == link.first; });
+    });
 
-    // New objects here: push them now to each peer that answered last time and may lack them.
-    const std::uint64_t lastSeq = m_archive.beginRead().lastSeq();
-    if (lastSeq != seenSeq) {
-      seenSeq = lastSeq;
-      for (const auto& peer : peers) {
-        Dial& dial = dials[peer.key];
-        if (dial.failures == 0 && peer.state.inStepSeq < lastSeq)
-          dial.due = std::min(dial.due, now);
+    if (const auto next = scheduler.due(now)) {
+      const auto& peer = *next;
+      // A session with this peer runs already (it dialed us): ours would only repeat it.
+      if (!m_pairs.beginDial(peer.key)) {
+        scheduler.defer(peer.key, now + PAIR_BUSY_RETRY);
+        continue;
       }
-    }
-
-    // Paused: no dials until the pause ends (it is checked again at every turn).
-    if (store::pausedUntil(m_archive.beginRead(), unixNow())) {
-      std::unique_lock lock(m_mutex);
-      m_wake.wait_until(lock, now + m_options.watchInterval, [this] { return m_stop; });
-      continue;
-    }
-    // A spent daily budget waits for the next UTC day.
-    for (const auto& peer : peers) {
-      if (store::budgetLeftToday(peer, unixNow()) == std::uint64_t{0}) {
-        const auto wait = std::chrono::seconds(store::nextUtcDayStart(unixNow()) - unixNow());
-        dials[peer.key].due = std::max(dials[peer.key].due, now + wait);
+      Dialed dialed;
+      try {
+        m_log(LogLevel::Debug, "dialing peer " + peer.name);
+        auto& link = links[peer.key];
+        if (!link)
+          link = std::make_unique<KeptLink>(m_identity, peer.key, m_options.client.transport);
+        dialed = dialPeer(m_archive, m_identity, peer, addressesOf(peer), peer.key, peer.name,
+                          m_options.client, m_options.server.penalize, unixNow, link.get());
+      } catch (...) {
+        m_pairs.endDial(peer.key);
+        throw;
       }
-    }
-
-    // A refused peer (it sent something invalid: store::refuse) waits for its refusal to end.
-    for (const auto& peer : peers) {
-      if (peer.state.refusedAt(unixNow())) {
-        const auto wait = std::chrono::seconds(peer.state.refusedUntil - unixNow());
-        dials[peer.key].due = std::max(dials[peer.key].due, now + wait);
-      }
-    }
-
-    // The peer due first, if it is due.
-    const store::PeerRecord* next = nullptr;
-    for (const auto& peer : peers) {
-      if (!next || dials[peer.key].due < dials[next->key].due) next = &peer;
-    }
-    if (next && dials[next->key].due <= now) {
-      m_log(LogLevel::Debug, "dialing peer " + next->name + " at " + next->address);
-      ClientReport report =
-          syncOnce(m_archive, m_identity, next->address, next->key, next->name, m_options.client);
-      m_log(report.ok ? LogLevel::Info : LogLevel::Warn, "dialed " + formatReport(report));
-      Dial& dial = dials[next->key];
-      if (report.ok) {
-        dial.failures = 0;
-        dial.due = Clock::now() + jittered(intervalOf(*next));
-      } else {
-        // A session cut short after it stored objects made progress: the link works, between
-        // cuts. Retry from the first back-off step rather than doubling, or a backlog on a link
-        // cut every few minutes waits longer and longer between its pieces.
-        dial.failures = report.stats.objectsIn > 0 ? 1 : dial.failures + 1;
-        dial.due = Clock::now() + backoff(*next, dial.failures);
-      }
-      recordSession(m_archive, report, unixNow());
-      // A peer that answered with something invalid is refused as it would be when it dials.
-      if (m_options.server.penalize && report.peerMisbehaved) {
-        const auto at = unixNow();
-        m_archive.write([&](store::WriteTxn& txn) {
-          (void)store::refusePeer(txn, next->key, report.failure, at);
-        });
-        if (const auto peer = store::findPeer(m_archive.beginRead(), next->name);
-            peer && peer->state.refusedAt(at)) {
-          m_log(LogLevel::Warn, "peer " + peer->name + ": " + store::describeRefusal(peer->state));
-          dial.due = std::max(dial.due,
-                              Clock::now() + std::chrono::seconds(peer->state.refusedUntil - at));
+      m_pairs.endDial(peer.key);
+      const auto after = Clock::now();
+      if (dialed.notRun) {
+        // Paused, refused or out of budget: ask again when that ends (a pause is looked at
+        // again every watchInterval: `resume` may end it early).
+        const auto& refusal = *dialed.notRun;
+        auto until = after + m_options.watchInterval;
+        if (refusal.kind != SessionRefusal::Kind::Paused)
+          until = std::max(until, after + std::chrono::seconds(refusal.until - unixNow()));
+        if (refusal.kind == SessionRefusal::Kind::BudgetSpent &&
+            spentSaid.insert(peer.key).second) {
+          const auto record = store::findPeerByKey(m_archive.beginRead(), peer.key);
+          m_log(LogLevel::Warn,
+                "peer " + peer.name + ": " +
+                    (record ? describeSpentBudget(m_archive.beginRead(), *record, unixNow())
+                                  .value_or(refusal.message)
+                            : refusal.message));
         }
+        scheduler.defer(peer.key, until);
+        continue;
+      }
+      spentSaid.erase(peer.key);  // a session ran: the budget had room again
+      const ClientReport& report = dialed.report;
+      if (report.yielded) {
+        // The peer was dialing us at the same moment, and its session goes on.
+        m_log(LogLevel::Debug, "peer " + peer.name + ": yielded to its own session");
+        scheduler.defer(peer.key, after + PAIR_BUSY_RETRY);
+        continue;
+      }
+      m_log(report.ok ? LogLevel::Info : LogLevel::Warn, "dialed " + formatReport(report));
+      auto due = scheduler.settled(peer.key, report.ok, report.stats.objectsIn > 0, after);
+      if (dialed.settled.refusal) {
+        m_log(LogLevel::Warn, "peer " + peer.name + ": " + *dialed.settled.refusal);
+        due = std::max(due, after + std::chrono::seconds(dialed.settled.refusedUntil - unixNow()));
+        scheduler.defer(peer.key, due);
+      }
+      if (dialed.settled.budgetSpent && spentSaid.insert(peer.key).second) {
+        if (const auto record = store::findPeerByKey(m_archive.beginRead(), peer.key))
+          m_log(LogLevel::Warn,
+                "peer " + peer.name + ": " +
+                    describeSpentBudget(m_archive.beginRead(), *record, unixNow()).value_or(""));
       }
       if (m_options.onDialed) m_options.onDialed(report);
-      const auto wait = std::chrono::duration_cast<std::chrono::seconds>(dial.due - Clock::now());
-      const std::int64_t nextAttempt = unixNow() + wait.count();
+      const auto wait = std::chrono::duration_cast<std::chrono::seconds>(due - Clock::now());
+      const std::int64_t nextAttempt = unixNow() + std::max<std::int64_t>(0, wait.count());
       m_archive.write([&](store::WriteTxn& txn) {
         (void)store::updatePeerState(
-            txn, next->key, [&](store::PeerState& state) { state.nextAttempt = nextAttempt; });
+            txn, peer.key, [&](store::PeerState& state) { state.nextAttempt = nextAttempt; });
       });
       // What the session brought in is new to the other peers: the next turn sees the last
       // seq move and pushes it to them (not back to this peer, now in step up to it).
       continue;
     }
     // Sleep until the next peer is due or it is time to look for new objects.
-    auto until = now + m_options.watchInterval;
-    if (next) until = std::min(until, dials[next->key].due);
+    const auto until = std::min(now + m_options.watchInterval, scheduler.nextDue());
     std::unique_lock lock(m_mutex);
     m_wake.wait_until(lock, until, [this] { return m_stop; });
   }

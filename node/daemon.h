@@ -1,24 +1,19 @@
 #pragma once
 // The daemon behind `fieldsync serve`: serves sessions to listed peers (node/server.h) and
-// dials them, so every partner keeps converging without anyone running `sync`.
-//
-//   - On start it dials every peer at once; then each peer again after its interval, with
-//     jitter (so offices that start together do not dial together forever).
-//   - A failed session backs off exponentially, capped; a success resets the back-off, and a
-//     session cut after it stored objects starts it again from its first step.
-//   - New objects, whoever added them (this daemon's sessions, `import` or `bundle import` in
-//     another process: it watches the archive's last sequence number), are pushed at once to
-//     every peer that last answered and may lack them (its in-step seq is older).
+// dials them, so every partner keeps converging without anyone running `sync`. When and how it
+// dials is decided below the daemon, which is only the loop that joins them:
+//   - when: node/dial_scheduler.h (each peer at once, then after its interval with jitter;
+//     back-off after failures; new objects pushed at once to peers that may lack them);
+//   - how: node/peer_link.h, as for `fieldsync sync` and the server: the peer's rate cap and
+//     daily budget (a spent budget waits for 00:00 UTC and is said once in the log), a pause,
+//     a refusal for misbehaviour (a peer that answers a dialed session with something invalid
+//     is refused as it would be when it dials, when server.penalize);
+//   - where: a peer's listed address, and before it one learned on the LAN
+//     (DaemonOptions::learnedAddress); a peer with neither (sticks only) is not dialed.
+//   - One session per pair at a time (PairSessions, shared with the server): a peer in a
+//     session this node answered is not dialed meanwhile, and when both dial at once the
+//     session dialed by the smaller key goes on.
 //   - Store and forward: sessions carry every object, whoever signed it.
-//   - A pause (`fieldsync pause`, kept in the archive) stops dialing and refuses sessions
-//     until it ends. A peer whose daily byte budget is spent is not dialed (nor answered)
-//     until the next UTC day; the budget is counted after each session, so one session may
-//     run past it.
-//   - A peer refused for misbehaviour (store::refuse, node/server.h) is not dialed until its
-//     refusal ends; a peer that answers a dialed session with something invalid is refused
-//     the same way (when server.penalize).
-//   - A peer's rate cap (bytes per second) is kept by the side that dials, both ways
-//     (node/client.h).
 // Peer state (last success, last error, next attempt, totals) is kept in the store after
 // every session (node/report.h), so `fieldsync status` and `peers list` show it.
 // Threads: run() serves on a thread of its own and dials on the caller's; stop() from any
@@ -32,6 +27,7 @@
 #include <string>
 
 #include "node/client.h"
+#include "node/peer_link.h"
 #include "node/server.h"
 #include "protocol/keys.h"
 #include "store/archive.h"
@@ -81,6 +77,7 @@ class Daemon {
   const protocol::SecretKey& m_identity;
   DaemonOptions m_options;
   ServerLog m_log;
+  PairSessions m_pairs;  // before the server, which holds a pointer to it
   Server m_server;
   std::mutex m_mutex;
   std::condition_variable m_wake;

@@ -5,10 +5,12 @@
 #include <sys/socket.h>
 
 #include <cstring>
+#include <deque>
 #include <map>
 #include <mutex>
 #include <set>
 
+#include "node/rate_limiter.h"
 #include "store/pause.h"
 #include "store/peers.h"
 
@@ -39,6 +41,12 @@ struct Open {
   /// came back mid-session (a new connection, so a new session here). It fails the session
   /// but is no misbehaviour.
   bool staleStart = false;
+  /// The link's cap (node/peer_link.h): replies wait here until their bytes are paid for, on
+  /// the send side at the link's rate, and behind the bytes of the message they answer at this
+  /// node's own cap (which slows a peer that does not keep to the cap itself).
+  RateLimiter sending{0};
+  RateLimiter receiving{0};
+  std::deque<std::pair<Clock::time_point, Bytes>> outbox;
 };
 
 // How long a session whose connection ended waits for the messages that connection delivered
@@ -120,7 +128,8 @@ class ZapLogLimiter {
 
 struct Server::Impl {
   Impl(const protocol::SecretKey& identity, const TransportLimits& limits, ServerLog& log)
-      : zapLog(log),
+      : self(identity.publicKey()),
+        zapLog(log),
         zap(context, allow, [this](const ZapRefusal& refusal) { zapLog(refusal); }),
         socket(makeServerSocket(context, identity, limits)),
         monitor(context, zmq::socket_type::pair) {
@@ -134,7 +143,8 @@ struct Server::Impl {
   }
   ~Impl() { zmq_socket_monitor(socket.handle(), nullptr, 0); }
 
-  zmq::context_t context;  // first: outlives the handler and the sockets
+  protocol::PublicKey self;
+  zmq::context_t context;  // outlives the handler and the sockets
   AllowList allow;
   ZapLogLimiter zapLog;  // before the handler that calls it
   ZapHandler zap;
@@ -195,27 +205,28 @@ void Server::run() {
       open.report.failure = open.session->failure();
     open.report.seconds = std::chrono::duration<double>(Clock::now() - open.started).count();
     m_log(open.report.ok ? LogLevel::Info : LogLevel::Warn, formatReport(open.report));
+    if (m_options.pairs && open.report.key) m_options.pairs->endAnswer(*open.report.key);
     const std::int64_t now = unixNow();
     // A full disk (or map) must not stop the server: the peer state waits for the next
     // session, and serving goes on.
     try {
-      recordSession(m_archive, open.report, now);
-    } catch (const Error& e) {
-      m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
-    }
-    // Only the peer's own session, under the key CURVE authenticated, can get it refused.
-    if (m_options.penalize && open.report.key && open.session->peerMisbehaved() &&
-        !open.staleStart) {
-      m_archive.write([&](store::WriteTxn& txn) {
-        (void)store::refusePeer(txn, *open.report.key, open.session->failure(), now);
-      });
-      const auto peer = store::findPeerByKey(m_archive.beginRead(), *open.report.key);
-      if (peer && peer->state.refusedAt(now)) {
-        const std::string why = store::describeRefusal(peer->state);
-        if (impl.allow.refuse(peer->key, why))
-          m_log(LogLevel::Warn, "peer " + peer->name + ": " + why);
+      // Only the peer's own session, under the key CURVE authenticated, can get it refused.
+      const bool misbehaved = open.session->peerMisbehaved() && !open.staleStart;
+      const Settlement settled =
+          settleSession(m_archive, open.report, misbehaved, m_options.penalize, now);
+      if (settled.refusal) {
+        if (impl.allow.refuse(*open.report.key, *settled.refusal))
+          m_log(LogLevel::Warn, "peer " + open.report.peer + ": " + *settled.refusal);
         cut(open.fd);
       }
+      if (settled.budgetSpent) {
+        const auto txn = m_archive.beginRead();
+        if (const auto peer = store::findPeerByKey(txn, *open.report.key))
+          m_log(LogLevel::Warn, "peer " + peer->name + ": " +
+                                    describeSpentBudget(txn, *peer, now).value_or("budget spent"));
+      }
+    } catch (const Error& e) {
+      m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
     }
     if (m_options.onSession) m_options.onSession(open.report);
     impl.sessions.erase(it);
@@ -239,6 +250,27 @@ void Server::run() {
       }
       it = next;
     }
+  };
+  // Sends what is due in a session's outbox; false when the peer stopped reading (the session
+  // is then aborted).
+  auto flush = [&](std::map<std::string, Open>::iterator it, Clock::time_point now) {
+    Open& open = it->second;
+    while (!open.outbox.empty() && open.outbox.front().first <= now) {
+      if (!sendTo(it->first, open.outbox.front().second)) {
+        open.outbox.clear();
+        if (!open.session->over()) {
+          open.session->abort("the peer stopped reading");
+          open.report.failure = "the peer stopped reading";
+        }
+        return false;
+      }
+      open.outbox.pop_front();
+    }
+    return true;
+  };
+  // A session that is over closes once its last messages have left.
+  auto closeIfSent = [&](std::map<std::string, Open>::iterator it) {
+    if (it->second.session->over() && it->second.outbox.empty()) close(it);
   };
   auto onAccepted = [&](int fd) {
     auto remote = remoteOf(fd);
@@ -311,10 +343,8 @@ void Server::run() {
   };
 
   // A pause (`fieldsync pause`) stops all traffic: sessions under way end, new ones are refused.
-  std::optional<std::int64_t> paused;
   auto refreshPause = [&] {
-    paused = store::pausedUntil(m_archive.beginRead(), unixNow());
-    if (!paused) return;
+    if (!store::pausedUntil(m_archive.beginRead(), unixNow())) return;
     const std::string why = "traffic is paused on this node";
     for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
       auto next = std::next(it);
@@ -330,7 +360,14 @@ void Server::run() {
   while (!m_stop.load()) {
     std::array<zmq::pollitem_t, 2> items{zmq::pollitem_t{impl.socket.handle(), 0, ZMQ_POLLIN, 0},
                                          zmq::pollitem_t{impl.monitor.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items.data(), items.size(), std::chrono::milliseconds(200));
+    auto wait = std::chrono::milliseconds(200);
+    for (const auto& [routingId, open] : impl.sessions) {
+      if (open.outbox.empty()) continue;
+      const auto due =
+          std::chrono::ceil<std::chrono::milliseconds>(open.outbox.front().first - Clock::now());
+      wait = std::clamp(due, std::chrono::milliseconds(0), wait);
+    }
+    zmq::poll(items.data(), items.size(), wait);
     // Connections first: a session whose link ended is over once what it sent is read. The
     // socket's events are asked after the monitor's: a message the link delivered before it
     // ended shows there by then.
@@ -345,7 +382,16 @@ void Server::run() {
     }
     for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
       auto next = std::next(it);
-      if (now - it->second.lastHeard > m_options.idleTimeout) {
+      if (!it->second.outbox.empty()) {
+        (void)flush(it, now);
+        closeIfSent(it);
+      }
+      it = next;
+    }
+    for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
+      auto next = std::next(it);
+      // A session waiting out its cap is not idle: its replies are due.
+      if (it->second.outbox.empty() && now - it->second.lastHeard > m_options.idleTimeout) {
         const std::string why =
             "no message for " + std::to_string(m_options.idleTimeout.count() / 1000) + " s";
         sendTo(it->first, it->second.session->abort(why));
@@ -383,15 +429,22 @@ void Server::run() {
         sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{"busy: try again later"}));
         continue;
       }
-      if (paused) {
-        sendTo(routingId,
-               protocol::sync::encode(protocol::sync::Failure{"traffic is paused on this node"}));
+      // What a session with this peer means now (paused, refused, budget, cap): peer_link.h.
+      std::optional<store::PeerRecord> peer;
+      SessionPlan plan;
+      {
+        const auto txn = m_archive.beginRead();
+        peer = store::findPeerByKey(txn, *key);
+        plan = planSession(txn, peer, Session::Role::Responder, m_options.session, unixNow());
+      }
+      if (plan.refusal) {
+        sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{plan.refusal->message}));
         continue;
       }
-      const auto peer = store::findPeerByKey(m_archive.beginRead(), *key);
-      if (peer && store::budgetLeftToday(*peer, unixNow()) == std::uint64_t{0}) {
-        sendTo(routingId, protocol::sync::encode(protocol::sync::Failure{
-                              "today's byte budget for this link is spent"}));
+      // Both ends dialed at once, and ours goes on: the peer's yields.
+      if (m_options.pairs && !m_options.pairs->mayAnswer(impl.self, *key)) {
+        sendTo(routingId,
+               protocol::sync::encode(protocol::sync::Failure{std::string(YIELD_REASON)}));
         continue;
       }
       Open open;
@@ -400,10 +453,11 @@ void Server::run() {
           {static_cast<const std::uint8_t*>(payload.data()), payload.size()});
       open.staleStart = first.ok() && !std::holds_alternative<protocol::sync::Hello>(*first);
       open.report.key = key;
-      SessionOptions sessionOptions = m_options.session;
       open.report.peer = peer ? peer->name : key->hex().substr(0, 8);
-      if (peer) sessionOptions.batchBytes = batchBytesFor(peer->settings.rate, sessionOptions);
-      open.session = std::make_unique<Session>(m_archive, Session::Role::Responder, sessionOptions);
+      open.receiving.setRate(plan.session.rate, burstFor(plan.session.rate));
+      open.session =
+          std::make_unique<Session>(m_archive, Session::Role::Responder, std::move(plan.session));
+      if (m_options.pairs) m_options.pairs->beginAnswer(*key);
       // A peer that reconnects (its link was cut) starts over: its old session is closed.
       for (auto old = impl.sessions.begin(); old != impl.sessions.end(); ++old) {
         if (old->second.report.key == open.report.key) {
@@ -428,13 +482,16 @@ void Server::run() {
       replies = {open.session->abort(std::string("this node cannot store now: ") + e.what())};
       open.report.failure = e.what();
     }
-    bool sent = true;
-    for (const auto& reply : replies) sent = sent && sendTo(routingId, reply);
-    if (!sent && !open.session->over()) {
-      open.session->abort("the peer stopped reading");
-      open.report.failure = "the peer stopped reading";
+    // Replies leave once their bytes are paid for (at once on a link with no cap).
+    const auto read = open.receiving.delayFor(payload.size());
+    const auto linkRate = open.session->linkRate();
+    if (open.sending.rate() != linkRate) open.sending.setRate(linkRate, burstFor(linkRate));
+    for (auto& reply : replies) {
+      auto at = now + std::max(read, open.sending.delayFor(reply.size()));
+      if (!open.outbox.empty()) at = std::max(at, open.outbox.back().first);
+      open.outbox.emplace_back(at, std::move(reply));
     }
-    if (open.session->over()) close(it);
+    if (!flush(it, now) || open.session->over()) closeIfSent(it);
   }
   for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
     auto next = std::next(it);

@@ -31,6 +31,7 @@
 #include <string>
 
 #include "node/log.h"
+#include "node/peer_link.h"
 #include "node/report.h"
 #include "node/session.h"
 #include "node/transport.h"
@@ -51,6 +52,9 @@ struct ServerOptions {
   /// Refuse a peer for a while when its session breaks the rules (store::refuse).
   bool penalize = true;
   std::chrono::milliseconds peerListRefresh{2'000};
+  /// Shared with the daemon's dialer so that a pair runs one session at a time
+  /// (node/peer_link.h); null: every session of a listed peer is answered.
+  PairSessions* pairs = nullptr;
   /// Called on the server's thread with every session's report once it ends (tests and
   /// benchmarks count what moved; the log line is written anyway).
   std::function<void(const SessionReport&)> onSession;

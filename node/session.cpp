@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <limits>
 
 #include "node/verifier.h"
 #include "store/sync_index.h"
@@ -22,22 +23,32 @@ std::uint64_t rankOf(const Bound& bound, const protocol::RangeIndex& index) {
 
 }  // namespace
 
-std::size_t batchBytesFor(std::uint64_t rate, const SessionOptions& options) {
-  if (rate == 0) return options.batchBytes;
-  // About 3 s of the link for a batch that zstd packs to about a third of its raw size.
-  constexpr std::uint64_t SECONDS_OF_RAW = 8;
-  constexpr std::size_t FLOOR = 16u << 10;
-  const std::uint64_t wanted =
-      rate > options.batchBytes / SECONDS_OF_RAW ? options.batchBytes : rate * SECONDS_OF_RAW;
-  return std::max<std::size_t>(FLOOR, static_cast<std::size_t>(wanted));
+std::size_t batchBytesFor(std::uint64_t rate, std::size_t batchBytes) {
+  if (rate == 0) return batchBytes;
+  const std::uint64_t wanted = std::max<std::uint64_t>(rate / 4, MIN_CAPPED_BATCH_BYTES);
+  return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, batchBytes));
+}
+
+std::uint64_t burstFor(std::uint64_t rate) {
+  return std::max<std::uint64_t>(rate / 4, MIN_CAPPED_BATCH_BYTES);
+}
+
+std::uint64_t tighterLimit(std::uint64_t a, std::uint64_t b) {
+  if (a == 0) return b;
+  if (b == 0) return a;
+  return std::min(a, b);
 }
 
 Session::Session(store::Archive& archive, Role role, SessionOptions options)
     : m_archive(archive),
       m_role(role),
       m_options(std::move(options)),
+      m_unlimitedBatchBytes(m_options.batchBytes),
+      m_linkRate(m_options.rate),
+      m_linkBudget(m_options.budget),
       m_state(role == Role::Initiator ? State::Start : State::AwaitHello),
       m_packer(m_options.compressionLevel) {
+  m_options.batchBytes = batchBytesFor(m_linkRate, m_unlimitedBatchBytes);
   if (!m_options.verifier) m_options.verifier = parallelVerifier(0, m_options.limits.object);
   if (!m_options.tuning.horizon) {
     const auto now = std::chrono::duration_cast<std::chrono::seconds>(
@@ -59,7 +70,7 @@ std::vector<Bytes> Session::start() {
   }
   const auto state = localState();
   m_localCountAtStart = state.count;
-  send(sync::Hello{sync::PROTOCOL_VERSION, m_salt, state}, out);
+  send(hello(state), out);
   m_state = State::AwaitHello;
   bool needsAnswer = false;
   for (const auto& frame : frames) needsAnswer |= protocol::needsAnswer(frame);
@@ -146,8 +157,12 @@ void Session::onHello(const sync::Hello& hello, std::vector<Bytes>& out) {
     m_reconciler.emplace(m_salt, m_options.tuning);
     const auto state = localState();
     m_localCountAtStart = state.count;
-    send(sync::Hello{sync::PROTOCOL_VERSION, protocol::Salt{}, state}, out);
+    send(this->hello(state), out);
   }
+  // Both sides keep to the tighter of their limits, whichever set them.
+  m_linkRate = tighterLimit(m_options.rate, hello.rate);
+  m_linkBudget = tighterLimit(m_options.budget, hello.budget);
+  m_options.batchBytes = batchBytesFor(m_linkRate, m_unlimitedBatchBytes);
   m_state = State::Active;
 }
 
@@ -284,6 +299,16 @@ std::optional<sync::Batch> Session::nextBatch() {
 void Session::pump(std::vector<Bytes>& out) {
   if (m_state != State::Active) return;
   while (m_stats.batchesOut - m_acked < m_options.window) {
+    // A batch that could take the session past its budget is not sent, nor anything after it:
+    // the budget is overrun by at most what the peer had in flight.
+    if (m_linkBudget != 0 &&
+        m_stats.bytesIn + m_stats.bytesOut + m_options.batchBytes > m_linkBudget &&
+        !(m_pushes.empty() && m_pushKeys.empty())) {
+      m_stats.budgetSpent = true;
+      m_pushes.clear();
+      m_pushKeys.clear();
+      break;
+    }
     auto batch = nextBatch();
     if (!batch) break;
     send(*batch, out);
@@ -352,6 +377,15 @@ std::optional<std::uint64_t> Session::expectedIn() const {
   const std::uint64_t common =
       m_localCountAtStart - std::min(m_pushTotal, m_localCountAtStart);  // both held
   return *m_peerCountAtHello - std::min(common, *m_peerCountAtHello);
+}
+
+sync::Hello Session::hello(const sync::ArchiveState& state) const {
+  sync::Hello hello{sync::PROTOCOL_VERSION, m_role == Role::Initiator ? m_salt : protocol::Salt{},
+                    state};
+  hello.rate = static_cast<std::uint32_t>(
+      std::min<std::uint64_t>(m_options.rate, std::numeric_limits<std::uint32_t>::max()));
+  hello.budget = m_options.budget;
+  return hello;
 }
 
 sync::ArchiveState Session::localState() const {

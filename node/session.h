@@ -51,6 +51,14 @@ struct SessionOptions {
   std::size_t batchObjects = 1024;
   std::uint32_t window = 4;  // batches sent and not yet acknowledged
   std::uint32_t maxRounds = 64;
+  /// This side's limits for the link (its settings for the peer: node/peer_link.h), told to
+  /// the peer in Hello. rate: bytes per second each way, 0 for no cap; budget: bytes both ways
+  /// this session may move, 0 for no limit. The session keeps to the smaller non-zero value of
+  /// its own and the peer's: batches are sized to the rate (batchBytesFor, from batchBytes),
+  /// the transport paces sends to linkRate(), and no batch is sent that would take the
+  /// session's bytes past the budget (the session then ends without pushing the rest).
+  std::uint64_t rate = 0;
+  std::uint64_t budget = 0;
   int compressionLevel = 3;  // zstd; 1 is faster, higher packs a metered link tighter
   /// The initiator's opening (protocol::Reconciler::Opening): InStep when nothing arrived
   /// here since the last session with this peer found both archives equal.
@@ -79,14 +87,22 @@ struct SessionStats {
   std::uint32_t rounds = 0;  // reconciliation rounds, both ways
   std::uint32_t batchesIn = 0;
   std::uint32_t batchesOut = 0;
+  /// Objects left unsent because the next batch would have overrun the session's budget.
+  bool budgetSpent = false;
   /// Trips of reconciliation: rounds / 2, rounded up. Batches stream behind the rounds.
   std::uint32_t roundTrips() const { return (rounds + 1) / 2; }
 };
 
-/// The batch size for a link capped at `rate` bytes per second (0: no cap): small enough that
-/// a batch crosses in a few seconds, since a link cut mid-batch loses the whole batch; at most
-/// options.batchBytes, at least 16 KiB.
-std::size_t batchBytesFor(std::uint64_t rate, const SessionOptions& options);
+/// The batch size for a link capped at `rate` bytes per second (0: no cap): a quarter of a
+/// second's worth, so that paced sends keep to the cap over any few seconds (a batch leaves
+/// whole) and a cut loses little; at most batchBytes, at least MIN_CAPPED_BATCH_BYTES (a batch
+/// holds at least one object whatever its size).
+inline constexpr std::size_t MIN_CAPPED_BATCH_BYTES = 1024;
+std::size_t batchBytesFor(std::uint64_t rate, std::size_t batchBytes);
+/// The burst a paced link allows after a quiet spell (node/rate_limiter.h): as a batch.
+std::uint64_t burstFor(std::uint64_t rate);
+/// The smaller non-zero of two limits (0: no limit).
+std::uint64_t tighterLimit(std::uint64_t a, std::uint64_t b);
 
 class Session {
  public:
@@ -117,6 +133,9 @@ class Session {
   /// archive's count at the start less what reconciliation found to push). An estimate when
   /// either archive changes meanwhile; empty before.
   std::optional<std::uint64_t> expectedIn() const;
+  /// The cap both sides keep to on this link, bytes per second each way (0: none): this side's
+  /// until the peer's Hello arrives, then the smaller non-zero of both.
+  std::uint64_t linkRate() const { return m_linkRate; }
   /// The peer's archive as it last reported it.
   const std::optional<protocol::sync::ArchiveState>& peerState() const { return m_peerState; }
 
@@ -141,6 +160,8 @@ class Session {
   void pump(std::vector<Bytes>& out);
   std::optional<protocol::sync::Batch> nextBatch();
   protocol::sync::ArchiveState localState() const;
+  /// This side's Hello, with its archive's state and its limits.
+  protocol::sync::Hello hello(const protocol::sync::ArchiveState& state) const;
   void send(const protocol::sync::Message& message, std::vector<Bytes>& out);
   /// Ends the session for a peer's fault: a Failure message for it.
   void fail(const std::string& reason, std::vector<Bytes>& out);
@@ -148,6 +169,9 @@ class Session {
   store::Archive& m_archive;
   Role m_role;
   SessionOptions m_options;
+  std::size_t m_unlimitedBatchBytes;  // options.batchBytes as given, before any cap
+  std::uint64_t m_linkRate = 0;
+  std::uint64_t m_linkBudget = 0;
   State m_state;
   protocol::Salt m_salt{};
   std::optional<protocol::Reconciler> m_reconciler;

@@ -76,6 +76,8 @@ Message decodeOrThrow(std::span<const std::uint8_t> bytes, const MessageLimits& 
       out.version = hello.getVersion();
       out.salt = fixed<SALT_BYTES>(hello.getSalt(), "salt");
       out.state = readState(hello.getState());
+      out.rate = hello.getRate();
+      out.budget = hello.getBudget();
       return out;
     }
     case schema::SyncMessage::RECONCILE: {
@@ -153,6 +155,8 @@ std::vector<std::uint8_t> encode(const Message& message) {
     out.setVersion(hello->version);
     out.setSalt(dataOf(hello->salt));
     setState(out.initState(), hello->state);
+    out.setRate(hello->rate);
+    out.setBudget(hello->budget);
   } else if (const auto* reconcile = std::get_if<Reconcile>(&message)) {
     auto out = root.initReconcile();
     out.setRound(reconcile->round);

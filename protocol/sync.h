@@ -33,6 +33,8 @@ struct Hello {
   std::uint32_t version = PROTOCOL_VERSION;
   Salt salt{};  // from the initiator; zero from the responder
   ArchiveState state;
+  std::uint32_t rate = 0;    // bytes per second each way the sender allows; 0: no cap
+  std::uint64_t budget = 0;  // bytes both ways the sender allows this session; 0: no limit
 };
 struct Reconcile {
   std::uint32_t round = 0;

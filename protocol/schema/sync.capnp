@@ -26,10 +26,17 @@ struct ArchiveState {
 
 # First message each way. The initiator chooses the salt (16 random bytes) for the session's
 # fingerprints and short ids; the responder sends none.
+#
+# rate and budget are what the sender's side of the link allows (its peer settings): rate, bytes
+# per second each way, and budget, bytes both ways together for this session; 0: no limit. Each
+# side keeps to the smaller non-zero value of its own and the peer's, so a cap set on one node
+# holds on the wire both ways, whichever side dialed (docs/protocol.md, "Caps and budgets").
 struct Hello {
   version @0 :UInt32;
   salt @1 :Data;
   state @2 :ArchiveState;
+  rate @3 :UInt32;
+  budget @4 :UInt64;
 }
 
 # One frame of a reconciliation round (protocol/reconcile.h). Rounds alternate, the

@@ -586,3 +586,119 @@ TEST_F(Sync, AFutureDatedClippingIsKeptSyncedVerifiedAndListedLastMarked) {
 }
 
 }  // namespace
+
+namespace {
+
+/// Nodes whose daemons (`serve`, dialing) run under a rate cap for one peer.
+class Caps : public Sync {
+ protected:
+  /// n clippings of about 750 bytes whose bodies are random letters: zstd packs them to about
+  /// three quarters, so the cap, not compression, decides how long they take.
+  void importIncompressible(const Node& node, int n) {
+    std::mt19937 random(7);
+    std::uniform_int_distribution<int> letter(0, 51);
+    std::string text;
+    for (int i = 0; i < n; ++i) {
+      std::string body;
+      for (int c = 0; c < 600; ++c) {
+        const int l = letter(random);
+        body += static_cast<char>(l < 26 ? 'a' + l : 'A' + l - 26);
+      }
+      text += json{{"title", node.name + " report " + std::to_string(i)},
+                   {"source", "Generated wire"},
+                   {"published", "2013-01-11"},
+                   {"body", body}}
+                  .dump() +
+              "\n";
+    }
+    const auto file = m_dir / (node.name + "-incompressible.jsonl");
+    spit(file, text);
+    ASSERT_EQ(run(node, {"import", file.string()}).status, 0);
+  }
+  /// `serve` on node that dials its peers too, on a free loopback port.
+  std::unique_ptr<Background> serveAndDial(const Node& node, std::string* address) {
+    *address = "tcp://127.0.0.1:" + std::to_string(freePort());
+    auto server = std::make_unique<Background>(
+        fieldsyncCommand(node.home, {"serve", "--no-beacon", "--listen", *address}),
+        m_dir / (node.name + "-daemon-" + std::to_string(m_logs++)));
+    EXPECT_TRUE(server->waitForOutput("serving", START_WAIT)) << server->log();
+    return server;
+  }
+  /// How long until node holds count objects (polled); fails after two minutes.
+  std::chrono::duration<double> untilHolds(const Node& node, std::size_t wanted,
+                                           Clock::time_point since) {
+    const auto deadline = Clock::now() + 120s;
+    while (count(node) < wanted && Clock::now() < deadline) std::this_thread::sleep_for(100ms);
+    EXPECT_EQ(count(node), wanted);
+    return Clock::now() - since;
+  }
+};
+
+// 240 clippings are about 157 kB on the wire: at 16 kB/s each way at least 9.8 s, whether the
+// capped node dials (its client keeps to the cap) or answers (its server does, and its Hello
+// tells the dialer to keep to it). Only a lower bound is checked: a busy machine is slower.
+TEST_F(Caps, ACapHoldsUnderServeWhenTheCappedNodeDials) {
+  auto hub = makeNode("hub"), office = makeNode("office");
+  importIncompressible(hub, 240);
+  std::string hubAddress, officeAddress;
+  listPeer(hub, office);
+  auto hubServer = serve(hub, &hubAddress);
+  listPeer(office, hub, hubAddress);
+  ASSERT_EQ(run(office, {"peers", "set", "hub", "--rate", "16k"}).status, 0);
+  const auto start = Clock::now();
+  auto officeDaemon = serveAndDial(office, &officeAddress);
+  EXPECT_GE(untilHolds(office, 240, start).count(), 9.0);
+  stop(*officeDaemon);
+  stop(*hubServer);
+}
+
+TEST_F(Caps, ACapHoldsUnderServeWhenTheCappedNodeAnswers) {
+  auto hub = makeNode("hub"), office = makeNode("office");
+  importIncompressible(hub, 240);
+  std::string hubAddress, officeAddress;
+  auto officeServer = serve(office, &officeAddress);
+  listPeer(office, hub);
+  ASSERT_EQ(run(office, {"peers", "set", "hub", "--rate", "16k"}).status, 0);
+  listPeer(hub, office, officeAddress);  // the hub has no cap of its own for the office
+  const auto start = Clock::now();
+  auto hubDaemon = serveAndDial(hub, &hubAddress);
+  EXPECT_GE(untilHolds(office, 240, start).count(), 9.0);
+  const auto status = runJson(office, {"status", "--json"});
+  EXPECT_EQ(status["peers"][0]["objectsIn"], 240) << status.dump();
+  stop(*hubDaemon);
+  stop(*officeServer);
+}
+
+TEST_F(Caps, ASpentBudgetStopsTheDaemonAndStatusSaysWhatWaits) {
+  auto hub = makeNode("hub"), office = makeNode("office");
+  importIncompressible(hub, 240);
+  std::string hubAddress, officeAddress;
+  listPeer(hub, office);
+  auto hubServer = serve(hub, &hubAddress);
+  listPeer(office, hub, hubAddress);
+  ASSERT_EQ(run(office, {"peers", "set", "hub", "--rate", "64k", "--daily-budget", "60k"}).status,
+            0);
+  auto officeDaemon = serveAndDial(office, &officeAddress);
+  ASSERT_TRUE(officeDaemon->waitForOutput("budget spent; resumes 00:00 UTC", 60s))
+      << officeDaemon->log();
+  const auto held = count(office);
+  EXPECT_GT(held, 0u);
+  EXPECT_LT(held, 240u);
+  const auto status = runJson(office, {"status", "--json"});
+  const auto& peer = status["peers"][0];
+  EXPECT_LE(peer["bytesIn"].get<std::uint64_t>() + peer["bytesOut"].get<std::uint64_t>(), 60'000u);
+  EXPECT_TRUE(peer["budgetSpent"].is_string()) << status.dump();
+  // Said once: the daemon does not dial again today, nor repeat itself.
+  std::this_thread::sleep_for(3s);
+  const auto log = officeDaemon->log();
+  EXPECT_EQ(log.find("budget spent"), log.rfind("budget spent")) << log;
+  EXPECT_EQ(count(office), held);
+  // A manual sync says so too, and sends nothing.
+  const auto r = run(office, {"sync", "hub"});
+  EXPECT_EQ(r.status, 4) << r.err;
+  EXPECT_NE(r.err.find("byte budget for this link is spent"), std::string::npos) << r.err;
+  stop(*officeDaemon);
+  stop(*hubServer);
+}
+
+}  // namespace

@@ -713,3 +713,60 @@ TEST_F(HostileTest, AValidMessageOutOfTurnOnANewConnectionIsNotPunished) {
 
 }  // namespace
 }  // namespace fieldsync::node
+
+namespace fieldsync::node {
+namespace {
+
+TEST_F(ServerTest, AKeptLinkCarriesSessionAfterSessionWithoutAHandshake) {
+  startServer();
+  KeptLink link(m_goodKey, m_serverKey.publicKey(), testLimits());
+  const auto first = link.session(*m_good.archive, m_endpoint, "server", syncOptions());
+  ASSERT_TRUE(first.ok) << first.failure << "\n" << m_log.all();
+  EXPECT_TRUE(first.newLink);
+  EXPECT_TRUE(link.up());
+
+  // In step, nothing new: the opening the daemon plans (peer_link.h) on the open link.
+  SyncOptions inStep = syncOptions();
+  inStep.session.opening = protocol::Reconciler::Opening::InStep;
+  const auto second = link.session(*m_good.archive, m_endpoint, "server", inStep);
+  ASSERT_TRUE(second.ok) << second.failure << "\n" << m_log.all();
+  EXPECT_FALSE(second.newLink);
+  EXPECT_TRUE(second.inStep);
+  EXPECT_EQ(second.stats.roundTrips(), 1u);
+  std::cerr << "in-step session on a kept link: " << second.stats.bytesIn + second.stats.bytesOut
+            << " bytes of messages\n";
+
+  // New objects on either side travel on the same link.
+  m_good.putAll(clippings(2, 500, 505));
+  m_server.putAll(clippings(1, 500, 503));
+  const auto third = link.session(*m_good.archive, m_endpoint, "server", syncOptions());
+  ASSERT_TRUE(third.ok) << third.failure;
+  EXPECT_FALSE(third.newLink);
+  EXPECT_EQ(third.stats.objectsIn, 3u);
+  EXPECT_EQ(third.stats.objectsOut, 5u);
+  EXPECT_EQ(idsOf(*m_good.archive), idsOf(*m_server.archive));
+}
+
+TEST_F(ServerTest, AKeptLinkWhoseServerRestartedConnectsAnew) {
+  startServer();
+  KeptLink link(m_goodKey, m_serverKey.publicKey(), testLimits());
+  ASSERT_TRUE(link.session(*m_good.archive, m_endpoint, "server", syncOptions()).ok);
+  const std::string endpoint = m_endpoint;
+  stopServer();
+  // The same port again (a restart); the old connection is gone.
+  ServerOptions options;
+  options.listen = endpoint;
+  options.transport = testLimits();
+  options.penalize = false;
+  m_running = std::make_unique<Server>(*m_server.archive, m_serverKey, options, m_log.callback());
+  m_thread = std::thread([this] { m_running->run(); });
+  m_good.putAll(clippings(2, 600, 601));
+  ClientReport report;
+  for (int attempt = 0; attempt < 3 && !report.ok; ++attempt)
+    report = link.session(*m_good.archive, endpoint, "server", syncOptions());
+  ASSERT_TRUE(report.ok) << report.failure << "\n" << m_log.all();
+  EXPECT_EQ(idsOf(*m_good.archive), idsOf(*m_server.archive));
+}
+
+}  // namespace
+}  // namespace fieldsync::node

@@ -487,3 +487,75 @@ TEST(SessionHostile, ValidObjectsFromAnUntrustedSignerAreStored) {
 
 }  // namespace
 }  // namespace fieldsync::node
+
+namespace fieldsync::node {
+namespace {
+
+TEST(SessionLimits, ACapOnOneSideHoldsForBothAndSizesTheBatches) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 300));
+  b.putAll(clippings(2, 0, 300));
+  SessionOptions capped;
+  capped.rate = 16'000;  // only the responder has a cap for this link
+  Session initiator(*a.archive, Session::Role::Initiator);
+  Session responder(*b.archive, Session::Role::Responder, capped);
+  EXPECT_EQ(initiator.linkRate(), 0u);  // before the peer's Hello: its own (none)
+
+  std::deque<Bytes> toResponder, toInitiator;
+  for (auto& m : initiator.start()) toResponder.push_back(std::move(m));
+  std::size_t largest = 0;
+  auto note = [&](const Bytes& m) {
+    const auto message = sync::decode(m);
+    if (message && std::holds_alternative<sync::Batch>(*message))
+      largest = std::max(largest, m.size());
+  };
+  while (!toResponder.empty() || !toInitiator.empty()) {
+    auto& queue = !toResponder.empty() ? toResponder : toInitiator;
+    Session& to = !toResponder.empty() ? responder : initiator;
+    auto& back = !toResponder.empty() ? toInitiator : toResponder;
+    const Bytes message = std::move(queue.front());
+    queue.pop_front();
+    for (auto& reply : to.receive(message)) {
+      note(reply);
+      back.push_back(std::move(reply));
+    }
+  }
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(responder.finished()) << responder.failure();
+  EXPECT_EQ(initiator.linkRate(), 16'000u);  // told in the responder's Hello
+  EXPECT_EQ(responder.linkRate(), 16'000u);
+  // A quarter of a second of the link per batch (one object more at most), both ways.
+  EXPECT_LE(largest, batchBytesFor(16'000, SessionOptions{}.batchBytes) + 1'024);
+  EXPECT_GT(initiator.stats().batchesOut, 10u);
+  EXPECT_GT(responder.stats().batchesOut, 10u);
+  EXPECT_EQ(idsOf(*a.archive), idsOf(*b.archive));
+}
+
+TEST(SessionLimits, ABudgetStopsBatchesBeforeTheyWouldOverrunIt) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 400));
+  SessionOptions budgeted;
+  budgeted.budget = 20'000;  // the initiator's side allows 20 kB this session
+  budgeted.rate = 8'000;     // small batches, as a budgeted link would have
+  Session initiator(*a.archive, Session::Role::Initiator, budgeted);
+  Session responder(*b.archive, Session::Role::Responder);
+  const Outcome outcome = run(initiator, responder);
+  ASSERT_TRUE(outcome.initiatorFinished) << initiator.failure();
+  ASSERT_TRUE(outcome.responderFinished) << responder.failure();
+  EXPECT_TRUE(initiator.stats().budgetSpent);
+  EXPECT_FALSE(initiator.inStep());
+  const auto moved = initiator.stats().bytesIn + initiator.stats().bytesOut;
+  EXPECT_LE(moved, 20'000u);  // no batch was sent that would take it past the budget
+  EXPECT_GT(moved, 20'000u - 2 * batchBytesFor(8'000, SessionOptions{}.batchBytes) - 2'048);
+  EXPECT_GT(b.count(), 0u);
+  EXPECT_LT(b.count(), 400u);
+
+  // The next session (tomorrow's budget) carries on where this one stopped.
+  Session again(*a.archive, Session::Role::Initiator);
+  Session answer(*b.archive, Session::Role::Responder);
+  run(again, answer);
+  EXPECT_EQ(idsOf(*a.archive), idsOf(*b.archive));
+}
+
+}  // namespace
+}  // namespace fieldsync::node

@@ -21,6 +21,8 @@ TEST(SyncMessage, EveryMessageSurvivesEncoding) {
   ASSERT_TRUE(decodedHello.ok()) << decodedHello.error().detail;
   EXPECT_EQ(std::get<Hello>(*decodedHello).salt, hello.salt);
   EXPECT_EQ(std::get<Hello>(*decodedHello).state, hello.state);
+  EXPECT_EQ(std::get<Hello>(*decodedHello).rate, 0u);  // no cap unless one is asked for
+  EXPECT_EQ(std::get<Hello>(*decodedHello).budget, 0u);
 
   const auto reconcile = decode(encode(Reconcile{3, true, {1, 2, 3}}));
   ASSERT_TRUE(reconcile.ok());
@@ -35,6 +37,16 @@ TEST(SyncMessage, EveryMessageSurvivesEncoding) {
   const auto failure = decode(encode(Failure{"bad\nthing"}));
   ASSERT_TRUE(failure.ok());
   EXPECT_EQ(std::get<Failure>(*failure).reason, "bad thing");  // no line breaks into logs
+}
+
+TEST(SyncMessage, HelloCarriesTheSendersCapAndBudget) {
+  Hello hello;
+  hello.rate = 16'000;
+  hello.budget = 5'000'000'000'000;
+  const auto decoded = decode(encode(hello));
+  ASSERT_TRUE(decoded.ok()) << decoded.error().detail;
+  EXPECT_EQ(std::get<Hello>(*decoded).rate, 16'000u);
+  EXPECT_EQ(std::get<Hello>(*decoded).budget, 5'000'000'000'000u);
 }
 
 TEST(SyncMessage, EqualSetsHaveEqualStatesAndOthersDiffer) {
