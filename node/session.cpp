@@ -319,6 +319,10 @@ void Session::pump(std::vector<Bytes>& out) {
   }
   if (m_doneSent && m_peerDone && m_acked == m_stats.batchesOut) {
     m_state = State::Finished;
+    // What is left of the budget would not carry another batch (whichever side stopped).
+    if (m_linkBudget != 0 &&
+        m_stats.bytesIn + m_stats.bytesOut + m_options.batchBytes > m_linkBudget)
+      m_stats.budgetSpent = true;
     m_inStep = m_peerState && *m_peerState == localState();
   }
 }

@@ -87,7 +87,9 @@ struct SessionStats {
   std::uint32_t rounds = 0;  // reconciliation rounds, both ways
   std::uint32_t batchesIn = 0;
   std::uint32_t batchesOut = 0;
-  /// Objects left unsent because the next batch would have overrun the session's budget.
+  /// The session's budget is spent as far as whole batches go: this side left objects unsent
+  /// because the next batch would have overrun it, or the session ended with too little left
+  /// for another batch (the peer may have stopped for that reason).
   bool budgetSpent = false;
   /// Trips of reconciliation: rounds / 2, rounded up. Batches stream behind the rounds.
   std::uint32_t roundTrips() const { return (rounds + 1) / 2; }
