@@ -85,6 +85,7 @@ void Daemon::dialLoop() {
   schedule.maxBackoff = m_options.maxBackoff;
   schedule.jitter = m_options.jitter;
   schedule.minBackoff = m_options.minBackoff;
+  schedule.pushSpread = m_options.watchInterval;
   schedule.seed = m_options.seed
                       ? m_options.seed
                       : static_cast<std::uint64_t>(Clock::now().time_since_epoch().count());
@@ -163,6 +164,12 @@ void Daemon::dialLoop() {
                             : refusal.message));
         }
         scheduler.defer(peer.key, until);
+        if (refusal.kind != SessionRefusal::Kind::Paused) {  // status shows when it resumes
+          m_archive.write([&](store::WriteTxn& txn) {
+            (void)store::updatePeerState(
+                txn, peer.key, [&](store::PeerState& state) { state.nextAttempt = refusal.until; });
+          });
+        }
         continue;
       }
       spentSaid.erase(peer.key);  // a session ran: the budget had room again

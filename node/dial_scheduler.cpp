@@ -25,9 +25,10 @@ void DialScheduler::update(const std::vector<store::PeerRecord>& peers, std::uin
   if (lastSeq == m_seenSeq) return;
   m_seenSeq = lastSeq;
   // New objects here: push them now to each peer that answered last time and may lack them.
+  std::uniform_int_distribution<std::int64_t> spread(0, m_options.pushSpread.count());
   for (auto& [key, peer] : m_peers) {
     if (peer.failures == 0 && peer.record.state.inStepSeq < lastSeq)
-      peer.due = std::min(peer.due, now);
+      peer.due = std::min(peer.due, now + std::chrono::milliseconds(spread(m_rng)));
   }
 }
 

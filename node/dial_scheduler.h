@@ -7,8 +7,8 @@
 //   - A failed session backs off exponentially from minBackoff, capped at the peer's
 //     maxBackoff; a success resets it, and a session cut after it stored objects starts it
 //     again from its first step (the link works, between cuts).
-//   - New objects here (the archive's last seq moved) make every peer due at once that
-//     answered last time and may lack them (its in-step seq is older).
+//   - New objects here (the archive's last seq moved) make every peer due at once (within
+//     Options::pushSpread) that answered last time and may lack them (its in-step seq is older).
 //   - A peer that may not have a session now (node/peer_link.h: pause, refusal, spent budget),
 //     or that is in a session this node answered, is deferred: due no earlier than given.
 // Whether a session may run, and with which options, is node/peer_link.h's to say; this only
@@ -39,6 +39,10 @@ class DialScheduler {
     double jitter = 0.2;                           // intervals vary by +- this share
     std::chrono::milliseconds minBackoff{10'000};  // after a first failure; doubles after each
     std::uint64_t seed = 1;                        // of the jitter
+    /// New objects are pushed to each peer at a random moment within this much of their
+    /// arrival, not all at the same instant: two neighbours that received an object together
+    /// would otherwise both push it to a third at once (a duplicate delivery). 0: at once.
+    std::chrono::milliseconds pushSpread{0};
   };
 
   /// lastSeq: the archive's last seq now; objects up to it are not "new".

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
 #include "store/store_fixture.h"
 
 namespace fieldsync::node {
@@ -73,6 +75,27 @@ TEST(DialScheduler, NewObjectsAreDueAtOnceForPeersThatMayLackThem) {
   EXPECT_EQ(due->name, "hub");
   (void)scheduler.settled(hub.key, true, false, t0 + 1s);
   EXPECT_FALSE(scheduler.due(t0 + 1s));  // not office (in step), not down (backing off)
+}
+
+TEST(DialScheduler, PushesOfNewObjectsAreSpreadOverThePushSpread) {
+  const Clock::time_point t0{};
+  DialScheduler::Options options = noJitter();
+  options.pushSpread = 1000ms;
+  DialScheduler scheduler(options, 0);
+  std::vector<store::PeerRecord> peers;
+  for (std::uint8_t n = 1; n <= 8; ++n) peers.push_back(peer("p" + std::to_string(n), n));
+  scheduler.update(peers, 0, t0);
+  for (const auto& p : peers) (void)scheduler.settled(p.key, true, false, t0);
+  scheduler.update(peers, 1, t0);
+  std::set<Clock::time_point> times;
+  for (auto at = t0; at <= t0 + 1000ms; at += 1ms) {
+    while (const auto due = scheduler.due(at)) {
+      times.insert(at);
+      (void)scheduler.settled(due->key, true, false, at);
+    }
+  }
+  EXPECT_GT(times.size(), 4u);  // not all at one instant
+  EXPECT_LE(*times.rbegin(), t0 + 1000ms);
 }
 
 TEST(DialScheduler, ADeferralPostponesButNeverBringsADialForward) {
