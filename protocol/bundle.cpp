@@ -26,10 +26,10 @@ constexpr std::size_t TRAILER_BYTES = 64;
 constexpr std::size_t HOLDINGS_IDS_AT = 64;  // prefix, writer key, time, count; then the ids
 constexpr std::size_t HOLDINGS_EMPTY_BYTES = HOLDINGS_IDS_AT + SIGNATURE_BYTES;
 static_assert(sizeof(HeldId) == HELD_ID_BYTES);  // a vector of them is the ids' bytes
-constexpr std::size_t PREFIX_BYTES = 16;        // skippable magic, length, marker
-constexpr std::size_t CHECK_BYTES = 16;         // BLAKE2b-128 of a header or a frame
-constexpr std::size_t HASH_BYTES = 32;          // BLAKE2b-256 in the trailer
-constexpr std::size_t OBJECT_PREFIX_BYTES = 8;  // Cap'n Proto stream framing, one segment
+constexpr std::size_t PREFIX_BYTES = 16;         // skippable magic, length, marker
+constexpr std::size_t CHECK_BYTES = 16;          // BLAKE2b-128 of a header or a frame
+constexpr std::size_t HASH_BYTES = 32;           // BLAKE2b-256 in the trailer
+constexpr std::size_t OBJECT_PREFIX_BYTES = 8;   // Cap'n Proto stream framing, one segment
 constexpr std::size_t READ_CHUNK = 1u << 16;
 
 void ensureSodium() {
@@ -133,7 +133,7 @@ struct BundleWriter::Impl {
   std::uint32_t contentObjects = 0;
   std::vector<std::uint8_t> compressed;
   std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx{ZSTD_createCCtx()};
-  crypto_generichash_state hash;  // every byte written, for the trailer
+  crypto_generichash_state hash;       // every byte written, for the trailer
   std::vector<std::uint8_t> holdings;  // the block written before the trailer; empty: none
   bool finished = false;
 
@@ -269,8 +269,7 @@ std::vector<std::uint8_t> encodeHoldings(const PublicKey& writer, std::int64_t a
   ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
   if (ids.size() > BundleLimits{}.maxHeldIds)
     throw std::logic_error("encodeHoldings: " + std::to_string(ids.size()) +
-                           " ids, over the limit of " +
-                           std::to_string(BundleLimits{}.maxHeldIds));
+                           " ids, over the limit of " + std::to_string(BundleLimits{}.maxHeldIds));
   const std::size_t idBytes = ids.size() * HELD_ID_BYTES;
   std::vector<std::uint8_t> block(HOLDINGS_EMPTY_BYTES + idBytes);
   const auto prefix = blockPrefix(HOLDINGS_MARKER, block.size());
@@ -315,7 +314,8 @@ Expected<Holdings, std::string> decodeHoldings(std::span<const std::uint8_t> blo
              std::to_string(i / HELD_ID_BYTES) + ")";
   Signature signature;
   std::memcpy(signature.bytes.data(), ids + idBytes, SIGNATURE_BYTES);
-  if (!verifySignature(out.writer, holdingsMessage(block.subspan(16, HOLDINGS_IDS_AT - 16 + idBytes)),
+  if (!verifySignature(out.writer,
+                       holdingsMessage(block.subspan(16, HOLDINGS_IDS_AT - 16 + idBytes)),
                        signature))
     return "the signature is not by the key " + out.writer.hex() +
            " the block names: forged, altered or damaged";

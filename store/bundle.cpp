@@ -202,13 +202,10 @@ Expected<std::vector<ObjectId>, std::string> selectForBundle(const ReadTxn& txn,
   return std::move(selected->ids);
 }
 
-Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
-                                                  const BundleSelection& selection,
-                                                  const protocol::Sink& sink,
-                                                  std::int64_t createdAt,
-                                                  protocol::BundleWriterOptions options,
-                                                  const ProgressCallback& progress,
-                                                  const std::optional<BundleSigner>& holdings) {
+Expected<ExportSummary, std::string> exportBundle(
+    const Archive& archive, const BundleSelection& selection, const protocol::Sink& sink,
+    std::int64_t createdAt, protocol::BundleWriterOptions options, const ProgressCallback& progress,
+    const std::optional<BundleSigner>& holdings) {
   auto txn = archive.beginRead();
   auto selected = select(txn, selection);
   if (!selected) return selected.error();

@@ -214,8 +214,7 @@ enum class PeerPut { Added, Replaced };
 /// Sets the address of the peer named name in place, leaving the rest of its record alone;
 /// empty: none (stick only). Returns the record as stored. NotListed when there is no such
 /// peer, BadAddress (nothing written) for an address checkPeerAddress refuses.
-[[nodiscard]] Expected<PeerRecord, PeerProblem> setPeerAddress(WriteTxn& txn,
-                                                               std::string_view name,
+[[nodiscard]] Expected<PeerRecord, PeerProblem> setPeerAddress(WriteTxn& txn, std::string_view name,
                                                                std::string_view address);
 
 // --- Sticks: what a peer's bundles say it holds ---------------------------------------------
@@ -238,7 +237,7 @@ struct StickOutcome {
     Older,      // a stick written before the one recorded: nothing changed
     NotListed,  // the writer is no peer of this node: nothing written
   } kind;
-  std::string peer;            // the peer's name, for Recorded and Older
+  std::string peer;             // the peer's name, for Recorded and Older
   std::int64_t recordedAt = 0;  // the peer's stickAt after the call
 };
 /// Records holdings that decodeHoldings accepted (so they are the writer's own word) for the

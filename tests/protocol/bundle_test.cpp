@@ -653,7 +653,8 @@ TEST(BundleHoldings, AForgedOrAlteredBlockIsReportedAndIgnoredAndTheObjectsStill
     }
     EXPECT_EQ(read, originals.size()) << why;
     ASSERT_EQ(problems.size(), 1u) << why;
-    EXPECT_EQ(problems[0].damage, BundleDamage::BadHoldings) << why << ": " << problems[0].message();
+    EXPECT_EQ(problems[0].damage, BundleDamage::BadHoldings)
+        << why << ": " << problems[0].message();
     EXPECT_FALSE(opened->holdings().has_value()) << why;
     EXPECT_FALSE(opened->intact()) << why;
   };
@@ -741,8 +742,8 @@ TEST(BundleHoldings, ABlockInAVersion1BundleOrASecondBlockIsReported) {
 TEST(BundleHoldings, AFlippedByteNeverMakesOtherHoldingsThanTheWritersOwn) {
   const auto key = testKey();
   const auto originals = objects(3);
-  const auto block = encodeHoldings(key.publicKey(), 5, {heldOf(1), heldOf(2), heldOf(3)},
-                                    signerOf(key));
+  const auto block =
+      encodeHoldings(key.publicKey(), 5, {heldOf(1), heldOf(2), heldOf(3)}, signerOf(key));
   const auto genuine = decodeHoldings(block).value();
   const Bytes bundle = writeBundle(originals, 1, {}, block);
   const std::size_t blockAt = bundle.size() - 64 - block.size();

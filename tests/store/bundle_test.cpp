@@ -239,8 +239,9 @@ TEST(Sticks, AfterOneRoundTripEachWayTheNextStickCarriesNothingTheOtherHas) {
     auto summary = exportBundle(
         from, selection,
         [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
-        clock++, {}, {},
-        BundleSigner{key.publicKey(), [&key](std::span<const std::uint8_t> m) { return key.sign(m); }});
+        clock++, {}, {}, BundleSigner{key.publicKey(), [&key](std::span<const std::uint8_t> m) {
+                                        return key.sign(m);
+                                      }});
     EXPECT_TRUE(summary.ok());
     EXPECT_EQ(*summary->heldIds, from.beginRead().count());
     auto report = importBundle(to, sourceOf(bytes));
@@ -269,10 +270,10 @@ TEST(Sticks, AStrangersOrAnOlderStickIsReadButNotRecorded) {
     Bytes bytes;
     auto summary = exportBundle(
         *a.archive, {},
-        [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
-        at, {}, {},
-        BundleSigner{keyA.publicKey(),
-                     [&keyA](std::span<const std::uint8_t> m) { return keyA.sign(m); }});
+        [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); }, at,
+        {}, {}, BundleSigner{keyA.publicKey(), [&keyA](std::span<const std::uint8_t> m) {
+                               return keyA.sign(m);
+                             }});
     EXPECT_TRUE(summary.ok());
     return bytes;
   };
@@ -290,9 +291,9 @@ TEST(Sticks, AStrangersOrAnOlderStickIsReadButNotRecorded) {
   PeerRecord record;
   record.name = "a";
   record.key = keyA.publicKey();
-  b.archive->write([&](WriteTxn& txn) { ASSERT_TRUE(putPeer(txn, record, IfNameListed::Refuse).ok()); });
-  EXPECT_EQ(importBundle(*b.archive, sourceOf(newer))->stick->outcome.kind,
-            StickOutcome::Recorded);
+  b.archive->write(
+      [&](WriteTxn& txn) { ASSERT_TRUE(putPeer(txn, record, IfNameListed::Refuse).ok()); });
+  EXPECT_EQ(importBundle(*b.archive, sourceOf(newer))->stick->outcome.kind, StickOutcome::Recorded);
   auto old = importBundle(*b.archive, sourceOf(older));
   ASSERT_TRUE(old.ok());
   EXPECT_EQ(old->stick->outcome.kind, StickOutcome::Older);
@@ -306,17 +307,17 @@ TEST(Sticks, ABundleWithoutHoldingsIsVersion1AndOneWithThemVersion2) {
   a.putAll({testing::signBody(key, testing::clipping("a"), 100)});
   auto versionOf = [&](const std::optional<BundleSigner>& signer) {
     Bytes bytes;
-    EXPECT_TRUE(exportBundle(
-                    *a.archive, {},
-                    [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
-                    1, {}, {}, signer)
-                    .ok());
+    EXPECT_TRUE(
+        exportBundle(
+            *a.archive, {},
+            [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
+            1, {}, {}, signer)
+            .ok());
     return protocol::BundleReader::open(bytes)->header().version;
   };
   EXPECT_EQ(versionOf(std::nullopt), protocol::BUNDLE_VERSION_1);
-  EXPECT_EQ(versionOf(BundleSigner{key.publicKey(), [&key](std::span<const std::uint8_t> m) {
-                                     return key.sign(m);
-                                   }}),
+  EXPECT_EQ(versionOf(BundleSigner{
+                key.publicKey(), [&key](std::span<const std::uint8_t> m) { return key.sign(m); }}),
             protocol::BUNDLE_VERSION);
 }
 

@@ -619,8 +619,7 @@ TEST_F(Peers, AStickOnlyPeerIsListedWithoutAnAddressAndMayGetOneLater) {
 
   auto set = [&](std::string_view name, std::string_view address) {
     std::optional<Expected<PeerRecord, PeerProblem>> outcome;
-    m_archive->write(
-        [&](WriteTxn& txn) { outcome.emplace(setPeerAddress(txn, name, address)); });
+    m_archive->write([&](WriteTxn& txn) { outcome.emplace(setPeerAddress(txn, name, address)); });
     return std::move(*outcome);
   };
   auto given = set("bunia", "tcp://192.0.2.9:7420");
@@ -675,7 +674,8 @@ TEST_F(Peers, AStickFromAListedPeerIsRecordedAndANewerOneReplacesIt) {
 TEST_F(Peers, AStrangersStickIsNotRecorded) {
   ASSERT_TRUE(put(peer("hub", 1)).ok());
   std::optional<StickOutcome> outcome;
-  m_archive->write([&](WriteTxn& txn) { outcome = recordStick(txn, holdings(2, 1000, {held(1)})); });
+  m_archive->write(
+      [&](WriteTxn& txn) { outcome = recordStick(txn, holdings(2, 1000, {held(1)})); });
   EXPECT_EQ(outcome->kind, StickOutcome::NotListed);
   EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(2).publicKey()));
   EXPECT_EQ(findPeer(m_archive->beginRead(), "hub")->state.stickAt, 0);
