@@ -23,14 +23,15 @@ constexpr std::string_view HOLDINGS_MARKER = "FSYNCHLD";
 constexpr std::size_t HEADER_BYTES = 56;
 constexpr std::size_t FRAME_HEADER_BYTES = 48;
 constexpr std::size_t TRAILER_BYTES = 64;
+constexpr std::size_t PREFIX_BYTES = 16;        // skippable magic, length, marker
+constexpr std::size_t CHECK_BYTES = 16;         // BLAKE2b-128 of a header or a frame
+constexpr std::size_t HASH_BYTES = 32;          // BLAKE2b-256 in the trailer
+constexpr std::size_t OBJECT_PREFIX_BYTES = 8;  // Cap'n Proto stream framing, one segment
+constexpr std::size_t READ_CHUNK = 1u << 16;
+
 constexpr std::size_t HOLDINGS_IDS_AT = 64;  // prefix, writer key, time, count; then the ids
 constexpr std::size_t HOLDINGS_EMPTY_BYTES = HOLDINGS_IDS_AT + SIGNATURE_BYTES;
 static_assert(sizeof(HeldId) == HELD_ID_BYTES);  // a vector of them is the ids' bytes
-constexpr std::size_t PREFIX_BYTES = 16;         // skippable magic, length, marker
-constexpr std::size_t CHECK_BYTES = 16;          // BLAKE2b-128 of a header or a frame
-constexpr std::size_t HASH_BYTES = 32;           // BLAKE2b-256 in the trailer
-constexpr std::size_t OBJECT_PREFIX_BYTES = 8;   // Cap'n Proto stream framing, one segment
-constexpr std::size_t READ_CHUNK = 1u << 16;
 
 void ensureSodium() {
   static const bool ready = sodium_init() >= 0;
@@ -133,9 +134,10 @@ struct BundleWriter::Impl {
   std::uint32_t contentObjects = 0;
   std::vector<std::uint8_t> compressed;
   std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx{ZSTD_createCCtx()};
-  crypto_generichash_state hash;       // every byte written, for the trailer
-  std::vector<std::uint8_t> holdings;  // the block written before the trailer; empty: none
+  crypto_generichash_state hash;  // every byte written, for the trailer
   bool finished = false;
+  /// The holdings block, written before the trailer; empty: none (a version 1 bundle).
+  std::vector<std::uint8_t> holdings;
 
   void emit(std::span<const std::uint8_t> bytes) {
     crypto_generichash_update(&hash, bytes.data(), bytes.size());

@@ -54,8 +54,9 @@ struct BundleLimits {
   std::uint64_t maxObjects = std::uint64_t{1} << 26;       // objects in the whole bundle
   std::uint32_t maxFrameBytes = 8u << 20;                  // one frame, decompressed
   std::uint32_t maxObjectsPerFrame = 1u << 16;
-  std::uint64_t maxHeldIds = std::uint64_t{1} << 24;  // ids in a holdings block (16 bytes each)
-  Limits object;                                      // maxObjectBytes bounds each object
+  Limits object;  // maxObjectBytes bounds each object
+  /// Ids in a holdings block, 16 bytes each (2^24: 256 MiB).
+  std::uint64_t maxHeldIds = std::uint64_t{1} << 24;
 };
 
 // --- Holdings: what a bundle's writer holds ------------------------------------------------

@@ -13,10 +13,11 @@
 namespace fieldsync::store {
 namespace {
 
-constexpr std::uint8_t RECORD_VERSION_1 = 1;        // before per-peer settings: read, never written
-constexpr std::uint8_t RECORD_VERSION_2 = 2;        // before penalties: read, never written
-constexpr std::uint8_t RECORD_VERSION_3 = 3;        // before sticks: read, never written
-constexpr std::size_t NUMBERS = 21;                 // 8-byte numbers in version 4
+constexpr std::uint8_t RECORD_VERSION_1 = 1;  // before per-peer settings: read, never written
+constexpr std::uint8_t RECORD_VERSION_2 = 2;  // before penalties: read, never written
+constexpr std::uint8_t RECORD_VERSION_3 = 3;  // before sticks: read, never written
+constexpr std::size_t NUMBERS = 21;           // 8-byte numbers in version 4
+
 constexpr std::uint8_t HOLDINGS_VALUE_VERSION = 1;  // the stored form of a peer's holdings
 constexpr std::size_t HOLDINGS_VALUE_HEADER = 9;    // version byte, stickAt
 
