@@ -93,8 +93,27 @@ struct ExportOptions {
   std::string sinceRelease;
   std::vector<std::string> tags;
   std::string forPeer;
+  bool holdings = false;
   bool json = false;
 };
+
+nlohmann::json timeJson(std::int64_t unixSeconds) {
+  return unixSeconds != 0 ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
+}
+
+/// "for hub: 3 objects it is not known to hold (in step as of the stick of ...)".
+std::string forNote(const store::PeerRecord& peer, const store::ExportSummary& s) {
+  std::string text =
+      "for " + peer.name + ": " + plural(s.objects, "object") + " it is not known to hold";
+  std::vector<std::string> known;
+  if (peer.state.inStepAt != 0) known.push_back("in step at " + isoTime(peer.state.inStepAt));
+  if (peer.state.stickAt != 0)
+    known.push_back("in step as of the stick of " + isoTime(peer.state.stickAt));
+  if (known.empty()) return text + " (never in step with it, no stick from it: everything)";
+  text += " (";
+  for (std::size_t i = 0; i < known.size(); ++i) text += (i ? "; " : "") + known[i];
+  return text + "; " + plural(s.leftOut, "object") + " left out)";
+}
 
 int runExport(const Global& global, const ExportOptions& o) {
   store::BundleSelection selection;
@@ -109,22 +128,25 @@ int runExport(const Global& global, const ExportOptions& o) {
   if (o.all && (selection.sinceRelease || !selection.tags.empty() || !o.forPeer.empty()))
     throw UsageError("--all takes no --since-release, --tag or --for");
   auto home = openHome(global);
-  std::string forNote;
+  std::optional<store::PeerRecord> peer;
   if (!o.forPeer.empty()) {
-    // What the peer is not known to hold: what arrived here since the last session that
-    // found both archives equal (store/peers.h, PeerState::inStepSeq).
-    const auto peer = store::findPeer(home->archive().beginRead(), o.forPeer);
+    // What the peer is not known to hold: the store leaves out what this archive held at its
+    // last in-step session and what its latest stick lists (store/bundle.h, forPeer).
+    peer = store::findPeer(home->archive().beginRead(), o.forPeer);
     if (!peer)
       throw UsageError("there is no peer named \"" + o.forPeer +
                        "\" (`fieldsync peers list` shows them); no bundle was written");
-    if (peer->state.inStepAt != 0) {
-      selection.afterSeq = peer->state.inStepSeq;
-      forNote = "for " + peer->name + ": what arrived after this archive's seq " +
-                std::to_string(peer->state.inStepSeq) + ", when it was last in step with " +
-                peer->name + " (" + isoTime(peer->state.inStepAt) + ")";
-    } else {
-      forNote = "for " + peer->name + ": never in step with it, so everything";
-    }
+    selection.forPeer = peer->name;
+  }
+  // A stick for a peer always says what this node holds, so the peer's next stick for this
+  // node carries only what it lacks; --holdings asks for it on any export.
+  std::optional<store::BundleSigner> signer;
+  std::optional<protocol::SecretKey> key;
+  if (peer || o.holdings) {
+    key.emplace(loadSecretKey(global, *home));
+    signer = store::BundleSigner{key->publicKey(), [&key](std::span<const std::uint8_t> message) {
+                                   return key->sign(message);
+                                 }};
   }
 
   {
@@ -142,7 +164,7 @@ int runExport(const Global& global, const ExportOptions& o) {
   auto bar = terminalProgressBar(global.quiet, "exporting");
   auto summary = store::exportBundle(
       home->archive(), selection, [&](std::span<const std::uint8_t> bytes) { out.write(bytes); },
-      now(), {}, progressCallback(bar.get()));
+      now(), {}, progressCallback(bar.get()), signer);
   if (!summary) throw UsageError(summary.error() + "; no bundle was written");
   out.commit();
   bar.reset();  // erased before the result is printed
@@ -153,14 +175,27 @@ int runExport(const Global& global, const ExportOptions& o) {
                        {"clippings", s.clippings}, {"releases", s.releases},
                        {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
                        {"bytes", out.size()}};
-    if (selection.afterSeq) doc["afterSeq"] = *selection.afterSeq;
+    doc["heldIds"] = s.heldIds ? nlohmann::json(*s.heldIds) : nlohmann::json(nullptr);
+    if (peer && peer->state.inStepAt != 0) doc["afterSeq"] = peer->state.inStepSeq;
+    if (peer) {
+      doc["for"] = {{"peer", peer->name},
+                    {"leftOut", s.leftOut},
+                    {"inStepAt", timeJson(peer->state.inStepAt)},
+                    {"stickAt", timeJson(peer->state.stickAt)}};
+    }
     std::cout << doc << '\n';
   } else {
-    if (!forNote.empty()) std::cout << forNote << '\n';
+    if (peer) std::cout << forNote(*peer, s) << '\n';
     std::cout << "wrote " << o.file << ": " << plural(s.objects, "object") << " ("
               << plural(s.clippings, "clipping") << ", " << plural(s.releases, "release") << ", "
               << plural(s.keyCerts, "key certificate") << ", "
               << plural(s.revocations, "revocation") << "), " << out.size() << " bytes\n";
+    if (s.heldIds)
+      std::cout << "it says what this node holds: " << plural(*s.heldIds, "object")
+                << " (16 bytes each), so what comes back can leave them out\n";
+    else if (signer)
+      std::cout << "it does not say what this node holds: the archive has more objects than a "
+                   "bundle's holdings may list\n";
   }
   return EXIT_OK;
 }
@@ -172,6 +207,35 @@ struct ImportOptions {
   bool json = false;
   std::size_t batchObjects = store::ImportOptions{}.batchObjects;
 };
+
+/// What came of a bundle's holdings block, for people.
+std::string describeStick(const store::ImportReport::Stick& stick) {
+  const std::string what = "the stick says what its writer held at " + isoTime(stick.at) + " (" +
+                           plural(stick.ids, "object") + ")";
+  switch (stick.outcome.kind) {
+    case store::StickOutcome::Recorded:
+      return what + ": recorded for peer " + stick.outcome.peer + ", so `bundle export --for " +
+             stick.outcome.peer + "` leaves those out";
+    case store::StickOutcome::Older:
+      return what + ": ignored, peer " + stick.outcome.peer + "'s stick of " +
+             isoTime(stick.outcome.recordedAt) + " is newer";
+    case store::StickOutcome::NotListed:
+      break;
+  }
+  return what + ": ignored, its writer " + stick.writer.hex() +
+         " is not a peer of this node (`fieldsync peers add NAME --key KEY` lists it)";
+}
+
+nlohmann::json stickJson(const std::optional<store::ImportReport::Stick>& stick) {
+  if (!stick) return nullptr;
+  static constexpr const char* OUTCOMES[] = {"recorded", "older", "stranger"};
+  return {{"writer", stick->writer.hex()},
+          {"at", isoTime(stick->at)},
+          {"ids", stick->ids},
+          {"outcome", OUTCOMES[stick->outcome.kind]},
+          {"peer", stick->outcome.peer.empty() ? nlohmann::json(nullptr)
+                                               : nlohmann::json(stick->outcome.peer)}};
+}
 
 int runImport(const Global& global, const ImportOptions& o) {
   auto home = openHome(global);
@@ -196,7 +260,8 @@ int runImport(const Global& global, const ImportOptions& o) {
                                 {"invalid", invalid},
                                 {"intact", r.intact},
                                 {"ok", r.ok()},
-                                {"problems", problems}}
+                                {"problems", problems},
+                                {"stick", stickJson(r.stick)}}
               << '\n';
   } else {
     printProblems(std::cout, r.problems);
@@ -204,6 +269,7 @@ int runImport(const Global& global, const ImportOptions& o) {
               << r.alreadyPresent << " already present";
     if (invalid) std::cout << ", " << invalid << " invalid (not stored)";
     std::cout << '\n';
+    if (r.stick) std::cout << describeStick(*r.stick) << '\n';
     if (!r.intact)
       std::cout << "the bundle is damaged: objects in the damaged parts were not imported; "
                    "the valid objects that could be read are stored\n";
@@ -360,9 +426,14 @@ int runList(const ListOptions& o) {
     }
   }
   const bool whole = reader.intact() && problems.empty();
+  const auto& held = reader.holdings();
   if (o.json) {
     auto list = nlohmann::json::array();
     for (const auto& p : problems) list.push_back(problemJson(p));
+    nlohmann::json holdings = nullptr;
+    if (held)
+      holdings = {
+          {"writer", held->writer.hex()}, {"at", isoTime(held->at)}, {"ids", held->ids.size()}};
     std::cout << nlohmann::json{{"file", o.file},
                                 {"version", header.version},
                                 {"createdAt", isoTime(header.createdAt)},
@@ -370,9 +441,13 @@ int runList(const ListOptions& o) {
                                 {"count", count},
                                 {"intact", whole},
                                 {"problems", list},
+                                {"holdings", holdings},
                                 {"objects", objects}}
               << '\n';
   } else {
+    if (held)
+      std::cout << "it says what its writer " << held->writer.hex() << " held at "
+                << isoTime(held->at) << ": " << plural(held->ids.size(), "object") << '\n';
     std::cout << plural(count, "object") << " listed"
               << (whole ? "" : "; the bundle is damaged (see the lines above)") << '\n';
   }
@@ -400,7 +475,11 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   exportCmd->add_option("--tag", ex->tags,
                         "Only clippings with this tag (repeatable: all of them)");
   exportCmd->add_option("--for", ex->forPeer,
-                        "Only what peer NAME is not known to hold (since it was last in step)");
+                        "Only what peer NAME is not known to hold (from its last in-step session "
+                        "and its latest stick); implies --holdings");
+  exportCmd->add_flag("--holdings", ex->holdings,
+                      "Say what this node holds (16 bytes per object), so the bundle for it "
+                      "that comes back carries only what it lacks");
   exportCmd->add_flag("--json", ex->json, "Print the result as JSON");
   exportCmd->footer(
       "Examples:\n"

@@ -96,7 +96,9 @@ int runShow(const Global& global, const ServeFlags& flags, bool json) {
        sourceText(config.logLevel.source)}};
   for (const auto& peer : peers) {
     const std::string p = "peers." + peer.name + ".";
-    rows.push_back({p + "address", peer.address.value, sourceText(peer.address.source)});
+    rows.push_back({p + "address",
+                    peer.address.value.empty() ? "(none: stick only)" : peer.address.value,
+                    sourceText(peer.address.source)});
     rows.push_back({p + "key", peer.key.value.hex(), sourceText(peer.key.source)});
     rows.push_back(
         {p + "interval", formatDuration(peer.interval.value), sourceText(peer.interval.source)});

@@ -89,13 +89,24 @@ std::string describeSettings(const store::PeerRecord& peer, std::int64_t at) {
   return text;
 }
 
+/// Where a peer is, for people: its address, or "(stick only)".
+std::string shownAddress(const store::PeerRecord& peer) {
+  return peer.stickOnly() ? "(stick only)" : peer.address;
+}
+
+nlohmann::json addressJson(const store::PeerRecord& peer) {
+  return peer.stickOnly() ? nlohmann::json(nullptr) : nlohmann::json(peer.address);
+}
+
 nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
   const store::PeerState& s = peer.state;
   const store::PeerSettings& p = peer.settings;
   const auto left = store::budgetLeftToday(peer, at);
   return {
       {"name", peer.name},
-      {"address", peer.address},
+      {"address", addressJson(peer)},
+      {"stickOnly", peer.stickOnly()},
+      {"stickAt", timeJson(s.stickAt)},
       {"key", peer.key.hex()},
       {"neverSynced", s.neverSynced()},
       {"lastSuccess", timeJson(s.lastSuccess)},
@@ -127,12 +138,14 @@ nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
 /// The peer, its settings and, indented, what sync made of it so far.
 void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at) {
   const store::PeerState& s = peer.state;
-  out << peer.name << "  " << peer.address << "  " << peer.key.hex() << '\n';
+  out << peer.name << "  " << shownAddress(peer) << "  " << peer.key.hex() << '\n';
   out << "  " << describeSettings(peer, at) << '\n';
   if (s.refusedAt(at))
     out << "  " << store::describeRefusal(s) << " (refusal " << s.refusals
         << "; `fieldsync peers forgive " << peer.name << "` lifts it)\n";
-  if (s.neverSynced()) {
+  if (s.neverSynced() && s.stickAt != 0) {
+    out << "  never synced over the network";
+  } else if (s.neverSynced()) {
     out << "  never synced";
   } else {
     out << "  last synced " << isoTime(s.lastSuccess);
@@ -143,6 +156,9 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
   if (s.lastAttempt != 0 && s.lastAttempt != s.lastSuccess)
     out << "; last attempt " << isoTime(s.lastAttempt);
   out << '\n';
+  if (s.stickAt != 0)
+    out << "  in step as of the stick of " << isoTime(s.stickAt)
+        << " (what it held then is left out of `bundle export --for " << peer.name << "`)\n";
   if (!s.lastError.empty()) {
     // The text may come from the peer: no control characters reach the terminal.
     std::string error = s.lastError;
@@ -159,23 +175,54 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
 }
 
 struct AddOptions {
-  std::string name, address, key;
+  std::string name;
+  std::vector<std::string> positional;  // [ADDRESS] KEY
+  std::optional<std::string> address, key;
   SettingsOptions settings;
   bool json = false;
 };
 
+/// The address (empty: stick only) and key of `peers add`, from `NAME [ADDRESS] KEY` or from
+/// --address and --key. A lone positional value is the address when it has a scheme
+/// ("tcp://"), else the key.
+std::pair<std::string, std::string> addressAndKey(const AddOptions& o) {
+  std::optional<std::string> address = o.address, key = o.key;
+  auto take = [](std::optional<std::string>& slot, const std::string& value, const char* what) {
+    if (slot)
+      throw UsageError(std::string("the ") + what + " is given twice (as an argument and as --" +
+                       what + ")");
+    slot = value;
+  };
+  if (o.positional.size() == 2) {
+    take(address, o.positional[0], "address");
+    take(key, o.positional[1], "key");
+  } else if (o.positional.size() == 1) {
+    const bool isAddress = o.positional[0].find("://") != std::string::npos;
+    take(isAddress ? address : key, o.positional[0], isAddress ? "address" : "key");
+  }
+  if (!key)
+    throw UsageError("peer \"" + o.name +
+                     "\" needs its public key: `fieldsync peers add NAME [ADDRESS] KEY` or --key "
+                     "KEY (64 hex digits, as `fieldsync id` prints them on the peer)");
+  return {address.value_or(""), *key};
+}
+
 int runAdd(const Global& global, const AddOptions& o) {
   store::PeerRecord peer;
   peer.name = o.name;
-  peer.address = o.address;
-  auto key = protocol::PublicKey::fromHex(o.key);
+  const auto [address, keyText] = addressAndKey(o);
+  peer.address = address;
+  auto key = protocol::PublicKey::fromHex(keyText);
   if (!key)
-    throw UsageError("not a public key: \"" + o.key +
+    throw UsageError("not a public key: \"" + keyText +
                      "\" (expected 64 hex digits, as `fieldsync id` prints them on the peer)");
   peer.key = *key;
   // Checked before opening the home, so a typo is reported the same with or without a node.
   if (auto problem = store::checkPeerName(peer.name)) throw UsageError(problem->message);
-  if (auto problem = store::checkPeerAddress(peer.address)) throw UsageError(problem->message);
+  if (o.address && o.address->empty())
+    throw UsageError("--address: empty; leave it out for a peer reached only by stick");
+  if (!peer.stickOnly())
+    if (auto problem = store::checkPeerAddress(peer.address)) throw UsageError(problem->message);
   o.settings.applyTo(peer.settings);
   refuseIfPeersDeclared(global, "peers add");
 
@@ -191,21 +238,35 @@ int runAdd(const Global& global, const AddOptions& o) {
     std::cout << nlohmann::json{{"added", peerJson(peer, now())}} << '\n';
     return EXIT_OK;
   }
-  std::cout << "Added peer " << peer.name << " at " << peer.address << ", key " << peer.key.hex()
-            << "\n  " << describeSettings(peer, now()) << '\n';
+  if (peer.stickOnly()) {
+    std::cout << "Added peer " << peer.name << ", reached only by stick (no address), key "
+              << peer.key.hex() << "\n  `fieldsync bundle export FILE --for " << peer.name
+              << "` writes its sticks\n";
+  } else {
+    std::cout << "Added peer " << peer.name << " at " << peer.address << ", key " << peer.key.hex()
+              << "\n  " << describeSettings(peer, now()) << '\n';
+  }
   return EXIT_OK;
 }
 
 struct SetOptions {
   std::string name;
   SettingsOptions settings;
+  std::optional<std::string> address;
+  bool noAddress = false;
   bool json = false;
 };
 
 int runSet(const Global& global, const SetOptions& o) {
-  if (!o.settings.any())
+  if (!o.settings.any() && !o.address && !o.noAddress)
     throw UsageError("nothing to set for peer \"" + o.name +
-                     "\": give --interval, --max-backoff, --rate or --daily-budget");
+                     "\": give --address, --no-address, --interval, --max-backoff, --rate or "
+                     "--daily-budget");
+  if (o.address && o.noAddress) throw UsageError("--address and --no-address: give one");
+  if (o.address && o.address->empty())
+    throw UsageError("--address: empty; --no-address makes the peer one reached only by stick");
+  if (o.address)
+    if (auto problem = store::checkPeerAddress(*o.address)) throw UsageError(problem->message);
   store::PeerSettings checked;  // the values alone, checked before opening the home
   o.settings.applyTo(checked);
   refuseIfPeersDeclared(global, "peers set");
@@ -214,6 +275,8 @@ int runSet(const Global& global, const SetOptions& o) {
   home->archive().write([&](store::WriteTxn& txn) {
     changed.emplace(store::updatePeerSettings(
         txn, o.name, [&](store::PeerSettings& settings) { o.settings.applyTo(settings); }));
+    if (changed->ok() && (o.address || o.noAddress))
+      changed.emplace(store::setPeerAddress(txn, o.name, o.address.value_or("")));
   });
   if (!changed->ok()) {
     const auto& problem = changed->error();
@@ -226,7 +289,12 @@ int runSet(const Global& global, const SetOptions& o) {
     std::cout << nlohmann::json{{"peer", peerJson(**changed, now())}} << '\n';
     return EXIT_OK;
   }
-  std::cout << "Set peer " << o.name << ": " << describeSettings(**changed, now()) << '\n';
+  std::cout << "Set peer " << o.name << ": ";
+  if (o.address || o.noAddress)
+    std::cout << ((*changed)->stickOnly() ? "no address (stick only)"
+                                          : "address " + (*changed)->address)
+              << "; ";
+  std::cout << describeSettings(**changed, now()) << '\n';
   return EXIT_OK;
 }
 
@@ -256,7 +324,7 @@ int runList(const Global& global, bool json) {
                                                         : "until " + isoTime(*paused))
               << "\n";
   if (peers.empty() && !global.quiet)
-    std::cout << "No peers yet: add one with `fieldsync peers add NAME ADDRESS KEY`\n";
+    std::cout << "No peers yet: add one with `fieldsync peers add NAME [ADDRESS] KEY`\n";
   for (const auto& peer : peers) printPeer(std::cout, peer, at);
   return EXIT_OK;
 }
@@ -293,13 +361,13 @@ int runRemove(const Global& global, const std::string& name, bool json) {
   if (json) {
     std::cout << nlohmann::json{{"removed",
                                  {{"name", peer->name},
-                                  {"address", peer->address},
+                                  {"address", addressJson(*peer)},
                                   {"key", peer->key.hex()}}}}
               << '\n';
     return EXIT_OK;
   }
-  std::cout << "Removed peer " << peer->name << " (" << peer->address << ", key " << peer->key.hex()
-            << ")\n";
+  std::cout << "Removed peer " << peer->name << " (" << shownAddress(*peer) << ", key "
+            << peer->key.hex() << ")\n";
   return EXIT_OK;
 }
 
@@ -311,31 +379,45 @@ void addPeers(CLI::App& app, Invocation& invocation) {
   peers->footer(
       "Examples:\n"
       "  fieldsync peers add hub tcp://hub.example.org:7420 b9127233...(64 hex)\n"
+      "  fieldsync peers add bunia --key 5c0e77d1...(64 hex)     (reached only by stick)\n"
       "  fieldsync peers list\n"
       "  fieldsync peers SUBCOMMAND --help");
 
   auto add = std::make_shared<AddOptions>();
-  auto* cmd = peers->add_subcommand("add", "Add a peer: its name, address and public key");
+  auto* cmd = peers->add_subcommand(
+      "add", "Add a peer: its name, public key and, unless it is reached only by stick, address");
   cmd->add_option("name", add->name, "A short name: 1-64 of A-Z a-z 0-9 . _ -")->required();
-  cmd->add_option("address", add->address, "Where it listens: tcp://HOST:PORT")->required();
-  cmd->add_option("key", add->key, "Its public key, 64 hex digits (`fieldsync id` on the peer)")
-      ->required();
+  cmd->add_option("address-and-key", add->positional,
+                  "[ADDRESS] KEY: where it listens (tcp://HOST:PORT; none for a partner reached "
+                  "only by stick) and its public key, 64 hex digits (`fieldsync id` on the peer)")
+      ->expected(0, 2);
+  cmd->add_option("--key", add->key, "Its public key (instead of the KEY argument)");
+  cmd->add_option("--address", add->address,
+                  "Where it listens: tcp://HOST:PORT (instead of the ADDRESS argument)");
   add->settings.addTo(*cmd);
   cmd->add_flag("--json", add->json, "Print {\"added\": PEER} as JSON");
   cmd->footer(
       "Example: the hub, synced hourly over a satellite link of 64 kbit/s\n"
       "  fieldsync peers add hub tcp://hub.example.org:7420 b9127233...(64 hex) --interval 1h "
-      "--rate 8k");
+      "--rate 8k\n"
+      "Example: an office with no link at all, reached by USB stick (bundle export --for)\n"
+      "  fieldsync peers add bunia --key 5c0e77d1...(64 hex)");
   cmd->callback([&invocation, add] {
     invocation.action = [&invocation, add] { return runAdd(invocation.global, *add); };
   });
 
   auto set = std::make_shared<SetOptions>();
-  cmd = peers->add_subcommand("set", "Change how gossip treats a peer: interval, back-off, caps");
+  cmd = peers->add_subcommand(
+      "set", "Change a peer's address or how gossip treats it: interval, back-off, caps");
   cmd->add_option("name", set->name, "The peer's name")->required();
+  cmd->add_option("--address", set->address, "Where it listens now: tcp://HOST:PORT");
+  cmd->add_flag("--no-address", set->noAddress,
+                "Forget its address: a partner reached only by stick, never dialed");
   set->settings.addTo(*cmd);
   cmd->add_flag("--json", set->json, "Print {\"peer\": PEER} as JSON");
-  cmd->footer("Example:\n  fieldsync peers set hub --interval 1h --daily-budget 20M");
+  cmd->footer(
+      "Examples:\n  fieldsync peers set hub --interval 1h --daily-budget 20M\n"
+      "  fieldsync peers set bunia --no-address");
   cmd->callback([&invocation, set] {
     invocation.action = [&invocation, set] { return runSet(invocation.global, *set); };
   });

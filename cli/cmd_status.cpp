@@ -19,11 +19,15 @@ nlohmann::json timeOrNull(std::int64_t unixSeconds) {
   return unixSeconds ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
 }
 
-/// "in step as of TIME" when the last session found both archives equal, else what is known.
+/// "in step as of TIME" when the last session found both archives equal, else what is known;
+/// "in step as of the stick of TIME" for a stick recorded from the peer.
 std::string standing(const store::PeerState& s, std::int64_t at) {
   std::string text;
   if (s.refusedAt(at)) text = store::describeRefusal(s) + "; ";
-  if (s.neverSynced() && s.lastError.empty()) return text + "never synced";
+  const std::string stick = "in step as of the stick of " + isoTime(s.stickAt);
+  if (s.neverSynced() && s.lastError.empty())
+    return text + (s.stickAt != 0 ? stick : "never synced");
+  if (s.stickAt != 0) text += stick + "; ";
   if (s.inStepAt != 0 && s.inStepAt >= s.lastSuccess) {
     text += "in step as of " + isoTime(s.inStepAt);
   } else if (s.lastSuccess != 0) {
@@ -97,11 +101,15 @@ int runStatus(const Global& global, bool json) {
     auto list = nlohmann::json::array();
     for (const auto& peer : peers) {
       const auto& s = peer.state;
+      const auto address =
+          peer.stickOnly() ? nlohmann::json(nullptr) : nlohmann::json(peer.address);
       list.push_back({{"name", peer.name},
-                      {"address", peer.address},
+                      {"address", address},
+                      {"stickOnly", peer.stickOnly()},
                       {"key", peer.key.hex()},
                       {"inStep", s.inStepAt != 0 && s.inStepAt >= s.lastSuccess},
                       {"inStepAt", timeOrNull(s.inStepAt)},
+                      {"stickAt", timeOrNull(s.stickAt)},
                       {"lastSuccess", timeOrNull(s.lastSuccess)},
                       {"lastError",
                        s.lastError.empty() ? nlohmann::json(nullptr) : nlohmann::json(s.lastError)},
@@ -163,8 +171,8 @@ int runStatus(const Global& global, bool json) {
   if (peers.empty() && !global.quiet)
     std::cout << "no peers (add one with `fieldsync peers add`)\n";
   for (const auto& peer : peers) {
-    std::cout << "peer " << peer.name << " (" << peer.address << "): " << standing(peer.state, at)
-              << '\n';
+    std::cout << "peer " << peer.name << " (" << (peer.stickOnly() ? "stick only" : peer.address)
+              << "): " << standing(peer.state, at) << '\n';
     if (const auto spent = node::describeSpentBudget(txn, peer, at))
       std::cout << "  " << *spent << '\n';
   }

@@ -12,7 +12,7 @@ _fieldsync_takes_value() {
       --date | --url | --language | --collection | --since | --limit | --role | --until | \
       --reason | --since-release | --ids | --notes | --out | --interval | --max-backoff | \
       --rate | --daily-budget | --for | --trust | --key | --connect-timeout | --listen | \
-      --log-level)
+      --log-level | --address)
       return 0
       ;;
   esac
@@ -49,8 +49,11 @@ _fieldsync_command_options() {
     "keys revoke") echo "--since --reason --json" ;;
     "release create") echo "--tag --since-release --ids --notes --json" ;;
     "release export") echo "--out --json" ;;
-    "peers add" | "peers set") echo "--interval --max-backoff --rate --daily-budget --json" ;;
-    "bundle export") echo "--all --since-release --tag --for --json" ;;
+    "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;
+    "peers set")
+      echo "--address --no-address --interval --max-backoff --rate --daily-budget --json"
+      ;;
+    "bundle export") echo "--all --since-release --tag --for --holdings --json" ;;
     "bundle import" | "bundle list") echo "--json" ;;
     "bundle verify") echo "--trust --verbose -v --json" ;;
     sync) echo "--key --connect-timeout --json" ;;
@@ -66,11 +69,12 @@ _fieldsync_run() {
   "$program" "${_fieldsync_home[@]}" "$@" 2>/dev/null
 }
 
-# Listed peers' names: the lines of `peers list` that start with NAME tcp://...
+# Listed peers' names: the lines of `peers list` that start with NAME tcp://... or, for a
+# peer reached only by stick, NAME (stick only).
 _fieldsync_peer_names() {
   local name address rest
   while read -r name address rest; do
-    [[ $address == tcp://* ]] && printf '%s\n' "$name"
+    [[ $address == tcp://* || $address == "(stick" ]] && printf '%s\n' "$name"
   done < <(_fieldsync_run peers list)
 }
 

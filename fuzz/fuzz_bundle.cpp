@@ -4,10 +4,13 @@
 //    Limits::maxObjectBytes, and no more objects than BundleLimits::maxObjects;
 //  - reading does not depend on how the source delivers the bytes: a source that gives one
 //    to seven bytes at a time yields exactly the same objects and problems, in order;
-//  - an intact bundle's objects, written again with its creation time, read back the same.
+//  - an intact bundle's objects, written again with its creation time, read back the same;
+//  - a holdings block is handed out only when it checked: at most BundleLimits::maxHeldIds
+//    ids, strictly ascending, and the same however the source delivers the bytes.
 
 #include <algorithm>
 #include <cstring>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -25,6 +28,7 @@ struct Items {
   std::vector<std::vector<std::uint8_t>> objects;
   BundleHeader header;
   bool intact = false;
+  std::optional<Holdings> holdings;
 };
 
 Items readAll(fieldsync::Expected<BundleReader, BundleRejection> opened,
@@ -49,6 +53,13 @@ Items readAll(fieldsync::Expected<BundleReader, BundleRejection> opened,
   }
   FUZZ_CHECK(out.objects.size() <= limits.maxObjects);
   out.intact = opened->intact();
+  out.holdings = opened->holdings();
+  if (out.holdings) {
+    FUZZ_CHECK(out.holdings->ids.size() <= limits.maxHeldIds);
+    FUZZ_CHECK(std::adjacent_find(out.holdings->ids.begin(), out.holdings->ids.end(),
+                                  [](const HeldId& a, const HeldId& b) { return a >= b; }) ==
+               out.holdings->ids.end());
+  }
   return out;
 }
 
@@ -58,6 +69,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   BundleLimits limits;
   limits.maxObjects = 4096;  // small limits, so the fuzzer reaches them
   limits.maxFrameBytes = 1u << 20;
+  limits.maxHeldIds = 4096;
   const std::span<const std::uint8_t> bytes(data, size);
   const Items whole = readAll(BundleReader::open(bytes, limits), limits);
 
@@ -75,6 +87,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   FUZZ_CHECK(pieces.refused == whole.refused);
   FUZZ_CHECK(pieces.trace == whole.trace);
   FUZZ_CHECK(pieces.intact == whole.intact);
+  FUZZ_CHECK(pieces.holdings == whole.holdings);
 
   if (whole.intact) {
     const auto again = writeBundle(whole.objects, whole.header.createdAt);

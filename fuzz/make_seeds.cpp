@@ -111,7 +111,8 @@ void writeVerifySeeds(const fs::path& dir) {
         signOrDie(Revocation{fuzz::fixedKey().publicKey(), 1357862400, "laptop stolen"}).bytes());
 }
 
-/// Small bundles: one of a few objects, one of several frames, and an empty one.
+/// Small bundles: one of a few objects, one of several frames, an empty one, and one that
+/// says what its writer holds (a version 2 bundle with a holdings block).
 void writeBundleSeeds(const fs::path& dir) {
   const VerifiedObject vector = signOrDie(vectorClipping());
   Clipping minimal;
@@ -126,6 +127,12 @@ void writeBundleSeeds(const fs::path& dir) {
   write(dir / "bundle-frames",
         writeBundle({bytes(vector), bytes(small), bytes(small)}, fuzz::FIXED_SIGNED_AT, frames));
   write(dir / "bundle-empty", writeBundle({}, fuzz::FIXED_SIGNED_AT));
+  const SecretKey& key = fuzz::fixedKey();
+  const auto holdings = encodeHoldings(
+      key.publicKey(), fuzz::FIXED_SIGNED_AT, {heldId(vector.id()), heldId(small.id())},
+      [&](std::span<const std::uint8_t> message) { return key.sign(message); });
+  write(dir / "bundle-holdings",
+        writeBundle({bytes(small)}, fuzz::FIXED_SIGNED_AT, frames, holdings));
 }
 
 void writeKeyFileSeeds(const fs::path& dir) {
@@ -387,6 +394,20 @@ void writePeerSeeds(const fs::path& dir) {
   if (!fieldsync::store::decodePeer(used.name, old))
     throw std::runtime_error("the version-1 peer record does not decode");
   write(dir / "version-1", peerInput(used.name, old));
+
+  // Version 3: before sticks, no stickAt at the end.
+  std::vector<std::uint8_t> v3(bytes.begin(), bytes.end() - 8);
+  v3[0] = 3;
+  if (!fieldsync::store::decodePeer(used.name, v3))
+    throw std::runtime_error("the version-3 peer record does not decode");
+  write(dir / "version-3", peerInput(used.name, v3));
+
+  // A partner reached only by stick: no address, the time of its latest stick.
+  PeerRecord stick = fresh;
+  stick.name = "bunia";
+  stick.address.clear();
+  stick.state.stickAt = fuzz::FIXED_SIGNED_AT;
+  write(dir / "stick-only", peerInput(stick.name, fieldsync::store::encodePeer(stick)));
 }
 
 }  // namespace

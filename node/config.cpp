@@ -256,11 +256,11 @@ PeerConfig readPeer(const toml::key& name, const toml::node& node) {
     refuse(name.source(), "peer name " + shown(name.str()) +
                               ": a name is 1 to 64 of A-Z a-z 0-9 . _ - (quote it: "
                               "[peers.\"office.b\"])");
-  const auto& table = needTable(node, where, "[peers.NAME] with address = ... and key = ...");
+  const auto& table = needTable(node, where, "[peers.NAME] with key = ... and address = ...");
   PeerConfig peer;
   peer.name = std::string(name.str());
   peer.line = clamp32(name.source().begin.line);
-  bool hasAddress = false, hasKey = false;
+  bool hasKey = false;  // no address: a partner reached only by stick
   for (auto&& [key, value] : table) {
     const std::string what = where + "." + std::string(key.str());
     if (key == "address") {
@@ -268,7 +268,6 @@ PeerConfig readPeer(const toml::key& name, const toml::node& node) {
       if (auto problem = store::checkPeerAddress(text))
         refuse(value.source(), what + ": " + problem->message);
       peer.address = {text, fileSource(value)};
-      hasAddress = true;
     } else if (key == "key") {
       const auto& text = needString(value, what, "a string of 64 hex digits");
       const auto parsed = protocol::PublicKey::fromHex(text);
@@ -296,8 +295,6 @@ PeerConfig readPeer(const toml::key& name, const toml::node& node) {
       unknownKey(key, " in [" + where + "]", PEER_KEYS);
     }
   }
-  if (!hasAddress)
-    refuse(name.source(), "peer " + peer.name + " has no address = \"tcp://HOST:PORT\"");
   if (!hasKey)
     refuse(name.source(), "peer " + peer.name +
                               " has no key = \"...\" (64 hex digits, `fieldsync id` on the peer)");
@@ -440,7 +437,10 @@ std::vector<PeerChange> planPeers(const Config& config,
       return bytes == 0 ? std::string("unlimited") : formatSize(bytes);
     };
     const store::PeerSettings was = it->settings, now = peer.settings();
-    differ("address", it->address, peer.address.value);
+    auto addressText = [](const std::string& address) {
+      return address.empty() ? std::string("(none: stick only)") : address;
+    };
+    differ("address", addressText(it->address), addressText(peer.address.value));
     differ("key", it->key.hex(), peer.key.value.hex());
     differ("interval", formatDuration(was.interval), formatDuration(now.interval));
     differ("max_backoff", formatDuration(was.maxBackoff), formatDuration(now.maxBackoff));

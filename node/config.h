@@ -48,6 +48,7 @@ struct Setting {
 struct PeerConfig {
   std::string name;
   std::uint32_t line = 0;  // of its [peers.NAME] header
+  /// Empty: none (the file gives no address), a partner reached only by stick.
   Setting<std::string> address;
   Setting<protocol::PublicKey> key;
   std::uint32_t keyColumn = 0;  // where the key's value starts, for errors found on applying
@@ -83,8 +84,9 @@ struct ConfigError {
 
 /// The configuration in text, a whole config.toml. Refuses TOML syntax errors, keys it does not
 /// know (a typo is an error, never ignored), values of the wrong type or out of range, a bad
-/// listen or peer address, a bad peer name or key, a key declared twice, a peer without an
-/// address or key, and text longer than MAX_CONFIG_BYTES. Empty text is all defaults.
+/// listen or peer address, a bad peer name or key, a key declared twice, a peer without a key,
+/// and text longer than MAX_CONFIG_BYTES. A peer without an address is one reached only by
+/// stick. Empty text is all defaults.
 [[nodiscard]] Expected<Config, ConfigError> parseConfig(std::string_view text);
 
 /// Why endpoint is not an address serve can listen on; empty when it is. Accepted:

@@ -19,6 +19,7 @@ constexpr std::uint32_t SKIPPABLE_MAGIC = 0x184D2A5F;
 constexpr std::string_view HEADER_MARKER = "FSYNCBDL";
 constexpr std::string_view FRAME_MARKER = "FSYNCFRM";
 constexpr std::string_view TRAILER_MARKER = "FSYNCEND";
+constexpr std::string_view HOLDINGS_MARKER = "FSYNCHLD";
 constexpr std::size_t HEADER_BYTES = 56;
 constexpr std::size_t FRAME_HEADER_BYTES = 48;
 constexpr std::size_t TRAILER_BYTES = 64;
@@ -27,6 +28,10 @@ constexpr std::size_t CHECK_BYTES = 16;         // BLAKE2b-128 of a header or a 
 constexpr std::size_t HASH_BYTES = 32;          // BLAKE2b-256 in the trailer
 constexpr std::size_t OBJECT_PREFIX_BYTES = 8;  // Cap'n Proto stream framing, one segment
 constexpr std::size_t READ_CHUNK = 1u << 16;
+
+constexpr std::size_t HOLDINGS_IDS_AT = 64;  // prefix, writer key, time, count; then the ids
+constexpr std::size_t HOLDINGS_EMPTY_BYTES = HOLDINGS_IDS_AT + SIGNATURE_BYTES;
+static_assert(sizeof(HeldId) == HELD_ID_BYTES);  // a vector of them is the ids' bytes
 
 void ensureSodium() {
   static const bool ready = sodium_init() >= 0;
@@ -64,6 +69,28 @@ const auto TRAILER_PREFIX = blockPrefix(TRAILER_MARKER, TRAILER_BYTES);
 
 bool startsWith(const std::uint8_t* at, const std::array<std::uint8_t, PREFIX_BYTES>& prefix) {
   return std::memcmp(at, prefix.data(), prefix.size()) == 0;
+}
+
+/// A holdings block starts here (its length, bytes 4 to 7, varies with its count of ids).
+bool startsHoldings(const std::uint8_t* at) {
+  return std::memcmp(at, HEADER_PREFIX.data(), 4) == 0 &&
+         std::memcmp(at + 8, HOLDINGS_MARKER.data(), HOLDINGS_MARKER.size()) == 0;
+}
+
+/// A frame, holdings or trailer block starts here (the markers the reader resumes at).
+bool startsBlock(const std::uint8_t* at) {
+  return at[0] == HEADER_PREFIX[0] &&
+         (startsWith(at, FRAME_PREFIX) || startsWith(at, TRAILER_PREFIX) || startsHoldings(at));
+}
+
+/// What a holdings block's signature covers: the domain tag, then the BLAKE2b-256 of the
+/// block's bytes from the writer's key to the last id.
+std::vector<std::uint8_t> holdingsMessage(std::span<const std::uint8_t> signedBytes) {
+  std::vector<std::uint8_t> message(HOLDINGS_TAG.begin(), HOLDINGS_TAG.end());
+  message.resize(HOLDINGS_TAG.size() + HASH_BYTES);
+  crypto_generichash(message.data() + HOLDINGS_TAG.size(), HASH_BYTES, signedBytes.data(),
+                     signedBytes.size(), nullptr, 0);
+  return message;
 }
 
 /// BLAKE2b-128 of a and b, one after the other.
@@ -109,6 +136,8 @@ struct BundleWriter::Impl {
   std::unique_ptr<ZSTD_CCtx, CCtxFree> cctx{ZSTD_createCCtx()};
   crypto_generichash_state hash;  // every byte written, for the trailer
   bool finished = false;
+  /// The holdings block, written before the trailer; empty: none (a version 1 bundle).
+  std::vector<std::uint8_t> holdings;
 
   void emit(std::span<const std::uint8_t> bytes) {
     crypto_generichash_update(&hash, bytes.data(), bytes.size());
@@ -140,13 +169,18 @@ struct BundleWriter::Impl {
 };
 
 BundleWriter::BundleWriter(Sink sink, std::int64_t createdAt, std::uint64_t objectCount,
-                           BundleWriterOptions options)
+                           BundleWriterOptions options, std::vector<std::uint8_t> holdings)
     : m_impl(std::make_unique<Impl>()) {
   ensureSodium();
   Impl& w = *m_impl;
   w.sink = std::move(sink);
   w.options = options;
   w.announced = objectCount;
+  if (!holdings.empty() &&
+      (holdings.size() < HOLDINGS_EMPTY_BYTES || !startsHoldings(holdings.data()) ||
+       std::uint64_t{getU32(holdings.data() + 4)} + 8 != holdings.size()))
+    throw std::logic_error("BundleWriter: the holdings are not a block from encodeHoldings");
+  w.holdings = std::move(holdings);
   if (!w.cctx) throw Error("ZSTD_createCCtx: out of memory");
   ZSTD_CCtx_setParameter(w.cctx.get(), ZSTD_c_compressionLevel, options.zstdLevel);
   ZSTD_CCtx_setParameter(w.cctx.get(), ZSTD_c_checksumFlag, 1);
@@ -155,7 +189,7 @@ BundleWriter::BundleWriter(Sink sink, std::int64_t createdAt, std::uint64_t obje
 
   std::array<std::uint8_t, HEADER_BYTES> header{};
   std::memcpy(header.data(), HEADER_PREFIX.data(), PREFIX_BYTES);
-  putU32(header.data() + 16, BUNDLE_VERSION);
+  putU32(header.data() + 16, w.holdings.empty() ? BUNDLE_VERSION_1 : BUNDLE_VERSION);
   putU32(header.data() + 20, 0);  // flags
   putU64(header.data() + 24, static_cast<std::uint64_t>(createdAt));
   putU64(header.data() + 32, objectCount);
@@ -194,6 +228,7 @@ void BundleWriter::finish() {
     throw std::logic_error("BundleWriter::finish: " + std::to_string(w.added) + " objects of " +
                            std::to_string(w.announced) + " announced");
   w.flushFrame();
+  if (!w.holdings.empty()) w.emit(w.holdings);
   std::array<std::uint8_t, TRAILER_BYTES> trailer{};
   std::memcpy(trailer.data(), TRAILER_PREFIX.data(), PREFIX_BYTES);
   putU32(trailer.data() + 16, w.frames);
@@ -206,13 +241,88 @@ void BundleWriter::finish() {
 }
 
 std::vector<std::uint8_t> writeBundle(const std::vector<std::vector<std::uint8_t>>& objects,
-                                      std::int64_t createdAt, BundleWriterOptions options) {
+                                      std::int64_t createdAt, BundleWriterOptions options,
+                                      std::vector<std::uint8_t> holdings) {
   std::vector<std::uint8_t> out;
   BundleWriter writer(
       [&](std::span<const std::uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); },
-      createdAt, objects.size(), options);
+      createdAt, objects.size(), options, std::move(holdings));
   for (const auto& o : objects) writer.add(o);
   writer.finish();
+  return out;
+}
+
+// --- Holdings ----------------------------------------------------------------------------------
+
+HeldId heldId(const ObjectId& id) {
+  HeldId out{};
+  std::memcpy(out.data(), id.bytes.data(), out.size());
+  return out;
+}
+
+bool Holdings::holds(const ObjectId& id) const {
+  return std::binary_search(ids.begin(), ids.end(), heldId(id));
+}
+
+std::vector<std::uint8_t> encodeHoldings(const PublicKey& writer, std::int64_t at,
+                                         std::vector<HeldId> ids, const HoldingsSigner& sign) {
+  ensureSodium();
+  std::sort(ids.begin(), ids.end());
+  ids.erase(std::unique(ids.begin(), ids.end()), ids.end());
+  if (ids.size() > BundleLimits{}.maxHeldIds)
+    throw std::logic_error("encodeHoldings: " + std::to_string(ids.size()) +
+                           " ids, over the limit of " + std::to_string(BundleLimits{}.maxHeldIds));
+  const std::size_t idBytes = ids.size() * HELD_ID_BYTES;
+  std::vector<std::uint8_t> block(HOLDINGS_EMPTY_BYTES + idBytes);
+  const auto prefix = blockPrefix(HOLDINGS_MARKER, block.size());
+  std::memcpy(block.data(), prefix.data(), prefix.size());
+  std::memcpy(block.data() + 16, writer.bytes.data(), writer.bytes.size());
+  putU64(block.data() + 48, static_cast<std::uint64_t>(at));
+  putU64(block.data() + 56, ids.size());
+  if (idBytes != 0) std::memcpy(block.data() + HOLDINGS_IDS_AT, ids.data(), idBytes);
+  const auto signedBytes = std::span(block).subspan(16, HOLDINGS_IDS_AT - 16 + idBytes);
+  const auto message = holdingsMessage(signedBytes);
+  const Signature signature = sign(message);
+  if (!verifySignature(writer, message, signature))
+    throw std::logic_error("encodeHoldings: the signature is not by the writer's key");
+  std::memcpy(block.data() + HOLDINGS_IDS_AT + idBytes, signature.bytes.data(), SIGNATURE_BYTES);
+  return block;
+}
+
+Expected<Holdings, std::string> decodeHoldings(std::span<const std::uint8_t> block,
+                                               std::uint64_t maxHeldIds) {
+  ensureSodium();
+  if (block.size() < HOLDINGS_EMPTY_BYTES || !startsHoldings(block.data()))
+    return std::string("not a holdings block");
+  if (std::uint64_t{getU32(block.data() + 4)} + 8 != block.size())
+    return "the block's length field says " + std::to_string(getU32(block.data() + 4) + 8ull) +
+           " bytes, but it has " + std::to_string(block.size());
+  const std::uint64_t count = getU64(block.data() + 56);
+  if (count > maxHeldIds)
+    return "the block lists " + std::to_string(count) + " ids, over the limit of " +
+           std::to_string(maxHeldIds);
+  if ((block.size() - HOLDINGS_EMPTY_BYTES) != count * HELD_ID_BYTES)
+    return "the block lists " + std::to_string(count) + " ids but has room for " +
+           std::to_string((block.size() - HOLDINGS_EMPTY_BYTES) / HELD_ID_BYTES) +
+           ((block.size() - HOLDINGS_EMPTY_BYTES) % HELD_ID_BYTES ? " and a part" : "");
+  const std::size_t idBytes = static_cast<std::size_t>(count) * HELD_ID_BYTES;
+  Holdings out;
+  std::memcpy(out.writer.bytes.data(), block.data() + 16, out.writer.bytes.size());
+  out.at = static_cast<std::int64_t>(getU64(block.data() + 48));
+  const std::uint8_t* ids = block.data() + HOLDINGS_IDS_AT;
+  for (std::size_t i = HELD_ID_BYTES; i < idBytes; i += HELD_ID_BYTES)
+    if (std::memcmp(ids + i - HELD_ID_BYTES, ids + i, HELD_ID_BYTES) >= 0)
+      return "the ids are not in strictly ascending order (id " +
+             std::to_string(i / HELD_ID_BYTES) + ")";
+  Signature signature;
+  std::memcpy(signature.bytes.data(), ids + idBytes, SIGNATURE_BYTES);
+  if (!verifySignature(out.writer,
+                       holdingsMessage(block.subspan(16, HOLDINGS_IDS_AT - 16 + idBytes)),
+                       signature))
+    return "the signature is not by the key " + out.writer.hex() +
+           " the block names: forged, altered or damaged";
+  out.ids.resize(static_cast<std::size_t>(count));
+  if (idBytes != 0) std::memcpy(out.ids.data(), ids, idBytes);
   return out;
 }
 
@@ -250,6 +360,8 @@ std::string_view bundleDamageName(BundleDamage damage) {
       return "hash mismatch";
     case BundleDamage::TrailingBytes:
       return "trailing bytes";
+    case BundleDamage::BadHoldings:
+      return "bad holdings";
   }
   return "unknown";
 }
@@ -290,6 +402,8 @@ struct BundleReader::Impl {
   bool done = false;
   bool intact = true;
   std::deque<BundleRejection> problems;
+  std::optional<Holdings> holdings;
+  bool holdingsSeen = false;
 
   /// Damage whose extent is known only at the next intact frame or the trailer.
   struct Lost {
@@ -377,7 +491,8 @@ struct BundleReader::Impl {
     done = true;
   }
 
-  /// Skips to the next frame or trailer marker (or the end), consuming what lies between.
+  /// Skips to the next frame, holdings or trailer marker (or the end), consuming what lies
+  /// between.
   void skipToMarker() {
     for (;;) {
       fill(PREFIX_BYTES);
@@ -387,9 +502,7 @@ struct BundleReader::Impl {
         return;
       }
       for (std::size_t i = 0; i + PREFIX_BYTES <= n; ++i) {
-        const std::uint8_t* p = at(i);
-        if (p[0] == HEADER_PREFIX[0] &&
-            (startsWith(p, FRAME_PREFIX) || startsWith(p, TRAILER_PREFIX))) {
+        if (startsBlock(at(i))) {
           consume(i);
           return;
         }
@@ -398,15 +511,11 @@ struct BundleReader::Impl {
     }
   }
 
-  /// True when a frame or trailer marker starts after the current byte in what is buffered
+  /// True when a block's marker starts after the current byte in what is buffered
   /// (at the end of the input: in the rest of the file).
   bool markerAhead() const {
-    for (std::size_t i = 1; i + PREFIX_BYTES <= available(); ++i) {
-      const std::uint8_t* p = at(i);
-      if (p[0] == HEADER_PREFIX[0] &&
-          (startsWith(p, FRAME_PREFIX) || startsWith(p, TRAILER_PREFIX)))
-        return true;
-    }
+    for (std::size_t i = 1; i + PREFIX_BYTES <= available(); ++i)
+      if (startsBlock(at(i))) return true;
     return false;
   }
 
@@ -416,6 +525,7 @@ struct BundleReader::Impl {
     if (available() == 0) return endOfInput();
     if (available() >= PREFIX_BYTES && startsWith(at(), FRAME_PREFIX)) return readFrame();
     if (available() >= PREFIX_BYTES && startsWith(at(), TRAILER_PREFIX)) return readTrailer();
+    if (available() >= PREFIX_BYTES && startsHoldings(at())) return readHoldings();
     if (available() < PREFIX_BYTES) {  // the input ends in a block's first bytes
       consume(available());
       return endOfInput();
@@ -578,6 +688,56 @@ struct BundleReader::Impl {
     return object;
   }
 
+  /// Reads a holdings block whole, into memory that grows with the bytes actually there (never
+  /// with what a length claims), then checks it with decodeHoldings. A block that does not
+  /// check is reported and ignored; the objects are not affected.
+  void readHoldings() {
+    const std::uint64_t offset = consumed;
+    const BundlePosition position{nextFrame, std::nullopt, offset};
+    const std::uint64_t total = std::uint64_t{getU32(at(4))} + 8;
+    auto skip = [&](std::string detail) {
+      report(position, BundleDamage::BadHoldings, std::move(detail) + "; the block is ignored");
+      consume(1);
+      skipToMarker();
+    };
+    if (header.version == BUNDLE_VERSION_1)
+      return skip("a holdings block in a version 1 bundle, which has none");
+    if (holdingsSeen) return skip("a second holdings block");
+    holdingsSeen = true;
+    if (total < HOLDINGS_EMPTY_BYTES ||
+        total > HOLDINGS_EMPTY_BYTES + limits.maxHeldIds * HELD_ID_BYTES)
+      return skip("the holdings block at byte " + std::to_string(offset) + " declares " +
+                  std::to_string(total) + " bytes, outside " +
+                  std::to_string(HOLDINGS_EMPTY_BYTES) + " to " +
+                  std::to_string(HOLDINGS_EMPTY_BYTES + limits.maxHeldIds * HELD_ID_BYTES) +
+                  " (at most " + std::to_string(limits.maxHeldIds) + " ids)");
+    std::vector<std::uint8_t> block;
+    while (block.size() < total) {
+      const std::size_t want =
+          static_cast<std::size_t>(std::min<std::uint64_t>(total - block.size(), READ_CHUNK));
+      fill(want);
+      const std::size_t n = std::min(want, available());
+      if (n == 0) {
+        report(position, BundleDamage::Truncated,
+               "the file ends inside the holdings block (" + std::to_string(block.size()) +
+                   " of its " + std::to_string(total) +
+                   " bytes are there): it was cut short, the trailer is missing");
+        done = true;
+        return;
+      }
+      block.insert(block.end(), at(), at() + n);
+      consume(n);
+    }
+    auto decoded = decodeHoldings(block, limits.maxHeldIds);
+    if (!decoded) {
+      report(position, BundleDamage::BadHoldings,
+             "the holdings block at byte " + std::to_string(offset) + ": " + decoded.error() +
+                 "; the block is ignored");
+      return;
+    }
+    holdings = std::move(decoded.value());
+  }
+
   void readTrailer() {
     fill(TRAILER_BYTES);
     if (available() < TRAILER_BYTES) {
@@ -660,10 +820,11 @@ Expected<BundleReader, BundleRejection> BundleReader::open(Source source, Bundle
     r.report({0, std::nullopt, 0}, BundleDamage::BadHeader,
              "the header's checksum does not match: its creation time and object count are "
              "unknown; the frames are read on their own checks");
-  } else if (version != BUNDLE_VERSION || flags != 0) {
+  } else if ((version != BUNDLE_VERSION_1 && version != BUNDLE_VERSION) || flags != 0) {
     return refuse(BundleDamage::UnsupportedVersion,
                   "format version " + std::to_string(version) + (flags ? " with flags" : "") +
-                      "; this fieldsync reads version " + std::to_string(BUNDLE_VERSION));
+                      "; this fieldsync reads versions " + std::to_string(BUNDLE_VERSION_1) +
+                      " and " + std::to_string(BUNDLE_VERSION));
   } else {
     r.header = {version, static_cast<std::int64_t>(getU64(r.at(24))), getU64(r.at(32))};
     if (r.header.objectCount > limits.maxObjects)
@@ -709,6 +870,7 @@ std::optional<Expected<BundleObject, BundleRejection>> BundleReader::next() {
 }
 
 bool BundleReader::intact() const { return m_impl->done && m_impl->intact; }
+const std::optional<Holdings>& BundleReader::holdings() const { return m_impl->holdings; }
 std::uint64_t BundleReader::objectsRead() const { return m_impl->objects; }
 std::uint64_t BundleReader::bytesRead() const { return m_impl->consumed; }
 

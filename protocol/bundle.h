@@ -4,6 +4,8 @@
 //   header block   magic, format version, creation time, object count
 //   frame blocks   objects, zstd-compressed in frames; each frame has its own lengths and
 //                  checksum, so a damaged frame loses only its own objects
+//   holdings block (version 2, optional) what the writer holds: its key, the time and the
+//                  16-byte prefixes of every object id in its archive, signed by its key
 //   trailer block  frame and object counts, BLAKE2b-256 of every byte before the hash
 //
 // Every block is a zstd skippable frame, and the objects inside a frame are Cap'n Proto
@@ -19,12 +21,14 @@
 // throw (fieldsync::Error); that passes through. Broken preconditions of the writer throw
 // std::logic_error (bugs, not input).
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "protocol/error.h"
@@ -32,7 +36,11 @@
 
 namespace fieldsync::protocol {
 
-inline constexpr std::uint32_t BUNDLE_VERSION = 1;
+/// The newest format version, read and written: a bundle with a holdings block.
+inline constexpr std::uint32_t BUNDLE_VERSION = 2;
+/// The first version, still read, and written for a bundle without a holdings block so that
+/// readers of version 1 read it.
+inline constexpr std::uint32_t BUNDLE_VERSION_1 = 1;
 
 /// Where outside bytes go: called with each piece of the bundle, in order.
 using Sink = std::function<void(std::span<const std::uint8_t>)>;
@@ -47,7 +55,51 @@ struct BundleLimits {
   std::uint32_t maxFrameBytes = 8u << 20;                  // one frame, decompressed
   std::uint32_t maxObjectsPerFrame = 1u << 16;
   Limits object;  // maxObjectBytes bounds each object
+  /// Ids in a holdings block, 16 bytes each (2^24: 256 MiB).
+  std::uint64_t maxHeldIds = std::uint64_t{1} << 24;
 };
+
+// --- Holdings: what a bundle's writer holds ------------------------------------------------
+// A bundle may say what its writer held when it wrote it, so that the next bundle for that
+// writer carries only what it lacks (a USB stick is a link). The claim is signed by the
+// writer's key under a domain tag of its own, so a stick cannot speak for a node that did not
+// write it. Layout: docs/bundle.md, "Holdings block".
+
+inline constexpr std::string_view HOLDINGS_TAG = "fieldsync/bundle-holdings/v1";
+inline constexpr std::size_t HELD_ID_BYTES = 16;
+/// The first HELD_ID_BYTES bytes of an object id: how a holdings block names an object.
+/// 128 bits: no two objects of one archive share one unless someone mined them to, and a
+/// writer that did so would only deprive itself of an object.
+using HeldId = std::array<std::uint8_t, HELD_ID_BYTES>;
+[[nodiscard]] HeldId heldId(const ObjectId& id);
+
+/// What a writer held at a time, as its holdings block says. Made by decodeHoldings, which
+/// checks the writer's signature, and by tests.
+struct Holdings {
+  PublicKey writer;
+  std::int64_t at = 0;      // unix seconds, by the writer's clock
+  std::vector<HeldId> ids;  // strictly ascending
+  /// Whether id's prefix is among ids (binary search).
+  [[nodiscard]] bool holds(const ObjectId& id) const;
+  bool operator==(const Holdings&) const = default;
+};
+
+/// Signs message with the writer's secret key: the store layer signs through this, so it never
+/// sees the key.
+using HoldingsSigner = std::function<Signature(std::span<const std::uint8_t> message)>;
+
+/// The holdings block (its bytes as they go into a bundle) saying writer held ids at `at`;
+/// ids are sorted and deduplicated here. sign must sign with writer's key. More than
+/// BundleLimits{}.maxHeldIds ids, or a signature that writer's key does not verify, throw
+/// std::logic_error (bugs, not input). Costs 128 + 16 bytes per id.
+std::vector<std::uint8_t> encodeHoldings(const PublicKey& writer, std::int64_t at,
+                                         std::vector<HeldId> ids, const HoldingsSigner& sign);
+
+/// Checks a whole holdings block, from its first byte: the block's framing, the count against
+/// maxHeldIds and the block's length (before anything is allocated), strictly ascending ids,
+/// and the writer's signature. Refused: the reason, for a person.
+[[nodiscard]] Expected<Holdings, std::string> decodeHoldings(
+    std::span<const std::uint8_t> block, std::uint64_t maxHeldIds = BundleLimits{}.maxHeldIds);
 
 struct BundleWriterOptions {
   /// A frame is closed once its objects reach this many bytes: larger frames compress a
@@ -58,10 +110,12 @@ struct BundleWriterOptions {
 
 /// Writes a bundle of exactly objectCount objects to sink, a frame at a time: memory stays
 /// at about one frame. The header goes out on construction, the trailer on finish().
+/// holdings: a block from encodeHoldings, written before the trailer (a version 2 bundle);
+/// empty: none (a version 1 bundle). A block that is not one throws std::logic_error.
 class BundleWriter {
  public:
   BundleWriter(Sink sink, std::int64_t createdAt, std::uint64_t objectCount,
-               BundleWriterOptions options = {});
+               BundleWriterOptions options = {}, std::vector<std::uint8_t> holdings = {});
   ~BundleWriter();
   BundleWriter(const BundleWriter&) = delete;
   BundleWriter& operator=(const BundleWriter&) = delete;
@@ -82,7 +136,8 @@ class BundleWriter {
 
 /// A whole bundle in memory, for tests and small exports.
 std::vector<std::uint8_t> writeBundle(const std::vector<std::vector<std::uint8_t>>& objects,
-                                      std::int64_t createdAt, BundleWriterOptions options = {});
+                                      std::int64_t createdAt, BundleWriterOptions options = {},
+                                      std::vector<std::uint8_t> holdings = {});
 
 struct BundleHeader {
   std::uint32_t version = 0;
@@ -113,6 +168,7 @@ enum class BundleDamage {
   CountMismatch,       // fewer or more objects than the header or trailer announce
   HashMismatch,        // the trailer's hash does not match the bytes before it
   TrailingBytes,       // bytes after the trailer
+  BadHoldings,         // a holdings block that does not check (framing, bounds, signature)
 };
 std::string_view bundleDamageName(BundleDamage damage);
 
@@ -150,6 +206,10 @@ class BundleReader {
   /// After next() returned empty: true when nothing was lost or altered: every frame held,
   /// the trailer was there, its hash and the counts matched, nothing followed it.
   bool intact() const;
+  /// After next() returned empty: what the writer held, when the bundle has a holdings block
+  /// that checked, signature included (decodeHoldings); empty otherwise. A block that does not
+  /// check is reported by next() (BadHoldings) and ignored.
+  const std::optional<Holdings>& holdings() const;
   std::uint64_t objectsRead() const;
   std::uint64_t bytesRead() const;
 

@@ -1451,6 +1451,7 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
 }
 
 MDB_dbi PeersAccess::dbi(const Archive& archive) { return (*archive.m_dbs)[PEERS]; }
+MDB_dbi PeersAccess::metaDbi(const Archive& archive) { return (*archive.m_dbs)[META]; }
 
 void PeersAccess::put(WriteTxn& write, MDB_val key, MDB_val data) {
   putEntry(write.m_txn, dbi(write), PEERS, key, data, 0, write.m_pending->mapFull);

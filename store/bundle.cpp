@@ -33,16 +33,50 @@ void walkChain(const ReadTxn& txn, ObjectId id,
   }
 }
 
+/// What a peer is known to hold (BundleSelection::forPeer): what this archive held at its last
+/// in-step session, and what its latest recorded stick lists.
+class KnownHeld {
+ public:
+  KnownHeld(const ReadTxn& txn, const PeerRecord& peer) : m_holdings(peerHoldings(txn, peer.key)) {
+    if (peer.state.inStepAt == 0) return;
+    m_inStep = true;
+    for (const auto& entry : txn.since(peer.state.inStepSeq)) m_arrivedAfter.insert(entry.id);
+  }
+  bool operator()(const ObjectId& id) const {
+    return (m_inStep && !m_arrivedAfter.contains(id)) || (m_holdings && m_holdings->holds(id));
+  }
+
+ private:
+  std::optional<protocol::Holdings> m_holdings;
+  bool m_inStep = false;
+  std::set<ObjectId> m_arrivedAfter;
+};
+
 Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection& selection) {
-  const bool everything = !selection.sinceRelease && selection.tags.empty() && !selection.afterSeq;
+  const bool everything = !selection.sinceRelease && selection.tags.empty() &&
+                          !selection.afterSeq && !selection.forPeer;
+  std::optional<KnownHeld> known;
+  if (selection.forPeer) {
+    const auto peer = findPeer(txn, *selection.forPeer);
+    if (!peer) return "there is no peer named \"" + *selection.forPeer + "\"";
+    known.emplace(txn, *peer);
+  }
+  std::uint64_t leftOut = 0;
+  // Drops what the peer is known to hold from ids, counting it.
+  auto dropKnown = [&](std::vector<ObjectId>& ids) {
+    if (!known) return;
+    const auto before = ids.size();
+    std::erase_if(ids, [&](const ObjectId& id) { return (*known)(id); });
+    leftOut += before - ids.size();
+  };
   // ofKind gives newest first; a bundle carries them oldest first.
   auto oldestFirst = [&](protocol::Kind kind) {
     auto ids = txn.ofKind(kind);
     std::reverse(ids.begin(), ids.end());
     return ids;
   };
-  const auto keyCerts = oldestFirst(protocol::Kind::KeyCert);
-  const auto revocations = oldestFirst(protocol::Kind::Revocation);
+  auto keyCerts = oldestFirst(protocol::Kind::KeyCert);
+  auto revocations = oldestFirst(protocol::Kind::Revocation);
   const auto releases = oldestFirst(protocol::Kind::Release);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
   notClippings.insert(revocations.begin(), revocations.end());
@@ -86,9 +120,11 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     if (tagged && !tagged->contains(entry.id)) continue;
     clippings.push_back(entry.id);
   }
+  dropKnown(clippings);
 
-  // Releases: all, or those that list a chosen clipping, arrived after the seq, or follow the
-  // --since-release in its name; each with its chain, so that it verifies without a gap.
+  // Releases: all, or those that list a chosen clipping, arrived after the seq, are new to the
+  // peer, or follow the --since-release in its name; each with its chain, so that it verifies
+  // without a gap (less the links the peer holds).
   std::set<ObjectId> chosen;
   if (everything) {
     chosen.insert(releases.begin(), releases.end());
@@ -96,7 +132,8 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     for (const ObjectId& clipping : clippings)
       for (const auto& entry : txn.releasesContaining(clipping)) chosen.insert(entry.id);
     for (const ObjectId& id : releases)
-      if (arrivedAfter.contains(id)) chosen.insert(id);
+      if (selection.afterSeq ? arrivedAfter.contains(id) : known && !(*known)(id))
+        chosen.insert(id);
     if (since)
       for (const auto& entry : txn.releases(since->first))
         if (entry.sequence > since->second) chosen.insert(entry.id);
@@ -106,15 +143,24 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
       ordered.emplace(r.name, r.sequence, link);
     });
+  std::vector<ObjectId> releaseIds;
+  for (const auto& entry : ordered) releaseIds.push_back(std::get<2>(entry));
+  dropKnown(releaseIds);
+  dropKnown(keyCerts);
+  dropKnown(revocations);
 
   Selected out;
-  out.ids.reserve(keyCerts.size() + revocations.size() + ordered.size() + clippings.size());
+  out.ids.reserve(keyCerts.size() + revocations.size() + releaseIds.size() + clippings.size());
   out.ids.insert(out.ids.end(), keyCerts.begin(), keyCerts.end());
   out.ids.insert(out.ids.end(), revocations.begin(), revocations.end());
-  for (const auto& entry : ordered) out.ids.push_back(std::get<2>(entry));
+  out.ids.insert(out.ids.end(), releaseIds.begin(), releaseIds.end());
   out.ids.insert(out.ids.end(), clippings.begin(), clippings.end());
-  out.counts = {out.ids.size(), clippings.size(), ordered.size(), keyCerts.size(),
-                revocations.size()};
+  out.counts.objects = out.ids.size();
+  out.counts.clippings = clippings.size();
+  out.counts.releases = releaseIds.size();
+  out.counts.keyCerts = keyCerts.size();
+  out.counts.revocations = revocations.size();
+  out.counts.leftOut = leftOut;
   return out;
 }
 
@@ -156,16 +202,26 @@ Expected<std::vector<ObjectId>, std::string> selectForBundle(const ReadTxn& txn,
   return std::move(selected->ids);
 }
 
-Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
-                                                  const BundleSelection& selection,
-                                                  const protocol::Sink& sink,
-                                                  std::int64_t createdAt,
-                                                  protocol::BundleWriterOptions options,
-                                                  const ProgressCallback& progress) {
+Expected<ExportSummary, std::string> exportBundle(
+    const Archive& archive, const BundleSelection& selection, const protocol::Sink& sink,
+    std::int64_t createdAt, protocol::BundleWriterOptions options, const ProgressCallback& progress,
+    const std::optional<BundleSigner>& holdings) {
   auto txn = archive.beginRead();
   auto selected = select(txn, selection);
   if (!selected) return selected.error();
-  protocol::BundleWriter writer(sink, createdAt, selected->ids.size(), options);
+  std::vector<std::uint8_t> block;
+  if (holdings && txn.count() <= protocol::BundleLimits{}.maxHeldIds) {
+    // The objects database is in id order, so the prefixes come sorted.
+    std::vector<protocol::HeldId> ids;
+    ids.reserve(static_cast<std::size_t>(txn.count()));
+    txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+      ids.push_back(protocol::heldId(id));
+      return true;
+    });
+    selected->counts.heldIds = ids.size();
+    block = protocol::encodeHoldings(holdings->key, createdAt, std::move(ids), holdings->sign);
+  }
+  protocol::BundleWriter writer(sink, createdAt, selected->ids.size(), options, std::move(block));
   Progress told{0, selected->ids.size(), 0};
   if (progress) progress(told);
   for (const ObjectId& id : selected->ids) {
@@ -247,6 +303,10 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   }
   flush();
   report.intact = reader.intact();
+  if (const auto& held = reader.holdings()) {
+    report.stick = ImportReport::Stick{held->writer, held->at, held->ids.size(), {}};
+    archive.write([&](WriteTxn& txn) { report.stick->outcome = recordStick(txn, *held); });
+  }
   return report;
 }
 

@@ -18,6 +18,7 @@
 #include "protocol/bundle.h"
 #include "protocol/trust.h"
 #include "store/archive.h"
+#include "store/peers.h"
 #include "store/progress.h"
 #include "store/provenance.h"
 
@@ -31,11 +32,24 @@ struct BundleSelection {
   std::optional<std::string> sinceRelease;
   /// Clippings that have every one of these tags.
   std::vector<std::string> tags;
-  /// Only objects that arrived in this archive after this local seq (ReadTxn::since). The
-  /// hook for `bundle export --for PEER`: the peer state from sync gives the last seq the
-  /// peer is known to hold. Applies to clippings and releases; key certificates and
-  /// revocations always come along.
+  /// Only objects that arrived in this archive after this local seq (ReadTxn::since).
+  /// Applies to clippings and releases; key certificates and revocations always come along.
   std::optional<std::uint64_t> afterSeq;
+  /// `bundle export --for PEER`: only what the listed peer of this name is not known to hold.
+  /// It is known to hold what this archive held at its last in-step session (the objects up
+  /// to PeerState::inStepSeq) and what its latest recorded stick lists (peerHoldings). Unlike
+  /// the filters above this one applies to every kind: key certificates, revocations and the
+  /// links of release chains that it holds are left out too (it has them, so leaving them out
+  /// hides nothing from it). Refused when no peer has this name.
+  std::optional<std::string> forPeer;
+};
+
+/// Who writes a bundle, for a bundle that says what this archive holds (a holdings block,
+/// protocol/bundle.h): the node's public key and a way to sign with its secret key, which the
+/// store never sees.
+struct BundleSigner {
+  protocol::PublicKey key;
+  protocol::HoldingsSigner sign;
 };
 
 /// The ids a bundle of selection carries, in bundle order: key certificates, revocations,
@@ -51,17 +65,24 @@ struct ExportSummary {
   std::uint64_t releases = 0;
   std::uint64_t keyCerts = 0;
   std::uint64_t revocations = 0;
+  /// The ids the bundle's holdings block lists (every object of this archive); empty when the
+  /// bundle has no block: none was asked for, or the archive holds more than
+  /// BundleLimits::maxHeldIds objects.
+  std::optional<std::uint64_t> heldIds;
+  /// For forPeer: objects the peer is known to hold that the selection would otherwise carry.
+  std::uint64_t leftOut = 0;
 };
 
 /// Writes the selected objects, as stored, to sink as a bundle. One read transaction.
 /// progress is told of each object written (done of total = the objects selected, bytes of
-/// the objects as stored, before compression).
-Expected<ExportSummary, std::string> exportBundle(const Archive& archive,
-                                                  const BundleSelection& selection,
-                                                  const protocol::Sink& sink,
-                                                  std::int64_t createdAt,
-                                                  protocol::BundleWriterOptions options = {},
-                                                  const ProgressCallback& progress = {});
+/// the objects as stored, before compression). With holdings, the bundle also says what this
+/// archive holds, signed by holdings->sign (16 bytes per object held, see docs/bundle.md), so
+/// the node that imports it can send back only what this one lacks.
+Expected<ExportSummary, std::string> exportBundle(
+    const Archive& archive, const BundleSelection& selection, const protocol::Sink& sink,
+    std::int64_t createdAt, protocol::BundleWriterOptions options = {},
+    const ProgressCallback& progress = {},
+    const std::optional<BundleSigner>& holdings = std::nullopt);
 
 /// What an import found. Problems are in file order: damage (a lost frame, truncation, a bad
 /// hash) and objects refused by protocol::verify (damage InvalidObject, the reason in
@@ -73,6 +94,15 @@ struct ImportReport {
   std::uint64_t alreadyPresent = 0;  // verified, already in the archive
   std::vector<protocol::BundleRejection> problems;
   bool intact = false;  // the bundle was read whole: no damage (invalid objects aside)
+  /// The bundle's holdings block, when it had one that checked: who wrote it, when, how many
+  /// ids it lists, and whether they were recorded for that peer (recordStick).
+  struct Stick {
+    protocol::PublicKey writer;
+    std::int64_t at = 0;
+    std::uint64_t ids = 0;
+    StickOutcome outcome{StickOutcome::NotListed, "", 0};
+  };
+  std::optional<Stick> stick;
   bool ok() const { return problems.empty(); }
 };
 
@@ -91,7 +121,10 @@ struct ImportOptions {
 
 /// Reads a bundle and stores every object that protocol::verify() accepts, whoever signed
 /// it (trust is judged by `verify`, not by how an object travelled), in batches of one
-/// write transaction each. Idempotent. An object is stored verified or not at all; a failure
+/// write transaction each. Idempotent. When the bundle's holdings block checks and its writer
+/// is a listed peer, records them for that peer (recordStick) after the objects: a stranger's
+/// block, or one older than the peer's latest stick, changes nothing (see report.stick).
+/// An object is stored verified or not at all; a failure
 /// of the environment (Error) leaves the batches committed before it, each whole.
 /// A refusal: the input is not a bundle this version reads, and nothing was stored.
 Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,

@@ -15,7 +15,11 @@ namespace {
 
 constexpr std::uint8_t RECORD_VERSION_1 = 1;  // before per-peer settings: read, never written
 constexpr std::uint8_t RECORD_VERSION_2 = 2;  // before penalties: read, never written
-constexpr std::size_t NUMBERS = 20;           // 8-byte numbers in version 3
+constexpr std::uint8_t RECORD_VERSION_3 = 3;  // before sticks: read, never written
+constexpr std::size_t NUMBERS = 21;           // 8-byte numbers in version 4
+
+constexpr std::uint8_t HOLDINGS_VALUE_VERSION = 1;  // the stored form of a peer's holdings
+constexpr std::size_t HOLDINGS_VALUE_HEADER = 9;    // version byte, stickAt
 
 PeerProblem problem(PeerProblem::Kind kind, std::string message) {
   return PeerProblem{kind, std::move(message)};
@@ -140,6 +144,14 @@ void writePeer(WriteTxn& txn, PeerRecord record) {
   cutError(record.state.refusedReason);
   const auto bytes = encodePeer(record);
   PeersAccess::put(txn, lmdb::val(record.name), lmdb::val(bytes));
+}
+
+/// Forgets the stick holdings of the peer with key, if any were recorded.
+void removeHoldings(WriteTxn& txn, const protocol::PublicKey& key) {
+  const std::string name = stickHoldingsKey(key);
+  MDB_val k = lmdb::val(name);
+  const int rc = ::mdb_del(PeersAccess::txn(txn), PeersAccess::metaDbi(txn), &k, nullptr);
+  if (rc != MDB_NOTFOUND) lmdb::check(rc, "mdb_del(meta)");
 }
 
 }  // namespace
@@ -288,14 +300,14 @@ std::vector<std::uint8_t> encodePeer(const PeerRecord& record) {
                           std::uint64_t{s.refusals}})
     putNumber(out, n);
   putText(out, s.refusedReason);
+  putNumber(out, u(s.stickAt));
   return out;
 }
 
 std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std::uint8_t> bytes) {
   Reader in(bytes);
   const auto version = in.number(1);
-  if (version != RECORD_VERSION_1 && version != RECORD_VERSION_2 && version != PEER_RECORD_VERSION)
-    return std::nullopt;
+  if (version < RECORD_VERSION_1 || version > PEER_RECORD_VERSION) return std::nullopt;
   PeerRecord record;
   record.name = name;
   auto key = in.take(protocol::PUBLIC_KEY_BYTES);
@@ -327,19 +339,20 @@ std::optional<PeerRecord> decodePeer(std::string_view name, std::span<const std:
     p.rate = in.number();
     p.dailyBudget = in.number();
   }
-  if (version >= PEER_RECORD_VERSION) {
+  if (version >= RECORD_VERSION_3) {
     s.refusedUntil = time();
     refusals = in.number();
     s.refusedReason = in.text();
   }
+  if (version >= PEER_RECORD_VERSION) s.stickAt = time();
   if (!in.ok() || !in.atEnd() || roundTrips > UINT32_MAX || failures > UINT32_MAX ||
       refusals > UINT32_MAX)
     return std::nullopt;
   s.roundTrips = static_cast<std::uint32_t>(roundTrips);
   s.failures = static_cast<std::uint32_t>(failures);
   s.refusals = static_cast<std::uint32_t>(refusals);
-  if (checkPeerName(name) || checkPeerAddress(record.address) || !protocol::toCurve(record.key) ||
-      checkPeerSettings(record.settings))
+  if (checkPeerName(name) || (!record.address.empty() && checkPeerAddress(record.address)) ||
+      !protocol::toCurve(record.key) || checkPeerSettings(record.settings))
     return std::nullopt;
   return record;
 }
@@ -361,14 +374,16 @@ std::optional<PeerRecord> findPeerByKey(const ReadTxn& txn, const protocol::Publ
 Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
                                        IfNameListed ifListed) {
   if (auto bad = checkPeerName(record.name)) return std::move(*bad);
-  if (auto bad = checkPeerAddress(record.address)) return std::move(*bad);
+  if (!record.address.empty())
+    if (auto bad = checkPeerAddress(record.address)) return std::move(*bad);
   if (auto bad = checkPeerSettings(record.settings)) return std::move(*bad);
   if (!protocol::toCurve(record.key))
     return problem(PeerProblem::BadKey, "not a usable public key: " + record.key.hex() +
                                             " (not a point of Ed25519, so no peer holds it)");
   MDB_txn* raw = PeersAccess::txn(txn);
   const MDB_dbi dbi = PeersAccess::dbi(txn);
-  const bool listed = readPeer(raw, dbi, record.name).has_value();
+  const auto before = readPeer(raw, dbi, record.name);
+  const bool listed = before.has_value();
   if (listed && ifListed == IfNameListed::Refuse)
     return problem(PeerProblem::NameTaken, "there is already a peer named \"" + record.name +
                                                "\" (remove it first, or choose another name)");
@@ -378,17 +393,84 @@ Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
                                                 " is already listed as peer \"" + other.name +
                                                 "\": a key names one peer");
   }
+  if (before && before->key != record.key) removeHoldings(txn, before->key);  // another node
   writePeer(txn, record);
   return listed ? PeerPut::Replaced : PeerPut::Added;
 }
 
 bool removePeer(WriteTxn& txn, std::string_view name) {
-  if (name.empty() || name.size() > MAX_PEER_NAME) return false;
+  const auto peer = readPeer(PeersAccess::txn(txn), PeersAccess::dbi(txn), name);
+  if (!peer) return false;
   MDB_val key = lmdb::val(name);
-  const int rc = ::mdb_del(PeersAccess::txn(txn), PeersAccess::dbi(txn), &key, nullptr);
-  if (rc == MDB_NOTFOUND) return false;
-  lmdb::check(rc, "mdb_del(peers)");
+  lmdb::check(::mdb_del(PeersAccess::txn(txn), PeersAccess::dbi(txn), &key, nullptr),
+              "mdb_del(peers)");
+  removeHoldings(txn, peer->key);
   return true;
+}
+
+Expected<PeerRecord, PeerProblem> setPeerAddress(WriteTxn& txn, std::string_view name,
+                                                 std::string_view address) {
+  auto peer = readPeer(PeersAccess::txn(txn), PeersAccess::dbi(txn), name);
+  if (!peer)
+    return problem(PeerProblem::NotListed, "there is no peer named \"" + std::string(name) + "\"");
+  if (!address.empty())
+    if (auto bad = checkPeerAddress(address)) return std::move(*bad);
+  peer->address = address;
+  writePeer(txn, *peer);
+  return std::move(*peer);
+}
+
+std::string stickHoldingsKey(const protocol::PublicKey& key) {
+  return "peers.holdings." + key.hex();
+}
+
+std::optional<protocol::Holdings> peerHoldings(const ReadTxn& txn, const protocol::PublicKey& key) {
+  const std::string name = stickHoldingsKey(key);
+  MDB_val k = lmdb::val(name);
+  MDB_val data{};
+  const int rc = ::mdb_get(PeersAccess::txn(txn), PeersAccess::metaDbi(txn), &k, &data);
+  if (rc == MDB_NOTFOUND) return std::nullopt;
+  lmdb::check(rc, "mdb_get(meta)");
+  const auto bytes = lmdb::bytes(data);
+  auto damaged = [&] {
+    return Error("the archive's meta \"" + name + "\" is damaged (the stick holdings of " +
+                 key.hex() + ")");
+  };
+  if (bytes.size() < HOLDINGS_VALUE_HEADER || bytes[0] != HOLDINGS_VALUE_VERSION ||
+      (bytes.size() - HOLDINGS_VALUE_HEADER) % protocol::HELD_ID_BYTES != 0)
+    throw damaged();
+  protocol::Holdings out;
+  out.writer = key;
+  Reader in(bytes.subspan(1, 8));
+  out.at = static_cast<std::int64_t>(in.number());
+  out.ids.resize((bytes.size() - HOLDINGS_VALUE_HEADER) / protocol::HELD_ID_BYTES);
+  if (!out.ids.empty())
+    std::memcpy(out.ids.data(), bytes.data() + HOLDINGS_VALUE_HEADER,
+                bytes.size() - HOLDINGS_VALUE_HEADER);
+  if (std::adjacent_find(out.ids.begin(), out.ids.end(), std::greater_equal<>()) != out.ids.end())
+    throw damaged();
+  return out;
+}
+
+StickOutcome recordStick(WriteTxn& txn, const protocol::Holdings& holdings) {
+  std::optional<PeerRecord> peer;
+  for (auto& listed : readPeers(PeersAccess::txn(txn), PeersAccess::dbi(txn)))
+    if (listed.key == holdings.writer) peer = std::move(listed);
+  if (!peer) return {StickOutcome::NotListed, "", 0};
+  // The same second counts as newer: two sticks written within a second of each other are
+  // taken in the order they are imported.
+  if (holdings.at < peer->state.stickAt)
+    return {StickOutcome::Older, peer->name, peer->state.stickAt};
+  std::vector<std::uint8_t> value;
+  value.reserve(HOLDINGS_VALUE_HEADER + holdings.ids.size() * protocol::HELD_ID_BYTES);
+  value.push_back(HOLDINGS_VALUE_VERSION);
+  putNumber(value, static_cast<std::uint64_t>(holdings.at));
+  for (const auto& id : holdings.ids) value.insert(value.end(), id.begin(), id.end());
+  txn.setMeta(stickHoldingsKey(holdings.writer),
+              std::string_view(reinterpret_cast<const char*>(value.data()), value.size()));
+  peer->state.stickAt = holdings.at;
+  writePeer(txn, *peer);
+  return {StickOutcome::Recorded, peer->name, holdings.at};
 }
 
 bool updatePeerState(WriteTxn& txn, const protocol::PublicKey& key,

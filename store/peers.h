@@ -1,10 +1,13 @@
 #pragma once
 // The peers of this node: the nodes it syncs with, each named by a short name and by its
-// Ed25519 public key, with the ZeroMQ address to reach it and what sync last made of it.
+// Ed25519 public key, with the ZeroMQ address to reach it (none for a partner reached only by
+// USB stick) and what sync last made of it.
 // Kept in the archive's `peers` database (name -> record, see encodePeer); local settings,
 // never synced. Names are unique and so are keys: a key names one peer. Besides where a peer
 // is, the record holds how gossip treats it (PeerSettings, set by people) and what gossip
-// remembers of it (PeerState), including the bytes counted against its daily budget.
+// remembers of it (PeerState), including the bytes counted against its daily budget. What a
+// peer's latest stick (a bundle with a holdings block, protocol/bundle.h) said it holds is kept
+// beside its record, in meta (see recordStick), and goes with it when it is removed.
 //
 // Threads and lifetime: as the archive's transactions (store/archive.h). Every function
 // returns copies, never views into the map.
@@ -22,6 +25,7 @@
 #include <string_view>
 #include <vector>
 
+#include "protocol/bundle.h"
 #include "protocol/error.h"
 #include "protocol/keys.h"
 #include "store/archive.h"
@@ -83,6 +87,9 @@ struct PeerState {
   std::int64_t refusedUntil = 0;
   std::string refusedReason{};  // what it sent: "object 3: bad signature"
   std::uint32_t refusals = 0;   // refusals since it was last forgiven: the escalation's exponent
+  /// When the peer wrote its latest stick whose holdings were recorded (recordStick), by the
+  /// peer's clock; 0: none. What it held then is peerHoldings().
+  std::int64_t stickAt = 0;
 
   bool neverSynced() const { return lastSuccess == 0; }
   /// The peer is refused at now (a penalty runs).
@@ -92,10 +99,12 @@ struct PeerState {
 
 struct PeerRecord {
   std::string name;     // 1 to 64 of [A-Za-z0-9._-]
-  std::string address;  // a ZeroMQ endpoint: tcp://host:port
+  std::string address;  // a ZeroMQ endpoint, tcp://host:port; empty: stick only
   protocol::PublicKey key;
   PeerState state;
   PeerSettings settings;
+  /// A partner reached only by USB stick (bundles): nobody dials it; it may still dial us.
+  bool stickOnly() const { return address.empty(); }
   bool operator==(const PeerRecord&) const = default;
 };
 
@@ -115,7 +124,9 @@ struct PeerProblem {
 /// Why name cannot name a peer; empty when it can.
 [[nodiscard]] std::optional<PeerProblem> checkPeerName(std::string_view name);
 /// Why address is not one fieldsync connects to; empty when it is. Accepted: tcp://HOST:PORT,
-/// HOST a DNS name, an IPv4 address or an IPv6 address in brackets, PORT 1 to 65535.
+/// HOST a DNS name, an IPv4 address or an IPv6 address in brackets, PORT 1 to 65535. The empty
+/// address is refused here too: a record may have none (stick only), an address may not be
+/// empty.
 [[nodiscard]] std::optional<PeerProblem> checkPeerAddress(std::string_view address);
 
 /// Why settings are not ones gossip can follow; empty when they are. interval and maxBackoff:
@@ -172,11 +183,11 @@ enum class IfNameListed { Refuse, Replace };
 enum class PeerPut { Added, Replaced };
 
 /// Adds record, or with IfNameListed::Replace replaces the peer of that name (address, key,
-/// settings and state: as given). Refuses a bad name, address, key or setting, and a key
-/// another name holds.
+/// settings and state: as given; a replaced key's stick holdings are removed). Refuses a bad
+/// name, address (empty is none: stick only), key or setting, and a key another name holds.
 [[nodiscard]] Expected<PeerPut, PeerProblem> putPeer(WriteTxn& txn, const PeerRecord& record,
                                                      IfNameListed ifListed);
-/// Removes the peer; false when there is none of that name.
+/// Removes the peer and its stick holdings; false when there is none of that name.
 [[nodiscard]] bool removePeer(WriteTxn& txn, std::string_view name);
 /// Changes the state of the peer with key in place (read, change, write in this batch); false
 /// when there is no such peer. lastError is cut to MAX_PEER_ERROR bytes.
@@ -200,6 +211,40 @@ enum class PeerPut { Added, Replaced };
 [[nodiscard]] Expected<PeerRecord, PeerProblem> updatePeerSettings(
     WriteTxn& txn, std::string_view name, const std::function<void(PeerSettings&)>& change);
 
+/// Sets the address of the peer named name in place, leaving the rest of its record alone;
+/// empty: none (stick only). Returns the record as stored. NotListed when there is no such
+/// peer, BadAddress (nothing written) for an address checkPeerAddress refuses.
+[[nodiscard]] Expected<PeerRecord, PeerProblem> setPeerAddress(WriteTxn& txn, std::string_view name,
+                                                               std::string_view address);
+
+// --- Sticks: what a peer's bundles say it holds ---------------------------------------------
+// A bundle may carry its writer's holdings (protocol/bundle.h), signed by the writer. Importing
+// one whose writer is a listed peer records them, so the next `bundle export --for PEER` leaves
+// out what the peer holds. Kept in meta under stickHoldingsKey (version byte 1, the stick's time
+// as 8 bytes big-endian, then the 16-byte ids in ascending order): one value per peer,
+// replaced by each newer stick, removed with the peer; at most BundleLimits::maxHeldIds ids.
+
+/// The meta key of the holdings of the peer with key: "peers.holdings." and the key's hex.
+[[nodiscard]] std::string stickHoldingsKey(const protocol::PublicKey& key);
+/// What the latest recorded stick of the peer with key said it holds; empty when none was
+/// recorded. Throws Error when the stored value is damaged.
+[[nodiscard]] std::optional<protocol::Holdings> peerHoldings(const ReadTxn& txn,
+                                                             const protocol::PublicKey& key);
+
+struct StickOutcome {
+  enum Kind {
+    Recorded,   // the peer's stickAt and holdings are now these
+    Older,      // a stick written before the one recorded: nothing changed
+    NotListed,  // the writer is no peer of this node: nothing written
+  } kind;
+  std::string peer;             // the peer's name, for Recorded and Older
+  std::int64_t recordedAt = 0;  // the peer's stickAt after the call
+};
+/// Records holdings that decodeHoldings accepted (so they are the writer's own word) for the
+/// listed peer whose key wrote them, in this batch: its PeerState::stickAt and its ids,
+/// replacing those of a stick of the same time or older.
+[[nodiscard]] StickOutcome recordStick(WriteTxn& txn, const protocol::Holdings& holdings);
+
 // --- The stored form ------------------------------------------------------------------------
 // Version byte 3; the key (32 bytes); the address and lastError, each a 2-byte big-endian
 // length and the bytes; then numbers, 8 bytes big-endian each (two's complement for the
@@ -208,14 +253,17 @@ enum class PeerPut { Added, Replaced };
 //   objectsIn objectsOut bytesIn bytesOut roundTrips                 (version 1 ends here)
 //   failures budgetDay budgetUsed interval maxBackoff rate dailyBudget (version 2 ends here)
 //   refusedUntil refusals, then refusedReason as a 2-byte length and the bytes
-// Versions 1 (before per-peer settings) and 2 (before penalties) are read too, with the
-// defaults of what they lack (PeerSettings{}, zero counts, never refused); every write stores
-// version 3. The name is the database key, not part of the value.
+//                                                                  (version 3 ends here)
+//   stickAt
+// An empty address is a stick-only peer. Versions 1 (before per-peer settings), 2 (before
+// penalties) and 3 (before sticks) are read too, with the defaults of what they lack
+// (PeerSettings{}, zero counts, never refused, no stick); every write stores version 4. The
+// name is the database key, not part of the value.
 
-inline constexpr std::uint8_t PEER_RECORD_VERSION = 3;
+inline constexpr std::uint8_t PEER_RECORD_VERSION = 4;
 
 std::vector<std::uint8_t> encodePeer(const PeerRecord& record);
-/// The record named name from its stored bytes, version 1, 2 or 3; empty when the bytes are not
+/// The record named name from its stored bytes, version 1 to 4; empty when the bytes are not
 /// a record (unknown version, truncated, trailing bytes, a bad address, key or setting).
 [[nodiscard]] std::optional<PeerRecord> decodePeer(std::string_view name,
                                                    std::span<const std::uint8_t> bytes);

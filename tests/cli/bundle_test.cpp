@@ -227,4 +227,83 @@ TEST_F(Bundle, AFileThatIsNotABundleIsRefusedAndNothingIsStored) {
   EXPECT_NE(missing.err.find("no such file"), std::string::npos) << missing.err;
 }
 
+// --- Sticks are a link ---------------------------------------------------------------------------
+
+// Two offices with no link at all, each listing the other with no address, swap sticks. After
+// one round trip each way, neither's next stick carries anything the other already has.
+TEST_F(Bundle, TwoOfficesThatOnlySwapSticksCarryNothingOldAfterOneRoundTripEachWay) {
+  ASSERT_EQ(run("goma", {"init", "--name", "Goma office"}).status, 0);
+  ASSERT_EQ(run("bunia", {"init", "--name", "Bunia office"}).status, 0);
+  const auto goma = keyOf("goma"), bunia = keyOf("bunia");
+  auto added = run("goma", {"peers", "add", "bunia", "--key", bunia});
+  ASSERT_EQ(added.status, 0) << added.err;
+  EXPECT_NE(added.out.find("reached only by stick"), std::string::npos) << added.out;
+  ASSERT_EQ(run("bunia", {"peers", "add", "goma", goma}).status, 0);  // the key alone
+  ASSERT_EQ(run("goma", {"import", FIXTURE.string()}).status, 0);
+  ASSERT_EQ(run("bunia", {"add", "--title", "Road to Komanda cut", "--source", "Bunia"}).status, 0);
+
+  auto stick = [&](const std::string& from, const std::string& to, const std::string& file) {
+    auto exported = runJson(from, {"bundle", "export", path(file).string(), "--for", to, "--json"});
+    auto imported = runJson(to, {"bundle", "import", path(file).string(), "--json"});
+    EXPECT_EQ(imported["stick"]["outcome"], "recorded") << imported;
+    EXPECT_EQ(imported["stick"]["peer"], from) << imported;
+    EXPECT_EQ(imported["alreadyPresent"], 0) << "a stick carries nothing its reader holds";
+    return exported;
+  };
+  auto first = stick("goma", "bunia", "goma-1.fsb");
+  EXPECT_EQ(first["objects"], 12);
+  EXPECT_EQ(first["heldIds"], 12);  // every object goma holds, 16 bytes each
+  auto back = stick("bunia", "goma", "bunia-1.fsb");
+  EXPECT_EQ(back["objects"], 1);  // bunia's own clipping: it knows goma holds the other 12
+  EXPECT_EQ(back["for"]["leftOut"], 12);
+  EXPECT_EQ(archiveIds("goma"), archiveIds("bunia"));
+
+  EXPECT_EQ(stick("goma", "bunia", "goma-2.fsb")["objects"], 0);
+  EXPECT_EQ(stick("bunia", "goma", "bunia-2.fsb")["objects"], 0);
+
+  // What people read: the note of the export, status and the peer list.
+  auto note = run("goma", {"bundle", "export", path("goma-3.fsb").string(), "--for", "bunia"});
+  ASSERT_EQ(note.status, 0) << note.err;
+  EXPECT_NE(note.out.find("for bunia: 0 objects it is not known to hold (in step as of the stick "
+                          "of "),
+            std::string::npos)
+      << note.out;
+  auto status = run("goma", {"status"});
+  EXPECT_NE(status.out.find("peer bunia (stick only): in step as of the stick of "),
+            std::string::npos)
+      << status.out;
+  auto statusJson = runJson("goma", {"status", "--json"});
+  EXPECT_EQ(statusJson["peers"][0]["stickOnly"], true);
+  EXPECT_TRUE(statusJson["peers"][0]["address"].is_null());
+  EXPECT_TRUE(statusJson["peers"][0]["stickAt"].is_string());
+  auto listed = runJson("goma", {"peers", "list", "--json"});
+  EXPECT_EQ(listed["peers"][0]["stickOnly"], true);
+  EXPECT_EQ(listed["peers"][0]["stickAt"], statusJson["peers"][0]["stickAt"]);
+  EXPECT_NE(run("goma", {"peers", "list"}).out.find("bunia  (stick only)"), std::string::npos);
+
+  // A new clipping at bunia: its next stick carries that alone.
+  ASSERT_EQ(run("bunia", {"add", "--title", "Market reopens", "--source", "Bunia"}).status, 0);
+  EXPECT_EQ(stick("bunia", "goma", "bunia-3.fsb")["objects"], 1);
+}
+
+TEST_F(Bundle, AStickFromAStrangerIsImportedButSaysSoAndRecordsNothing) {
+  ASSERT_EQ(run("goma", {"init", "--name", "Goma office"}).status, 0);
+  ASSERT_EQ(run("kisangani", {"init", "--name", "Kisangani"}).status, 0);
+  ASSERT_EQ(run("kisangani", {"add", "--title", "Port closed", "--source", "Kisangani"}).status, 0);
+  auto exported =
+      runJson("kisangani", {"bundle", "export", path("k.fsb").string(), "--holdings", "--json"});
+  EXPECT_EQ(exported["heldIds"], 1);
+  auto listed = runJson("goma", {"bundle", "list", path("k.fsb").string(), "--json"});
+  EXPECT_EQ(listed["version"], 2);
+  auto imported = run("goma", {"bundle", "import", path("k.fsb").string()});
+  ASSERT_EQ(imported.status, 0) << imported.err;
+  EXPECT_NE(imported.out.find("1 stored"), std::string::npos) << imported.out;
+  EXPECT_NE(imported.out.find("is not a peer of this node"), std::string::npos) << imported.out;
+
+  // Without --holdings or --for a bundle is version 1, as older nodes read.
+  runJson("kisangani", {"bundle", "export", path("plain.fsb").string(), "--json"});
+  EXPECT_EQ(runJson("goma", {"bundle", "list", path("plain.fsb").string(), "--json"})["version"],
+            1);
+}
+
 }  // namespace

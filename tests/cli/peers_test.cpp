@@ -102,6 +102,51 @@ TEST_F(Peers, BadInputIsRefusedWithStatus2AndNothingChanges) {
   EXPECT_TRUE(listJson()["peers"].empty());
 }
 
+TEST_F(Peers, APeerReachedOnlyByStickIsAddedWithoutAnAddressAndMayGetOneLater) {
+  auto added = run({"peers", "add", "nairobi", "--key", m_otherKey});
+  ASSERT_EQ(added.status, 0) << added.err;
+  EXPECT_NE(added.out.find("Added peer nairobi, reached only by stick (no address)"),
+            std::string::npos)
+      << added.out;
+  auto list = run({"peers", "list"});
+  EXPECT_EQ(list.out.substr(0, list.out.find('\n')), "nairobi  (stick only)  " + m_otherKey);
+  auto peer = listJson()["peers"][0];
+  EXPECT_TRUE(peer["address"].is_null());
+  EXPECT_EQ(peer["stickOnly"], true);
+  EXPECT_TRUE(peer["stickAt"].is_null());
+  auto status = run({"status"});
+  EXPECT_NE(status.out.find("peer nairobi (stick only): never synced"), std::string::npos)
+      << status.out;
+
+  auto set = run({"peers", "set", "nairobi", "--address", "tcp://192.0.2.7:7200"});
+  ASSERT_EQ(set.status, 0) << set.err;
+  EXPECT_EQ(set.out.substr(0, set.out.find(';')), "Set peer nairobi: address tcp://192.0.2.7:7200");
+  EXPECT_EQ(listJson()["peers"][0]["address"], "tcp://192.0.2.7:7200");
+  expectRefused({"peers", "set", "nairobi", "--address", "tcp://192.0.2.7"}, "not a peer address");
+  expectRefused({"peers", "set", "nairobi", "--address", "tcp://192.0.2.7:1", "--no-address"},
+                "give one");
+  ASSERT_EQ(run({"peers", "set", "nairobi", "--no-address"}).status, 0);
+  EXPECT_EQ(listJson()["peers"][0]["stickOnly"], true);
+  ASSERT_EQ(run({"peers", "remove", "nairobi"}).status, 0);
+
+  // The key alone as an argument, or the address and key by name, in any order.
+  ASSERT_EQ(run({"peers", "add", "nairobi", m_otherKey}).status, 0);
+  EXPECT_TRUE(listJson()["peers"][0]["address"].is_null());
+  ASSERT_EQ(run({"peers", "remove", "nairobi"}).status, 0);
+  ASSERT_EQ(
+      run({"peers", "add", "nairobi", "--address", "tcp://192.0.2.7:7200", "--key", m_otherKey})
+          .status,
+      0);
+  EXPECT_EQ(listJson()["peers"][0]["address"], "tcp://192.0.2.7:7200");
+  ASSERT_EQ(run({"peers", "remove", "nairobi"}).status, 0);
+
+  expectRefused({"peers", "add", "nairobi"}, "needs its public key");
+  expectRefused({"peers", "add", "nairobi", "tcp://192.0.2.7:7200"}, "needs its public key");
+  expectRefused({"peers", "add", "nairobi", m_otherKey, "--key", m_otherKey}, "given twice");
+  expectRefused({"peers", "add", "nairobi", "--address", "", "--key", m_otherKey}, "--address");
+  EXPECT_TRUE(listJson()["peers"].empty());
+}
+
 TEST_F(Peers, ANameOrAKeyAlreadyListedIsRefused) {
   ASSERT_EQ(run({"peers", "add", "nairobi", "tcp://192.0.2.7:7200", m_otherKey}).status, 0);
   expectRefused({"peers", "add", "nairobi-2", "tcp://192.0.2.8:7200", m_otherKey},

@@ -173,8 +173,15 @@ TEST(ConfigReader, BadValuesAreRefusedWhereTheyAre) {
                     "peer name \"a b\"");
 }
 
-TEST(ConfigReader, PeerNeedsAddressAndKeyAndKeysAreUnique) {
-  EXPECT_REFUSED_AT("[peers.a]\nkey = \"" + keyHex(2) + "\"\n", 1u, 8u, "has no address");
+TEST(ConfigReader, PeerNeedsAKeyAndKeysAreUniqueButAnAddressIsOptional) {
+  // No address: a partner reached only by stick, with the default (empty) address.
+  const Config stickOnly = parsed("[peers.a]\nkey = \"" + keyHex(2) + "\"\n");
+  ASSERT_TRUE(stickOnly.peers);
+  ASSERT_EQ(stickOnly.peers->size(), 1u);
+  EXPECT_TRUE((*stickOnly.peers)[0].address.value.empty());
+  EXPECT_EQ((*stickOnly.peers)[0].address.source.kind, Source::Default);
+  EXPECT_REFUSED_AT("[peers.a]\naddress = \"\"\nkey = \"" + keyHex(2) + "\"\n", 2u, 11u,
+                    "not a peer address");
   EXPECT_REFUSED_AT("[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\n", 1u, 8u, "has no key");
   EXPECT_REFUSED_AT("[peers.a]\naddress = \"tcp://10.0.0.1:7420\"\nkey = \"" + keyHex(2) +
                         "\"\n[peers.b]\naddress = \"tcp://10.0.0.2:7420\"\nkey = \"" + keyHex(2) +
@@ -197,10 +204,12 @@ TEST(ConfigReader, TheDocumentedExampleIsValid) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const Config config = parsed(text);
   ASSERT_TRUE(config.peers);
-  ASSERT_EQ(config.peers->size(), 2u);
+  ASSERT_EQ(config.peers->size(), 3u);
   EXPECT_EQ((*config.peers)[0].dailyBudget.value, 50'000'000u);
   EXPECT_EQ((*config.peers)[1].name, "hq.kinshasa");
   EXPECT_EQ((*config.peers)[1].interval.value, 3600);
+  EXPECT_EQ((*config.peers)[2].name, "komanda");
+  EXPECT_TRUE((*config.peers)[2].address.value.empty());  // reached only by stick
 }
 
 TEST(ConfigReader, NonAsciiOutsideStringsIsRefusedBeforeTheTomlLibrarySeesIt) {

@@ -191,6 +191,55 @@ Bytes craft(const std::vector<std::vector<Bytes>>& frames) {
   return b;
 }
 
+/// A holdings block as docs/bundle.md lays it out, signed by key (countField: a count other
+/// than the ids', for hostile blocks).
+Bytes holdingsBlock(const SecretKey& key, std::int64_t at, const std::vector<HeldId>& ids,
+                    std::optional<std::uint64_t> countField = std::nullopt) {
+  Bytes b;
+  putU32(b, 0x184D2A5F);
+  putU32(b, static_cast<std::uint32_t>(120 + 16 * ids.size()));
+  putText(b, "FSYNCHLD");
+  const auto writer = key.publicKey();
+  b.insert(b.end(), writer.bytes.begin(), writer.bytes.end());
+  putU64(b, static_cast<std::uint64_t>(at));
+  putU64(b, countField.value_or(ids.size()));
+  for (const auto& id : ids) b.insert(b.end(), id.begin(), id.end());
+  Bytes message;
+  putText(message, "fieldsync/bundle-holdings/v1");
+  append(message, blake2b(Bytes(b.begin() + 16, b.end()), 32));
+  const auto signature = key.sign(message);
+  b.insert(b.end(), signature.bytes.begin(), signature.bytes.end());
+  return b;
+}
+
+/// A whole version 2 bundle of one frame per group, with block before the trailer.
+Bytes craftWithHoldings(const std::vector<std::vector<Bytes>>& frames, const Bytes& block,
+                        std::uint32_t version = 2) {
+  std::uint64_t count = 0;
+  for (const auto& f : frames) count += f.size();
+  Bytes b = headerBlock(count, version);
+  std::uint32_t number = 0;
+  for (const auto& f : frames) {
+    const Bytes content = frameContent(f);
+    append(b, frameBlock(number++, static_cast<std::uint32_t>(f.size()), zstdCompress(content),
+                         static_cast<std::uint32_t>(content.size())));
+  }
+  append(b, block);
+  append(b, trailerBlock(b, number, count));
+  return b;
+}
+
+HeldId heldOf(std::uint8_t first, std::uint8_t last = 0) {
+  HeldId id{};
+  id[0] = first;
+  id[15] = last;
+  return id;
+}
+
+HoldingsSigner signerOf(const SecretKey& key) {
+  return [&key](std::span<const std::uint8_t> message) { return key.sign(message); };
+}
+
 /// Offsets of the frame blocks in a bundle, found by their markers.
 std::vector<std::size_t> frameOffsets(const Bytes& bundle) {
   std::vector<std::size_t> out;
@@ -209,7 +258,7 @@ TEST(Bundle, RoundTripGivesBackEveryObjectsBytesInOrder) {
   ASSERT_FALSE(read.refused) << read.describe();
   EXPECT_TRUE(read.intact) << read.describe();
   EXPECT_TRUE(read.problems.empty()) << read.describe();
-  EXPECT_EQ(read.header.version, BUNDLE_VERSION);
+  EXPECT_EQ(read.header.version, BUNDLE_VERSION_1);  // no holdings block
   EXPECT_EQ(read.header.createdAt, 1700000000);
   EXPECT_EQ(read.header.objectCount, 40u);
   ASSERT_EQ(read.objects.size(), originals.size());
@@ -392,8 +441,8 @@ TEST(Bundle, FilesThatAreNotBundlesAreRefusedAsSuch) {
   auto zstd = readAll(zstdCompress(Bytes(1000, 'a')));
   ASSERT_TRUE(zstd.refused);
   EXPECT_EQ(zstd.refused->damage, BundleDamage::NotABundle);
-  // A bundle of another version is refused as such.
-  auto other = readAll(headerBlock(0, 2));
+  // A bundle of a version this reader does not know (3) is refused as such.
+  auto other = readAll(headerBlock(0, 3));
   ASSERT_TRUE(other.refused);
   EXPECT_EQ(other.refused->damage, BundleDamage::UnsupportedVersion);
 }
@@ -505,6 +554,211 @@ TEST(Bundle, ALimitOnTheWholeFileStopsReading) {
   auto read = readAll(writeBundle(objects(20), 1), limits);
   EXPECT_TRUE(read.hasProblem(BundleDamage::Oversized)) << read.describe();
   EXPECT_FALSE(read.intact);
+}
+
+// --- Holdings -----------------------------------------------------------------------------------
+
+TEST(BundleHoldings, ABlockRoundTripsWithItsWriterTimeAndIdsSortedOnce) {
+  const auto key = testKey();
+  const auto block = encodeHoldings(key.publicKey(), 1796400000,
+                                    {heldOf(9), heldOf(3), heldOf(9), heldOf(3, 1)}, signerOf(key));
+  EXPECT_EQ(block.size(), 128u + 3 * 16);  // 16 bytes per id held
+  auto decoded = decodeHoldings(block);
+  ASSERT_TRUE(decoded.ok()) << decoded.error();
+  EXPECT_EQ(decoded->writer, key.publicKey());
+  EXPECT_EQ(decoded->at, 1796400000);
+  EXPECT_EQ(decoded->ids, (std::vector<HeldId>{heldOf(3), heldOf(3, 1), heldOf(9)}));
+  ObjectId id{};
+  id.bytes[0] = 9;
+  id.bytes[31] = 0xff;  // past the prefix: not part of what a block names
+  EXPECT_TRUE(decoded->holds(id));
+  id.bytes[15] = 1;
+  EXPECT_FALSE(decoded->holds(id));
+}
+
+TEST(BundleHoldings, TheSecondWriterFromTheDocsMakesTheSameBytes) {
+  const auto key = testKey();
+  const std::vector<HeldId> ids{heldOf(1), heldOf(2, 7), heldOf(200)};
+  EXPECT_EQ(encodeHoldings(key.publicKey(), -5, ids, signerOf(key)), holdingsBlock(key, -5, ids));
+  EXPECT_EQ(encodeHoldings(key.publicKey(), 0, {}, signerOf(key)), holdingsBlock(key, 0, {}));
+}
+
+TEST(BundleHoldings, TheWriterRefusesASignerThatIsNotTheWritersKey) {
+  const auto key = testKey();
+  const auto other = SecretKey::generate();
+  EXPECT_THROW((void)encodeHoldings(key.publicKey(), 1, {heldOf(1)}, signerOf(other)),
+               std::logic_error);
+}
+
+TEST(BundleHoldings, ABundleWithHoldingsIsVersion2AndHandsThemOutAfterItsObjects) {
+  const auto key = testKey();
+  const auto originals = objects(12);
+  const auto block = encodeHoldings(key.publicKey(), 77, {heldOf(4), heldOf(5)}, signerOf(key));
+  const Bytes bundle = writeBundle(originals, 1, smallFrames(), block);
+  auto opened = BundleReader::open(bundle);
+  ASSERT_TRUE(opened.ok());
+  EXPECT_EQ(opened->header().version, BUNDLE_VERSION);
+  std::size_t count = 0;
+  while (auto item = opened->next()) {
+    ASSERT_TRUE(item->ok()) << item->error().message();
+    ++count;
+  }
+  EXPECT_EQ(count, originals.size());
+  EXPECT_TRUE(opened->intact());
+  ASSERT_TRUE(opened->holdings().has_value());
+  EXPECT_EQ(*opened->holdings(), decodeHoldings(block).value());
+
+  // The same, a byte at a time: the block is read as the bytes come, whatever their pieces.
+  std::size_t at = 0;
+  auto slow = BundleReader::open([&](std::span<std::uint8_t> buffer) -> std::size_t {
+    if (at == bundle.size() || buffer.empty()) return 0;
+    buffer[0] = bundle[at++];
+    return 1;
+  });
+  ASSERT_TRUE(slow.ok());
+  while (slow->next()) {
+  }
+  EXPECT_TRUE(slow->intact());
+  EXPECT_EQ(slow->holdings(), opened->holdings());
+}
+
+TEST(BundleHoldings, AVersion1BundleStillReadsAndHasNoHoldings) {
+  const auto originals = objects(3);
+  auto read = readAll(craft({{originals[0]}, {originals[1], originals[2]}}));
+  EXPECT_FALSE(read.refused) << read.describe();
+  EXPECT_EQ(read.header.version, 1u);
+  EXPECT_TRUE(read.intact) << read.describe();
+  EXPECT_EQ(read.objects.size(), 3u);
+  auto opened = BundleReader::open(craft({{originals[0]}}));
+  while (opened->next()) {
+  }
+  EXPECT_FALSE(opened->holdings().has_value());
+}
+
+TEST(BundleHoldings, AForgedOrAlteredBlockIsReportedAndIgnoredAndTheObjectsStillRead) {
+  const auto key = testKey();
+  const auto originals = objects(4);
+  const Bytes genuine = holdingsBlock(key, 100, {heldOf(1), heldOf(2)});
+  auto expectIgnored = [&](Bytes block, const std::string& why) {
+    auto opened = BundleReader::open(craftWithHoldings({originals}, block));
+    ASSERT_TRUE(opened.ok());
+    std::vector<BundleRejection> problems;
+    std::size_t read = 0;
+    while (auto item = opened->next()) {
+      if (item->ok()) {
+        ++read;
+      } else {
+        problems.push_back(item->error());
+      }
+    }
+    EXPECT_EQ(read, originals.size()) << why;
+    ASSERT_EQ(problems.size(), 1u) << why;
+    EXPECT_EQ(problems[0].damage, BundleDamage::BadHoldings)
+        << why << ": " << problems[0].message();
+    EXPECT_FALSE(opened->holdings().has_value()) << why;
+    EXPECT_FALSE(opened->intact()) << why;
+  };
+  // Another node's key in the writer field: the signature is not by the key it names.
+  Bytes forged = genuine;
+  forged[16] ^= 1;
+  expectIgnored(forged, "a writer that did not sign");
+  // An id added or changed after signing.
+  Bytes altered = genuine;
+  altered[64 + 16] ^= 0x80;
+  expectIgnored(altered, "an altered id");
+  // A later time than the writer signed.
+  Bytes later = genuine;
+  later[48] += 1;
+  expectIgnored(later, "an altered time");
+  // Ids out of order, however well signed: a reader would search them wrongly.
+  expectIgnored(holdingsBlock(key, 100, {heldOf(2), heldOf(1)}), "unsorted ids");
+  expectIgnored(holdingsBlock(key, 100, {heldOf(2), heldOf(2)}), "a repeated id");
+}
+
+TEST(BundleHoldings, HostileCountsAndLengthsAreRefusedBeforeAnythingIsAllocated) {
+  const auto key = testKey();
+  // decodeHoldings: a count far over the limit, or one the block's length does not hold.
+  auto huge = decodeHoldings(holdingsBlock(key, 1, {heldOf(1)}, std::uint64_t{1} << 60));
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.error().find("over the limit"), std::string::npos) << huge.error();
+  auto mismatch = decodeHoldings(holdingsBlock(key, 1, {heldOf(1), heldOf(2)}, 3));
+  ASSERT_FALSE(mismatch.ok());
+  EXPECT_NE(mismatch.error().find("room for 2"), std::string::npos) << mismatch.error();
+  EXPECT_FALSE(decodeHoldings(Bytes(64, 0)).ok());
+  EXPECT_FALSE(decodeHoldings(holdingsBlock(key, 1, {heldOf(1), heldOf(2)}), 1).ok());
+
+  // In a bundle: a block whose length field claims nearly 4 GiB, beyond maxHeldIds, is not
+  // read on trust: the reader reports it and finds the trailer after it.
+  const auto originals = objects(3);
+  Bytes block = holdingsBlock(key, 1, {heldOf(1)});
+  block[4] = block[5] = block[6] = 0xf0;
+  block[7] = 0xff;
+  auto read = readAll(craftWithHoldings({originals}, block));
+  EXPECT_EQ(read.objects.size(), 3u) << read.describe();
+  EXPECT_TRUE(read.hasProblem(BundleDamage::BadHoldings)) << read.describe();
+  EXPECT_FALSE(read.hasProblem(BundleDamage::Truncated)) << read.describe();
+  EXPECT_FALSE(read.hasProblem(BundleDamage::HashMismatch)) << read.describe();
+
+  // A reader with a lower limit refuses a block over it the same way.
+  BundleLimits limits;
+  limits.maxHeldIds = 1;
+  read = readAll(craftWithHoldings({originals}, holdingsBlock(key, 1, {heldOf(1), heldOf(2)})),
+                 limits);
+  EXPECT_EQ(read.objects.size(), 3u) << read.describe();
+  EXPECT_TRUE(read.hasProblem(BundleDamage::BadHoldings)) << read.describe();
+}
+
+TEST(BundleHoldings, ABlockCutShortIsATruncation) {
+  const auto key = testKey();
+  const auto originals = objects(2);
+  const Bytes block = holdingsBlock(key, 1, {heldOf(1), heldOf(2), heldOf(3)});
+  Bytes bundle = craftWithHoldings({originals}, block);
+  bundle.resize(bundle.size() - 64 - 40);  // the trailer and the end of the block
+  auto read = readAll(bundle);
+  EXPECT_EQ(read.objects.size(), 2u);
+  EXPECT_TRUE(read.hasProblem(BundleDamage::Truncated)) << read.describe();
+}
+
+TEST(BundleHoldings, ABlockInAVersion1BundleOrASecondBlockIsReported) {
+  const auto key = testKey();
+  const auto originals = objects(2);
+  const Bytes block = holdingsBlock(key, 1, {heldOf(1)});
+  auto read = readAll(craftWithHoldings({originals}, block, 1));
+  EXPECT_EQ(read.objects.size(), 2u);
+  EXPECT_TRUE(read.hasProblem(BundleDamage::BadHoldings)) << read.describe();
+
+  Bytes twice = block;
+  append(twice, holdingsBlock(key, 2, {heldOf(2)}));
+  auto opened = BundleReader::open(craftWithHoldings({originals}, twice));
+  std::vector<BundleRejection> problems;
+  while (auto item = opened->next())
+    if (!item->ok()) problems.push_back(item->error());
+  ASSERT_EQ(problems.size(), 1u);
+  EXPECT_EQ(problems[0].damage, BundleDamage::BadHoldings);
+  ASSERT_TRUE(opened->holdings().has_value());
+  EXPECT_EQ(opened->holdings()->at, 1);  // the first block; the second is ignored
+}
+
+TEST(BundleHoldings, AFlippedByteNeverMakesOtherHoldingsThanTheWritersOwn) {
+  const auto key = testKey();
+  const auto originals = objects(3);
+  const auto block =
+      encodeHoldings(key.publicKey(), 5, {heldOf(1), heldOf(2), heldOf(3)}, signerOf(key));
+  const auto genuine = decodeHoldings(block).value();
+  const Bytes bundle = writeBundle(originals, 1, {}, block);
+  const std::size_t blockAt = bundle.size() - 64 - block.size();
+  for (std::size_t i = blockAt; i < bundle.size(); ++i) {
+    Bytes damaged = bundle;
+    damaged[i] ^= 0x04;
+    auto opened = BundleReader::open(damaged);
+    ASSERT_TRUE(opened.ok());
+    while (opened->next()) {
+    }
+    if (opened->holdings()) {
+      EXPECT_EQ(*opened->holdings(), genuine) << "byte " << i;
+    }
+    EXPECT_FALSE(opened->intact()) << "byte " << i;
+  }
 }
 
 }  // namespace

@@ -9,6 +9,7 @@
 #include <map>
 #include <set>
 
+#include "store/peers.h"
 #include "store_fixture.h"
 
 namespace fieldsync::store {
@@ -136,6 +137,188 @@ TEST_F(Bundles, AfterSeqCarriesOnlyWhatArrivedLaterWithTheTrustObjects) {
   EXPECT_EQ(select(afterSeq(5)),
             (std::vector<ObjectId>{m_cert, m_revocation, m_weekly1, m_weekly2, m_c, m_d, m_e}));
   EXPECT_EQ(select(afterSeq(7)), (std::vector<ObjectId>{m_cert, m_revocation, m_d, m_e}));
+}
+
+// --- Sticks: --for PEER and holdings -----------------------------------------------------------
+
+/// The listed peer "hub" (key 9) in archive, with state changed by change.
+void listHub(Archive& archive, const std::function<void(PeerState&)>& change = {}) {
+  PeerRecord hub;
+  hub.name = "hub";
+  hub.key = testing::keyNumber(9).publicKey();
+  if (change) change(hub.state);
+  archive.write([&](WriteTxn& txn) { ASSERT_TRUE(putPeer(txn, hub, IfNameListed::Replace).ok()); });
+}
+
+protocol::Holdings holdingsOf(std::uint8_t key, std::int64_t at, std::vector<ObjectId> ids) {
+  protocol::Holdings h{testing::keyNumber(key).publicKey(), at, {}};
+  for (const auto& id : ids) h.ids.push_back(protocol::heldId(id));
+  std::sort(h.ids.begin(), h.ids.end());
+  return h;
+}
+
+BundleSelection forHub() {
+  BundleSelection s;
+  s.forPeer = "hub";
+  return s;
+}
+
+TEST_F(Bundles, ForAPeerNeverInStepAndWithNoStickCarriesEverything) {
+  listHub(*m_source.archive);
+  EXPECT_EQ(select(forHub()), select({}));
+}
+
+TEST_F(Bundles, ForAPeerLeavesOutWhatArrivedUpToItsLastInStepSessionOfEveryKind) {
+  // Seqs 1-2 are the certificate and revocation, 3-4 a and b, 5 weekly@1: the peer holds them.
+  listHub(*m_source.archive, [](PeerState& s) {
+    s.inStepAt = 1000;
+    s.inStepSeq = 5;
+  });
+  EXPECT_EQ(select(forHub()), (std::vector<ObjectId>{m_weekly2, m_c, m_d, m_e}));
+}
+
+TEST_F(Bundles, ForAPeerLeavesOutWhatItsLatestStickListsOfEveryKind) {
+  listHub(*m_source.archive);
+  m_source.archive->write([&](WriteTxn& txn) {
+    EXPECT_EQ(recordStick(txn, holdingsOf(9, 50, {m_cert, m_a, m_b, m_weekly1, m_d})).kind,
+              StickOutcome::Recorded);
+  });
+  EXPECT_EQ(select(forHub()), (std::vector<ObjectId>{m_revocation, m_weekly2, m_c, m_e}));
+  Bytes out;
+  auto summary = exportBundle(
+      *m_source.archive, forHub(),
+      [&](std::span<const std::uint8_t> b) { out.insert(out.end(), b.begin(), b.end()); }, 1);
+  ASSERT_TRUE(summary.ok());
+  EXPECT_EQ(summary->objects, 4u);
+  EXPECT_EQ(summary->leftOut, 5u);
+  EXPECT_EQ(summary->clippings, 2u);
+  EXPECT_EQ(summary->keyCerts, 0u);
+  EXPECT_FALSE(summary->heldIds);  // no signer given: no holdings block
+
+  // The stick and the network count together.
+  listHub(*m_source.archive, [](PeerState& s) {
+    s.inStepAt = 1000;
+    s.inStepSeq = 2;  // the certificate and the revocation
+    s.stickAt = 50;
+  });
+  EXPECT_EQ(select(forHub()), (std::vector<ObjectId>{m_weekly2, m_c, m_e}));
+}
+
+TEST_F(Bundles, ForAnUnlistedPeerIsRefused) {
+  auto ids = selectForBundle(m_source.archive->beginRead(), forHub());
+  ASSERT_FALSE(ids.ok());
+  EXPECT_NE(ids.error().find("hub"), std::string::npos) << ids.error();
+}
+
+/// Two offices that only swap sticks: each writes for the other with its holdings, the other
+/// imports. After one round trip each way, neither's next stick carries anything the other has.
+TEST(Sticks, AfterOneRoundTripEachWayTheNextStickCarriesNothingTheOtherHas) {
+  using Carried = std::pair<std::uint64_t, std::uint64_t>;  // objects written, already present
+  const auto keyA = testing::keyNumber(21), keyB = testing::keyNumber(22);
+  TempArchive a, b;
+  auto list = [](Archive& archive, const std::string& name, const protocol::SecretKey& key) {
+    PeerRecord record;
+    record.name = name;  // no address: stick only
+    record.key = key.publicKey();
+    archive.write(
+        [&](WriteTxn& txn) { ASSERT_TRUE(putPeer(txn, record, IfNameListed::Refuse).ok()); });
+  };
+  list(*a.archive, "b", keyB);
+  list(*b.archive, "a", keyA);
+  for (int i = 0; i < 5; ++i)
+    a.putAll({testing::signBody(keyA, testing::clipping("a" + std::to_string(i)), 100 + i)});
+  for (int i = 0; i < 3; ++i)
+    b.putAll({testing::signBody(keyB, testing::clipping("b" + std::to_string(i)), 200 + i)});
+
+  std::int64_t clock = 1000;
+  auto stick = [&](Archive& from, const protocol::SecretKey& key, const std::string& peer,
+                   Archive& to) {
+    Bytes bytes;
+    BundleSelection selection;
+    selection.forPeer = peer;
+    auto summary = exportBundle(
+        from, selection,
+        [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
+        clock++, {}, {}, BundleSigner{key.publicKey(), [&key](std::span<const std::uint8_t> m) {
+                                        return key.sign(m);
+                                      }});
+    EXPECT_TRUE(summary.ok());
+    EXPECT_EQ(*summary->heldIds, from.beginRead().count());
+    auto report = importBundle(to, sourceOf(bytes));
+    EXPECT_TRUE(report.ok() && report->ok());
+    EXPECT_TRUE(report->stick);
+    EXPECT_EQ(report->stick->outcome.kind, StickOutcome::Recorded);
+    return std::pair(summary->objects, report->alreadyPresent);
+  };
+  EXPECT_EQ(stick(*a.archive, keyA, "b", *b.archive), (Carried{5, 0}));
+  // B knows what A held: only its own 3 go back.
+  EXPECT_EQ(stick(*b.archive, keyB, "a", *a.archive), (Carried{3, 0}));
+  EXPECT_EQ(everyId(*a.archive), everyId(*b.archive));
+  // A knows what B held after A's stick: nothing old goes.
+  EXPECT_EQ(stick(*a.archive, keyA, "b", *b.archive), (Carried{0, 0}));
+  EXPECT_EQ(stick(*b.archive, keyB, "a", *a.archive), (Carried{0, 0}));
+  // Something new in A: the next stick carries that alone.
+  a.putAll({testing::signBody(keyA, testing::clipping("a-new"), 300)});
+  EXPECT_EQ(stick(*a.archive, keyA, "b", *b.archive), (Carried{1, 0}));
+}
+
+TEST(Sticks, AStrangersOrAnOlderStickIsReadButNotRecorded) {
+  const auto keyA = testing::keyNumber(21);
+  TempArchive a, b;
+  a.putAll({testing::signBody(keyA, testing::clipping("a"), 100)});
+  auto write = [&](std::int64_t at) {
+    Bytes bytes;
+    auto summary = exportBundle(
+        *a.archive, {},
+        [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); }, at,
+        {}, {}, BundleSigner{keyA.publicKey(), [&keyA](std::span<const std::uint8_t> m) {
+                               return keyA.sign(m);
+                             }});
+    EXPECT_TRUE(summary.ok());
+    return bytes;
+  };
+  const Bytes older = write(1000), newer = write(2000);
+
+  auto stranger = importBundle(*b.archive, sourceOf(newer));
+  ASSERT_TRUE(stranger.ok());
+  EXPECT_TRUE(stranger->ok());
+  EXPECT_EQ(stranger->stored, 1u);
+  ASSERT_TRUE(stranger->stick);
+  EXPECT_EQ(stranger->stick->outcome.kind, StickOutcome::NotListed);
+  EXPECT_EQ(stranger->stick->writer, keyA.publicKey());
+  EXPECT_FALSE(peerHoldings(b.archive->beginRead(), keyA.publicKey()));
+
+  PeerRecord record;
+  record.name = "a";
+  record.key = keyA.publicKey();
+  b.archive->write(
+      [&](WriteTxn& txn) { ASSERT_TRUE(putPeer(txn, record, IfNameListed::Refuse).ok()); });
+  EXPECT_EQ(importBundle(*b.archive, sourceOf(newer))->stick->outcome.kind, StickOutcome::Recorded);
+  auto old = importBundle(*b.archive, sourceOf(older));
+  ASSERT_TRUE(old.ok());
+  EXPECT_EQ(old->stick->outcome.kind, StickOutcome::Older);
+  EXPECT_EQ(old->stick->outcome.recordedAt, 2000);
+  EXPECT_EQ(findPeer(b.archive->beginRead(), "a")->state.stickAt, 2000);
+}
+
+TEST(Sticks, ABundleWithoutHoldingsIsVersion1AndOneWithThemVersion2) {
+  const auto key = testing::keyNumber(21);
+  TempArchive a;
+  a.putAll({testing::signBody(key, testing::clipping("a"), 100)});
+  auto versionOf = [&](const std::optional<BundleSigner>& signer) {
+    Bytes bytes;
+    EXPECT_TRUE(
+        exportBundle(
+            *a.archive, {},
+            [&](std::span<const std::uint8_t> s) { bytes.insert(bytes.end(), s.begin(), s.end()); },
+            1, {}, {}, signer)
+            .ok());
+    return protocol::BundleReader::open(bytes)->header().version;
+  };
+  EXPECT_EQ(versionOf(std::nullopt), protocol::BUNDLE_VERSION_1);
+  EXPECT_EQ(versionOf(BundleSigner{
+                key.publicKey(), [&key](std::span<const std::uint8_t> m) { return key.sign(m); }}),
+            protocol::BUNDLE_VERSION);
 }
 
 TEST_F(Bundles, AnUnknownReleaseIsRefused) {

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 #include "store/pause.h"
 
 #include "store/store_fixture.h"
@@ -82,7 +84,8 @@ TEST(PeerRecordForm, RoundTripsEveryField) {
                   .budgetUsed = 5ull << 33,
                   .refusedUntil = 1700003000,
                   .refusedReason = "object 3: bad signature",
-                  .refusals = 2};
+                  .refusals = 2,
+                  .stickAt = 1699990000};
   record.settings = {.interval = 600, .maxBackoff = 86400, .rate = 8000, .dailyBudget = 5'000'000};
   const auto bytes = encodePeer(record);
   EXPECT_EQ(bytes[0], PEER_RECORD_VERSION);
@@ -92,9 +95,17 @@ TEST(PeerRecordForm, RoundTripsEveryField) {
   EXPECT_EQ(decodePeer("goma", encodePeer(record)), record);
 }
 
+/// The version 3 form: no stick (stickAt).
+std::vector<std::uint8_t> encodeVersion3(const PeerRecord& record) {
+  auto bytes = encodePeer(record);
+  bytes[0] = 3;
+  bytes.resize(bytes.size() - 8);
+  return bytes;
+}
+
 /// The version 2 form: no penalty (refusedUntil, refusals, refusedReason).
 std::vector<std::uint8_t> encodeVersion2(const PeerRecord& record) {
-  auto bytes = encodePeer(record);
+  auto bytes = encodeVersion3(record);
   bytes[0] = 2;
   bytes.resize(bytes.size() - 2 * 8 - 2 - record.state.refusedReason.size());
   return bytes;
@@ -106,6 +117,35 @@ std::vector<std::uint8_t> encodeVersion1(const PeerRecord& record) {
   bytes[0] = 1;
   bytes.resize(bytes.size() - 7 * 8);
   return bytes;
+}
+
+TEST(PeerRecordForm, Version3DecodesWithNoStick) {
+  PeerRecord record = peer("goma", 1);
+  record.state = {.lastSuccess = 1700000000, .refusedReason = "x", .refusals = 1};
+  const auto old = encodeVersion3(record);
+  // Pinned: 1 + 32 + 2 + address + 2 + 0 + 20 * 8 + 2 + 1 bytes, as version 3 stored it.
+  ASSERT_EQ(old.size(), 1 + 32 + 2 + record.address.size() + 2 + 20 * 8 + 2 + 1);
+  auto decoded = decodePeer("goma", old);
+  ASSERT_TRUE(decoded);
+  EXPECT_EQ(*decoded, record);
+  EXPECT_EQ(decoded->state.stickAt, 0);
+  // Version 3 bytes with version 4's stickAt, or version 4 without it, are damaged.
+  auto v3Longer = encodePeer(record);
+  v3Longer[0] = 3;
+  EXPECT_FALSE(decodePeer("goma", v3Longer));
+  auto v4Shorter = old;
+  v4Shorter[0] = 4;
+  EXPECT_FALSE(decodePeer("goma", v4Shorter));
+}
+
+TEST(PeerRecordForm, AStickOnlyPeerHasNoAddressAndRoundTrips) {
+  PeerRecord record = peer("bunia", 1);
+  record.address.clear();
+  record.state.stickAt = 1700000000;
+  EXPECT_TRUE(record.stickOnly());
+  EXPECT_EQ(decodePeer("bunia", encodePeer(record)), record);
+  // An empty address is no address for a connection, though a record may have none.
+  EXPECT_TRUE(checkPeerAddress(""));
 }
 
 TEST(PeerRecordForm, Version2DecodesAsNeverRefused) {
@@ -533,6 +573,136 @@ TEST_F(Peers, PeersSurviveReopeningTheArchive) {
   m_archive.reset();
   m_archive = Archive::open({.dir = m_dir.path()});
   EXPECT_EQ(list(), std::vector{peer("goma", 1)});
+}
+
+TEST_F(Peers, AVersion3RecordOnDiskIsReadWithNoStickAndUpdated) {
+  auto goma = peer("goma", 1);
+  goma.state.refusals = 1;
+  m_archive.reset();
+  putRawPeer(m_dir.path(), "goma", encodeVersion3(goma));
+  m_archive = Archive::open({.dir = m_dir.path()});
+  EXPECT_EQ(list(), std::vector{goma});
+  m_archive->write([&](WriteTxn& txn) {
+    ASSERT_TRUE(updatePeerState(txn, goma.key, [](PeerState& s) { s.stickAt = 5; }));
+  });
+  auto stored = *findPeer(m_archive->beginRead(), "goma");
+  EXPECT_EQ(stored.state.refusals, 1u);
+  EXPECT_EQ(stored.state.stickAt, 5);
+}
+
+// --- Stick-only peers and sticks ---
+
+protocol::Holdings holdings(std::uint8_t writerKey, std::int64_t at,
+                            std::vector<protocol::HeldId> ids) {
+  std::sort(ids.begin(), ids.end());
+  return {keyNumber(writerKey).publicKey(), at, std::move(ids)};
+}
+
+protocol::HeldId held(std::uint8_t first) {
+  protocol::HeldId id{};
+  id[0] = first;
+  return id;
+}
+
+ObjectId objectWithPrefix(std::uint8_t first) {
+  ObjectId id{};
+  id.bytes[0] = first;
+  id.bytes[31] = 0x5a;
+  return id;
+}
+
+TEST_F(Peers, AStickOnlyPeerIsListedWithoutAnAddressAndMayGetOneLater) {
+  auto bunia = peer("bunia", 1);
+  bunia.address.clear();
+  ASSERT_TRUE(put(bunia).ok());
+  EXPECT_EQ(list(), std::vector{bunia});
+
+  auto set = [&](std::string_view name, std::string_view address) {
+    std::optional<Expected<PeerRecord, PeerProblem>> outcome;
+    m_archive->write([&](WriteTxn& txn) { outcome.emplace(setPeerAddress(txn, name, address)); });
+    return std::move(*outcome);
+  };
+  auto given = set("bunia", "tcp://192.0.2.9:7420");
+  ASSERT_TRUE(given.ok());
+  EXPECT_EQ(given->address, "tcp://192.0.2.9:7420");
+  EXPECT_EQ(findPeer(m_archive->beginRead(), "bunia")->address, "tcp://192.0.2.9:7420");
+  // A bad address is refused (nothing written); an empty one makes it stick-only again.
+  EXPECT_EQ(set("bunia", "tcp://192.0.2.9").error().kind, PeerProblem::BadAddress);
+  EXPECT_EQ(findPeer(m_archive->beginRead(), "bunia")->address, "tcp://192.0.2.9:7420");
+  ASSERT_TRUE(set("bunia", "").ok());
+  EXPECT_TRUE(findPeer(m_archive->beginRead(), "bunia")->stickOnly());
+  EXPECT_EQ(set("nobody", "").error().kind, PeerProblem::NotListed);
+}
+
+TEST_F(Peers, AStickFromAListedPeerIsRecordedAndANewerOneReplacesIt) {
+  ASSERT_TRUE(put(peer("hub", 1)).ok());
+  auto record = [&](const protocol::Holdings& h) {
+    std::optional<StickOutcome> outcome;
+    m_archive->write([&](WriteTxn& txn) { outcome = recordStick(txn, h); });
+    return *outcome;
+  };
+  EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()));
+
+  auto first = record(holdings(1, 1000, {held(1), held(2)}));
+  EXPECT_EQ(first.kind, StickOutcome::Recorded);
+  EXPECT_EQ(first.peer, "hub");
+  EXPECT_EQ(findPeer(m_archive->beginRead(), "hub")->state.stickAt, 1000);
+  auto stored = peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey());
+  ASSERT_TRUE(stored);
+  EXPECT_EQ(*stored, holdings(1, 1000, {held(1), held(2)}));
+  EXPECT_TRUE(stored->holds(objectWithPrefix(2)));
+  EXPECT_FALSE(stored->holds(objectWithPrefix(3)));
+
+  // An older stick changes nothing.
+  auto older = record(holdings(1, 999, {held(7)}));
+  EXPECT_EQ(older.kind, StickOutcome::Older);
+  EXPECT_EQ(older.recordedAt, 1000);
+  EXPECT_EQ(*peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()),
+            holdings(1, 1000, {held(1), held(2)}));
+  // One written in the same second is taken: the peer may have written two sticks in a second.
+  EXPECT_EQ(record(holdings(1, 1000, {held(1), held(2), held(4)})).kind, StickOutcome::Recorded);
+  EXPECT_EQ(*peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()),
+            holdings(1, 1000, {held(1), held(2), held(4)}));
+
+  // A newer one replaces the holdings whole.
+  EXPECT_EQ(record(holdings(1, 2000, {held(3)})).kind, StickOutcome::Recorded);
+  EXPECT_EQ(*peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()),
+            holdings(1, 2000, {held(3)}));
+  EXPECT_EQ(findPeer(m_archive->beginRead(), "hub")->state.stickAt, 2000);
+}
+
+TEST_F(Peers, AStrangersStickIsNotRecorded) {
+  ASSERT_TRUE(put(peer("hub", 1)).ok());
+  std::optional<StickOutcome> outcome;
+  m_archive->write(
+      [&](WriteTxn& txn) { outcome = recordStick(txn, holdings(2, 1000, {held(1)})); });
+  EXPECT_EQ(outcome->kind, StickOutcome::NotListed);
+  EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(2).publicKey()));
+  EXPECT_EQ(findPeer(m_archive->beginRead(), "hub")->state.stickAt, 0);
+}
+
+TEST_F(Peers, AStickGoesWithItsPeerWhenItIsRemovedOrItsKeyReplaced) {
+  ASSERT_TRUE(put(peer("hub", 1)).ok());
+  m_archive->write([&](WriteTxn& txn) { (void)recordStick(txn, holdings(1, 1000, {held(1)})); });
+  ASSERT_TRUE(peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()));
+  // Another node under the same name: the old key's holdings go.
+  ASSERT_TRUE(put(peer("hub", 2), IfNameListed::Replace).ok());
+  EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()));
+
+  m_archive->write([&](WriteTxn& txn) { (void)recordStick(txn, holdings(2, 1000, {held(1)})); });
+  ASSERT_TRUE(peerHoldings(m_archive->beginRead(), keyNumber(2).publicKey()));
+  m_archive->write([&](WriteTxn& txn) { ASSERT_TRUE(removePeer(txn, "hub")); });
+  EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(2).publicKey()));
+  // Listed again, it starts with no stick.
+  ASSERT_TRUE(put(peer("hub", 2)).ok());
+  EXPECT_FALSE(peerHoldings(m_archive->beginRead(), keyNumber(2).publicKey()));
+}
+
+TEST_F(Peers, DamagedStoredHoldingsAreReportedNotGuessed) {
+  m_archive->write([&](WriteTxn& txn) {
+    txn.setMeta(stickHoldingsKey(keyNumber(1).publicKey()), std::string("\x01short", 6));
+  });
+  EXPECT_THROW((void)peerHoldings(m_archive->beginRead(), keyNumber(1).publicKey()), Error);
 }
 
 // --- Pause (store/pause.h) ---
