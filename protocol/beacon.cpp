@@ -20,6 +20,7 @@ static_assert(BEACON_MAGIC.size() == 16);
 static_assert(BEACON_KEY_BYTES == crypto_generichash_KEYBYTES);
 static_assert(BEACON_TAG_BYTES >= crypto_generichash_BYTES_MIN);
 static_assert(CURVE_KEY_BYTES == crypto_scalarmult_BYTES);
+static_assert(BEACON_TAG_BYTES == crypto_verify_16_BYTES);
 
 /// What a tag covers: nonce || window || port, one run of the datagram.
 std::span<const std::uint8_t> tagged(std::span<const std::uint8_t> bytes) {
@@ -49,6 +50,17 @@ std::array<std::uint8_t, BEACON_KEY_BYTES> pairKey(
   crypto_generichash_final(&state, key.data(), key.size());
   sodium_memzero(&state, sizeof state);
   return key;
+}
+
+/// Where the datagram is at least BEACON_HEADER_BYTES long.
+std::uint16_t portOf(std::span<const std::uint8_t> bytes) {
+  return static_cast<std::uint16_t>(bytes[PORT_AT] << 8 | bytes[PORT_AT + 1]);
+}
+
+std::int64_t windowOf(std::span<const std::uint8_t> bytes) {
+  std::uint64_t window = 0;
+  for (std::size_t i = 0; i < 8; ++i) window = window << 8 | bytes[WINDOW_AT + i];
+  return static_cast<std::int64_t>(window);
 }
 
 /// now + delta, held within the int64 range.
@@ -155,24 +167,28 @@ std::string_view describe(BeaconProblem problem) {
   return "unknown beacon problem";
 }
 
-Expected<HeardBeacon, BeaconProblem> decodeBeacon(std::span<const std::uint8_t> bytes,
-                                                  std::span<const BeaconPairKey> listed,
-                                                  std::int64_t now) {
+std::optional<BeaconProblem> checkBeaconHeader(std::span<const std::uint8_t> bytes,
+                                               std::int64_t now) {
   if (bytes.size() != BEACON_BYTES) return BeaconProblem::WrongSize;
   if (std::memcmp(bytes.data(), BEACON_MAGIC.data(), BEACON_MAGIC.size()) != 0)
     return BeaconProblem::WrongMagic;
   if (bytes[VERSION_AT] != BEACON_VERSION) return BeaconProblem::WrongVersion;
-  HeardBeacon heard;
-  heard.port = static_cast<std::uint16_t>(bytes[PORT_AT] << 8 | bytes[PORT_AT + 1]);
-  if (heard.port == 0) return BeaconProblem::ZeroPort;
-  std::uint64_t window = 0;
-  for (std::size_t i = 0; i < 8; ++i) window = window << 8 | bytes[WINDOW_AT + i];
-  heard.window = static_cast<std::int64_t>(window);
-  if (heard.window < beaconWindow(saturatingAdd(now, -BEACON_MAX_SKEW_SECONDS)) ||
-      heard.window > beaconWindow(saturatingAdd(now, BEACON_MAX_SKEW_SECONDS)))
+  if (portOf(bytes) == 0) return BeaconProblem::ZeroPort;
+  const std::int64_t window = windowOf(bytes);
+  if (window < beaconWindow(saturatingAdd(now, -BEACON_MAX_SKEW_SECONDS)) ||
+      window > beaconWindow(saturatingAdd(now, BEACON_MAX_SKEW_SECONDS)))
     return BeaconProblem::Stale;
-  std::memcpy(heard.nonce.data(), bytes.data() + NONCE_AT, BEACON_NONCE_BYTES);
+  return std::nullopt;
+}
 
+Expected<HeardBeacon, BeaconProblem> decodeBeacon(std::span<const std::uint8_t> bytes,
+                                                  std::span<const BeaconPairKey> listed,
+                                                  std::int64_t now) {
+  if (const auto problem = checkBeaconHeader(bytes, now)) return *problem;
+  HeardBeacon heard;
+  heard.port = portOf(bytes);
+  heard.window = windowOf(bytes);
+  std::memcpy(heard.nonce.data(), bytes.data() + NONCE_AT, BEACON_NONCE_BYTES);
   for (const BeaconPairKey& peer : listed) {
     const BeaconTag expected = peer.tagFromPeer(tagged(bytes));
     for (std::size_t i = 0; i < BEACON_TAG_SLOTS; ++i) {

@@ -136,6 +136,11 @@ enum class BeaconProblem {
 };
 std::string_view describe(BeaconProblem problem);
 
+/// The checks of decodeBeacon that cost no hashing (all but NotForUs), for a caller that
+/// budgets the rest; empty when bytes pass them.
+[[nodiscard]] std::optional<BeaconProblem> checkBeaconHeader(std::span<const std::uint8_t> bytes,
+                                                             std::int64_t now);
+
 /// The beacon in bytes, received at now (unix seconds, the receiver's clock), as the peers in
 /// listed (this node's pair keys) would have made it. The first of them whose tag it carries
 /// is the one heard (two peers' tags in one beacon cannot happen but by a forger who holds
