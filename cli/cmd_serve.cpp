@@ -45,27 +45,38 @@ int runServe(const Global& global, const ServeFlags& flags) {
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   const node::LogSink log = logger.sink();
+  // Addresses heard in listed peers' beacons: a second address for the dialer to try, never
+  // written over the listed one. Declared before the daemon and the beacon, which use it.
+  node::BeaconOptions beaconOptions;
+  beaconOptions.enabled = config.beacon.value;
+  node::LearnedAddresses learned(3 * beaconOptions.interval);
   node::DaemonOptions options;
   options.server.listen = config.listen.value;
   options.dial = config.dial.value;
+  if (config.beacon.value) {
+    options.learnedAddress = [&learned](const protocol::PublicKey& key) {
+      return learned.find(key, node::LearnedAddresses::Clock::now());
+    };
+  }
   node::Daemon server(home->archive(), identity, options, log);
+  // A serve that listens on loopback only cannot be reached from the LAN: it announces nothing.
+  beaconOptions.announce = node::announcesOnLan(server.endpoint());
   logger.info("serving " + home->archive().dir().parent_path().string() + " on " +
               server.endpoint() + " as " + home->publicKey().hex() +
               (config.dial.value ? "; dialing peers" : "") +
-              (config.beacon.value ? "; LAN beacon on" : ""));
+              (!config.beacon.value     ? ""
+               : beaconOptions.announce ? "; LAN beacon on"
+                                        : "; LAN beacon on, hearing only (listening on loopback)"));
 
-  // Peers on the same LAN learn this node's address from its beacon, and it theirs; a beacon
-  // only ever updates the address of a peer already listed.
-  node::BeaconOptions beaconOptions;
-  beaconOptions.enabled = config.beacon.value;
   const auto colon = server.endpoint().rfind(':');
   beaconOptions.announcePort =
       static_cast<std::uint16_t>(std::stoul(server.endpoint().substr(colon + 1)));
   node::Beacon beacon(
-      identity, beaconOptions,
+      identity, beaconOptions, [&] { return node::listedPeerKeys(home->archive()); },
       [&](const protocol::PublicKey& key, const std::string& address) {
-        if (node::updateListedPeerAddress(home->archive(), key, address)) {
-          logger.info("beacon: peer " + key.hex().substr(0, 8) + " is now at " + address);
+        if (learned.learn(key, address, node::LearnedAddresses::Clock::now())) {
+          logger.info("beacon: peer " + key.hex().substr(0, 8) + " heard at " + address +
+                      " (a second address to dial; the listed one is kept)");
         }
       },
       log);

@@ -12,10 +12,10 @@ void ServeFlags::addTo(CLI::App& cmd) {
   auto* off = cmd.add_flag("--no-dial", noDial, "Only answer peers; never dial them");
   on->excludes(off);
   on = cmd.add_flag("--beacon", beacon,
-                    "Announce this node on the LAN and learn peers' addresses (the default) "
-                    "even if config.toml says not");
+                    "Turn the LAN beacon on (off by default): a private UDP broadcast (port "
+                    "7421) that gives listed peers a second address for this node, and theirs");
   off = cmd.add_flag("--no-beacon", noBeacon,
-                     "Neither announce this node on the LAN nor learn peers' addresses (UDP 7421)");
+                     "Keep the LAN beacon off (the default) even if config.toml turns it on");
   on->excludes(off);
   cmd.add_option("--log-level", logLevel,
                  "Least severe log lines written: error, warn, info or debug (default: "

@@ -340,14 +340,38 @@ std::vector<std::uint8_t> beaconInput(std::int64_t now, const BeaconBytes& beaco
 }
 
 void writeBeaconSeeds(const fs::path& dir) {
+  // fuzz_beacon hears as the fixed key, listing P (seed 7s) and Q (seed 8s).
+  const auto keyOf = [](std::uint8_t fill) {
+    std::array<std::uint8_t, SEED_BYTES> seed{};
+    seed.fill(fill);
+    return SecretKey::fromSeed(seed);
+  };
+  const SecretKey p = keyOf(7), q = keyOf(8);
+  const PublicKey fixed = fuzz::fixedKey().publicKey();
+  const auto pair = [](const SecretKey& own, const PublicKey& peer) {
+    return *BeaconPairKey::derive(own, peer);
+  };
   const std::int64_t at = fuzz::FIXED_SIGNED_AT;
-  write(dir / "fixed-key", beaconInput(at + 5, encodeBeacon(fuzz::fixedKey(), 7800, at)));
-  std::array<std::uint8_t, SEED_BYTES> seed{};
-  seed.fill(7);
-  write(dir / "other-key",
-        beaconInput(at - 299, encodeBeacon(SecretKey::fromSeed(seed), 65535, at)));
-  write(dir / "stale", beaconInput(at + 301, encodeBeacon(fuzz::fixedKey(), 1, at)));
-  write(dir / "negative-time", beaconInput(-100, encodeBeacon(fuzz::fixedKey(), 443, -1)));
+  BeaconRandom random;  // fixed, so the seeds are the same on every run
+  for (std::size_t i = 0; i < random.nonce.size(); ++i)
+    random.nonce[i] = static_cast<std::uint8_t>(i);
+  for (std::size_t i = 0; i < random.filler.size(); ++i)
+    random.filler[i].fill(static_cast<std::uint8_t>(0x80 + i));
+  const std::vector<BeaconPairKey> fromP{pair(p, fixed)};
+  write(dir / "from-p", beaconInput(at + 5, encodeBeacon(fromP, 7800, at, random)));
+  write(dir / "from-q-edge-of-window",
+        beaconInput(at - 299, encodeBeacon(std::vector{pair(q, fixed)}, 65535, at, random)));
+  // P naming 32 peers, the fixed key among them.
+  std::vector<BeaconPairKey> many{pair(p, fixed)};
+  for (std::uint8_t n = 20; many.size() < BEACON_TAG_SLOTS; ++n)
+    many.push_back(pair(p, keyOf(n).publicKey()));
+  write(dir / "from-p-to-32", beaconInput(at, encodeBeacon(many, 7420, at, random)));
+  // The fixed key's own beacon for P, heard back: NotForUs.
+  write(dir / "own",
+        beaconInput(at, encodeBeacon(std::vector{pair(fuzz::fixedKey(), p.publicKey())}, 7420, at,
+                                     random)));
+  write(dir / "stale", beaconInput(at + 3600 + 301, encodeBeacon(fromP, 1, at, random)));
+  write(dir / "negative-time", beaconInput(-100, encodeBeacon(fromP, 443, -1, random)));
 }
 
 /// fuzz_peer_record's input: the name's length, the name, the stored value.

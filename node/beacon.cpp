@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <exception>
@@ -27,9 +28,10 @@ using Clock = std::chrono::steady_clock;
 
 /// At most this many datagrams are read per wake-up, so a flood cannot hold off sending.
 constexpr int MAX_DATAGRAMS_PER_WAKE = 64;
-/// A key unheard for this long can be forgotten: any beacon it sent is stale by then, so
-/// forgetting its newest sentAt lets no replay through.
-constexpr auto FORGET_AFTER = std::chrono::seconds(2 * protocol::BEACON_MAX_SKEW_SECONDS);
+/// A nonce accepted this long ago can be forgotten: its beacon is stale everywhere by then (a
+/// window and the skew on both sides), so forgetting it lets no replay through.
+constexpr auto FORGET_AFTER = std::chrono::seconds(protocol::BEACON_WINDOW_SECONDS +
+                                                   2 * protocol::BEACON_MAX_SKEW_SECONDS + 60);
 
 std::string errnoText(std::string_view call, int errnum) {
   return std::string(call) + ": " + std::strerror(errnum);
@@ -80,14 +82,15 @@ std::int64_t unixNow() {
 }  // namespace
 
 struct Beacon::Impl {
-  Impl(const protocol::SecretKey& identity, BeaconOptions wanted, PeerSeen peerSeen,
-       BeaconLog logLine)
-      : key(protocol::SecretKey::fromSeed(identity.seed())),
-        publicKey(key.publicKey()),
+  Impl(const protocol::SecretKey& identity, BeaconOptions wanted, ListedPeers peers,
+       PeerSeen peerSeen, BeaconLog logLine)
+      : curveKey(identity.curveSecretKey()),
         options(std::move(wanted)),
+        listedPeers(std::move(peers)),
         onPeerSeen(std::move(peerSeen)),
         log(std::move(logLine)) {
-    if (options.announcePort == 0) throw Error("beacon: no TCP port to announce (port 0)");
+    if (options.announce && options.announcePort == 0)
+      throw Error("beacon: no TCP port to announce (port 0)");
     if (options.interval <= std::chrono::milliseconds::zero())
       throw Error("beacon: the interval must be positive");
     destination.sin_family = AF_INET;
@@ -132,6 +135,7 @@ struct Beacon::Impl {
     while (true) {
       auto now = Clock::now();
       if (now >= nextSend) {
+        refreshPeers();
         send();
         nextSend = now + options.interval;
       }
@@ -149,8 +153,46 @@ struct Beacon::Impl {
     }
   }
 
+  /// Reads the listed peers again; derives the pair keys of new ones (an X25519 each) and
+  /// forgets those of peers no longer listed. A key that is no usable point gets none.
+  void refreshPeers() {
+    if (!listedPeers) return;
+    std::vector<protocol::PublicKey> keys;
+    try {
+      keys = listedPeers();
+    } catch (const std::exception& e) {
+      report(LogLevel::Error, std::string("beacon: reading the listed peers failed: ") + e.what() +
+                                  " (the last list is kept)");
+      return;
+    }
+    std::map<protocol::PublicKey, std::optional<protocol::BeaconPairKey>> derived;
+    std::vector<protocol::BeaconPairKey> ordered;
+    for (const auto& peer : keys) {
+      if (derived.contains(peer)) continue;  // listed twice
+      auto known = pairKeys.find(peer);
+      auto pairKey = known != pairKeys.end() ? std::move(known->second)
+                                             : protocol::BeaconPairKey::derive(curveKey, peer);
+      if (pairKey) ordered.push_back(*pairKey);
+      derived.emplace(peer, std::move(pairKey));
+    }
+    pairKeys = std::move(derived);
+    listed = std::move(ordered);
+    std::erase_if(lastCall, [&](const auto& entry) { return !pairKeys.contains(entry.first); });
+  }
+
   void send() {
-    const auto datagram = protocol::encodeBeacon(key, options.announcePort, unixNow());
+    if (!options.announce || listed.empty()) return;
+    // Up to BEACON_TAG_SLOTS peers per beacon; more are named in turn, from where the last
+    // beacon stopped.
+    std::vector<protocol::BeaconPairKey> named;
+    if (listed.size() <= protocol::BEACON_TAG_SLOTS) {
+      named = listed;
+    } else {
+      for (std::size_t i = 0; i < protocol::BEACON_TAG_SLOTS; ++i)
+        named.push_back(listed[(nextNamed + i) % listed.size()]);
+      nextNamed = (nextNamed + protocol::BEACON_TAG_SLOTS) % listed.size();
+    }
+    const auto datagram = protocol::encodeBeacon(named, options.announcePort, unixNow());
     const auto sent = ::sendto(socket.get(), datagram.data(), datagram.size(), 0,
                                reinterpret_cast<const sockaddr*>(&destination), sizeof destination);
     const int failure = sent < 0 ? errno : 0;
@@ -173,49 +215,58 @@ struct Beacon::Impl {
                                      reinterpret_cast<sockaddr*>(&from), &fromLength);
       if (length < 0) return;  // EAGAIN: all read; anything else: try again at the next wake
       if (static_cast<std::size_t>(length) > buffer.size() || from.sin_family != AF_INET) continue;
-      const auto beacon = protocol::decodeBeacon(
-          std::span<const std::uint8_t>(buffer.data(), static_cast<std::size_t>(length)),
-          unixNow());
-      if (!beacon || beacon->key == publicKey || !onPeerSeen) continue;
-      if (!admit(*beacon)) continue;
+      if (!onPeerSeen || listed.empty()) continue;
+      const std::span<const std::uint8_t> bytes(buffer.data(), static_cast<std::size_t>(length));
+      const auto now = unixNow();
+      if (protocol::checkBeaconHeader(bytes, now) || !withinBudget()) continue;
+      const auto beacon = protocol::decodeBeacon(bytes, listed, now);
+      if (!beacon || !admit(*beacon)) continue;
       std::array<char, INET_ADDRSTRLEN> ip{};
       if (::inet_ntop(AF_INET, &from.sin_addr, ip.data(), ip.size()) == nullptr) continue;
       const std::string address =
           "tcp://" + std::string(ip.data()) + ":" + std::to_string(beacon->port);
       try {
-        onPeerSeen(beacon->key, address);
+        onPeerSeen(beacon->peer, address);
       } catch (const std::exception& e) {
-        report(LogLevel::Error,
-               "beacon: handling " + beacon->key.hex() + " at " + address + " failed: " + e.what());
+        report(LogLevel::Error, "beacon: handling " + beacon->peer.hex() + " at " + address +
+                                    " failed: " + e.what());
       }
     }
   }
 
-  /// Whether a valid beacon of another key goes to onPeerSeen: newer than the last one of its
-  /// key, and the key's last call long enough ago. Remembers it.
-  bool admit(const protocol::Beacon& beacon) {
+  /// Whether one more datagram may have its tags checked: a token bucket of
+  /// maxCheckedPerSecond a second, holding at most a second's worth.
+  bool withinBudget() {
     const auto now = Clock::now();
-    auto seen = keys.find(beacon.key);
-    if (seen == keys.end()) {
-      makeRoom(now);
-      keys.emplace(beacon.key, Seen{beacon.sentAt, now, now});
-      return true;
-    }
-    if (beacon.sentAt <= seen->second.newestSentAt) return false;  // a replay or a duplicate
-    seen->second.newestSentAt = beacon.sentAt;
-    seen->second.lastHeard = now;
-    if (now - seen->second.lastCall < options.minCallbackInterval) return false;
-    seen->second.lastCall = now;
+    const double rate = static_cast<double>(options.maxCheckedPerSecond);
+    const std::chrono::duration<double> elapsed = now - budgetRefilledAt;
+    budget = std::min(rate, budget + elapsed.count() * rate);
+    budgetRefilledAt = now;
+    if (budget < 1.0) return false;
+    budget -= 1.0;
+    return true;
+  }
+
+  /// Whether a beacon of a listed peer goes to onPeerSeen: its nonce not seen before, and the
+  /// peer's last call long enough ago. Remembers it.
+  bool admit(const protocol::HeardBeacon& beacon) {
+    const auto now = Clock::now();
+    if (nonces.contains(beacon.nonce)) return false;  // a replay or a duplicate
+    makeRoom(now);
+    nonces.emplace(beacon.nonce, now);
+    auto call = lastCall.find(beacon.peer);
+    if (call != lastCall.end() && now - call->second < options.minCallbackInterval) return false;
+    lastCall[beacon.peer] = now;
     return true;
   }
 
   void makeRoom(Clock::time_point now) {
-    if (keys.size() < std::max<std::size_t>(options.maxTrackedKeys, 1)) return;
-    std::erase_if(keys,
-                  [&](const auto& entry) { return now - entry.second.lastHeard > FORGET_AFTER; });
-    if (keys.size() < std::max<std::size_t>(options.maxTrackedKeys, 1)) return;
-    keys.erase(std::min_element(keys.begin(), keys.end(), [](const auto& a, const auto& b) {
-      return a.second.lastHeard < b.second.lastHeard;
+    const std::size_t most = std::max<std::size_t>(options.maxTrackedNonces, 1);
+    if (nonces.size() < most) return;
+    std::erase_if(nonces, [&](const auto& entry) { return now - entry.second > FORGET_AFTER; });
+    if (nonces.size() < most) return;
+    nonces.erase(std::min_element(nonces.begin(), nonces.end(), [](const auto& a, const auto& b) {
+      return a.second < b.second;
     }));
   }
 
@@ -227,15 +278,9 @@ struct Beacon::Impl {
     }
   }
 
-  struct Seen {
-    std::int64_t newestSentAt;
-    Clock::time_point lastHeard;
-    Clock::time_point lastCall;
-  };
-
-  const protocol::SecretKey key;  // a copy: signed with on this thread only
-  const protocol::PublicKey publicKey;
+  const protocol::CurveSecretKey curveKey;  // the identity's, for the pair keys
   const BeaconOptions options;
+  const ListedPeers listedPeers;
   const PeerSeen onPeerSeen;
   const BeaconLog log;
   sockaddr_in destination{};
@@ -244,43 +289,92 @@ struct Beacon::Impl {
   Fd wakeRead;
   Fd wakeWrite;
   // Used by the thread only.
-  std::map<protocol::PublicKey, Seen> keys;
+  std::map<protocol::PublicKey, std::optional<protocol::BeaconPairKey>> pairKeys;
+  std::vector<protocol::BeaconPairKey> listed;  // in the list's order, usable keys only
+  std::size_t nextNamed = 0;                    // where the next beacon's peers start
+  std::map<protocol::BeaconNonce, Clock::time_point> nonces;  // accepted, and when
+  std::map<protocol::PublicKey, Clock::time_point> lastCall;
+  double budget = static_cast<double>(options.maxCheckedPerSecond);  // starts full
+  Clock::time_point budgetRefilledAt = Clock::now();
   int lastSendFailure = 0;
   std::thread thread;  // last: starts when everything it uses is ready
 };
 
-Beacon::Beacon(const protocol::SecretKey& identity, BeaconOptions options, PeerSeen onPeerSeen,
-               BeaconLog log) {
+Beacon::Beacon(const protocol::SecretKey& identity, BeaconOptions options, ListedPeers listedPeers,
+               PeerSeen onPeerSeen, BeaconLog log) {
   if (!options.enabled) return;
-  m_impl =
-      std::make_unique<Impl>(identity, std::move(options), std::move(onPeerSeen), std::move(log));
+  m_impl = std::make_unique<Impl>(identity, std::move(options), std::move(listedPeers),
+                                  std::move(onPeerSeen), std::move(log));
 }
 
 Beacon::~Beacon() = default;
 
 std::uint16_t Beacon::udpPort() const { return m_impl ? m_impl->port : 0; }
 
-bool updateListedPeerAddress(store::Archive& archive, const protocol::PublicKey& key,
-                             const std::string& address) {
-  std::optional<store::PeerRecord> peer;
-  {
-    const auto txn = archive.beginRead();  // ended before write(), as Archive requires
-    peer = store::findPeerByKey(txn, key);
+bool announcesOnLan(std::string_view endpoint) {
+  constexpr std::string_view SCHEME = "tcp://";
+  if (!endpoint.starts_with(SCHEME)) return true;
+  const auto colon = endpoint.rfind(':');
+  if (colon < SCHEME.size()) return true;
+  std::string host(endpoint.substr(SCHEME.size(), colon - SCHEME.size()));
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  std::string lower = host;
+  std::transform(lower.begin(), lower.end(), lower.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  if (lower == "localhost") return false;
+  in_addr v4{};
+  if (::inet_pton(AF_INET, host.c_str(), &v4) == 1) return (ntohl(v4.s_addr) >> 24) != 127;
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, host.c_str(), &v6) == 1) {
+    if (IN6_IS_ADDR_LOOPBACK(&v6)) return false;
+    return !(IN6_IS_ADDR_V4MAPPED(&v6) && v6.s6_addr[12] == 127);
   }
-  if (!peer || peer->address == address) return false;
-  bool changed = false;
-  archive.write([&](store::WriteTxn& txn) {
-    changed = false;
-    store::PeerRecord record = *peer;
-    record.address = address;
-    // Read again inside the batch: the peer may have been removed or have synced since the read
-    // above. updatePeerState rereads it under the write lock (and rewrites it as it is); its
-    // current state goes into the record. Renamed meanwhile: putPeer refuses (KeyTaken).
-    if (!store::updatePeerState(txn, key, [&](store::PeerState& state) { record.state = state; }))
-      return;
-    changed = store::putPeer(txn, record, store::IfNameListed::Replace).ok();
-  });
-  return changed;
+  return true;
+}
+
+std::vector<protocol::PublicKey> listedPeerKeys(const store::Archive& archive) {
+  std::vector<protocol::PublicKey> keys;
+  for (const auto& peer : store::listPeers(archive.beginRead())) keys.push_back(peer.key);
+  return keys;
+}
+
+LearnedAddresses::LearnedAddresses(std::chrono::milliseconds maxAge, std::size_t maxEntries)
+    : m_maxAge(maxAge), m_maxEntries(std::max<std::size_t>(maxEntries, 1)) {}
+
+bool LearnedAddresses::learn(const protocol::PublicKey& key, const std::string& address,
+                             Clock::time_point now) {
+  std::lock_guard lock(m_mutex);
+  auto found = m_entries.find(key);
+  if (found != m_entries.end()) {
+    const bool news = found->second.address != address || now - found->second.learnedAt > m_maxAge;
+    found->second = {address, now};
+    return news;
+  }
+  if (m_entries.size() >= m_maxEntries) {
+    std::erase_if(m_entries,
+                  [&](const auto& entry) { return now - entry.second.learnedAt > m_maxAge; });
+  }
+  if (m_entries.size() >= m_maxEntries) {
+    m_entries.erase(std::min_element(
+        m_entries.begin(), m_entries.end(),
+        [](const auto& a, const auto& b) { return a.second.learnedAt < b.second.learnedAt; }));
+  }
+  m_entries.emplace(key, Entry{address, now});
+  return true;
+}
+
+std::optional<std::string> LearnedAddresses::find(const protocol::PublicKey& key,
+                                                  Clock::time_point now) const {
+  std::lock_guard lock(m_mutex);
+  const auto found = m_entries.find(key);
+  if (found == m_entries.end() || now - found->second.learnedAt > m_maxAge) return std::nullopt;
+  return found->second.address;
+}
+
+std::size_t LearnedAddresses::size() const {
+  std::lock_guard lock(m_mutex);
+  return m_entries.size();
 }
 
 }  // namespace fieldsync::node

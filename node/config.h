@@ -68,7 +68,7 @@ struct PeerConfig {
 struct Config {
   Setting<std::string> listen{std::string(DEFAULT_LISTEN), {}};
   Setting<bool> dial{true, {}};
-  Setting<bool> beacon{true, {}};
+  Setting<bool> beacon{false, {}};  // off unless turned on: docs/decisions/0007
   Setting<LogLevel> logLevel{LogLevel::Info, {}};
   /// The peer list, when the file has a [peers] table (even an empty one): then it is the
   /// whole list and applyPeers makes the archive's match it. Empty: the archive's list rules.

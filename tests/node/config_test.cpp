@@ -48,7 +48,7 @@ TEST(ConfigReader, EmptyFileIsAllDefaults) {
   EXPECT_EQ(config.listen.value, "tcp://0.0.0.0:7420");
   EXPECT_EQ(config.listen.source.kind, Source::Default);
   EXPECT_TRUE(config.dial.value);
-  EXPECT_TRUE(config.beacon.value);
+  EXPECT_FALSE(config.beacon.value) << "the LAN beacon is off unless turned on";
   EXPECT_EQ(config.logLevel.value, LogLevel::Info);
   EXPECT_FALSE(config.peers) << "no [peers]: the archive's list rules";
 }
@@ -58,7 +58,7 @@ TEST(ConfigReader, ReadsEverySettingWithItsLine) {
       "# a node in Goma\n"
       "listen = \"tcp://192.0.2.7:7200\"\n"
       "dial = false\n"
-      "beacon = false\n"
+      "beacon = true\n"
       "log_level = \"debug\"\n"
       "\n"
       "[peers.bukavu]\n"
@@ -80,7 +80,8 @@ TEST(ConfigReader, ReadsEverySettingWithItsLine) {
   EXPECT_EQ(config.listen.source, (Source{.kind = Source::File, .line = 2}));
   EXPECT_FALSE(config.dial.value);
   EXPECT_EQ(config.dial.source.line, 3u);
-  EXPECT_FALSE(config.beacon.value);
+  EXPECT_TRUE(config.beacon.value);
+  EXPECT_EQ(config.beacon.source.line, 4u);
   EXPECT_EQ(config.logLevel.value, LogLevel::Debug);
   EXPECT_EQ(config.logLevel.source.line, 5u);
   ASSERT_TRUE(config.peers);
