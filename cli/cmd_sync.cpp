@@ -46,6 +46,11 @@ int runSync(const Global& global, const SyncArgs& args) {
       if (!key) key = peer.key;
     }
   }
+  if (address.empty() && !name.empty()) {
+    throw UsageError("peer " + name + " has no address: it is reached only by stick (`fieldsync " +
+                     "bundle export FILE --for " + name + "`); `fieldsync peers set " + name +
+                     " --address tcp://HOST:PORT` gives it one");
+  }
   if (address.empty()) {
     if (auto problem = store::checkPeerAddress(args.target)) {
       throw UsageError("\"" + args.target +

@@ -47,8 +47,9 @@ struct DaemonOptions {
   std::chrono::milliseconds watchInterval{1'000};  // how often to look for new objects
   std::uint64_t seed = 0;                          // jitter; 0: from the clock
   /// An address learned for a peer other than its listed one (the LAN beacon, node/beacon.h):
-  /// a second candidate, tried when the listed address fails (or when none is listed), never
-  /// a replacement. Called on the dialing thread; empty: none is ever learned.
+  /// a second candidate, tried first while it is fresh, the listed address after it when it
+  /// fails; never a replacement. A peer listed with no address (sticks only) is dialed only
+  /// at a learned one. Called on the dialing thread; empty: none is ever learned.
   std::function<std::optional<std::string>(const protocol::PublicKey&)> learnedAddress;
   /// Called with the report of every session this daemon dials, on the dialing thread (the
   /// sessions it answers go to server.onSession).

@@ -117,6 +117,8 @@ TEST_F(Peers, APeerReachedOnlyByStickIsAddedWithoutAnAddressAndMayGetOneLater) {
   auto status = run({"status"});
   EXPECT_NE(status.out.find("peer nairobi (stick only): never synced"), std::string::npos)
       << status.out;
+  // Nothing to dial: sync says how such a peer is reached.
+  expectRefused({"sync", "nairobi"}, "peer nairobi has no address: it is reached only by stick");
 
   auto set = run({"peers", "set", "nairobi", "--address", "tcp://192.0.2.7:7200"});
   ASSERT_EQ(set.status, 0) << set.err;

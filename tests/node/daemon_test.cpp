@@ -184,3 +184,53 @@ TEST(Daemon, ARefusedPeerIsNotDialedNorAdmittedUntilForgiven) {
 
 }  // namespace
 }  // namespace fieldsync::node
+
+namespace fieldsync::node {
+namespace {
+
+// A learned address (the LAN beacon's) is a second candidate: a listed address that fails is
+// followed by it, and a peer listed for sticks only is dialed there and nowhere else.
+TEST(Daemon, ALearnedAddressIsTriedBesideTheListedOneNeverInstead) {
+  Node a(1), b(2), c(3);
+  for (Node* node : {&a, &b, &c}) node->start(quick());
+  for (Node* node : {&a, &b, &c}) node->stop();
+  link(a, b);
+  link(a, c);
+  // a lists b at an address where nothing listens, and c with no address at all.
+  a.archive.archive->write([&](store::WriteTxn& txn) {
+    for (Node* other : {&b, &c}) {
+      store::PeerRecord peer;
+      peer.name = "n" + other->identity.publicKey().hex().substr(0, 8);
+      peer.address = other == &b ? "tcp://127.0.0.1:1" : "";
+      peer.key = other->identity.publicKey();
+      ASSERT_TRUE(store::putPeer(txn, peer, store::IfNameListed::Replace).ok());
+    }
+  });
+  DaemonOptions learning = quick();
+  learning.dial = true;
+  std::atomic<bool> heard{false};
+  learning.learnedAddress = [&](const protocol::PublicKey& key) -> std::optional<std::string> {
+    if (!heard) return std::nullopt;
+    if (key == b.identity.publicKey()) return b.listen;
+    if (key == c.identity.publicKey()) return c.listen;
+    return std::nullopt;
+  };
+  DaemonOptions answerOnly = quick();
+  answerOnly.dial = false;
+  b.start(answerOnly);
+  c.start(answerOnly);
+  a.add(0, 10);
+  a.start(learning);
+  std::this_thread::sleep_for(1s);  // nothing heard yet: b's listed address fails, c is not dialed
+  EXPECT_EQ(b.archive.count(), 0u);
+  EXPECT_EQ(c.archive.count(), 0u);
+  heard = true;
+  ASSERT_TRUE(converge({&a, &b, &c}, 20s));
+  // The listed addresses are as they were.
+  const auto peers = store::listPeers(a.archive.archive->beginRead());
+  for (const auto& peer : peers)
+    EXPECT_EQ(peer.address, peer.key == b.identity.publicKey() ? "tcp://127.0.0.1:1" : "");
+}
+
+}  // namespace
+}  // namespace fieldsync::node
