@@ -191,6 +191,7 @@ namespace {
 // A learned address (the LAN beacon's) is a second candidate: a listed address that fails is
 // followed by it, and a peer listed for sticks only is dialed there and nowhere else.
 TEST(Daemon, ALearnedAddressIsTriedBesideTheListedOneNeverInstead) {
+  std::atomic<bool> heard{false};  // before the nodes: a's daemon reads it until a stops
   Node a(1), b(2), c(3);
   for (Node* node : {&a, &b, &c}) node->start(quick());
   for (Node* node : {&a, &b, &c}) node->stop();
@@ -208,12 +209,13 @@ TEST(Daemon, ALearnedAddressIsTriedBesideTheListedOneNeverInstead) {
   });
   DaemonOptions learning = quick();
   learning.dial = true;
-  std::atomic<bool> heard{false};
-  learning.learnedAddress = [&](const protocol::PublicKey& key) -> std::optional<std::string> {
-    if (!heard) return std::nullopt;
-    if (key == b.identity.publicKey()) return b.listen;
-    if (key == c.identity.publicKey()) return c.listen;
-    return std::nullopt;
+  // What a beacon would have heard (keys taken now: a secret key is read by its own thread).
+  const auto bKey = b.identity.publicKey(), cKey = c.identity.publicKey();
+  learning.learnedAddress = [&, bKey, cKey](const protocol::PublicKey& key) {
+    std::optional<std::string> address;
+    if (heard && key == bKey) address = b.listen;
+    if (heard && key == cKey) address = c.listen;
+    return address;
   };
   DaemonOptions answerOnly = quick();
   answerOnly.dial = false;
