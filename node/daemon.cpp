@@ -102,6 +102,13 @@ void Daemon::dialLoop() {
     return addresses;
   };
   std::set<protocol::PublicKey> spentSaid;  // peers whose spent budget the log has told today
+  auto sayBudgetSpent = [&](const store::PeerRecord& peer) {
+    if (!spentSaid.insert(peer.key).second) return;
+    const auto txn = m_archive.beginRead();
+    const auto record = store::findPeerByKey(txn, peer.key);
+    const auto line = record ? describeSpentBudget(txn, *record, unixNow()) : std::nullopt;
+    m_log(LogLevel::Warn, "peer " + peer.name + ": " + line.value_or("budget spent"));
+  };
   // A link per peer kept open between sessions, so that a session costs no handshake.
   std::map<protocol::PublicKey, std::unique_ptr<KeptLink>> links;
 
@@ -154,15 +161,7 @@ void Daemon::dialLoop() {
         auto until = after + m_options.watchInterval;
         if (refusal.kind != SessionRefusal::Kind::Paused)
           until = std::max(until, after + std::chrono::seconds(refusal.until - unixNow()));
-        if (refusal.kind == SessionRefusal::Kind::BudgetSpent &&
-            spentSaid.insert(peer.key).second) {
-          const auto record = store::findPeerByKey(m_archive.beginRead(), peer.key);
-          m_log(LogLevel::Warn,
-                "peer " + peer.name + ": " +
-                    (record ? describeSpentBudget(m_archive.beginRead(), *record, unixNow())
-                                  .value_or(refusal.message)
-                            : refusal.message));
-        }
+        if (refusal.kind == SessionRefusal::Kind::BudgetSpent) sayBudgetSpent(peer);
         scheduler.defer(peer.key, until);
         if (refusal.kind != SessionRefusal::Kind::Paused) {  // status shows when it resumes
           m_archive.write([&](store::WriteTxn& txn) {
@@ -187,12 +186,7 @@ void Daemon::dialLoop() {
         due = std::max(due, after + std::chrono::seconds(dialed.settled.refusedUntil - unixNow()));
         scheduler.defer(peer.key, due);
       }
-      if (dialed.settled.budgetSpent && spentSaid.insert(peer.key).second) {
-        if (const auto record = store::findPeerByKey(m_archive.beginRead(), peer.key))
-          m_log(LogLevel::Warn,
-                "peer " + peer.name + ": " +
-                    describeSpentBudget(m_archive.beginRead(), *record, unixNow()).value_or(""));
-      }
+      if (dialed.settled.budgetSpent) sayBudgetSpent(peer);
       if (m_options.onDialed) m_options.onDialed(report);
       const auto wait = std::chrono::duration_cast<std::chrono::seconds>(due - Clock::now());
       const std::int64_t nextAttempt = unixNow() + std::max<std::int64_t>(0, wait.count());

@@ -209,18 +209,20 @@ TEST(Daemon, ALearnedAddressIsTriedBesideTheListedOneNeverInstead) {
   });
   DaemonOptions learning = quick();
   learning.dial = true;
-  // What a beacon would have heard (keys taken now: a secret key is read by its own thread).
-  const auto bKey = b.identity.publicKey(), cKey = c.identity.publicKey();
-  learning.learnedAddress = [&, bKey, cKey](const protocol::PublicKey& key) {
-    std::optional<std::string> address;
-    if (heard && key == bKey) address = b.listen;
-    if (heard && key == cKey) address = c.listen;
-    return address;
-  };
   DaemonOptions answerOnly = quick();
   answerOnly.dial = false;
   b.start(answerOnly);
   c.start(answerOnly);
+  // What a beacon would have heard: copies, since a's daemon may outlive b and c (and a secret
+  // key is read by its own thread only).
+  const auto bKey = b.identity.publicKey(), cKey = c.identity.publicKey();
+  learning.learnedAddress = [&heard, bKey, cKey, bAt = b.listen,
+                             cAt = c.listen](const protocol::PublicKey& key) {
+    std::optional<std::string> address;
+    if (heard && key == bKey) address = bAt;
+    if (heard && key == cKey) address = cAt;
+    return address;
+  };
   a.add(0, 10);
   a.start(learning);
   std::this_thread::sleep_for(1s);  // nothing heard yet: b's listed address fails, c is not dialed
