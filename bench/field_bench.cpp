@@ -10,9 +10,11 @@
 //   field_bench [--full] [--profiles=lan,satellite,modem,stick] [--offices=2]
 //               [--backlog=PROFILE:N,...] [--seed=N] [--modem-cut-mean-s=60]
 //               [--budget-share=0.25] [--no-budget] [--manual=lan,...] [--cap=peer|daemon]
-//               [--deadline-s=S] [--stick-days=D] [--stick-news=N] [--progress] [--log]
+//               [--min-backoff-s=S] [--deadline-s=S] [--stick-days=D] [--stick-news=N]
+//               [--progress] [--log]
 //
-// Sizes: the default is the quick run (about 2.5 minutes here); --full is the documented run.
+// Sizes: the default is the quick run (about 1.5 minutes here); --full is the documented run
+// (about 10 minutes, most of it the 2G modem).
 //
 //   profile    link (each way)                        quick backlog   full backlog
 //   lan        1 ms one way, no cap, no cuts          1,000           1,000
@@ -28,6 +30,14 @@
 // alike, about 3.5 kB each and 1.2 kB compressed, so they compress as a real archive does
 // and not as copies would. At 1,200 B/s a thousand of them take about 16 minutes of link time
 // alone, hence the smaller modem backlog (`--backlog=modem:1000` runs it anyway).
+//
+// Each network profile runs three times: the references (a bare TCP stream through a link of
+// the profile for its rate, an in-step `sync` by hand for the handshake and round trip, and on
+// --manual profiles a `sync` by hand of the largest share), the backlog (until the hub holds it
+// or the deadline: --deadline-s, else 4 times the minimum, at least 60 s), and, on
+// --budget, the backlog again with a daily budget (beside the backlog run on capped links).
+// --min-backoff-s changes the daemons' first back-off step (shipped: 10 s); --log prints every
+// daemon's log lines, --progress the hub's count as it grows.
 //
 // Per-peer settings: each office lists the hub with the profile's rate cap (and, in the budget
 // run, a daily budget), and the hub lists each office the same way, through
@@ -142,6 +152,7 @@ struct Args {
   bool budget = true;
   std::set<std::string> manual{"lan"};  // profiles that also time a manual sync of the backlog
   std::string cap = "peer";             // "peer": peer settings only; "daemon": also DaemonOptions
+  std::optional<std::chrono::milliseconds> minBackoff;  // the daemons' first back-off step
   std::optional<std::chrono::seconds> deadline;
   std::optional<std::size_t> stickDays;
   std::size_t stickNews = 20;  // clippings each office imports each later day
@@ -199,6 +210,8 @@ Args parse(int argc, char** argv) {
       } else if (name == "--cap") {
         if (value != "peer" && value != "daemon") usage("--cap is peer or daemon");
         args.cap = value;
+      } else if (name == "--min-backoff-s") {
+        args.minBackoff = std::chrono::milliseconds(std::lround(std::stod(value) * 1000));
       } else if (name == "--deadline-s") {
         args.deadline = std::chrono::seconds(std::stol(value));
       } else if (name == "--stick-days") {
@@ -260,7 +273,7 @@ Ids ingest(GossipNetwork& net, std::size_t o, const std::vector<protocol::Clippi
 /// With the session's default batch size this is "the compressed objects" of every table.
 std::uint64_t packedBytes(const store::Archive& archive,
                           const std::function<bool(const protocol::ObjectId&)>& keep,
-                          std::size_t batchBytes) {
+                          std::size_t batchBytes, std::uint64_t* batches = nullptr) {
   const node::SessionOptions session;
   const auto txn = archive.beginRead();
   const store::ArchiveRangeIndex index(txn);
@@ -286,13 +299,15 @@ std::uint64_t packedBytes(const store::Archive& archive,
     batchRaw += bytes.size();
   }
   flush();
+  if (batches) *batches = number;
   return packed;
 }
 
 std::uint64_t packedBytes(const store::Archive& archive, const Ids& ids,
-                          std::size_t batchBytes = node::SessionOptions{}.batchBytes) {
+                          std::size_t batchBytes = node::SessionOptions{}.batchBytes,
+                          std::uint64_t* batches = nullptr) {
   return packedBytes(
-      archive, [&](const protocol::ObjectId& id) { return ids.contains(id); }, batchBytes);
+      archive, [&](const protocol::ObjectId& id) { return ids.contains(id); }, batchBytes, batches);
 }
 
 testing::LinkOptions linkOptionsOf(const Profile& profile) {
@@ -435,6 +450,7 @@ Star makeStar(const Profile& profile, const Args& args, std::uint64_t seed) {
   Star star;
   NetworkOptions options;
   options.daemon.seed = seed;  // shipped settings otherwise
+  if (args.minBackoff) options.daemon.minBackoff = *args.minBackoff;
   options.link = linkOptionsOf(profile);
   Reports* reports = star.reports.get();
   options.daemon.onDialed = [reports](const node::SessionReport& r) { reports->add(true, r); };
@@ -517,6 +533,7 @@ struct References {
   double manual = 0;         // seconds of `sync` of the backlog by hand, no cuts; 0: not run
   std::uint64_t packed = 0;  // the backlog, compressed as sessions pack it (1 MiB)
   std::uint64_t packedLinkBatch = 0;  // the same in the link's batches (batchBytesFor)
+  std::uint64_t linkBatches = 0;      // how many of them
   std::size_t linkBatchBytes = 0;
   std::uint64_t largestShare = 0;  // the packed bytes of the office with the most
   double minimum = 0;              // the link-limited minimum, seconds
@@ -590,13 +607,15 @@ void settle(const Profile& profile) {
 void fillPacked(const Profile& profile, Star& star, References& refs) {
   GossipNetwork& net = *star.net;
   refs.linkBatchBytes = node::batchBytesFor(profile.bytesPerSecond, node::SessionOptions{});
-  refs.packed = refs.packedLinkBatch = refs.largestShare = 0;
+  refs.packed = refs.packedLinkBatch = refs.linkBatches = refs.largestShare = 0;
   for (std::size_t o = 1; o < star.own.size(); ++o) {
     const auto& archive = net.archive(o);
     const auto packed = packedBytes(archive, star.own[o]);
     refs.packed += packed;
     refs.largestShare = std::max(refs.largestShare, packed);
-    refs.packedLinkBatch += packedBytes(archive, star.own[o], refs.linkBatchBytes);
+    std::uint64_t batches = 0;
+    refs.packedLinkBatch += packedBytes(archive, star.own[o], refs.linkBatchBytes, &batches);
+    refs.linkBatches += batches;
   }
   // Every office has a link of its own: the backlog is there once the largest share is. The
   // office learns what the hub lacks one round trip into the session (as an in-step session
@@ -914,8 +933,10 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
                        const Args& args) {
   std::printf(
       "\n| profile | backlog | at the hub | time | minimum | time / minimum | wire bytes (up, "
-      "down) | compressed objects | wire / compressed | daily budget | past the budget (wire; "
-      "daemon's count) | duplicates | round trips per session, mean (max) | in-step session "
+      "down) | compressed objects | wire / compressed | daily budget | past the budget: wire (in "
+      "link "
+      "batches, share of the budget); daemon's count | duplicates | round trips per session, mean "
+      "(max) | in-step session "
       "(round trips) | sessions dialed (failed) | cuts |\n");
   std::printf(
       "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- "
@@ -927,10 +948,16 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
     std::string budget = "-", past = "-";
     if (row.budget) {
       budget = withCommas(row.budget->budget) + " B";
-      past = withCommas(row.budget->pastWire) + " B (" +
+      const double batch = r.linkBatches ? static_cast<double>(r.packedLinkBatch) /
+                                               static_cast<double>(r.linkBatches)
+                                         : 0.0;
+      char batches[32];
+      std::snprintf(batches, sizeof batches, "%.1f",
+                    batch > 0 ? static_cast<double>(row.budget->pastWire) / batch : 0.0);
+      past = withCommas(row.budget->pastWire) + " B (" + batches + " link batches, " +
              std::to_string(std::lround(100.0 * static_cast<double>(row.budget->pastWire) /
                                         static_cast<double>(row.budget->budget))) +
-             "%); " + withCommas(row.budget->pastCount) + " B" +
+             "% of it); " + withCommas(row.budget->pastCount) + " B" +
              (row.budget->spent ? "" : " (not spent)") +
              (row.budget->allArrived ? "; all arrived" : "");
     }
@@ -990,9 +1017,12 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
       "Duplicates: duplicatesIn / (objectsIn + duplicatesIn) over every session report, both "
       "sides (sticks: objects already held / objects carried). Round trips: "
       "SessionStats::roundTrips() of the sessions that ended well (reconciliation only; the "
-      "link's handshake is not in it); in-step session: its time, and that time in round "
+      "link's handshake is not in it). Link batch: a batch of the size sessions pick for the "
+      "link's rate (node::batchBytesFor), compressed, on average; budget: %.0f%% of the largest "
+      "office's compressed share, a day, on both ends of each office's link; in-step session: its "
+      "time, and that time in round "
       "trips of the link, handshake included. Rate caps: peer settings%s.\n",
-      "the counters settled (max(1.5 s, 3 round trips))",
+      "the counters settled (max(1.5 s, 3 round trips))", 100 * args.budgetShare,
       args.cap == "daemon" ? " and DaemonOptions::client (--cap=daemon)" : " only (--cap=peer)");
 }
 
@@ -1000,10 +1030,15 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
 
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
-  std::printf("field_bench: %s run, seed %llu, %zu office(s), caps: %s, modem cut mean %.0f s\n",
-              args.full ? "full" : "quick", static_cast<unsigned long long>(args.seed),
-              args.offices, args.cap.c_str(),
-              std::chrono::duration<double>(args.modemCutMean).count());
+  std::printf(
+      "field_bench: %s run, seed %llu (budget runs %llu), %zu office(s), caps: %s, modem cut "
+      "mean %.0f s, min back-off %s\n",
+      args.full ? "full" : "quick", static_cast<unsigned long long>(args.seed),
+      static_cast<unsigned long long>(args.seed + 1), args.offices, args.cap.c_str(),
+      std::chrono::duration<double>(args.modemCutMean).count(),
+      args.minBackoff
+          ? (std::to_string(std::chrono::duration<double>(*args.minBackoff).count()) + " s").c_str()
+          : "shipped (10 s)");
   printLoad("at the start");
   const auto started = Clock::now();
   std::vector<NetworkRow> rows;

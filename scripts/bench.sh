@@ -4,7 +4,9 @@
 # 1,000,000-object runs of reconciliation (about 3 minutes more, most of it signing and
 # storing a million objects). Results and what they mean: docs/benchmarks.md.
 # The gossip backlog over an emulated satellite link takes minutes and runs alone: see
-# docs/benchmarks.md, "Gossip".
+# docs/benchmarks.md, "Gossip". field_bench runs its quick sizes here (about 1.5 minutes, most
+# of it waiting on emulated satellite and 2G links); `field_bench --full` is the documented run
+# (docs/benchmarks.md, "Field links").
 set -euo pipefail
 build=$1
 shift
@@ -16,3 +18,4 @@ if [[ "${FIELDSYNC_BENCH_LARGE:-0}" == 1 ]]; then
   "$build/bench/sync_bench" index 100000 1000000
 fi
 "$build/bench/gossip_bench"
+"$build/bench/field_bench"
