@@ -10,8 +10,8 @@
 //   field_bench [--full] [--profiles=lan,satellite,modem,stick] [--offices=2]
 //               [--backlog=PROFILE:N,...] [--seed=N] [--modem-cut-mean-s=60]
 //               [--budget-share=0.25] [--no-budget] [--manual=lan,...] [--cap=peer|daemon]
-//               [--min-backoff-s=S] [--deadline-s=S] [--stick-days=D] [--stick-news=N]
-//               [--progress] [--log]
+//               [--min-backoff-s=S] [--max-backoff-s=S] [--deadline-s=S] [--stick-days=D]
+//               [--stick-news=N] [--progress] [--log]
 //
 // Sizes: the default is the quick run (about 1.5 minutes here); --full is the documented run
 // (about 10 minutes, most of it the 2G modem).
@@ -36,8 +36,9 @@
 // --manual profiles a `sync` by hand of the whole backlog), the backlog (until the hub holds it
 // or the deadline: --deadline-s, else 4 times the minimum, at least 60 s), and, on
 // --budget, the backlog again with a daily budget (beside the backlog run on capped links).
-// --min-backoff-s changes the daemons' first back-off step (shipped: 10 s); --log prints every
-// daemon's log lines, --progress the hub's count as it grows.
+// --min-backoff-s and --max-backoff-s change the daemons' first back-off step (shipped: 10 s)
+// and its cap (shipped: each peer's own, an hour by default); --log prints every daemon's log
+// lines, --progress the hub's count as it grows.
 //
 // Per-peer settings: each office lists the hub with the profile's rate cap (and, in the budget
 // run, a daily budget), and the hub lists each office the same way, through
@@ -155,6 +156,7 @@ struct Args {
   std::set<std::string> manual{"lan"};  // profiles that also time a manual sync of the backlog
   std::string cap = "peer";             // "peer": peer settings only; "daemon": also DaemonOptions
   std::optional<std::chrono::milliseconds> minBackoff;  // the daemons' first back-off step
+  std::optional<std::chrono::milliseconds> maxBackoff;  // and its cap (else each peer's own)
   std::optional<std::chrono::seconds> deadline;
   std::optional<std::size_t> stickDays;
   std::size_t stickNews = 20;  // clippings each office imports each later day
@@ -214,6 +216,8 @@ Args parse(int argc, char** argv) {
         args.cap = value;
       } else if (name == "--min-backoff-s") {
         args.minBackoff = std::chrono::milliseconds(std::lround(std::stod(value) * 1000));
+      } else if (name == "--max-backoff-s") {
+        args.maxBackoff = std::chrono::milliseconds(std::lround(std::stod(value) * 1000));
       } else if (name == "--deadline-s") {
         args.deadline = std::chrono::seconds(std::stol(value));
       } else if (name == "--stick-days") {
@@ -453,6 +457,7 @@ Star makeStar(const Profile& profile, const Args& args, std::uint64_t seed) {
   NetworkOptions options;
   options.daemon.seed = seed;  // shipped settings otherwise
   if (args.minBackoff) options.daemon.minBackoff = *args.minBackoff;
+  if (args.maxBackoff) options.daemon.maxBackoff = *args.maxBackoff;
   options.link = linkOptionsOf(profile);
   Reports* reports = star.reports.get();
   options.daemon.onDialed = [reports](const node::SessionReport& r) { reports->add(true, r); };
@@ -1059,13 +1064,16 @@ int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   std::printf(
       "field_bench: %s run, seed %llu (budget runs %llu), %zu office(s), caps: %s, modem cut "
-      "mean %.0f s, min back-off %s\n",
+      "mean %.0f s, back-off %s to %s\n",
       args.full ? "full" : "quick", static_cast<unsigned long long>(args.seed),
       static_cast<unsigned long long>(args.seed + 1), args.offices, args.cap.c_str(),
       std::chrono::duration<double>(args.modemCutMean).count(),
       args.minBackoff
-          ? (std::to_string(std::chrono::duration<double>(*args.minBackoff).count()) + " s").c_str()
-          : "shipped (10 s)");
+          ? (withCommas(static_cast<std::uint64_t>(args.minBackoff->count())) + " ms").c_str()
+          : "shipped (10 s)",
+      args.maxBackoff
+          ? (withCommas(static_cast<std::uint64_t>(args.maxBackoff->count())) + " ms").c_str()
+          : "the peer's max (shipped)");
   printLoad("at the start");
   const auto started = Clock::now();
   std::vector<NetworkRow> rows;
