@@ -51,12 +51,13 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <map>
 #include <mutex>
@@ -65,6 +66,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -363,24 +365,31 @@ double measureLinkRate(const Profile& profile, std::uint64_t bytes) {
     }
     ::close(connection);
   });
+  // Sends everything, half-closes; on failure unblocks the receiver before throwing.
   const int sender = ::socket(AF_INET, SOCK_STREAM, 0);
+  auto finish = [&](const char* failed) {
+    const int error = errno;
+    if (failed) ::shutdown(listener, SHUT_RDWR);  // an accept() still waiting returns
+    if (sender >= 0) ::shutdown(sender, SHUT_WR);
+    receiver.join();
+    if (sender >= 0) ::close(sender);
+    ::close(listener);
+    if (failed) throw std::system_error(error, std::generic_category(), failed);
+  };
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   to.sin_port = htons(link.port());
   if (sender < 0 || ::connect(sender, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-    throw std::system_error(errno, std::generic_category(), "connect");
+    finish("connect");
   }
   const std::vector<char> block(bytes, 'x');
   for (std::size_t sent = 0; sent < block.size();) {
     const auto n = ::send(sender, block.data() + sent, block.size() - sent, MSG_NOSIGNAL);
-    if (n <= 0) throw std::system_error(errno, std::generic_category(), "send");
+    if (n <= 0) finish("send");
     sent += static_cast<std::size_t>(n);
   }
-  ::shutdown(sender, SHUT_WR);
-  receiver.join();
-  ::close(sender);
-  ::close(listener);
+  finish(nullptr);
   if (received != bytes) throw std::runtime_error("the bare stream lost bytes");
   return static_cast<double>(received - firstChunk) / seconds(last - first);
 }
