@@ -9,7 +9,7 @@
 //
 //   field_bench [--full] [--profiles=lan,satellite,modem,stick] [--offices=2]
 //               [--backlog=PROFILE:N,...] [--seed=N] [--modem-cut-mean-s=60]
-//               [--budget-share=0.25] [--no-budget] [--manual=lan,...] [--cap=peer|daemon]
+//               [--budget-share=0.25] [--no-budget] [--manual=lan,...]
 //               [--min-backoff-s=S] [--max-backoff-s=S] [--deadline-s=S] [--stick-days=D]
 //               [--stick-news=N] [--progress] [--log]
 //
@@ -42,9 +42,9 @@
 //
 // Per-peer settings: each office lists the hub with the profile's rate cap (and, in the budget
 // run, a daily budget), and the hub lists each office the same way, through
-// store::updatePeerSettings as `fieldsync peers set` does. The daemon of this tree ignores a
-// peer's rate cap when it dials; --cap=daemon also sets the cap and the batch size for the rate
-// in DaemonOptions::client, standing in for that fix, to show what it should change.
+// store::updatePeerSettings as `fieldsync peers set` does; the daemons follow them
+// (node/peer_link.h). The stick is `bundle export --for` and `bundle import` through the store:
+// bundles that say what their writer holds (store::BundleSigner).
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -156,7 +156,6 @@ struct Args {
   double budgetShare = 0.25;
   bool budget = true;
   std::set<std::string> manual{"lan"};  // profiles that also time a manual sync of the backlog
-  std::string cap = "peer";             // "peer": peer settings only; "daemon": also DaemonOptions
   std::optional<std::chrono::milliseconds> minBackoff;  // the daemons' first back-off step
   std::optional<std::chrono::milliseconds> maxBackoff;  // and its cap (else each peer's own)
   std::optional<std::chrono::seconds> deadline;
@@ -213,9 +212,6 @@ Args parse(int argc, char** argv) {
       } else if (name == "--manual") {
         const auto list = splitList(value);
         args.manual = {list.begin(), list.end()};
-      } else if (name == "--cap") {
-        if (value != "peer" && value != "daemon") usage("--cap is peer or daemon");
-        args.cap = value;
       } else if (name == "--min-backoff-s") {
         args.minBackoff = std::chrono::milliseconds(std::lround(std::stod(value) * 1000));
       } else if (name == "--max-backoff-s") {
@@ -474,13 +470,8 @@ Star makeStar(const Profile& profile, const Args& args, std::uint64_t seed) {
     reports->add(false, r);
   };
   const std::uint64_t rate = profile.bytesPerSecond;
-  const bool capInDaemon = args.cap == "daemon";
-  options.perNode = [rate, capInDaemon](std::size_t i, node::DaemonOptions& o) {
+  options.perNode = [](std::size_t i, node::DaemonOptions& o) {
     if (i == HUB) o.dial = false;
-    if (i != HUB && capInDaemon && rate) {
-      o.client.rate = rate;
-      o.client.session.batchBytes = node::batchBytesFor(rate, o.client.session);
-    }
   };
   if (args.log) {
     const auto epoch = Clock::now();
@@ -576,8 +567,7 @@ References measureReferences(const Profile& profile, const Args& args, std::size
   GossipNetwork& net = *star.net;
   startHub(net);
   node::SyncOptions sync;
-  sync.rate = profile.bytesPerSecond;
-  sync.session.batchBytes = node::batchBytesFor(sync.rate, sync.session);
+  sync.session.rate = profile.bytesPerSecond;  // as `sync` plans it from the peer's record
   const std::string address = "tcp://127.0.0.1:" + std::to_string(net.link(1, HUB)->port());
   const int tries = profile.oneWay >= 100ms ? 1 : 3;
   refs.sessionFloor = 1e9;
@@ -632,7 +622,8 @@ void settle(const Profile& profile) {
 /// the link-limited minimum from it: refs' packed sizes and minimum.
 void fillPacked(const Profile& profile, Star& star, References& refs) {
   GossipNetwork& net = *star.net;
-  refs.linkBatchBytes = node::batchBytesFor(profile.bytesPerSecond, node::SessionOptions{});
+  refs.linkBatchBytes =
+      node::batchBytesFor(profile.bytesPerSecond, node::SessionOptions{}.batchBytes);
   refs.packed = refs.packedLinkBatch = refs.linkBatches = refs.largestShare = 0;
   for (std::size_t o = 1; o < star.own.size(); ++o) {
     const auto& archive = net.archive(o);
@@ -842,15 +833,11 @@ NetworkRow runNetworkProfile(const Profile& profile, const Args& args) {
 
 // --- The stick -------------------------------------------------------------------------------
 
-/// What `fieldsync bundle export --for PEER` selects (cli/cmd_bundle.cpp): what arrived here
-/// after this archive's seq when it was last in step with the peer, or everything when never.
-/// The one place to change when bundles carry their writer's holdings (issue 13, "Sticks are
-/// a link") and --for selects from what the peer is known to hold.
-store::BundleSelection stickSelection(const store::Archive& archive, const std::string& peer) {
+/// What `fieldsync bundle export --for PEER` selects (cli/cmd_bundle.cpp): what the peer is
+/// not known to hold, from its last in-step session and its latest stick.
+store::BundleSelection stickSelection(const std::string& peer) {
   store::BundleSelection selection;
-  const auto record = store::findPeer(archive.beginRead(), peer);
-  if (!record) throw std::runtime_error("no peer " + peer);
-  if (record->state.inStepAt != 0) selection.afterSeq = record->state.inStepSeq;
+  selection.forPeer = peer;
   return selection;
 }
 
@@ -867,12 +854,17 @@ struct Carry {
 Carry carry(GossipNetwork& net, std::size_t from, std::size_t to, std::int64_t day) {
   Carry c;
   std::vector<std::uint8_t> stick;
+  // --for implies --holdings: the stick says what its writer holds, signed by its node key.
+  const protocol::SecretKey& identity = net.node(from).identity;
+  const store::BundleSigner signer{
+      identity.publicKey(),
+      [&identity](std::span<const std::uint8_t> message) { return identity.sign(message); }};
   const auto exported = store::exportBundle(
-      net.archive(from), stickSelection(net.archive(from), "node" + std::to_string(to)),
+      net.archive(from), stickSelection("node" + std::to_string(to)),
       [&](std::span<const std::uint8_t> bytes) {
         stick.insert(stick.end(), bytes.begin(), bytes.end());
       },
-      SIGNED_AT + day * store::SECONDS_PER_DAY);
+      SIGNED_AT + day * store::SECONDS_PER_DAY, {}, {}, signer);
   if (!exported) throw std::runtime_error("export: " + exported.error());
   c.objects = exported.value().objects;
   c.bundleBytes = stick.size();
@@ -1062,9 +1054,8 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
       "link's rate (node::batchBytesFor), compressed, on average; budget: %.0f%% of the largest "
       "office's compressed share, a day, on both ends of each office's link; in-step session: its "
       "time, and that time in round "
-      "trips of the link, handshake included. Rate caps: peer settings%s.\n",
-      "the counters settled (max(1.5 s, 3 round trips))", 100 * args.budgetShare,
-      args.cap == "daemon" ? " and DaemonOptions::client (--cap=daemon)" : " only (--cap=peer)");
+      "trips of the link, handshake included.\n",
+      "the counters settled (max(1.5 s, 3 round trips))", 100 * args.budgetShare);
 }
 
 }  // namespace
@@ -1072,10 +1063,10 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
 int main(int argc, char** argv) {
   const Args args = parse(argc, argv);
   std::printf(
-      "field_bench: %s run, seed %llu (budget runs %llu), %zu office(s), caps: %s, modem cut "
-      "mean %.0f s, back-off %s to %s\n",
+      "field_bench: %s run, seed %llu (budget runs %llu), %zu office(s), modem cut mean %.0f s, "
+      "back-off %s to %s\n",
       args.full ? "full" : "quick", static_cast<unsigned long long>(args.seed),
-      static_cast<unsigned long long>(args.seed + 1), args.offices, args.cap.c_str(),
+      static_cast<unsigned long long>(args.seed + 1), args.offices,
       std::chrono::duration<double>(args.modemCutMean).count(),
       args.minBackoff
           ? (withCommas(static_cast<std::uint64_t>(args.minBackoff->count())) + " ms").c_str()
