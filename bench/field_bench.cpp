@@ -34,7 +34,7 @@
 // Each network profile runs three times: the references (a bare TCP stream through a link of
 // the profile for its rate, an in-step `sync` by hand for the handshake and round trip, and on
 // --manual profiles a `sync` by hand of the whole backlog), the backlog (until the hub holds it
-// or the deadline: --deadline-s, else 4 times the minimum, at least 60 s), and, on
+// or the deadline: --deadline-s, else 6 times the minimum, at least 60 s), and, on
 // --budget, the backlog again with a daily budget (beside the backlog run on capped links).
 // --min-backoff-s and --max-backoff-s change the daemons' first back-off step (shipped: 10 s)
 // and its cap (shipped: each peer's own, an hour by default); --log prints every daemon's log
@@ -609,7 +609,7 @@ struct BacklogRun {
 std::chrono::seconds deadlineOf(const Args& args, const References& refs) {
   if (args.deadline) return *args.deadline;
   const double estimate = refs.rate > 0 ? refs.minimum : 30.0;
-  return std::chrono::seconds(std::max<std::int64_t>(60, std::llround(4 * estimate)));
+  return std::chrono::seconds(std::max<std::int64_t>(60, std::llround(6 * estimate)));
 }
 
 /// Waits for what is in flight to land (acks, Done, the last reports) and the counters to
