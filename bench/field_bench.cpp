@@ -418,7 +418,7 @@ struct ReportSums {
   std::uint64_t sessions = 0;                     // sessions dialed (each counted once)
   std::uint64_t failed = 0;                       // of which not ok
   std::uint64_t objectsIn = 0, duplicatesIn = 0;  // both sides
-  double meanTrips = 0;                           // reconciliation round trips, ok sessions
+  double meanTrips = 0;  // reconciliation round trips of the dialed sessions that ended well
   std::uint32_t maxTrips = 0;
   double duplicateShare() const {
     const auto received = objectsIn + duplicatesIn;
@@ -996,7 +996,11 @@ void printNetworkTable(const std::vector<NetworkRow>& rows, const std::optional<
     char duplicates[32];
     std::snprintf(duplicates, sizeof duplicates, "%.1f%%", 100 * b.sums.duplicateShare());
     char trips[32];
-    std::snprintf(trips, sizeof trips, "%.1f (%u)", b.sums.meanTrips, b.sums.maxTrips);
+    if (b.sums.sessions > b.sums.failed) {
+      std::snprintf(trips, sizeof trips, "%.1f (%u)", b.sums.meanTrips, b.sums.maxTrips);
+    } else {
+      std::snprintf(trips, sizeof trips, "none ended well");
+    }
     char floor[48];
     std::snprintf(floor, sizeof floor, "%.2f s (%.1f)", r.sessionFloor,
                   r.sessionFloor / seconds(row.profile.roundTrip()));
