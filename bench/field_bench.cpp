@@ -13,8 +13,8 @@
 //               [--min-backoff-s=S] [--max-backoff-s=S] [--deadline-s=S] [--stick-days=D]
 //               [--stick-news=N] [--progress] [--log]
 //
-// Sizes: the default is the quick run (about 1.5 minutes here); --full is the documented run
-// (about 14 minutes, most of it the 2G modem).
+// Sizes: the default is the quick run (about 2 minutes here); --full is the documented run
+// (about 15 minutes, most of it the 2G modem).
 //
 //   profile    link (each way)                        quick backlog   full backlog
 //   lan        1 ms one way, no cap, no cuts          1,000           1,000

@@ -4,7 +4,7 @@
 # 1,000,000-object runs of reconciliation (about 3 minutes more, most of it signing and
 # storing a million objects). Results and what they mean: docs/benchmarks.md.
 # The gossip backlog over an emulated satellite link takes minutes and runs alone: see
-# docs/benchmarks.md, "Gossip". field_bench runs its quick sizes here (about 1.5 minutes, most
+# docs/benchmarks.md, "Gossip". field_bench runs its quick sizes here (about 2 minutes, most
 # of it waiting on emulated satellite and 2G links); `field_bench --full` is the documented run
 # (docs/benchmarks.md, "Field links").
 set -euo pipefail
