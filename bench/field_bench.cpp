@@ -34,8 +34,8 @@
 // Each network profile runs three times: the references (a bare TCP stream through a link of
 // the profile for its rate, an in-step `sync` by hand for the handshake and round trip, and on
 // --manual profiles a `sync` by hand of the whole backlog), the backlog (until the hub holds it
-// or the deadline: --deadline-s, else 6 times the minimum, at least 60 s), and, on
-// --budget, the backlog again with a daily budget (beside the backlog run on capped links).
+// or the deadline: --deadline-s, else 6 times the minimum, at least 60 s) and, unless
+// --no-budget, the backlog again with a daily budget (beside the backlog run on capped links).
 // --min-backoff-s and --max-backoff-s change the daemons' first back-off step (shipped: 10 s)
 // and its cap (shipped: each peer's own, an hour by default); --log prints every daemon's log
 // lines, --progress the hub's count as it grows.
