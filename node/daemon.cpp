@@ -180,7 +180,8 @@ void Daemon::dialLoop() {
         continue;
       }
       m_log(report.ok ? LogLevel::Info : LogLevel::Warn, "dialed " + formatReport(report));
-      auto due = scheduler.settled(peer.key, report.ok, report.stats.objectsIn > 0, after);
+      auto due = scheduler.settled(
+          peer.key, report.ok, report.stats.objectsIn > 0 || report.stats.batchesAcked > 0, after);
       if (dialed.settled.refusal) {
         m_log(LogLevel::Warn, "peer " + peer.name + ": " + *dialed.settled.refusal);
         due = std::max(due, after + std::chrono::seconds(dialed.settled.refusedUntil - unixNow()));

@@ -47,7 +47,7 @@ DialScheduler::Clock::time_point DialScheduler::nextDue() const {
 }
 
 DialScheduler::Clock::time_point DialScheduler::settled(const protocol::PublicKey& key, bool ok,
-                                                        bool storedAny, Clock::time_point now) {
+                                                        bool progressed, Clock::time_point now) {
   auto it = m_peers.find(key);
   if (it == m_peers.end()) return Clock::time_point::max();
   Peer& peer = it->second;
@@ -57,10 +57,10 @@ DialScheduler::Clock::time_point DialScheduler::settled(const protocol::PublicKe
     peer.due = now + jittered(m_options.interval.value_or(std::chrono::seconds(settings.interval)));
     return peer.due;
   }
-  // A session cut short after it stored objects made progress: the link works, between cuts.
+  // A session cut short after it moved objects made progress: the link works, between cuts.
   // Retry from the first back-off step rather than doubling, or a backlog on a link cut every
   // few minutes waits longer and longer between its pieces.
-  peer.failures = storedAny ? 1 : peer.failures + 1;
+  peer.failures = progressed ? 1 : peer.failures + 1;
   const std::chrono::milliseconds cap =
       m_options.maxBackoff.value_or(std::chrono::seconds(settings.maxBackoff));
   auto wait = m_options.minBackoff;

@@ -5,8 +5,8 @@
 //   - A peer newly listed is due at once; then again after its interval (with jitter, so
 //     offices that start together do not dial together forever).
 //   - A failed session backs off exponentially from minBackoff, capped at the peer's
-//     maxBackoff; a success resets it, and a session cut after it stored objects starts it
-//     again from its first step (the link works, between cuts).
+//     maxBackoff; a success resets it, and a session cut after it moved objects (either way)
+//     starts it again from its first step (the link works, between cuts).
 //   - New objects here (the archive's last seq moved) make every peer due at once (within
 //     Options::pushSpread) that answered last time and may lack them (its in-step seq is older).
 //   - A peer that may not have a session now (node/peer_link.h: pause, refusal, spent budget),
@@ -57,9 +57,10 @@ class DialScheduler {
   [[nodiscard]] std::optional<store::PeerRecord> due(Clock::time_point now) const;
   /// When the next peer falls due (or Clock::time_point::max() with no peer).
   [[nodiscard]] Clock::time_point nextDue() const;
-  /// After a session dialed to key ended: ok or not, and whether it stored anything.
+  /// After a session dialed to key ended: ok or not, and whether it moved anything (stored
+  /// objects, or had batches acknowledged: an office that only uploads makes progress too).
   /// Returns when the peer is due next.
-  Clock::time_point settled(const protocol::PublicKey& key, bool ok, bool storedAny,
+  Clock::time_point settled(const protocol::PublicKey& key, bool ok, bool progressed,
                             Clock::time_point now);
   /// The peer is not to be dialed before until (a deferral never brings a dial forward).
   void defer(const protocol::PublicKey& key, Clock::time_point until);

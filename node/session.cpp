@@ -25,13 +25,11 @@ std::uint64_t rankOf(const Bound& bound, const protocol::RangeIndex& index) {
 
 std::size_t batchBytesFor(std::uint64_t rate, std::size_t batchBytes) {
   if (rate == 0) return batchBytes;
-  const std::uint64_t wanted = std::max<std::uint64_t>(rate / 4, MIN_CAPPED_BATCH_BYTES);
+  const std::uint64_t wanted = std::max<std::uint64_t>(rate * 2, MIN_CAPPED_BATCH_BYTES);
   return static_cast<std::size_t>(std::min<std::uint64_t>(wanted, batchBytes));
 }
 
-std::uint64_t burstFor(std::uint64_t rate) {
-  return std::max<std::uint64_t>(rate / 4, MIN_CAPPED_BATCH_BYTES);
-}
+std::uint64_t burstFor(std::uint64_t rate) { return std::max<std::uint64_t>(rate / 4, 1024); }
 
 std::uint64_t tighterLimit(std::uint64_t a, std::uint64_t b) {
   if (a == 0) return b;
@@ -255,7 +253,7 @@ void Session::queuePushes(const protocol::Reply& reply) {
   m_pushKeys.erase(std::unique(m_pushKeys.begin(), m_pushKeys.end()), m_pushKeys.end());
 }
 
-std::optional<sync::Batch> Session::nextBatch() {
+std::optional<sync::Batch> Session::nextBatch(std::optional<std::size_t> room) {
   if (m_pushes.empty() && m_pushKeys.empty()) return std::nullopt;
   const auto txn = m_archive.beginRead();
   const store::ArchiveRangeIndex index(txn);
@@ -265,25 +263,31 @@ std::optional<sync::Batch> Session::nextBatch() {
     return objects.size() >= m_options.batchObjects || bytes >= m_options.batchBytes;
   };
   std::vector<protocol::ObjectId> ids;
+  bool overBudget = false;  // the next object would not fit in room
   auto take = [&](const SyncKey& key) {
-    if (const auto object = txn.get(key.id)) {
-      objects.push_back(*object);
-      bytes += object->size();
-      if (m_options.onAcknowledged) ids.push_back(key.id);
+    const auto object = txn.get(key.id);
+    if (!object) return true;  // not held (cannot happen: pushes come from this archive)
+    if (room && bytes + object->size() > *room) {
+      overBudget = true;
+      return false;
     }
+    objects.push_back(*object);
+    bytes += object->size();
+    if (m_options.onAcknowledged) ids.push_back(key.id);
+    return true;
   };
-  while (!m_pushKeys.empty() && !full()) {
-    take(m_pushKeys.back());
+  while (!m_pushKeys.empty() && !full() && !overBudget) {
+    if (!take(m_pushKeys.back())) break;
     m_pushKeys.pop_back();
   }
-  while (!m_pushes.empty() && !full()) {
+  while (!m_pushes.empty() && !full() && !overBudget) {
     Push& push = m_pushes.front();
     const std::uint64_t from = rankOf(push.lower, index);
     const std::uint64_t to = std::max(from, rankOf(push.upper, index));
-    const std::uint64_t room = m_options.batchObjects - objects.size();
-    const auto keys = index.keys(from, std::min(to, from + room));
+    const std::uint64_t space = m_options.batchObjects - objects.size();
+    const auto keys = index.keys(from, std::min(to, from + space));
     std::size_t taken = 0;
-    while (taken < keys.size() && !full()) take(keys[taken++]);
+    while (taken < keys.size() && !full() && take(keys[taken])) ++taken;
     if (from + taken >= to) {
       m_pushes.pop_front();
     } else {
@@ -299,18 +303,23 @@ std::optional<sync::Batch> Session::nextBatch() {
 void Session::pump(std::vector<Bytes>& out) {
   if (m_state != State::Active) return;
   while (m_stats.batchesOut - m_acked < m_options.window) {
-    // A batch that could take the session past its budget is not sent, nor anything after it:
-    // the budget is overrun by at most what the peer had in flight.
-    if (m_linkBudget != 0 &&
-        m_stats.bytesIn + m_stats.bytesOut + m_options.batchBytes > m_linkBudget &&
-        !(m_pushes.empty() && m_pushKeys.empty())) {
-      m_stats.budgetSpent = true;
-      m_pushes.clear();
-      m_pushKeys.clear();
+    // With a budget, a batch holds only what fits in what is left of it (a batch message costs
+    // at most its objects and BATCH_MESSAGE_OVERHEAD: zstd is used only when it packs smaller);
+    // once the next object does not fit, nothing more is pushed.
+    std::optional<std::size_t> room;
+    if (m_linkBudget != 0) {
+      const std::uint64_t used = m_stats.bytesIn + m_stats.bytesOut + BATCH_MESSAGE_OVERHEAD;
+      room = static_cast<std::size_t>(used < m_linkBudget ? m_linkBudget - used : 0);
+    }
+    auto batch = nextBatch(room);
+    if (!batch) {
+      if (room && !(m_pushes.empty() && m_pushKeys.empty())) {
+        m_stats.budgetSpent = true;
+        m_pushes.clear();
+        m_pushKeys.clear();
+      }
       break;
     }
-    auto batch = nextBatch();
-    if (!batch) break;
     send(*batch, out);
   }
   if (!m_doneSent && m_reconciled && m_pushes.empty() && m_pushKeys.empty()) {
@@ -319,11 +328,12 @@ void Session::pump(std::vector<Bytes>& out) {
   }
   if (m_doneSent && m_peerDone && m_acked == m_stats.batchesOut) {
     m_state = State::Finished;
-    // What is left of the budget would not carry another batch (whichever side stopped).
-    if (m_linkBudget != 0 &&
+    m_inStep = m_peerState && *m_peerState == localState();
+    // Not in step, with less left than a batch: the peer stopped at the budget (this side
+    // says so itself above).
+    if (m_linkBudget != 0 && !m_inStep &&
         m_stats.bytesIn + m_stats.bytesOut + m_options.batchBytes > m_linkBudget)
       m_stats.budgetSpent = true;
-    m_inStep = m_peerState && *m_peerState == localState();
   }
 }
 
@@ -364,6 +374,7 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
 
 void Session::onAck(const sync::Ack& ack) {
   m_acked = ack.batch;
+  m_stats.batchesAcked = m_acked;
   if (m_options.onAcknowledged && !m_unacked.empty()) {  // acks come one by one, in order
     m_options.onAcknowledged(m_unacked.front());
     m_unacked.pop_front();

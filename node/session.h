@@ -87,6 +87,7 @@ struct SessionStats {
   std::uint32_t rounds = 0;  // reconciliation rounds, both ways
   std::uint32_t batchesIn = 0;
   std::uint32_t batchesOut = 0;
+  std::uint32_t batchesAcked = 0;  // of batchesOut: the peer has committed them
   /// The session's budget is spent as far as whole batches go: this side left objects unsent
   /// because the next batch would have overrun it, or the session ended with too little left
   /// for another batch (the peer may have stopped for that reason).
@@ -95,13 +96,17 @@ struct SessionStats {
   std::uint32_t roundTrips() const { return (rounds + 1) / 2; }
 };
 
-/// The batch size for a link capped at `rate` bytes per second (0: no cap): a quarter of a
-/// second's worth, so that paced sends keep to the cap over any few seconds (a batch leaves
-/// whole) and a cut loses little; at most batchBytes, at least MIN_CAPPED_BATCH_BYTES (a batch
-/// holds at least one object whatever its size).
-inline constexpr std::size_t MIN_CAPPED_BATCH_BYTES = 1024;
+/// The batch size for a link capped at `rate` bytes per second (0: no cap): two seconds' worth,
+/// a balance between compression (zstd packs each batch alone: smaller batches cost more
+/// bytes) and smoothness (a batch leaves whole, so over a window of ten seconds a link may
+/// carry one batch more than the cap) and what a cut loses; at most batchBytes, at least
+/// MIN_CAPPED_BATCH_BYTES (a batch holds at least one object whatever its size).
+inline constexpr std::size_t MIN_CAPPED_BATCH_BYTES = 4096;
+/// What a batch message adds to its objects at most: Cap'n Proto framing and fields.
+inline constexpr std::size_t BATCH_MESSAGE_OVERHEAD = 256;
 std::size_t batchBytesFor(std::uint64_t rate, std::size_t batchBytes);
-/// The burst a paced link allows after a quiet spell (node/rate_limiter.h): as a batch.
+/// The burst a paced link allows after a quiet spell (node/rate_limiter.h): a quarter second of
+/// it, at least 1 KiB.
 std::uint64_t burstFor(std::uint64_t rate);
 /// The smaller non-zero of two limits (0: no limit).
 std::uint64_t tighterLimit(std::uint64_t a, std::uint64_t b);
@@ -160,7 +165,9 @@ class Session {
   void queuePushes(const protocol::Reply& reply);
   /// Sends batches while the window allows, then Done when all is out; checks the end.
   void pump(std::vector<Bytes>& out);
-  std::optional<protocol::sync::Batch> nextBatch();
+  /// The next batch of what is to push; room: the most bytes of objects it may hold, the
+  /// first included (a budget), else batchBytes with at least one object.
+  std::optional<protocol::sync::Batch> nextBatch(std::optional<std::size_t> room);
   protocol::sync::ArchiveState localState() const;
   /// This side's Hello, with its archive's state and its limits.
   protocol::sync::Hello hello(const protocol::sync::ArchiveState& state) const;
