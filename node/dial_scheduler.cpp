@@ -60,7 +60,12 @@ DialScheduler::Clock::time_point DialScheduler::settled(const protocol::PublicKe
   // A session cut short after it moved objects made progress: the link works, between cuts.
   // Retry from the first back-off step rather than doubling, or a backlog on a link cut every
   // few minutes waits longer and longer between its pieces.
-  peer.failures = progressed ? 1 : peer.failures + 1;
+  if (progressed) {
+    peer.failures = 0;
+    peer.due = now + jittered(std::min(m_options.retryAfterProgress, m_options.minBackoff));
+    return peer.due;
+  }
+  ++peer.failures;
   const std::chrono::milliseconds cap =
       m_options.maxBackoff.value_or(std::chrono::seconds(settings.maxBackoff));
   auto wait = m_options.minBackoff;

@@ -6,7 +6,8 @@
 //     offices that start together do not dial together forever).
 //   - A failed session backs off exponentially from minBackoff, capped at the peer's
 //     maxBackoff; a success resets it, and a session cut after it moved objects (either way)
-//     starts it again from its first step (the link works, between cuts).
+//     is tried again at once (retryAfterProgress), with the back-off from its first step
+//     after that: on a link cut every half minute, waiting out a back-off wastes the link.
 //   - New objects here (the archive's last seq moved) make every peer due at once (within
 //     Options::pushSpread) that answered last time and may lack them (its in-step seq is older).
 //   - A peer that may not have a session now (node/peer_link.h: pause, refusal, spent budget),
@@ -38,7 +39,10 @@ class DialScheduler {
     std::optional<std::chrono::milliseconds> maxBackoff;
     double jitter = 0.2;                           // intervals vary by +- this share
     std::chrono::milliseconds minBackoff{10'000};  // after a first failure; doubles after each
-    std::uint64_t seed = 1;                        // of the jitter
+    /// After a session that moved objects and was then cut: the link worked moments ago, so
+    /// the next try comes this soon (at most minBackoff); a try that moves nothing backs off.
+    std::chrono::milliseconds retryAfterProgress{1'000};
+    std::uint64_t seed = 1;  // of the jitter
     /// New objects are pushed to each peer at a random moment within this much of their
     /// arrival, not all at the same instant: two neighbours that received an object together
     /// would otherwise both push it to a third at once (a duplicate delivery). 0: at once.

@@ -43,7 +43,7 @@ TEST(DialScheduler, ANewPeerIsDueAtOnceThenAfterItsInterval) {
   EXPECT_EQ(scheduler.nextDue(), t0 + 301s);
 }
 
-TEST(DialScheduler, FailuresBackOffDoublingUpToTheCapAndProgressStartsItAgain) {
+TEST(DialScheduler, FailuresBackOffDoublingUpToTheCapAndProgressRetriesAtOnce) {
   const Clock::time_point t0{};
   DialScheduler scheduler(noJitter(), 0);
   scheduler.update({peer("hub", 1)}, 0, t0);
@@ -53,8 +53,10 @@ TEST(DialScheduler, FailuresBackOffDoublingUpToTheCapAndProgressStartsItAgain) {
   EXPECT_EQ(scheduler.settled(key, false, false, t0), t0 + 40s);
   for (int i = 0; i < 20; ++i) (void)scheduler.settled(key, false, false, t0);
   EXPECT_EQ(scheduler.settled(key, false, false, t0), t0 + 3600s);  // the peer's max back-off
-  // A session cut after it stored objects: the link works between cuts.
-  EXPECT_EQ(scheduler.settled(key, false, true, t0), t0 + 10s);
+  // A session cut after it moved objects: the link works between cuts; try again at once,
+  // and back off from the first step if that try moves nothing.
+  EXPECT_EQ(scheduler.settled(key, false, true, t0), t0 + 1s);
+  EXPECT_EQ(scheduler.settled(key, false, false, t0), t0 + 10s);
   EXPECT_EQ(scheduler.settled(key, true, true, t0), t0 + 300s);
 }
 
