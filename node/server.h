@@ -6,7 +6,11 @@
 // Sessions are keyed by ZeroMQ routing id; a peer admitted by the ZAP handler (only keys
 // listed with `fieldsync peers add`; the list is re-read while serving) has one session at a
 // time: when it reconnects, its old session is closed. A session that goes quiet for idleTimeout,
-// or breaks the protocol, is dropped and logged; the server goes on serving the others. On stop,
+// or breaks the protocol, is dropped and logged; the server goes on serving the others. What a
+// session with a peer means (pause, refusal, budget, its cap, how it is settled) is
+// node/peer_link.h's, as for `sync` and the daemon's dials: a capped session's replies wait in
+// its outbox until the cap has paid for them, and with ServerOptions::pairs a peer this node is
+// dialing itself is answered only when the peer's key is the smaller (else it yields). On stop,
 // the batch being committed finishes (a write is never cut), open sessions are told so, and run()
 // returns. Threads: run() on one thread; stop() from any thread or a signal handler.
 //
