@@ -9,7 +9,7 @@ set -euo pipefail
 bin=$(realpath "$1")
 home=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
-digest=$(realpath -m "$root/../shared/fixtures/icrtop-listserv-2013-01-11.txt")
+digest=$(realpath -m "$root/tests/fixtures/icrtop-listserv-2013-01-11.txt")
 [ -f "$digest" ] || { echo "demo: the fixture digest is missing: $digest" >&2; exit 2; }
 
 field=$home-field

@@ -15,7 +15,7 @@ work=$(realpath -m "$2")
 update=${4:-}
 [ "${3:-}" = "--update" ] || update=
 root=$(cd "$(dirname "$0")/.." && pwd)
-digest=$(realpath -m "$root/../shared/fixtures/icrtop-listserv-2013-01-11.txt")
+digest=$(realpath -m "$root/tests/fixtures/icrtop-listserv-2013-01-11.txt")
 [ -f "$digest" ] || { echo "first-week: the fixture digest is missing: $digest" >&2; exit 2; }
 
 rm -rf "$work"
