@@ -81,14 +81,19 @@ int runSync(const Global& global, const SyncArgs& args) {
   if (dialed.notRun) {
     // Refused for misbehaviour, or today's budget spent: nothing was sent; try later.
     const auto& refusal = *dialed.notRun;
-    const std::string why = refusal.message +
-                            (refusal.kind == node::SessionRefusal::Kind::BudgetSpent
-                                 ? "; it resumes 00:00 UTC (`fieldsync peers set " + name +
-                                       " --daily-budget` changes it)"
-                             : refusal.kind == node::SessionRefusal::Kind::Refused
-                                 ? " (`fieldsync peers forgive " + name + "` lifts it)"
-                                 : std::string()) +
-                            "; nothing was sent";
+    std::string why = refusal.message;
+    switch (refusal.kind) {
+      case node::SessionRefusal::Kind::BudgetSpent:
+        why +=
+            "; it resumes 00:00 UTC (`fieldsync peers set " + name + " --daily-budget` changes it)";
+        break;
+      case node::SessionRefusal::Kind::Refused:
+        why += " (`fieldsync peers forgive " + name + "` lifts it)";
+        break;
+      case node::SessionRefusal::Kind::Paused:
+        break;
+    }
+    why += "; nothing was sent";
     if (refusal.kind == node::SessionRefusal::Kind::Paused) throw UsageError(why);
     if (args.json)
       std::cout << nlohmann::json{{"peer", name},

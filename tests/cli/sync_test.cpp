@@ -642,6 +642,12 @@ class Caps : public Sync {
   static double capped(std::uint64_t bytes) {
     return (static_cast<double>(bytes) - 4'000 - 8'000) / 16'000;
   }
+  /// The capped office receives the hub's 240 clippings no faster than 16 kB/s (since start).
+  void expectCapHeld(const Node& office, Clock::time_point start) {
+    const auto took = untilHolds(office, 240, start).count();
+    EXPECT_GE(took, 9.0);
+    EXPECT_GE(took, capped(recordedBytes(office, 240)));
+  }
   /// How long until node holds count objects (polled); fails after two minutes.
   std::chrono::duration<double> untilHolds(const Node& node, std::size_t wanted,
                                            Clock::time_point since) {
@@ -665,9 +671,7 @@ TEST_F(Caps, ACapHoldsUnderServeWhenTheCappedNodeDials) {
   ASSERT_EQ(run(office, {"peers", "set", "hub", "--rate", "16k"}).status, 0);
   const auto start = Clock::now();
   auto officeDaemon = serveAndDial(office, &officeAddress);
-  const auto took = untilHolds(office, 240, start).count();
-  EXPECT_GE(took, 9.0);
-  EXPECT_GE(took, capped(recordedBytes(office, 240)));
+  expectCapHeld(office, start);
   stop(*officeDaemon);
   stop(*hubServer);
 }
@@ -682,9 +686,7 @@ TEST_F(Caps, ACapHoldsUnderServeWhenTheCappedNodeAnswers) {
   listPeer(hub, office, officeAddress);  // the hub has no cap of its own for the office
   const auto start = Clock::now();
   auto hubDaemon = serveAndDial(hub, &hubAddress);
-  const auto took = untilHolds(office, 240, start).count();
-  EXPECT_GE(took, 9.0);
-  EXPECT_GE(took, capped(recordedBytes(office, 240)));
+  expectCapHeld(office, start);
   stop(*hubDaemon);
   stop(*officeServer);
 }
