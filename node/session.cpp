@@ -144,7 +144,8 @@ void Session::onHello(const sync::Hello& hello, std::vector<Bytes>& out) {
   }
   if (hello.version != sync::PROTOCOL_VERSION) {
     fail("protocol version " + std::to_string(hello.version) +
-             " is not spoken here (this node: " + std::to_string(sync::PROTOCOL_VERSION) + ")",
+             " is not spoken here (this node: " + std::to_string(sync::PROTOCOL_VERSION) +
+             "; run the same fieldsync release on both nodes)",
          out);
     return;
   }

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <functional>
+#include <set>
 
 #include "protocol/text.h"
 #include "schema/fieldsync.capnp.h"
@@ -31,6 +33,13 @@ void setTextList(const std::vector<std::string>& values, Init&& init) {
   for (unsigned i = 0; i < values.size(); ++i) list.set(i, textOf(values[i]));
 }
 
+template <typename Init>
+void setIds(const std::vector<Digest>& ids, Init&& init) {
+  if (ids.empty()) return;
+  auto list = init(static_cast<unsigned>(ids.size()));
+  for (unsigned i = 0; i < ids.size(); ++i) list.set(i, dataOf(ids[i].bytes));
+}
+
 void writeClipping(schema::Clipping::Builder b, const Clipping& c) {
   setText(c.title, [&](auto t) { b.setTitle(t); });
   setText(c.source, [&](auto t) { b.setSource(t); });
@@ -47,11 +56,23 @@ void writeRelease(schema::Release::Builder b, const Release& r) {
   setText(r.name, [&](auto t) { b.setName(t); });
   b.setSequence(r.sequence);
   if (r.previous) b.setPrevious(dataOf(r.previous->bytes));
-  if (!r.clippings.empty()) {
-    auto list = b.initClippings(static_cast<unsigned>(r.clippings.size()));
-    for (unsigned i = 0; i < r.clippings.size(); ++i) list.set(i, dataOf(r.clippings[i].bytes));
-  }
+  setIds(r.clippings, [&](unsigned n) { return b.initClippings(n); });
   setText(r.notes, [&](auto t) { b.setNotes(t); });
+  setIds(r.parts, [&](unsigned n) { return b.initParts(n); });
+}
+
+void writeReleasePart(schema::ReleasePart::Builder b, const ReleasePart& p) {
+  setText(p.name, [&](auto t) { b.setName(t); });
+  b.setSequence(p.sequence);
+  b.setIndex(p.index);
+  setIds(p.clippings, [&](unsigned n) { return b.initClippings(n); });
+}
+
+void writeRetraction(schema::Retraction::Builder b, const Retraction& r) {
+  setIds(r.clippings, [&](unsigned n) { return b.initClippings(n); });
+  if (r.subject) b.setSubject(dataOf(r.subject->bytes));
+  b.setSince(r.since);
+  setText(r.reason, [&](auto t) { b.setReason(t); });
 }
 
 schema::Role toSchema(Role role) {
@@ -143,20 +164,47 @@ Clipping readClipping(schema::Clipping::Reader r) {
   return c;
 }
 
+std::vector<Digest> readIds(bool has, capnp::List<capnp::Data>::Reader list, const char* field) {
+  std::vector<Digest> ids;
+  if (!has) return ids;
+  if (list.size() == 0)
+    throw Reject{Reason::NonCanonical, std::string(field) + " is set but empty"};
+  if (list.size() > MAX_IDS_PER_OBJECT)
+    throw Reject{Reason::InvalidField, std::string(field) + " lists more than " +
+                                           std::to_string(MAX_IDS_PER_OBJECT) + " ids"};
+  ids.reserve(list.size());
+  for (auto id : list) ids.push_back(Digest{readFixed<ID_BYTES>(id, field)});
+  return ids;
+}
+
 Release readRelease(schema::Release::Reader r) {
   Release release;
   release.name = readText(r.hasName(), r.getName(), "name");
   release.sequence = r.getSequence();
   if (r.hasPrevious()) release.previous = Digest{readFixed<ID_BYTES>(r.getPrevious(), "previous")};
-  if (r.hasClippings()) {
-    auto list = r.getClippings();
-    if (list.size() == 0) throw Reject{Reason::NonCanonical, "clippings is set but empty"};
-    release.clippings.reserve(list.size());
-    for (auto id : list)
-      release.clippings.push_back(Digest{readFixed<ID_BYTES>(id, "clipping id")});
-  }
+  release.clippings = readIds(r.hasClippings(), r.getClippings(), "clippings");
   release.notes = readText(r.hasNotes(), r.getNotes(), "notes");
+  release.parts = readIds(r.hasParts(), r.getParts(), "parts");
   return release;
+}
+
+ReleasePart readReleasePart(schema::ReleasePart::Reader r) {
+  ReleasePart part;
+  part.name = readText(r.hasName(), r.getName(), "name");
+  part.sequence = r.getSequence();
+  part.index = r.getIndex();
+  part.clippings = readIds(r.hasClippings(), r.getClippings(), "clippings");
+  return part;
+}
+
+Retraction readRetraction(schema::Retraction::Reader r) {
+  Retraction retraction;
+  retraction.clippings = readIds(r.hasClippings(), r.getClippings(), "clippings");
+  if (r.hasSubject())
+    retraction.subject = PublicKey{readFixed<PUBLIC_KEY_BYTES>(r.getSubject(), "subject")};
+  retraction.since = r.getSince();
+  retraction.reason = readText(r.hasReason(), r.getReason(), "reason");
+  return retraction;
 }
 
 Role readRole(schema::Role role) {
@@ -186,6 +234,10 @@ Body readBody(schema::Payload::Body::Reader body) {
       return Revocation{PublicKey{readFixed<PUBLIC_KEY_BYTES>(r.getSubject(), "subject")},
                         r.getSince(), readText(r.hasReason(), r.getReason(), "reason")};
     }
+    case schema::Payload::Body::RETRACTION:
+      return readRetraction(body.getRetraction());
+    case schema::Payload::Body::RELEASE_PART:
+      return readReleasePart(body.getReleasePart());
   }
   throw Reject{Reason::UnknownKind, "unknown body kind " + std::to_string(unsigned(body.which()))};
 }
@@ -270,6 +322,22 @@ Rejection invalid(std::string detail) { return {Reason::InvalidField, std::move(
 
 bool textWithin(const std::string& s, std::size_t max) { return s.size() <= max && isValidUtf8(s); }
 
+bool sortedUnique(const std::vector<Digest>& ids) {
+  return std::adjacent_find(ids.begin(), ids.end(), std::greater_equal<>()) == ids.end();
+}
+
+/// Release names are one line a person reads and types: 1 to MAX_TAG_BYTES of UTF-8 with no
+/// control characters and no space at either end.
+std::optional<std::string> checkReleaseName(const std::string& name) {
+  if (name.empty() || !textWithin(name, MAX_TAG_BYTES))
+    return "release name must be 1 to 128 bytes of UTF-8";
+  if (std::ranges::any_of(name,
+                          [](char c) { return static_cast<unsigned char>(c) < 0x20 || c == 0x7f; }))
+    return "release name holds a control character";
+  if (trimSpace(name).size() != name.size()) return "release name begins or ends with a space";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Digest> Digest::fromHex(std::string_view text) {
@@ -293,6 +361,10 @@ std::string_view kindName(Kind kind) {
       return "keyCert";
     case Kind::Revocation:
       return "revocation";
+    case Kind::Retraction:
+      return "retraction";
+    case Kind::ReleasePart:
+      return "releasePart";
   }
   return "unknown";
 }
@@ -336,11 +408,16 @@ std::vector<std::uint8_t> encodePayload(const Payload& payload) {
           k.setRole(toSchema(b.role));
           setText(b.name, [&](auto t) { k.setName(t); });
           k.setValidUntil(b.validUntil);
-        } else {
+        } else if constexpr (std::is_same_v<B, Revocation>) {
           auto r = body.initRevocation();
           r.setSubject(dataOf(b.subject.bytes));
           r.setSince(b.since);
           setText(b.reason, [&](auto t) { r.setReason(t); });
+        } else if constexpr (std::is_same_v<B, Retraction>) {
+          writeRetraction(body.initRetraction(), b);
+        } else {
+          static_assert(std::is_same_v<B, ReleasePart>);
+          writeReleasePart(body.initReleasePart(), b);
         }
       },
       payload.body);
@@ -362,16 +439,42 @@ Expected<std::monostate, Rejection> checkBody(const Body& body) {
   if (auto c = std::get_if<Clipping>(&body)) {
     if (auto problem = checkNormalClipping(*c)) return invalid("clipping: " + *problem);
   } else if (auto r = std::get_if<Release>(&body)) {
-    if (r->name.empty() || !textWithin(r->name, MAX_TAG_BYTES))
-      return invalid("release name must be 1 to 128 bytes of UTF-8");
+    if (auto problem = checkReleaseName(r->name)) return invalid(*problem);
     if (r->sequence == 0) return invalid("release sequence starts at 1");
     if ((r->sequence == 1) != !r->previous)
       return invalid("release must name its previous release exactly when sequence > 1");
-    if (!std::is_sorted(r->clippings.begin(), r->clippings.end()) ||
-        std::adjacent_find(r->clippings.begin(), r->clippings.end()) != r->clippings.end())
+    if (!sortedUnique(r->clippings))
       return invalid("release clipping ids must be sorted and unique");
-    if (!textWithin(r->notes, MAX_BODY_BYTES))
-      return invalid("release notes too long or not UTF-8");
+    if (r->clippings.size() > MAX_IDS_PER_OBJECT)
+      return invalid("a release lists at most " + std::to_string(MAX_IDS_PER_OBJECT) +
+                     " clippings itself; more go in its parts");
+    if (!r->parts.empty() && !r->clippings.empty())
+      return invalid("a release with parts lists its clippings only in them");
+    if (r->parts.size() > MAX_RELEASE_PARTS)
+      return invalid("a release has at most " + std::to_string(MAX_RELEASE_PARTS) + " parts");
+    if (std::set<ObjectId>(r->parts.begin(), r->parts.end()).size() != r->parts.size())
+      return invalid("release part ids must be unique");
+    if (!textWithin(r->notes, MAX_NOTES_BYTES))
+      return invalid("release notes must be at most 64 KiB of UTF-8");
+  } else if (auto p = std::get_if<ReleasePart>(&body)) {
+    if (auto problem = checkReleaseName(p->name)) return invalid(*problem);
+    if (p->sequence == 0) return invalid("release sequence starts at 1");
+    if (p->index == 0 || p->index > MAX_RELEASE_PARTS)
+      return invalid("release part index must be 1 to " + std::to_string(MAX_RELEASE_PARTS));
+    if (p->clippings.empty()) return invalid("a release part lists at least one clipping");
+    if (p->clippings.size() > MAX_IDS_PER_OBJECT || !sortedUnique(p->clippings))
+      return invalid("release part clipping ids must be sorted, unique and at most " +
+                     std::to_string(MAX_IDS_PER_OBJECT));
+  } else if (auto t = std::get_if<Retraction>(&body)) {
+    if (t->clippings.empty() && !t->subject)
+      return invalid("a retraction names clippings, a subject key, or both");
+    if (t->clippings.size() > MAX_IDS_PER_OBJECT || !sortedUnique(t->clippings))
+      return invalid("retraction clipping ids must be sorted, unique and at most " +
+                     std::to_string(MAX_IDS_PER_OBJECT));
+    if (t->since < 0) return invalid("retraction since is negative");
+    if (!t->subject && t->since != 0) return invalid("retraction since is set without a subject");
+    if (t->reason.empty() || !textWithin(t->reason, MAX_FIELD_BYTES))
+      return invalid("retraction reason must be 1 to 4096 bytes of UTF-8");
   } else if (auto k = std::get_if<KeyCert>(&body)) {
     if (!textWithin(k->name, MAX_FIELD_BYTES)) return invalid("key certificate name too long");
     if (k->validUntil < 0) return invalid("key certificate validUntil is negative");
@@ -399,9 +502,11 @@ Expected<VerifiedObject, Rejection> sign(Payload payload, const SecretKey& key) 
   auto payloadBytes = encodePayload(payload);
   ObjectId id = objectId(payloadBytes);
   Signature signature = key.sign(signedMessage(id));
-
-  return VerifiedObject(DecodedObject{id, std::move(payload), signature},
-                        encodeSignedObject(payloadBytes, signature));
+  auto bytes = encodeSignedObject(payloadBytes, signature);
+  if (const Limits limits; bytes.size() > limits.maxObjectBytes)
+    return Rejection{Reason::Oversized, std::to_string(bytes.size()) + " bytes, the limit is " +
+                                            std::to_string(limits.maxObjectBytes)};
+  return VerifiedObject(DecodedObject{id, std::move(payload), signature}, std::move(bytes));
 }
 
 Expected<VerifiedObject, Rejection> verify(std::span<const std::uint8_t> bytes,

@@ -47,13 +47,30 @@ using ContentHash = Digest;
 enum class Role : std::uint8_t { Field, Coordinator };
 std::string_view roleName(Role role);
 
+/// Bounds on objects that list ids, so that every object sign() makes fits Limits: 32,768 ids
+/// take 1.25 MiB of a 2 MiB object. A release with more members lists them in ReleaseParts.
+inline constexpr std::size_t MAX_IDS_PER_OBJECT = 32768;
+inline constexpr std::size_t MAX_RELEASE_PARTS = 1024;  // 33.5 million members
+inline constexpr std::size_t MAX_NOTES_BYTES = 64u << 10;
+
 struct Release {
   std::string name;
   std::uint64_t sequence = 0;        // 1 for the first release of a name
   std::optional<ObjectId> previous;  // absent exactly when sequence == 1
-  std::vector<ObjectId> clippings;   // sorted, unique
+  std::vector<ObjectId> clippings;   // sorted, unique; empty when parts is not
   std::string notes;
+  std::vector<ObjectId> parts{};  // its ReleaseParts in index order, when it has more members
+                                  // than one object holds
   bool operator==(const Release&) const = default;
+};
+
+/// Members of a large release: part `index` (from 1) of release (name, sequence).
+struct ReleasePart {
+  std::string name;
+  std::uint64_t sequence = 0;
+  std::uint32_t index = 0;
+  std::vector<ObjectId> clippings;  // 1 to MAX_IDS_PER_OBJECT, sorted, unique
+  bool operator==(const ReleasePart&) const = default;
 };
 
 struct KeyCert {
@@ -71,10 +88,21 @@ struct Revocation {
   bool operator==(const Revocation&) const = default;
 };
 
-enum class Kind : std::uint8_t { Clipping, Release, KeyCert, Revocation };
+/// Takes clippings back (docs/trust.md, "Retraction"): those listed, and with subject every
+/// clipping subject signed at or after since.
+struct Retraction {
+  std::vector<ObjectId> clippings;  // sorted, unique, at most MAX_IDS_PER_OBJECT
+  std::optional<PublicKey> subject;
+  std::int64_t since = 0;  // with subject; 0 without
+  std::string reason;      // 1 to MAX_FIELD_BYTES
+  bool operator==(const Retraction&) const = default;
+};
+
+enum class Kind : std::uint8_t { Clipping, Release, KeyCert, Revocation, Retraction, ReleasePart };
 std::string_view kindName(Kind kind);
 
-using Body = std::variant<Clipping, Release, KeyCert, Revocation>;  // index == Kind
+using Body = std::variant<Clipping, Release, KeyCert, Revocation, Retraction,
+                          ReleasePart>;  // index == Kind
 
 struct Payload {
   PublicKey signer;
@@ -159,7 +187,8 @@ class VerifiedObject {
 };
 
 /// Signs payload with key. payload.signer is set to key's public key. Refuses an invalid
-/// body (checkBody) with InvalidField.
+/// body (checkBody) with InvalidField, and an object larger than Limits{} allows with
+/// Oversized: sign() never makes what verify() would refuse.
 Expected<VerifiedObject, Rejection> sign(Payload payload, const SecretKey& key);
 
 /// decode() plus the signature check: the only way outside bytes become a VerifiedObject.

@@ -140,7 +140,9 @@ std::vector<KnownKey> knownKeys(const ReadTxn& txn, const PublicKey& self,
 }
 
 protocol::Role requiredRole(protocol::Kind kind) {
-  return kind == protocol::Kind::Clipping ? protocol::Role::Field : protocol::Role::Coordinator;
+  return kind == protocol::Kind::Clipping || kind == protocol::Kind::Retraction
+             ? protocol::Role::Field
+             : protocol::Role::Coordinator;
 }
 
 ObjectReport::Verdict ObjectReport::verdict() const {

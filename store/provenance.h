@@ -35,8 +35,9 @@ struct KnownKey {
 std::vector<KnownKey> knownKeys(const ReadTxn& txn, const PublicKey& self,
                                 const std::string& selfName, std::int64_t at);
 
-/// The role a signer needs for an object of kind: field for clippings (a coordinator also
-/// holds it), coordinator for releases, key certificates and revocations.
+/// The role a signer needs for an object of kind: field for clippings and retractions (a
+/// coordinator also holds it), coordinator for releases, their parts, key certificates and
+/// revocations. Whether a retraction takes effect is a separate rule (docs/trust.md).
 protocol::Role requiredRole(protocol::Kind kind);
 
 struct ReleaseRef {

@@ -33,8 +33,18 @@ struct Release {
   name @0 :Text;
   sequence @1 :UInt64;      # 1 for the first release of a name
   previous @2 :Data;        # id of release (name, sequence - 1); unset for sequence 1
-  clippings @3 :List(Data); # 32-byte object ids, sorted, unique
+  clippings @3 :List(Data); # 32-byte object ids, sorted, unique; unset when parts is set
   notes @4 :Text;
+  parts @5 :List(Data);     # ids of its ReleaseParts in index order, for more members than
+                            # one object may hold; the members are then theirs, in order
+}
+
+# A share of the members of a large release (name, sequence), signed by the release's signer.
+struct ReleasePart {
+  name @0 :Text;
+  sequence @1 :UInt64;
+  index @2 :UInt32;         # 1, 2, ... its place in the release's parts
+  clippings @3 :List(Data); # 32-byte object ids, sorted, unique, all above the previous part's
 }
 
 struct KeyCert {
@@ -50,6 +60,16 @@ struct Revocation {
   reason @2 :Text;
 }
 
+# Takes clippings back: the listed ones, and with subject set every clipping that key signed at
+# or after since. Takes effect on a node for a clipping signed by the retraction's signer, or
+# when the signer is trusted there as coordinator (docs/trust.md, "Retraction").
+struct Retraction {
+  clippings @0 :List(Data); # 32-byte object ids, sorted, unique
+  subject @1 :Data;         # 32-byte Ed25519 public key; unset: only the listed clippings
+  since @2 :Int64;          # unix seconds, with subject; 0 without
+  reason @3 :Text;          # required
+}
+
 struct Payload {
   signer @0 :Data;          # 32-byte Ed25519 public key
   signedAt @1 :Int64;       # unix seconds
@@ -58,6 +78,8 @@ struct Payload {
     release @3 :Release;
     keyCert @4 :KeyCert;
     revocation @5 :Revocation;
+    retraction @6 :Retraction;
+    releasePart @7 :ReleasePart;
   }
 }
 
