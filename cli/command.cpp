@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <chrono>
+#include <ctime>
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
@@ -95,6 +96,67 @@ std::int64_t now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+/// KEY arguments are public keys in full: a prefix could name a key nobody meant to trust.
+protocol::PublicKey parseKey(const std::string& text) {
+  auto key = protocol::PublicKey::fromHex(text);
+  if (!key)
+    throw UsageError("not a public key: \"" + text +
+                     "\" (expected 64 hex digits, as `fieldsync id` prints them)");
+  return *key;
+}
+
+/// A moment on the command line, in UTC: "2026-11-27T10:00:00Z", or a date "2026-11-27" taken
+/// at the start (00:00:00) or the end (23:59:59) of that day. Empty when text is neither or
+/// names no real moment (2026-02-30, 24:00:00).
+static std::optional<std::int64_t> parseMoment(std::string_view text, DayEdge edge) {
+  if (text.size() != 10 && text.size() != 20) return std::nullopt;
+  auto number = [&](std::size_t at, std::size_t digits) -> std::optional<int> {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) {
+      if (text[i] < '0' || text[i] > '9') return std::nullopt;
+      value = value * 10 + (text[i] - '0');
+    }
+    return value;
+  };
+  auto year = number(0, 4), month = number(5, 2), day = number(8, 2);
+  if (!year || !month || !day || text[4] != '-' || text[7] != '-') return std::nullopt;
+  std::tm tm{};
+  tm.tm_year = *year - 1900;
+  tm.tm_mon = *month - 1;
+  tm.tm_mday = *day;
+  if (text.size() == 20) {
+    auto hour = number(11, 2), minute = number(14, 2), second = number(17, 2);
+    if (!hour || !minute || !second || text[10] != 'T' || text[13] != ':' || text[16] != ':' ||
+        text[19] != 'Z')
+      return std::nullopt;
+    tm.tm_hour = *hour;
+    tm.tm_min = *minute;
+    tm.tm_sec = *second;
+  } else if (edge == DayEdge::End) {
+    tm.tm_hour = 23;
+    tm.tm_min = 59;
+    tm.tm_sec = 59;
+  }
+  const std::tm asked = tm;
+  const std::time_t t = timegm(&tm);
+  std::tm back{};
+  gmtime_r(&t, &back);
+  // timegm normalises out-of-range fields (February 30th becomes March 2nd): refuse those.
+  if (back.tm_year != asked.tm_year || back.tm_mon != asked.tm_mon ||
+      back.tm_mday != asked.tm_mday || back.tm_hour != asked.tm_hour ||
+      back.tm_min != asked.tm_min || back.tm_sec != asked.tm_sec)
+    return std::nullopt;
+  return static_cast<std::int64_t>(t);
+}
+
+std::int64_t parseMomentOption(const std::string& option, const std::string& text, DayEdge edge) {
+  auto moment = parseMoment(text, edge);
+  if (!moment)
+    throw UsageError(option + ": not a UTC date or time: \"" + text +
+                     "\" (give 2026-11-27 or 2026-11-27T10:00:00Z)");
+  return *moment;
 }
 
 }  // namespace fieldsync::cli

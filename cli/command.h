@@ -64,6 +64,15 @@ protocol::ObjectId resolveId(const store::ReadTxn& txn, const std::string& text)
 /// Unix seconds now.
 std::int64_t now();
 
+/// KEY arguments are public keys in full (a prefix could name a key nobody meant); UsageError
+/// otherwise.
+protocol::PublicKey parseKey(const std::string& text);
+
+enum class DayEdge { Start, End };
+/// A moment given to option, in UTC: "2026-11-27T10:00:00Z", or a date "2026-11-27" taken at the
+/// start (00:00:00) or the end (23:59:59) of that day; UsageError naming option otherwise.
+std::int64_t parseMomentOption(const std::string& option, const std::string& text, DayEdge edge);
+
 void addInit(CLI::App& app, Invocation& invocation);
 void addId(CLI::App& app, Invocation& invocation);
 void addImport(CLI::App& app, Invocation& invocation);
@@ -81,5 +90,6 @@ void addServe(CLI::App& app, Invocation& invocation);
 void addStatus(CLI::App& app, Invocation& invocation);
 void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
 void addConfig(CLI::App& app, Invocation& invocation);
+void addRetract(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli
