@@ -32,6 +32,9 @@ int run(const Global& global, Options options) {
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
   auto result = store::ingestClippings(home->archive(), key, {normal.value()}, now());
+  if (!result.retracted.empty())
+    throw UsageError("a retraction in effect here took this clipping's content: it is not signed "
+                     "again (fieldsync show ID of the retracted clipping says by whom and why)");
   bool fresh = !result.stored.empty();
   const auto& id = fresh ? result.stored.front() : result.duplicates.front();
   if (options.json) {

@@ -257,6 +257,7 @@ int runImport(const Global& global, const ImportOptions& o) {
                                 {"read", r.read},
                                 {"stored", r.stored},
                                 {"alreadyPresent", r.alreadyPresent},
+                                {"retracted", r.retracted},
                                 {"invalid", invalid},
                                 {"intact", r.intact},
                                 {"ok", r.ok()},
@@ -267,6 +268,8 @@ int runImport(const Global& global, const ImportOptions& o) {
     printProblems(std::cout, r.problems);
     std::cout << o.file << ": " << plural(r.read, "object") << " read, " << r.stored << " stored, "
               << r.alreadyPresent << " already present";
+    if (r.retracted)
+      std::cout << ", " << r.retracted << " retracted here (refused)";
     if (invalid) std::cout << ", " << invalid << " invalid (not stored)";
     std::cout << '\n';
     if (r.stick) std::cout << describeStick(*r.stick) << '\n';

@@ -102,7 +102,8 @@ int run(const Global& global, const Options& options) {
       report.push_back({{"file", parsed.file},
                         {"format", protocol::formatName(parsed.format)},
                         {"stored", idsJson(result.stored)},
-                        {"duplicates", idsJson(result.duplicates)}});
+                        {"duplicates", idsJson(result.duplicates)},
+                        {"retracted", result.retracted.size()}});
     } else {
       std::cout << parsed.file << " (" << protocol::formatName(parsed.format)
                 << "): " << result.stored.size() << " new clipping"
@@ -110,6 +111,9 @@ int run(const Global& global, const Options& options) {
       if (!result.duplicates.empty())
         std::cout << ", " << result.duplicates.size()
                   << " already in the archive with this key (not stored again)";
+      if (!result.retracted.empty())
+        std::cout << ", " << result.retracted.size()
+                  << " retracted here (a retraction took that content; not signed again)";
       // Flushed at once: a file's line means its clippings are committed, even if the
       // import is killed before the next file (tests/cli/crash_test.cpp relies on it).
       std::cout << std::endl;

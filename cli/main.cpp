@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   addVerify(app, invocation);
   addKeys(app, invocation);
   addRelease(app, invocation);
+  addRetract(app, invocation);
   addPeers(app, invocation);
   addBundle(app, invocation);
   addSync(app, invocation);

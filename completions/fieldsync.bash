@@ -12,7 +12,7 @@ _fieldsync_takes_value() {
       --date | --url | --language | --collection | --since | --limit | --role | --until | \
       --reason | --since-release | --ids | --notes | --out | --interval | --max-backoff | \
       --rate | --daily-budget | --for | --trust | --key | --connect-timeout | --listen | \
-      --log-level | --address)
+      --log-level | --address | --signer)
       return 0
       ;;
   esac
@@ -47,6 +47,7 @@ _fieldsync_command_options() {
     "keys list" | "release list" | "release show" | "peers list") echo "--json" ;;
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
+    retract) echo "--reason --signer --since --json" ;;
     "release create") echo "--tag --since-release --ids --notes --json" ;;
     "release export") echo "--out --json" ;;
     "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;
@@ -166,8 +167,8 @@ _fieldsync() {
   fi
 
   if [[ -z $cmd ]]; then
-    _fieldsync_words "init id config import add list show search verify keys release peers
-      bundle sync serve status pause resume"
+    _fieldsync_words "init id config import add list show search verify keys release retract
+      peers bundle sync serve status pause resume"
     return 0
   fi
   local subs

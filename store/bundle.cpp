@@ -277,14 +277,26 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
       }
     }
     if (!valid.empty()) {
-      std::uint64_t stored = 0, present = 0;
+      std::uint64_t stored = 0, present = 0, retracted = 0;
       archive.write([&](WriteTxn& txn) {
-        stored = present = 0;  // the batch may run again after the map grows
-        for (const auto* object : valid)
-          ++(txn.put(*object) == PutOutcome::Stored ? stored : present);
+        stored = present = retracted = 0;  // the batch may run again after the map grows
+        for (const auto* object : valid) {
+          switch (txn.put(*object)) {
+            case PutOutcome::Stored:
+              ++stored;
+              break;
+            case PutOutcome::AlreadyPresent:
+              ++present;
+              break;
+            case PutOutcome::Retracted:
+              ++retracted;
+              break;
+          }
+        }
       });
       report.stored += stored;
       report.alreadyPresent += present;
+      report.retracted += retracted;
     }
     told.done = report.read;
     told.bytes += windowBytes;

@@ -92,6 +92,8 @@ struct ImportReport {
   std::uint64_t read = 0;            // objects read from intact frames
   std::uint64_t stored = 0;          // verified and newly stored
   std::uint64_t alreadyPresent = 0;  // verified, already in the archive
+  std::uint64_t retracted = 0;       // verified clippings a retraction in effect here took:
+                                     // refused (store/retraction.h)
   std::vector<protocol::BundleRejection> problems;
   bool intact = false;  // the bundle was read whole: no damage (invalid objects aside)
   /// The bundle's holdings block, when it had one that checked: who wrote it, when, how many

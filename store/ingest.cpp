@@ -26,6 +26,7 @@ struct Slot {
   std::optional<std::size_t> signedIndex;  // into the signed objects, when it is new
   std::optional<std::size_t> sameAs;       // an earlier input with the same content
   std::optional<ObjectId> existing;        // the archive already holds this content by key
+  bool retracted = false;                  // a retraction in effect here took this content
 };
 
 /// The start of a title for an error message, cut at a character boundary.
@@ -62,6 +63,8 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
       const auto [it, inserted] = firstWith.try_emplace(slots[i].hash, i);
       if (!inserted) {
         slots[i].sameAs = it->second;
+      } else if (txn.contentTombstone(slots[i].hash)) {
+        slots[i].retracted = true;
       } else {
         slots[i].existing = txn.findByContent(slots[i].hash, signer);
       }
@@ -76,7 +79,7 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
       told.done = i;
       progress(told);
     }
-    if (slots[i].sameAs || slots[i].existing) continue;
+    if (slots[i].sameAs || slots[i].existing || slots[i].retracted) continue;
     protocol::Payload payload;
     payload.signer = signer;
     payload.signedAt = signedAt;
@@ -118,7 +121,12 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
     if (storedMeanwhile[n]) return {*storedMeanwhile[n], false};
     return {objects[n].id(), true};
   };
-  for (const Slot& slot : slots) {
+  for (std::size_t i = 0; i < slots.size(); ++i) {
+    const Slot& slot = slots[i];
+    if (slot.retracted || (slot.sameAs && slots[*slot.sameAs].retracted)) {
+      result.retracted.push_back(i);
+      continue;
+    }
     if (slot.sameAs) {
       result.duplicates.push_back(finalId(slots[*slot.sameAs]).first);
       continue;

@@ -15,12 +15,15 @@ namespace fieldsync::store {
 struct IngestResult {
   std::vector<ObjectId> stored;      // newly signed and stored, in input order
   std::vector<ObjectId> duplicates;  // content this key had already signed (existing ids)
+  std::vector<std::size_t> retracted;  // positions in the input of content a retraction in
+                                       // effect here took (store/retraction.h): not signed
 };
 
 /// Signs every clipping with key at signedAt and stores them in ONE transaction: all or
 /// nothing. Clippings whose content (protocol::contentHash) this key has already signed,
 /// in the archive or earlier in the same list, are not signed again; their existing ids are
-/// reported as duplicates. Precondition: clippings are normalized (protocol::normalizeClipping);
+/// reported as duplicates. Content that a retraction in effect here took is not signed again
+/// (IngestResult::retracted). Precondition: clippings are normalized (protocol::normalizeClipping);
 /// an invalid one throws std::invalid_argument before anything is written.
 /// progress is told of each clipping signed (done of total = clippings.size(), bytes signed);
 /// the store that follows is one transaction and is not counted.

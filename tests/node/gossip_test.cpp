@@ -107,6 +107,37 @@ void convergeOverFlappingLinks(const std::vector<Edge>& edges, std::uint64_t see
   expectEveryArchiveHoldsOnlyValidObjects(net, 200);
 }
 
+// A retraction spreads like a clipping and clears every node: both sides of each session end
+// with the retraction and without the clipping, and once in step nothing is sent again.
+TEST(Gossip, ARetractionClearsTenNodesInAboutTheTimeANewClippingTakesToReachThem) {
+  const auto seed = seedFromEnv("retraction");
+  GossipNetwork net(10, fieldsync::testing::lineGraph(10), quickGossip(seed));
+  for (std::size_t i = 0; i < net.size(); ++i) net.importClippings(i, 3);
+  net.startAll();
+  ASSERT_TRUE(net.waitForConvergence(45s)) << net.describeStates();
+
+  // A new clipping from one end of the line, then its retraction from the same end.
+  const auto fresh = net.importClippings(0, 1).front();
+  const auto spread = GossipNetwork::waitFor([&] { return net.holding(fresh) == 10; }, 45s);
+  ASSERT_TRUE(spread) << net.describeStates();
+  net.retract(0, {fresh});
+  const auto cleared = GossipNetwork::waitFor([&] { return net.holding(fresh) == 0; }, 45s);
+  ASSERT_TRUE(cleared) << "still held by " << net.holding(fresh) << " nodes";
+  ASSERT_TRUE(net.waitForConvergence(45s)) << net.describeStates();
+  std::printf("  a new clipping reached all 10 nodes in %.2f s; its retraction cleared them in "
+              "%.2f s\n",
+              seconds(*spread), seconds(*cleared));
+
+  // In step: further sessions move nothing, the clipping included.
+  net.tally().reset();
+  std::this_thread::sleep_for(1500ms);
+  const auto t = net.tally().totals();
+  EXPECT_EQ(t.objectsIn, 0u);
+  EXPECT_EQ(t.duplicatesIn, 0u) << "the retracted clipping went back and forth";
+  checkTally(net);
+  expectEveryArchiveHoldsOnlyValidObjects(net, 10 * 3 + 1);  // 30 clippings and 1 retraction
+}
+
 TEST(Gossip, TenNodesOnALineConvergeOverFlappingLinks) {
   const auto seed = seedFromEnv("Gossip.TenNodesOnALine");
   // Objects of node 0 reach node 9 only through the eight in between: store and forward.

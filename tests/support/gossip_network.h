@@ -281,7 +281,8 @@ class GossipNetwork {
   /// Node i imports `count` new clippings of about `bodyBytes` bytes of text each, signed by
   /// its own author key, through the store's write path (store::ingestClippings), as
   /// `fieldsync import` in another process would while the daemon runs.
-  void importClippings(std::size_t i, std::size_t count, std::size_t bodyBytes = 300) {
+  std::vector<store::ObjectId> importClippings(std::size_t i, std::size_t count,
+                                               std::size_t bodyBytes = 300) {
     GossipNode& node = *m_nodes.at(i);
     std::vector<protocol::Clipping> clippings;
     for (std::size_t k = 0; k < count; ++k) {
@@ -299,6 +300,26 @@ class GossipNetwork {
     const auto result =
         store::ingestClippings(*node.archive, node.author, clippings, 1'700'000'000 + i);
     if (result.stored.size() != count) throw std::runtime_error("import stored fewer clippings");
+    return result.stored;
+  }
+
+  /// Node i's author takes back clippings it signed: a retraction stored through the store's
+  /// write path, as `fieldsync retract` in another process would while the daemon runs.
+  void retract(std::size_t i, std::vector<store::ObjectId> ids) {
+    GossipNode& node = *m_nodes.at(i);
+    std::sort(ids.begin(), ids.end());
+    protocol::Retraction retraction;
+    retraction.clippings = std::move(ids);
+    retraction.reason = "names a source";
+    auto object = protocol::sign({node.author.publicKey(), 1'700'000'100, retraction}, node.author);
+    if (!object) throw std::runtime_error("retraction: " + object.error().message());
+    node.archive->write([&](store::WriteTxn& txn) { (void)txn.put(*object); });
+  }
+  /// How many nodes hold the object id.
+  std::size_t holding(const store::ObjectId& id) const {
+    return static_cast<std::size_t>(std::count_if(m_nodes.begin(), m_nodes.end(), [&](const auto& node) {
+      return node->archive && node->archive->beginRead().contains(id);
+    }));
   }
   std::uint64_t imported(std::size_t i) const { return m_nodes.at(i)->imported; }
 
