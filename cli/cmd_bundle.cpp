@@ -174,6 +174,7 @@ int runExport(const Global& global, const ExportOptions& o) {
     nlohmann::json doc{{"file", o.file},           {"objects", s.objects},
                        {"clippings", s.clippings}, {"releases", s.releases},
                        {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
+                       {"retractions", s.retractions},
                        {"bytes", out.size()}};
     doc["heldIds"] = s.heldIds ? nlohmann::json(*s.heldIds) : nlohmann::json(nullptr);
     if (peer && peer->state.inStepAt != 0) doc["afterSeq"] = peer->state.inStepSeq;
@@ -189,7 +190,9 @@ int runExport(const Global& global, const ExportOptions& o) {
     std::cout << "wrote " << o.file << ": " << plural(s.objects, "object") << " ("
               << plural(s.clippings, "clipping") << ", " << plural(s.releases, "release") << ", "
               << plural(s.keyCerts, "key certificate") << ", "
-              << plural(s.revocations, "revocation") << "), " << out.size() << " bytes\n";
+              << plural(s.revocations, "revocation");
+    if (s.retractions) std::cout << ", " << plural(s.retractions, "retraction");
+    std::cout << "), " << out.size() << " bytes\n";
     if (s.heldIds)
       std::cout << "it says what this node holds: " << plural(*s.heldIds, "object")
                 << " (16 bytes each), so what comes back can leave them out\n";

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -77,10 +78,12 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   };
   auto keyCerts = oldestFirst(protocol::Kind::KeyCert);
   auto revocations = oldestFirst(protocol::Kind::Revocation);
+  auto retractions = oldestFirst(protocol::Kind::Retraction);
   const auto releases = oldestFirst(protocol::Kind::Release);
+  const auto parts = oldestFirst(protocol::Kind::ReleasePart);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
-  notClippings.insert(revocations.begin(), revocations.end());
-  notClippings.insert(releases.begin(), releases.end());
+  for (const auto* kind : {&revocations, &retractions, &releases, &parts})
+    notClippings.insert(kind->begin(), kind->end());
 
   std::set<ObjectId> arrivedAfter;
   if (selection.afterSeq)
@@ -138,21 +141,33 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
       for (const auto& entry : txn.releases(since->first))
         if (entry.sequence > since->second) chosen.insert(entry.id);
   }
+  // Each release comes with its parts (held ones), right after it.
   std::set<std::tuple<std::string, std::uint64_t, ObjectId>> ordered;
+  std::map<ObjectId, std::vector<ObjectId>> partsOf;
   for (const ObjectId& id : chosen)
     walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
       ordered.emplace(r.name, r.sequence, link);
+      for (const ObjectId& part : r.parts)
+        if (txn.contains(part)) partsOf[link].push_back(part);
     });
   std::vector<ObjectId> releaseIds;
-  for (const auto& entry : ordered) releaseIds.push_back(std::get<2>(entry));
+  for (const auto& entry : ordered) {
+    releaseIds.push_back(std::get<2>(entry));
+    const auto withParts = partsOf.find(std::get<2>(entry));
+    if (withParts != partsOf.end())
+      releaseIds.insert(releaseIds.end(), withParts->second.begin(), withParts->second.end());
+  }
   dropKnown(releaseIds);
   dropKnown(keyCerts);
   dropKnown(revocations);
+  dropKnown(retractions);
 
   Selected out;
-  out.ids.reserve(keyCerts.size() + revocations.size() + releaseIds.size() + clippings.size());
+  out.ids.reserve(keyCerts.size() + revocations.size() + retractions.size() + releaseIds.size() +
+                  clippings.size());
   out.ids.insert(out.ids.end(), keyCerts.begin(), keyCerts.end());
   out.ids.insert(out.ids.end(), revocations.begin(), revocations.end());
+  out.ids.insert(out.ids.end(), retractions.begin(), retractions.end());
   out.ids.insert(out.ids.end(), releaseIds.begin(), releaseIds.end());
   out.ids.insert(out.ids.end(), clippings.begin(), clippings.end());
   out.counts.objects = out.ids.size();
@@ -160,6 +175,7 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   out.counts.releases = releaseIds.size();
   out.counts.keyCerts = keyCerts.size();
   out.counts.revocations = revocations.size();
+  out.counts.retractions = retractions.size();
   out.counts.leftOut = leftOut;
   return out;
 }
