@@ -12,6 +12,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -130,8 +131,26 @@ Bytes segmentOf(capnp::MallocMessageBuilder& message) {
   return Bytes(flat.asBytes().begin() + 8, flat.asBytes().end());  // drop the segment table
 }
 
-std::optional<Reason> judge(const Bytes& object) {
+/// With FIELDSYNC_SPEC_PROBES_OUT set, every judged object is appended to that file as
+/// "verdict<TAB>test/rule<TAB>hex", so a reader written elsewhere can be run on the same probes.
+void record(const Bytes& object, const Expected<VerifiedObject, Rejection>& result,
+            std::string_view rule) {
+  static const char* path = std::getenv("FIELDSYNC_SPEC_PROBES_OUT");
+  if (path == nullptr) return;
+  std::ofstream out(path, std::ios::app);
+  out << (result ? std::string("accepted") : std::string(reasonName(result.error().reason))) << '\t'
+      << ::testing::UnitTest::GetInstance()->current_test_info()->name() << '/' << rule << '\t'
+      << toHex(object) << '\n';
+}
+
+Expected<VerifiedObject, Rejection> judged(const Bytes& object, std::string_view rule = "") {
   auto result = verify(object);
+  record(object, result, rule);
+  return result;
+}
+
+std::optional<Reason> judge(const Bytes& object) {
+  auto result = judged(object);
   if (result) return std::nullopt;
   return result.error().reason;
 }
@@ -561,7 +580,7 @@ TEST(SpecProbes, EveryRuleIsJudgedAsTheDocumentSays) {
   for (const Probe& probe : probes()) {
     SCOPED_TRACE(probe.rule);
     auto object = signedObject(payloadBytes(probe.fill));
-    auto result = verify(object);
+    auto result = judged(object, probe.rule);
     const std::optional<Reason> got =
         result ? std::nullopt : std::optional<Reason>(result.error().reason);
     EXPECT_EQ(describe(got), describe(probe.expected))
@@ -650,7 +669,7 @@ TEST(SpecProbes, UnknownBodyKindIsUnknownKind) {
 TEST(SpecProbes, PaddingBitsOutsideTheSchemaAreNonCanonical) {
   auto payload = releasePayload();
   payload[18] = 1;  // bits 80..87 of the data section: no field
-  auto result = verify(signedObject(payload));
+  auto result = judged(signedObject(payload));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, Reason::NonCanonical);
   EXPECT_NE(result.error().detail.find("outside the schema"), std::string::npos)
@@ -674,7 +693,7 @@ TEST(SpecProbes, AFieldThisVersionDoesNotKnowIsNonCanonical) {
   auto clipping = payload.getPointerSection()[1].initAsAnyStruct(0, 10);
   clipping.getPointerSection()[0].setAs<capnp::Text>("A title");
   clipping.getPointerSection()[9].setAs<capnp::Text>("a later field");
-  auto result = verify(signedObject(segmentOf(message)));
+  auto result = judged(signedObject(segmentOf(message)));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, Reason::NonCanonical);
   EXPECT_NE(result.error().detail.find("outside the schema"), std::string::npos)
@@ -691,7 +710,7 @@ TEST(SpecProbes, AThirdPointerInTheSignedObjectIsNonCanonical) {
   object.getPointerSection()[0].setAs<capnp::Data>(asData(payload));
   object.getPointerSection()[1].setAs<capnp::Data>(asData(decoded->signature.bytes));
   object.getPointerSection()[2].setAs<capnp::Text>("extra");
-  auto result = verify(segmentOf(message));
+  auto result = judged(segmentOf(message));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, Reason::NonCanonical);
   EXPECT_NE(result.error().detail.find("outside the schema"), std::string::npos)
@@ -728,7 +747,7 @@ TEST(SpecProbes, PayloadWithASegmentTableIsReadAsOneSegmentAndRefused) {
   p.setSigner(asData(pk.bytes));
   p.initBody().initClipping().setTitle("A title");
   auto flat = capnp::messageToFlatArray(message);
-  auto result = verify(signedObject(wordsToBytes(flat)));
+  auto result = judged(signedObject(wordsToBytes(flat)));
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.error().reason, Reason::InvalidField) << result.error().message();
   EXPECT_EQ(result.error().detail, "signer must be 32 bytes");
