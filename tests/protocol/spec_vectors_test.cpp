@@ -845,6 +845,17 @@ TEST(SpecVectors, MinimalClipping) { expectVector(minimalClipping(), MINIMAL_CLI
 TEST(SpecVectors, RetractionOfTwoClippings) { expectVector(retractionOfTwo(), RETRACTION_OF_TWO); }
 TEST(SpecVectors, RetractionOfAKeySince) { expectVector(retractionOfAKey(), RETRACTION_OF_A_KEY); }
 
+/// The minimal clipping's SignedObject: root, payload and signature pointers, then both.
+constexpr std::string_view MINIMAL_OBJECT_HEAD = "000000000000020005000000420200002500000002020000";
+
+TEST(SpecVectors, MinimalClippingObjectIsThreeWordsPayloadAndSignature) {
+  auto object = sign(minimalClipping(), vectorKey());
+  ASSERT_TRUE(object.ok());
+  EXPECT_EQ(toHex(object->bytes()), std::string(MINIMAL_OBJECT_HEAD) +
+                                        std::string(MINIMAL_CLIPPING.payload) +
+                                        std::string(MINIMAL_CLIPPING.signature));
+}
+
 TEST(SpecVectors, SubjectKey) { EXPECT_EQ(subjectKey().publicKey().hex(), SUBJECT_PUBLIC_KEY); }
 
 Clipping clippingVector() {
@@ -899,7 +910,7 @@ TEST(SpecVectors, DocsProtocolMdPrintsEveryPinnedHexString) {
     for (std::string_view hex : {v->payload, v->id, v->signature})
       EXPECT_NE(doc.find(hex), std::string::npos) << "docs/protocol.md lacks " << hex;
   for (std::string_view hex :
-       {SUBJECT_PUBLIC_KEY, CLIPPING_VECTOR_CONTENT_HASH, CLIPPING_VECTOR_ID})
+       {SUBJECT_PUBLIC_KEY, CLIPPING_VECTOR_CONTENT_HASH, CLIPPING_VECTOR_ID, MINIMAL_OBJECT_HEAD})
     EXPECT_NE(doc.find(hex), std::string::npos) << "docs/protocol.md lacks " << hex;
   // The clipping vector, pinned in object_test.cpp, is printed there too.
   auto clipping = sign(Payload{{}, VECTOR_SIGNED_AT, clippingVector()}, vectorKey());
