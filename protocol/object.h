@@ -1,7 +1,8 @@
 #pragma once
 // Signed objects: the unit that nodes store and sync.
 //
-//   Payload      = { signer, signedAt, body: Clipping | Release | KeyCert | Revocation }
+//   Payload      = { signer, signedAt, body: Clipping | Release | KeyCert | Revocation |
+//                                            Retraction | ReleasePart }
 //   SignedObject = { payload: canonical Cap'n Proto bytes of Payload, signature }
 //   id           = BLAKE2b-256(ID_TAG || payload)
 //   signature    = Ed25519(SIG_TAG || id)

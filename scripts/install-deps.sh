@@ -16,6 +16,9 @@ PACKAGES=(
 # systemd-analyze for the unit (systemd), strace (the unit's sandbox against serve's calls),
 # file, bash-completion (completion tested with it).
 PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd strace file bash-completion)
+# The independent reader of docs/protocol.md (tests/protocol/spec_reader.py): Python with
+# Ed25519 and BLAKE2b, nothing from Cap'n Proto.
+PACKAGES+=(python3 python3-cryptography)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -4,7 +4,8 @@
 #
 # Rules for writers, so that independent implementations produce the same bytes:
 #  - an empty Text or List field is left unset (null), never set to an empty value;
-#  - tags are lowercase, sorted and unique; release clipping ids are sorted and unique.
+#  - tags are lowercase (ASCII letters lowered only), sorted and unique; release clipping ids
+#    are sorted and unique. docs/protocol.md gives every rule the verifier enforces.
 # Fields are only ever added at the end of a struct; ordinals are never reused.
 
 @0xfcd2e63e7484cfd9;
