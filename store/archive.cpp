@@ -1174,20 +1174,43 @@ class TermBuffer {
     }
   }
 
-  bool empty() const { return m_postings.empty(); }
+  /// Forgets the terms of the clipping with seq (removed in the batch that stored it); false
+  /// when the buffer has no such clipping.
+  bool dropClipping(std::uint64_t seq) {
+    const auto it = std::lower_bound(m_seqs.begin(), m_seqs.end(), seq);
+    if (it == m_seqs.end() || *it != seq) return false;
+    const auto c = static_cast<std::size_t>(it - m_seqs.begin());
+    if (m_dropped.size() < m_seqs.size()) m_dropped.resize(m_seqs.size(), false);
+    if (!m_dropped[c]) {
+      m_dropped[c] = true;
+      const std::size_t end = c + 1 < m_seqs.size() ? m_clippingStart[c + 1] : m_postings.size();
+      m_droppedPostings += end - m_clippingStart[c];
+    }
+    return true;
+  }
 
-  /// Calls write(term, seqs) for every distinct term, terms in byte order, seqs ascending.
+  bool empty() const { return m_postings.size() == m_droppedPostings; }
+
+  /// Calls write(term, seqs) for every distinct term of a clipping not dropped, terms in byte
+  /// order, seqs ascending.
   template <typename Write>
   void forEachTerm(Write&& write) {
     const std::size_t terms = m_terms.size();
+    m_dropped.resize(m_seqs.size(), false);
+    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
     std::vector<std::uint32_t> start(terms + 1, 0);
-    for (std::uint32_t t : m_postings) ++start[t + 1];
+    for (std::size_t c = 0; c < m_seqs.size(); ++c) {
+      if (m_dropped[c]) continue;
+      for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
+        ++start[m_postings[p] + 1];
+      }
+    }
     for (std::size_t t = 0; t < terms; ++t) start[t + 1] += start[t];
     // Filled clipping by clipping, so each term's seqs come out ascending.
     std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
-    std::vector<std::uint64_t> seqs(m_postings.size());
-    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
+    std::vector<std::uint64_t> seqs(start[terms]);
     for (std::size_t c = 0; c < m_seqs.size(); ++c) {
+      if (m_dropped[c]) continue;
       for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
         seqs[fill[m_postings[p]]++] = m_seqs[c];
       }
@@ -1199,6 +1222,7 @@ class TermBuffer {
     std::sort(order.begin(), order.end(),
               [&](std::uint32_t a, std::uint32_t b) { return m_terms[a] < m_terms[b]; });
     for (std::uint32_t t : order) {
+      if (start[t + 1] == start[t]) continue;  // only dropped clippings held it
       write(std::string_view(m_terms[t]),
             std::span<const std::uint64_t>(seqs.data() + start[t], start[t + 1] - start[t]));
     }
@@ -1265,6 +1289,8 @@ class TermBuffer {
   std::vector<std::string> m_terms;            // term number -> term
   std::vector<std::uint64_t> m_hashes;         // term number -> hash
   std::vector<Slot> m_slots;                   // open addressing, linear probing
+  std::vector<bool> m_dropped;                 // clipping -> removed again in this batch
+  std::size_t m_droppedPostings = 0;
 };
 
 }  // namespace
@@ -1309,39 +1335,96 @@ void appendEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, bo
   lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
 }
 
-/// by_kind (kind || signedAt || id) for every object but clippings, which by_published lists;
-/// for releases also by_release (name || 0 || sequence || id) and by_member (clipping || release).
-struct OtherKindDbs {
-  MDB_dbi byKind, byRelease, byMember;
-};
-void putOtherKind(MDB_txn* txn, OtherKindDbs dbs, const protocol::Payload& payload,
-                  const ObjectId& id, std::span<const std::uint8_t> timeKey, bool& mapFull) {
-  const MDB_val empty{0, nullptr};
-  std::vector<std::uint8_t> key;
-  key.push_back(static_cast<std::uint8_t>(payload.kind()));
-  key.insert(key.end(), timeKey.begin(), timeKey.end());
-  putEntry(txn, dbs.byKind, BY_KIND, lmdb::val(key), empty, 0, mapFull);
+/// mdb_del of one index entry; false when it was not there.
+bool deleteEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, bool& mapFull) {
+  const int rc = ::mdb_del(txn, dbi, &key, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  lmdb::check(rc, std::string("mdb_del(") + DB_NAMES[db] + ")");
+  return true;
+}
 
-  const auto* release = std::get_if<protocol::Release>(&payload.body);
-  if (release == nullptr) return;
-  key.assign(release->name.begin(), release->name.end());
-  key.push_back(0);
-  key.resize(key.size() + SEQ_BYTES);
-  putBigEndian(key.data() + key.size() - SEQ_BYTES, release->sequence);
-  key.insert(key.end(), id.bytes.begin(), id.bytes.end());
-  putEntry(txn, dbs.byRelease, BY_RELEASE, lmdb::val(key), empty, 0, mapFull);
-  // by_member's value names the release, so "which releases list this clipping" needs no
-  // decoding: sequence (8 bytes BE) || name.
-  std::vector<std::uint8_t> memberValue(SEQ_BYTES);
-  putBigEndian(memberValue.data(), release->sequence);
-  memberValue.insert(memberValue.end(), release->name.begin(), release->name.end());
-  for (const ObjectId& member : release->clippings) {
-    std::array<std::uint8_t, 2 * ID_BYTES> memberKey{};
-    std::memcpy(memberKey.data(), member.bytes.data(), ID_BYTES);
-    std::memcpy(memberKey.data() + ID_BYTES, id.bytes.data(), ID_BYTES);
-    putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), lmdb::val(memberValue), 0,
-             mapFull);
+/// One entry of an index whose entries follow from one object alone.
+struct IndexEntry {
+  Db db;
+  std::vector<std::uint8_t> key;
+  std::vector<std::uint8_t> value;  // empty for most
+};
+
+std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKeyOf(const protocol::Payload& payload,
+                                                          const ObjectId& id) {
+  std::array<std::uint8_t, TIME_BYTES + ID_BYTES> key{};
+  putTime(key.data(), payload.signedAt);
+  std::memcpy(key.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
+  return key;
+}
+
+/// by_member's value names the release, so "which releases list this clipping" needs no
+/// decoding: sequence (8 bytes BE) || name. The key: clipping || release (or part) id.
+void addMembers(std::vector<IndexEntry>& out, const std::vector<ObjectId>& members,
+                const ObjectId& id, std::uint64_t sequence, const std::string& name) {
+  std::vector<std::uint8_t> value(SEQ_BYTES);
+  putBigEndian(value.data(), sequence);
+  value.insert(value.end(), name.begin(), name.end());
+  for (const ObjectId& member : members) {
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_MEMBER, {}, value});
+    entry.key.assign(member.bytes.begin(), member.bytes.end());
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
   }
+}
+
+/// The entries of the key-value indexes for object id (archive.h): by_time and by_signer for
+/// every object; by_published, by_tag and by_content for a clipping (contentHash: its
+/// protocol::contentHash); by_kind for the other kinds, with by_release and by_member for a
+/// release and by_member for a release part. by_seq, sync_index and the full-text index are
+/// kept apart: they depend on the archive's state, not on the object alone.
+std::vector<IndexEntry> plainEntries(const protocol::Payload& payload, const ObjectId& id,
+                                     const ContentHash* contentHash) {
+  std::vector<IndexEntry> out;
+  const auto timeKey = timeKeyOf(payload, id);
+  out.push_back(IndexEntry{BY_TIME, {timeKey.begin(), timeKey.end()}, {}});
+  {
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_SIGNER, {}, {}});
+    entry.key.assign(payload.signer.bytes.begin(), payload.signer.bytes.end());
+    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
+  }
+
+  if (const protocol::Clipping* clipping = payload.clipping()) {
+    const ListKey publishedKey = listKey(payload, id);
+    out.push_back(IndexEntry{BY_PUBLISHED, {publishedKey.begin(), publishedKey.end()}, {}});
+    for (const std::string& tag : clipping->tags) {
+      IndexEntry& entry = out.emplace_back(IndexEntry{BY_TAG, {tag.begin(), tag.end()}, {}});
+      entry.key.push_back(0);
+      entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    }
+    const ContentHash hash =
+        contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_CONTENT, {}, {}});
+    entry.key.assign(hash.bytes.begin(), hash.bytes.end());
+    entry.key.insert(entry.key.end(), payload.signer.bytes.begin(), payload.signer.bytes.end());
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    return out;
+  }
+
+  {
+    IndexEntry& entry =
+        out.emplace_back(IndexEntry{BY_KIND, {static_cast<std::uint8_t>(payload.kind())}, {}});
+    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
+  }
+  if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
+    IndexEntry& entry =
+        out.emplace_back(IndexEntry{BY_RELEASE, {release->name.begin(), release->name.end()}, {}});
+    entry.key.push_back(0);
+    entry.key.resize(entry.key.size() + SEQ_BYTES);
+    putBigEndian(entry.key.data() + entry.key.size() - SEQ_BYTES, release->sequence);
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    addMembers(out, release->clippings, id, release->sequence, release->name);
+  } else if (const auto* part = std::get_if<protocol::ReleasePart>(&payload.body)) {
+    // Not in by_release: a part is not a release. Its members read as a release's do; the
+    // part's id in the key leads to (name, sequence) and so to the release.
+    addMembers(out, part->clippings, id, part->sequence, part->name);
+  }
+  return out;
 }
 
 void addTerms(TermBuffer& buffer, std::string_view text) {
@@ -1372,7 +1455,6 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
     if (rc == MDB_MAP_FULL) mapFull = true;
     lmdb::check(rc, "mdb_put(objects)");
   }
-  const MDB_val empty{0, nullptr};
 
   Pending& pending = *m_pending;
   if (!pending.lastSeq) {
@@ -1383,48 +1465,193 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   const std::uint64_t seq = ++*pending.lastSeq;
   const SeqKey bySeqKey = seqKey(seq);
   appendEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), lmdb::val(id.bytes), mapFull);
-
-  std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKey{};
-  putTime(timeKey.data(), payload.signedAt);
-  std::memcpy(timeKey.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
-  putEntry(m_txn, dbs[BY_TIME], BY_TIME, lmdb::val(timeKey), empty, 0, mapFull);
+  for (const IndexEntry& entry : plainEntries(payload, id, contentHash)) {
+    putEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), lmdb::val(entry.value), 0,
+             mapFull);
+  }
+  // After by_time, which a split of a block reads.
   ArchiveRangeIndex::insert({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id},
                             m_archive.m_options.syncIndexMaxChildren, mapFull);
 
-  std::array<std::uint8_t, protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES> signerKey{};
-  std::memcpy(signerKey.data(), payload.signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
-  std::memcpy(signerKey.data() + protocol::PUBLIC_KEY_BYTES, timeKey.data(), timeKey.size());
-  putEntry(m_txn, dbs[BY_SIGNER], BY_SIGNER, lmdb::val(signerKey), empty, 0, mapFull);
-
   const protocol::Clipping* clipping = payload.clipping();
-  if (clipping == nullptr) {
-    putOtherKind(m_txn, {dbs[BY_KIND], dbs[BY_RELEASE], dbs[BY_MEMBER]}, payload, id, timeKey,
-                 mapFull);
-    return PutOutcome::Stored;
-  }
-
-  const ListKey publishedKey = listKey(payload, id);
-  putEntry(m_txn, dbs[BY_PUBLISHED], BY_PUBLISHED, lmdb::val(publishedKey), empty, 0, mapFull);
-
-  std::vector<std::uint8_t> tagKey;
-  for (const std::string& tag : clipping->tags) {
-    tagKey.assign(tag.begin(), tag.end());
-    tagKey.push_back(0);
-    tagKey.insert(tagKey.end(), id.bytes.begin(), id.bytes.end());
-    putEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(tagKey), empty, 0, mapFull);
-  }
-
-  const ContentHash hash = contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
-  std::array<std::uint8_t, 3 * ID_BYTES> contentKey{};
-  std::memcpy(contentKey.data(), hash.bytes.data(), ID_BYTES);
-  std::memcpy(contentKey.data() + ID_BYTES, payload.signer.bytes.data(), ID_BYTES);
-  std::memcpy(contentKey.data() + 2 * ID_BYTES, id.bytes.data(), ID_BYTES);
-  putEntry(m_txn, dbs[BY_CONTENT], BY_CONTENT, lmdb::val(contentKey), empty, 0, mapFull);
-
+  if (clipping == nullptr) return PutOutcome::Stored;
   m_pending->terms.beginClipping(seq);
   addTerms(m_pending->terms, clipping->title);
   addTerms(m_pending->terms, clipping->body);
   return PutOutcome::Stored;
+}
+
+namespace {
+
+/// The distinct search terms of a clipping's title and body, sorted.
+std::vector<std::string> termsOf(const protocol::Clipping& clipping) {
+  std::vector<std::string> terms = protocol::searchTerms(clipping.title);
+  std::vector<std::string> body = protocol::searchTerms(clipping.body);
+  terms.insert(terms.end(), std::make_move_iterator(body.begin()),
+               std::make_move_iterator(body.end()));
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  return terms;
+}
+
+bool idAtSeqIs(MDB_txn* txn, MDB_dbi bySeq, std::uint64_t seq, const ObjectId& id) {
+  const SeqKey k = seqKey(seq);
+  MDB_val key = lmdb::val(k);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, bySeq, &key, &data);
+  if (rc == MDB_NOTFOUND) return false;
+  lmdb::check(rc, "mdb_get(by_seq)");
+  return data.mv_size == ID_BYTES && std::memcmp(data.mv_data, id.bytes.data(), ID_BYTES) == 0;
+}
+
+/// The seq of id in by_seq, walking from the newest down to (and including) lowest.
+std::optional<std::uint64_t> scanForSeq(MDB_txn* txn, MDB_dbi bySeq, const ObjectId& id,
+                                        std::uint64_t lowest) {
+  Cursor cursor(txn, bySeq, "by_seq");
+  MDB_val key{};
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_LAST); ok; ok = cursor.get(key, data, MDB_PREV)) {
+    if (key.mv_size != SEQ_BYTES) throw Error("the sequence index (by_seq) is damaged");
+    const std::uint64_t seq = getBigEndian(static_cast<const std::uint8_t*>(key.mv_data));
+    if (seq < lowest) break;
+    if (data.mv_size == ID_BYTES && std::memcmp(data.mv_data, id.bytes.data(), ID_BYTES) == 0) {
+      return seq;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Rewrites the postings entry key (relative to base) to hold seqs, or deletes it when seqs
+/// is empty, so that no key names a term nothing holds.
+void rewritePostings(MDB_txn* txn, MDB_dbi dbi, Db db, const std::vector<std::uint8_t>& key,
+                     std::uint64_t base, const std::vector<std::uint64_t>& seqs, bool& mapFull) {
+  if (seqs.empty()) {
+    deleteEntry(txn, dbi, db, lmdb::val(key), mapFull);
+    return;
+  }
+  std::vector<std::uint8_t> value;
+  encodePostings(base, seqs, value);
+  putEntry(txn, dbi, db, lmdb::val(key), lmdb::val(value), 0, mapFull);
+}
+
+/// Takes seq out of the postings of term: from the chunk of terms that covers it, else from
+/// its entry in the recent batch that covers it (batches: recentBatches()).
+void removePosting(MDB_txn* txn, MDB_dbi termsDbi, MDB_dbi recentDbi, std::string_view term,
+                   std::uint64_t seq, const std::vector<std::uint64_t>& batches, bool& mapFull) {
+  std::vector<std::uint64_t> seqs;
+  auto without = [&](std::uint64_t base, std::span<const std::uint8_t> postings) {
+    seqs.clear();
+    appendPostings(base, postings, term, seqs);
+    const auto it = std::lower_bound(seqs.begin(), seqs.end(), seq);
+    if (it == seqs.end() || *it != seq) return false;
+    seqs.erase(it);
+    return true;
+  };
+
+  // The chunk with the largest first seq <= seq.
+  std::vector<std::uint8_t> key(term.begin(), term.end());
+  key.push_back(0);
+  const std::size_t prefixBytes = key.size();
+  key.resize(prefixBytes + SEQ_BYTES);
+  putBigEndian(key.data() + prefixBytes, seq);
+  bool found = false;
+  std::uint64_t base = 0;
+  {
+    Cursor cursor(txn, termsDbi, "terms");
+    MDB_val k{};
+    MDB_val data{};
+    if (cursor.seekLastAtMost(k, key) && k.mv_size == key.size() &&
+        lmdb::startsWith(k, std::span<const std::uint8_t>(key.data(), prefixBytes)) &&
+        cursor.get(k, data, MDB_GET_CURRENT)) {
+      base = getBigEndian(static_cast<const std::uint8_t*>(k.mv_data) + prefixBytes);
+      found = without(base, lmdb::bytes(data));  // copies out before anything is written
+    }
+  }
+  if (found) {
+    putBigEndian(key.data() + prefixBytes, base);
+    rewritePostings(txn, termsDbi, TERMS, key, base, seqs, mapFull);
+    return;
+  }
+
+  // The recent batch with the largest first seq <= seq.
+  const auto after = std::upper_bound(batches.begin(), batches.end(), seq);
+  if (after != batches.begin()) {
+    base = *(after - 1);
+    key.assign(SEQ_BYTES, 0);
+    putBigEndian(key.data(), base);
+    key.insert(key.end(), term.begin(), term.end());
+    MDB_val k = lmdb::val(key);
+    MDB_val data{};
+    const int rc = ::mdb_get(txn, recentDbi, &k, &data);
+    if (rc != MDB_NOTFOUND) {
+      lmdb::check(rc, "mdb_get(terms_recent)");
+      if (without(base, lmdb::bytes(data))) {
+        rewritePostings(txn, recentDbi, TERMS_RECENT, key, base, seqs, mapFull);
+        return;
+      }
+    }
+  }
+  damagedIndex(term);
+}
+
+}  // namespace
+
+bool WriteTxn::remove(const ObjectId& id) {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  Pending& pending = *m_pending;
+  bool& mapFull = pending.mapFull;
+  const auto stored = getObject(m_txn, dbs[OBJECTS], id);
+  if (!stored) return false;
+  // A copy: the view dies with the first delete below.
+  const protocol::DecodedObject decoded = decodeStored(id, *stored);
+  const protocol::Payload& payload = decoded.payload;
+  const protocol::Clipping* clipping = payload.clipping();
+  const std::vector<std::string> terms =
+      clipping != nullptr ? termsOf(*clipping) : std::vector<std::string>{};
+  const std::vector<std::uint64_t> batches =
+      clipping != nullptr ? recentBatches(m_txn, dbs[TERMS_RECENT]) : std::vector<std::uint64_t>{};
+
+  // Its seq. Stored in this batch: among the batch's seqs. Else a clipping's seq is one that
+  // every one of its terms lists: a few terms' postings narrow it to a handful. Other kinds
+  // (few) and a clipping without terms: a walk of by_seq.
+  std::optional<std::uint64_t> seq;
+  if (pending.lastSeq && *pending.lastSeq >= pending.firstSeq) {
+    seq = scanForSeq(m_txn, dbs[BY_SEQ], id, pending.firstSeq);
+  }
+  if (!seq && !terms.empty()) {
+    std::vector<std::uint64_t> candidates;
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      std::vector<std::uint64_t> seqs =
+          termSeqs(m_txn, dbs[TERMS], dbs[TERMS_RECENT], terms[t], batches);
+      candidates = t == 0 ? std::move(seqs)
+                          : intersect(candidates.size() < seqs.size() ? candidates : seqs,
+                                      candidates.size() < seqs.size() ? seqs : candidates);
+      if (candidates.size() <= 4) break;
+    }
+    for (const std::uint64_t candidate : candidates) {
+      if (idAtSeqIs(m_txn, dbs[BY_SEQ], candidate, id)) seq = candidate;
+    }
+  }
+  if (!seq) seq = scanForSeq(m_txn, dbs[BY_SEQ], id, 0);
+  if (!seq) throw Error("the sequence index (by_seq) has no entry for " + id.hex());
+
+  {
+    MDB_val key = lmdb::val(id.bytes);
+    deleteEntry(m_txn, dbs[OBJECTS], OBJECTS, key, mapFull);
+  }
+  const SeqKey bySeqKey = seqKey(*seq);
+  deleteEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), mapFull);
+  // A repeated tag is one entry: its second delete finds nothing.
+  for (const IndexEntry& entry : plainEntries(payload, id, nullptr)) {
+    deleteEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), mapFull);
+  }
+  ArchiveRangeIndex::erase({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id}, mapFull);
+  if (clipping != nullptr && !pending.terms.dropClipping(*seq)) {
+    for (const std::string& term : terms) {
+      removePosting(m_txn, dbs[TERMS], dbs[TERMS_RECENT], term, *seq, batches, mapFull);
+    }
+  }
+  return true;
 }
 
 void WriteTxn::rebuildSyncIndex() {

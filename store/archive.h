@@ -15,7 +15,8 @@
 //                of batches in terms_recent, and node settings
 //   by_kind      kind (1) || signedAt || id -> ""               every object but clippings
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
-//   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
+//   by_member    clipping id || release id -> sequence (8 bytes BE) || release name; also
+//                clipping id || release part id -> the part's sequence || name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
 //   peers        peer name -> record (store/peers.h)            local peer list, never synced
 //   sync_index   level (1) || signedAt || id -> count || id sum || children    an aggregate tree
@@ -226,6 +227,14 @@ class WriteTxn {
 
   /// Stores a verified object and every index entry for it.
   [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
+  /// Removes the object id and every index entry for it: afterwards every query, the sync
+  /// index's counts and sums and the full-text index read as in an archive that never held
+  /// it (a word only it used is in no key). Entries that belong to other objects stay: a
+  /// release that lists a removed clipping still names it (by_member). Its seq is not given
+  /// again. The freed pages still hold its bytes until Archive::write() scrubs them after the
+  /// commit (docs/architecture.md, "Removal"). False when id is not stored. The store does
+  /// not refuse to store it again; a tombstone does.
+  bool remove(const ObjectId& id);
   bool contains(const ObjectId& id) const;
   std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
   /// As ReadTxn::releases, seeing this batch's own writes: to check a chain's head under
