@@ -50,12 +50,13 @@ enum Db : std::size_t {
   BY_MEMBER,
   KEYS,
   PEERS,
-  SYNC_INDEX
+  SYNC_INDEX,
+  RETRACTED
 };
-constexpr std::array<const char*, 16> DB_NAMES = {
-    "objects",   "by_time",      "by_published", "by_tag",    "by_signer", "by_content",
-    "by_seq",    "terms_recent", "terms",        "meta",      "by_kind",   "by_release",
-    "by_member", "keys",         "peers",        "sync_index"};
+constexpr std::array<const char*, 17> DB_NAMES = {
+    "objects",   "by_time",      "by_published", "by_tag",     "by_signer", "by_content",
+    "by_seq",    "terms_recent", "terms",        "meta",       "by_kind",   "by_release",
+    "by_member", "keys",         "peers",        "sync_index", "retracted"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -238,6 +239,7 @@ MapCeiling::MapCeiling(const std::filesystem::path& dir, std::size_t mapBytes,
 struct Archive::Dbs {
   std::array<MDB_dbi, DB_NAMES.size()> dbi{};
   bool hasSyncIndex = true;  // false: a schema-1 archive opened read-only
+  bool hasRetracted = true;  // false: a schema-1 or 2 archive opened read-only (no tombstones)
   MDB_dbi operator[](Db db) const { return dbi[db]; }
 };
 
@@ -352,6 +354,10 @@ bool Archive::openDatabases(bool created) {
       m_dbs->hasSyncIndex = false;
       return;
     }
+    if (db == RETRACTED && schema < 3 && readOnly) {
+      m_dbs->hasRetracted = false;
+      return;
+    }
     const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
     if (rc == MDB_NOTFOUND) {
       throw Error(m_options.dir.string() + " is not a fieldsync archive (no database " +
@@ -387,6 +393,12 @@ bool Archive::openDatabases(bool created) {
   }
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
+  }
+  if (schema == 2 && !readOnly) {
+    // Schema 2 -> 3: opening created the empty retracted database; nothing else changes.
+    const std::string version = std::to_string(SCHEMA_VERSION);
+    MDB_val value = lmdb::val(version);
+    lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
   }
   open = false;
   lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
@@ -558,6 +570,77 @@ std::uint64_t readCounter(MDB_txn* txn, MDB_dbi dbi, std::string_view name) {
   const auto number = parseNumber(*text);
   if (!number) throw Error("the archive's counter meta \"" + std::string(name) + "\" is damaged");
   return *number;
+}
+
+// Tombstones (archive.h: retracted).
+constexpr std::uint8_t TOMBSTONE_CLIPPING = 'c';
+constexpr std::uint8_t TOMBSTONE_SIGNER = 's';
+constexpr std::size_t CLIPPING_TOMBSTONE_BYTES = 1 + 2 * ID_BYTES;
+constexpr std::size_t SIGNER_TOMBSTONE_BYTES =
+    1 + protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES;
+
+[[noreturn]] void damagedTombstones() {
+  throw Error("the tombstones of retracted clippings (retracted) are damaged");
+}
+
+/// Every tombstone of clipping, by retraction id.
+std::vector<Tombstone> clippingTombstones(MDB_txn* txn, MDB_dbi dbi, const ObjectId& clipping) {
+  std::array<std::uint8_t, 1 + ID_BYTES> prefix{TOMBSTONE_CLIPPING};
+  std::memcpy(prefix.data() + 1, clipping.bytes.data(), ID_BYTES);
+  std::vector<Tombstone> out;
+  Cursor cursor(txn, dbi, "retracted");
+  MDB_val key = lmdb::val(prefix);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (key.mv_size != CLIPPING_TOMBSTONE_BYTES ||
+        (data.mv_size != 0 && data.mv_size != protocol::PUBLIC_KEY_BYTES)) {
+      damagedTombstones();
+    }
+    Tombstone& tombstone = out.emplace_back();
+    tombstone.retraction = idAtEnd(key);
+    if (data.mv_size != 0) {
+      PublicKey& signer = tombstone.onlyIfSignedBy.emplace();
+      std::memcpy(signer.bytes.data(), data.mv_data, protocol::PUBLIC_KEY_BYTES);
+    }
+  }
+  return out;
+}
+
+/// archive.h, ReadTxn::tombstone: an unconditional tombstone first.
+std::optional<Tombstone> strongestTombstone(MDB_txn* txn, MDB_dbi dbi, const ObjectId& clipping) {
+  const std::vector<Tombstone> all = clippingTombstones(txn, dbi, clipping);
+  for (const Tombstone& tombstone : all) {
+    if (!tombstone.onlyIfSignedBy) return tombstone;
+  }
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+/// archive.h, ReadTxn::signerTombstone: the first entry of signer has the earliest since.
+std::optional<ObjectId> findSignerTombstone(MDB_txn* txn, MDB_dbi dbi, const PublicKey& signer,
+                                            std::int64_t signedAt) {
+  std::array<std::uint8_t, 1 + protocol::PUBLIC_KEY_BYTES> prefix{TOMBSTONE_SIGNER};
+  std::memcpy(prefix.data() + 1, signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
+  Cursor cursor(txn, dbi, "retracted");
+  MDB_val key = lmdb::val(prefix);
+  if (!cursor.get(key, MDB_SET_RANGE) || !lmdb::startsWith(key, prefix)) return std::nullopt;
+  if (key.mv_size != SIGNER_TOMBSTONE_BYTES) damagedTombstones();
+  const auto* since = static_cast<const std::uint8_t*>(key.mv_data) + prefix.size();
+  if (static_cast<std::int64_t>(getBigEndian(since) ^ (std::uint64_t{1} << 63)) > signedAt) {
+    return std::nullopt;
+  }
+  return idAtEnd(key);
+}
+
+/// put() refuses payload (a clipping with id): a tombstone of id for any signer or for its
+/// own, or a signer tombstone of its signer from at or before its signedAt.
+bool refusedByTombstone(MDB_txn* txn, MDB_dbi dbi, const ObjectId& id,
+                        const protocol::Payload& payload) {
+  for (const Tombstone& tombstone : clippingTombstones(txn, dbi, id)) {
+    if (!tombstone.onlyIfSignedBy || *tombstone.onlyIfSignedBy == payload.signer) return true;
+  }
+  return findSignerTombstone(txn, dbi, payload.signer, payload.signedAt).has_value();
 }
 
 [[noreturn]] void damagedIndex(std::string_view term) {
@@ -1071,6 +1154,19 @@ std::vector<ReleaseEntry> ReadTxn::releasesContaining(const ObjectId& clipping) 
   return out;
 }
 
+std::optional<Tombstone> ReadTxn::tombstone(const ObjectId& clipping) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasRetracted) return std::nullopt;
+  return strongestTombstone(m_txn, dbs[RETRACTED], clipping);
+}
+
+std::optional<ObjectId> ReadTxn::signerTombstone(const PublicKey& signer,
+                                                 std::int64_t signedAt) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasRetracted) return std::nullopt;
+  return findSignerTombstone(m_txn, dbs[RETRACTED], signer, signedAt);
+}
+
 std::vector<protocol::Anchor> ReadTxn::anchors() const {
   std::vector<protocol::Anchor> out;
   Cursor cursor(m_txn, (*m_archive->m_dbs)[KEYS], "keys");
@@ -1446,6 +1542,9 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   bool& mapFull = m_pending->mapFull;
   const ObjectId& id = object.id();
   const protocol::Payload& payload = object.payload();
+  if (payload.clipping() != nullptr && refusedByTombstone(m_txn, dbs[RETRACTED], id, payload)) {
+    return PutOutcome::Retracted;
+  }
 
   {
     MDB_val key = lmdb::val(id.bytes);
@@ -1675,6 +1774,36 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
   if (rc == MDB_NOTFOUND) return false;
   lmdb::check(rc, "mdb_del(keys)");
   return true;
+}
+
+void WriteTxn::addTombstone(const ObjectId& clipping, const ObjectId& retraction,
+                            std::optional<PublicKey> onlyIfSignedBy) {
+  std::array<std::uint8_t, CLIPPING_TOMBSTONE_BYTES> key{TOMBSTONE_CLIPPING};
+  std::memcpy(key.data() + 1, clipping.bytes.data(), ID_BYTES);
+  std::memcpy(key.data() + 1 + ID_BYTES, retraction.bytes.data(), ID_BYTES);
+  const MDB_val value = onlyIfSignedBy ? lmdb::val(onlyIfSignedBy->bytes) : MDB_val{0, nullptr};
+  putEntry(m_txn, (*m_archive.m_dbs)[RETRACTED], RETRACTED, lmdb::val(key), value, 0,
+           m_pending->mapFull);
+}
+
+void WriteTxn::addSignerTombstone(const PublicKey& subject, std::int64_t since,
+                                  const ObjectId& retraction) {
+  std::array<std::uint8_t, SIGNER_TOMBSTONE_BYTES> key{TOMBSTONE_SIGNER};
+  std::memcpy(key.data() + 1, subject.bytes.data(), protocol::PUBLIC_KEY_BYTES);
+  putTime(key.data() + 1 + protocol::PUBLIC_KEY_BYTES, since);
+  std::memcpy(key.data() + 1 + protocol::PUBLIC_KEY_BYTES + TIME_BYTES, retraction.bytes.data(),
+              ID_BYTES);
+  putEntry(m_txn, (*m_archive.m_dbs)[RETRACTED], RETRACTED, lmdb::val(key), MDB_val{0, nullptr}, 0,
+           m_pending->mapFull);
+}
+
+std::optional<Tombstone> WriteTxn::tombstone(const ObjectId& clipping) const {
+  return strongestTombstone(m_txn, (*m_archive.m_dbs)[RETRACTED], clipping);
+}
+
+std::optional<ObjectId> WriteTxn::signerTombstone(const PublicKey& signer,
+                                                  std::int64_t signedAt) const {
+  return findSignerTombstone(m_txn, (*m_archive.m_dbs)[RETRACTED], signer, signedAt);
 }
 
 MDB_dbi PeersAccess::dbi(const Archive& archive) { return (*archive.m_dbs)[PEERS]; }

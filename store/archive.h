@@ -21,6 +21,9 @@
 //   peers        peer name -> record (store/peers.h)            local peer list, never synced
 //   sync_index   level (1) || signedAt || id -> count || id sum || children    an aggregate tree
 //                over by_time, for counts and id sums of ranges in sync order (sync_index.h)
+//   retracted    tombstones, never removed, never synced (the retractions themselves are):
+//                'c' || clipping id || retraction id -> onlyIfSignedBy (32) or ""
+//                's' || signer (32) || since (8 bytes BE, offset binary) || retraction id -> ""
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -68,7 +71,9 @@ using protocol::PublicKey;
 /// 2: adds sync_index. Opening a version-1 archive writable builds it from by_time in one
 /// write and sets version 2; opened read-only, such an archive reads as before but has no
 /// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
-inline constexpr std::uint32_t SCHEMA_VERSION = 2;
+/// 3: adds retracted (tombstones). Opening a version-2 archive writable creates it, empty, and
+/// sets version 3; opened read-only, such an archive reads as having no tombstones.
+inline constexpr std::uint32_t SCHEMA_VERSION = 3;
 
 /// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
 /// office has, so in practice the disk fills first (DiskFull, store/files.h).
@@ -124,7 +129,20 @@ struct SeqEntry {
   bool operator==(const SeqEntry&) const = default;
 };
 
-enum class PutOutcome { Stored, AlreadyPresent };
+/// What put() did. Retracted: a tombstone refuses the object (a clipping whose id is
+/// tombstoned for its signer, or whose signer is tombstoned from before its signedAt); nothing
+/// was stored, and callers count it as not stored, like AlreadyPresent.
+enum class PutOutcome { Stored, AlreadyPresent, Retracted };
+
+/// A clipping taken back by a retraction that took effect here (store/retraction.h decides
+/// where). onlyIfSignedBy: the tombstone refuses the clipping only when that key signed it
+/// (a retraction by the clipping's own signer names ids it cannot prove are its own);
+/// empty: whoever signed it.
+struct Tombstone {
+  ObjectId retraction;
+  std::optional<PublicKey> onlyIfSignedBy;
+  bool operator==(const Tombstone&) const = default;
+};
 
 /// Why a hex prefix did not name exactly one object.
 struct PrefixProblem {
@@ -191,6 +209,14 @@ class ReadTxn {
   /// This node's trust anchors (local configuration, never synced), by key.
   std::vector<protocol::Anchor> anchors() const;
 
+  /// The tombstone of clipping, if a retraction took it back here. When several did: one
+  /// without onlyIfSignedBy if there is one, else the one with the smallest retraction id.
+  std::optional<Tombstone> tombstone(const ObjectId& clipping) const;
+  /// The retraction of the signer tombstone of signer whose since is <= signedAt (the
+  /// earliest such since, then the smallest retraction id), if any: clippings signer signed
+  /// at signedAt are taken back.
+  std::optional<ObjectId> signerTombstone(const PublicKey& signer, std::int64_t signedAt) const;
+
   /// The objects stored after seq (that is, with a larger seq), in seq order, at most limit.
   /// For "what arrived since I last looked": pass the lastSeq() seen then. Seqs are local to
   /// this archive (another archive numbers the same objects differently) and a seq is never
@@ -247,6 +273,18 @@ class WriteTxn {
   /// Removes a trust anchor; false when the key was not one.
   bool removeAnchor(const PublicKey& key);
   std::optional<std::string> getMeta(std::string_view key) const;
+
+  /// Records that retraction took clipping back here: put() refuses it from now on (when
+  /// onlyIfSignedBy is given, only if that key signed it). Tombstones are never removed;
+  /// adding one twice is harmless. Does not remove the clipping: remove() does.
+  void addTombstone(const ObjectId& clipping, const ObjectId& retraction,
+                    std::optional<PublicKey> onlyIfSignedBy);
+  /// Records that retraction took back every clipping subject signed at or after since:
+  /// put() refuses them from now on. Never removed.
+  void addSignerTombstone(const PublicKey& subject, std::int64_t since, const ObjectId& retraction);
+  /// As ReadTxn's, seeing this batch's own writes.
+  std::optional<Tombstone> tombstone(const ObjectId& clipping) const;
+  std::optional<ObjectId> signerTombstone(const PublicKey& signer, std::int64_t signedAt) const;
 
  private:
   friend class Archive;

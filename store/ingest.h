@@ -15,6 +15,9 @@ namespace fieldsync::store {
 struct IngestResult {
   std::vector<ObjectId> stored;      // newly signed and stored, in input order
   std::vector<ObjectId> duplicates;  // content this key had already signed (existing ids)
+  /// Signed but refused by a tombstone (a signer tombstone of key from at or before
+  /// signedAt: its clippings were taken back), so not stored; in input order.
+  std::vector<ObjectId> retracted{};
 };
 
 /// Signs every clipping with key at signedAt and stores them in ONE transaction: all or

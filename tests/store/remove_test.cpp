@@ -16,6 +16,7 @@
 
 #include "protocol/text.h"
 #include "store/archive.h"
+#include "store/ingest.h"
 #include "store/prefix.h"
 #include "store/sync_index.h"
 #include "tests/store/store_fixture.h"
@@ -421,6 +422,163 @@ TEST(ArchiveRemove, RandomPutsAndRemovesMatchTheReference) {
     ASSERT_EQ(index.size(), live.size());
     ASSERT_NO_THROW(index.checkLayout());
   }
+}
+
+// --- Tombstones -----------------------------------------------------------------------------
+
+TEST(ArchiveTombstone, ATombstonedClippingIsRefusedEvenAfterReopening) {
+  const Corpus c;
+  const ObjectId retraction = c.goneCert.id();  // any id stands for the retraction here
+  TempArchive t;
+  t.putAll({c.gone1});
+  t.archive->write([&](WriteTxn& txn) {
+    EXPECT_FALSE(txn.tombstone(c.gone1.id()));
+    EXPECT_TRUE(txn.remove(c.gone1.id()));
+    txn.addTombstone(c.gone1.id(), retraction, std::nullopt);
+    EXPECT_EQ(txn.tombstone(c.gone1.id()), (Tombstone{retraction, std::nullopt}));
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Retracted);
+  });
+  t.reopen();
+  t.archive->write([&](WriteTxn& txn) {
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Retracted);
+    EXPECT_EQ(txn.put(c.keep1), PutOutcome::Stored);
+    txn.addTombstone(c.gone1.id(), retraction, std::nullopt);  // twice: harmless
+  });
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.count(), 1u);
+  EXPECT_FALSE(txn.contains(c.gone1.id()));
+  EXPECT_TRUE(txn.search("zanzibarite").empty());
+  EXPECT_EQ(txn.tombstone(c.gone1.id()), (Tombstone{retraction, std::nullopt}));
+  EXPECT_FALSE(txn.tombstone(c.keep1.id()));
+}
+
+TEST(ArchiveTombstone, ATombstoneForOneSignerRefusesOnlyThatSignersClipping) {
+  const Corpus c;
+  const PublicKey stranger = keyNumber(9).publicKey();
+  const ObjectId byStranger = c.goneCert.id();
+  const ObjectId byOffice = c.goneRelease.id();
+  TempArchive t;
+  t.archive->write([&](WriteTxn& txn) {
+    txn.addTombstone(c.gone1.id(), byStranger, stranger);
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Stored);  // signed by the office, not the stranger
+    EXPECT_TRUE(txn.remove(c.gone1.id()));
+    txn.addTombstone(c.gone1.id(), byOffice, c.office.publicKey());
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Retracted);
+  });
+  const ReadTxn txn = t.archive->beginRead();
+  const auto tombstone = txn.tombstone(c.gone1.id());
+  ASSERT_TRUE(tombstone);
+  EXPECT_TRUE(tombstone->onlyIfSignedBy);  // both conditional: the smallest retraction id
+  EXPECT_EQ(tombstone->retraction, std::min(byStranger, byOffice));
+  EXPECT_FALSE(txn.contains(c.gone1.id()));
+}
+
+TEST(ArchiveTombstone, AnUnconditionalTombstoneIsTheOneReported) {
+  const Corpus c;
+  TempArchive t;
+  const ObjectId low{};  // all zero: sorts first
+  const ObjectId high = c.goneCert.id();
+  t.archive->write([&](WriteTxn& txn) {
+    txn.addTombstone(c.gone1.id(), low, c.office.publicKey());
+    txn.addTombstone(c.gone1.id(), high, std::nullopt);
+  });
+  EXPECT_EQ(t.archive->beginRead().tombstone(c.gone1.id()), (Tombstone{high, std::nullopt}));
+}
+
+TEST(ArchiveTombstone, ASignerTombstoneRefusesClippingsSignedFromItsSince) {
+  const auto office = keyNumber(1);
+  const auto partner = keyNumber(2);
+  const ObjectId first = signBody(partner, clipping("r1"), 1).id();
+  const ObjectId later = signBody(partner, clipping("r2"), 1).id();
+  const auto before = signBody(office, clipping("Before"), 199);
+  const auto at = signBody(office, clipping("At"), 200);
+  const auto after = signBody(office, clipping("After"), 500);
+  const auto theirs = signBody(partner, clipping("Theirs"), 500);
+  const auto cert = signBody(
+      office, protocol::KeyCert{keyNumber(3).publicKey(), protocol::Role::Field, "Goma", 0}, 500);
+  TempArchive t;
+  t.archive->write([&](WriteTxn& txn) {
+    txn.addSignerTombstone(office.publicKey(), 300, later);
+    txn.addSignerTombstone(office.publicKey(), 200, first);
+    EXPECT_EQ(txn.signerTombstone(office.publicKey(), 250), first);
+  });
+  t.archive->write([&](WriteTxn& txn) {
+    EXPECT_EQ(txn.put(before), PutOutcome::Stored);
+    EXPECT_EQ(txn.put(at), PutOutcome::Retracted);
+    EXPECT_EQ(txn.put(after), PutOutcome::Retracted);
+    EXPECT_EQ(txn.put(theirs), PutOutcome::Stored);
+    EXPECT_EQ(txn.put(cert), PutOutcome::Stored);  // only clippings are taken back
+  });
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.count(), 3u);
+  EXPECT_FALSE(txn.signerTombstone(office.publicKey(), 199));
+  EXPECT_EQ(txn.signerTombstone(office.publicKey(), 200), first);
+  EXPECT_EQ(txn.signerTombstone(office.publicKey(), 1000), first);  // the earliest since
+  EXPECT_FALSE(txn.signerTombstone(partner.publicKey(), 1000));
+}
+
+/// Makes dir's archive (closed) a schema-2 archive: no retracted database, schema "2".
+void downgradeToSchema2(const std::filesystem::path& dir) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi retracted = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "retracted", 0, &retracted), 0);
+  ASSERT_EQ(mdb_drop(txn, retracted, 1), 0);
+  MDB_dbi meta = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+  std::string name = "schema";
+  std::string two = "2";
+  MDB_val key{name.size(), name.data()};
+  MDB_val data{two.size(), two.data()};
+  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
+TEST(ArchiveTombstone, ASchema2ArchiveGetsTombstonesWhenOpenedWritable) {
+  const Corpus c;
+  TempArchive t;
+  t.putAll({c.keep1});
+  t.archive.reset();
+  downgradeToSchema2(t.options.dir);
+
+  Options readOnly = t.options;
+  readOnly.readOnly = true;
+  t.reopen(readOnly);
+  {
+    const ReadTxn txn = t.archive->beginRead();
+    EXPECT_EQ(txn.getMeta("schema"), "2");
+    EXPECT_FALSE(txn.tombstone(c.keep1.id()));
+    EXPECT_FALSE(txn.signerTombstone(c.office.publicKey(), 100));
+    EXPECT_EQ(txn.count(), 1u);
+  }
+  Options writable = t.options;
+  writable.readOnly = false;
+  t.reopen(writable);
+  EXPECT_EQ(t.archive->beginRead().getMeta("schema"), std::to_string(SCHEMA_VERSION));
+  EXPECT_EQ(SCHEMA_VERSION, 3u);
+  t.archive->write([&](WriteTxn& txn) {
+    txn.addTombstone(c.gone1.id(), c.goneCert.id(), std::nullopt);
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Retracted);
+  });
+  EXPECT_TRUE(t.archive->beginRead().tombstone(c.gone1.id()));
+}
+
+TEST(ArchiveTombstone, IngestReportsClippingsATombstoneRefused) {
+  const auto office = keyNumber(1);
+  TempArchive t;
+  t.archive->write(
+      [&](WriteTxn& txn) { txn.addSignerTombstone(office.publicKey(), 50, ObjectId{}); });
+  const IngestResult result =
+      ingestClippings(*t.archive, office, {clipping("Taken back"), clipping("Also")}, 100);
+  EXPECT_TRUE(result.stored.empty());
+  EXPECT_TRUE(result.duplicates.empty());
+  EXPECT_EQ(result.retracted.size(), 2u);
+  EXPECT_EQ(t.count(), 0u);
 }
 
 }  // namespace
