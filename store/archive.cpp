@@ -24,6 +24,8 @@
 #include "store/lmdb.h"
 #include "store/peers_access.h"
 #include "store/prefix.h"
+#include "store/retraction.h"
+#include "store/scrub.h"
 #include "store/sync_index.h"
 
 namespace fieldsync::store {
@@ -61,6 +63,9 @@ constexpr std::array<const char*, 17> DB_NAMES = {
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
 constexpr std::string_view META_RECENT_BATCHES = "terms.recent.batches";
+// A scrub is owed: the last transaction whose freed pages it must overwrite (archive.h).
+constexpr std::string_view META_SCRUB = "scrub.through";
+constexpr std::string_view META_SCRUB_TICK = "scrub.tick";
 
 constexpr std::size_t TIME_BYTES = 8;
 constexpr std::size_t SEQ_BYTES = 8;
@@ -336,6 +341,11 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
       txn.setMeta(META_SCHEMA, std::to_string(SCHEMA_VERSION));
     });
   }
+  if (!options.readOnly && archive->beginRead().getMeta(META_SCRUB)) {
+    // A scrub owed from before: what the last process wrote since the removal may hold its
+    // bytes, so the next write() scrubs as right after a removal (archive.h, scrubStats).
+    archive->m_staleBuffers = true;
+  }
   return archive;
 }
 
@@ -407,6 +417,7 @@ bool Archive::openDatabases(bool created) {
 }
 
 std::size_t Archive::mapBytes() const {
+  std::lock_guard lock(m_gate->mutex);  // the environment may be reopening (scrub)
   MDB_envinfo info{};
   lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
   return info.me_mapsize;
@@ -797,22 +808,26 @@ std::vector<std::uint64_t> intersect(const std::vector<std::uint64_t>& shorter,
 
 // --- ReadTxn --------------------------------------------------------------------------------
 
-ReadTxn::ReadTxn(const Archive& archive, MDB_txn* txn) : m_archive(&archive), m_txn(txn) {}
+ReadTxn::ReadTxn(const Archive& archive, MDB_txn* txn, bool owns)
+    : m_archive(&archive), m_txn(txn), m_owns(owns) {}
 
 ReadTxn::ReadTxn(ReadTxn&& other) noexcept
-    : m_archive(other.m_archive), m_txn(std::exchange(other.m_txn, nullptr)) {}
+    : m_archive(other.m_archive),
+      m_txn(std::exchange(other.m_txn, nullptr)),
+      m_owns(other.m_owns) {}
 
 ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
   if (this != &other) {
-    if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+    if (m_txn != nullptr && m_owns) m_archive->finishTxn(m_txn, false);
     m_archive = other.m_archive;
     m_txn = std::exchange(other.m_txn, nullptr);
+    m_owns = other.m_owns;
   }
   return *this;
 }
 
 ReadTxn::~ReadTxn() {
-  if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+  if (m_txn != nullptr && m_owns) m_archive->finishTxn(m_txn, false);
 }
 
 ReadTxn Archive::beginRead() const { return ReadTxn(*this, beginTxn(MDB_RDONLY)); }
@@ -1398,6 +1413,10 @@ struct WriteTxn::Pending {
   std::optional<std::uint64_t> lastSeq;  // the seq given last
   std::uint64_t firstSeq = 0;            // the first seq this transaction gives
   bool mapFull = false;                  // a put failed with MDB_MAP_FULL: the batch must be rerun
+  bool trustChanged = false;             // WriteTxn::trustChanged()
+  bool settled = false;                  // settleRetractions ran for this batch
+  bool removed = false;                  // remove() took something: a scrub is owed
+  std::uint64_t scrubThrough = 0;        // set by flush(): meta "scrub.through", 0 if none
 };
 
 WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
@@ -1571,6 +1590,17 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   // After by_time, which a split of a block reads.
   ArchiveRangeIndex::insert({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id},
                             m_archive.m_options.syncIndexMaxChildren, mapFull);
+  switch (payload.kind()) {
+    case protocol::Kind::Retraction:
+    case protocol::Kind::KeyCert:
+    case protocol::Kind::Revocation:
+      pending.trustChanged = true;
+      break;
+    case protocol::Kind::Clipping:
+    case protocol::Kind::Release:
+    case protocol::Kind::ReleasePart:
+      break;
+  }
 
   const protocol::Clipping* clipping = payload.clipping();
   if (clipping == nullptr) return PutOutcome::Stored;
@@ -1745,6 +1775,7 @@ bool WriteTxn::remove(const ObjectId& id) {
     deleteEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), mapFull);
   }
   ArchiveRangeIndex::erase({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id}, mapFull);
+  pending.removed = true;
   if (clipping != nullptr && !pending.terms.dropClipping(*seq)) {
     for (const std::string& term : terms) {
       removePosting(m_txn, dbs[TERMS], dbs[TERMS_RECENT], term, *seq, batches, mapFull);
@@ -1766,6 +1797,7 @@ void WriteTxn::setAnchor(const protocol::Anchor& anchor) {
   MDB_val key = lmdb::val(anchor.key.bytes);
   MDB_val data = lmdb::val(value);
   putEntry(m_txn, (*m_archive.m_dbs)[KEYS], KEYS, key, data, 0, m_pending->mapFull);
+  m_pending->trustChanged = true;
 }
 
 bool WriteTxn::removeAnchor(const PublicKey& key) {
@@ -1773,8 +1805,13 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
   const int rc = ::mdb_del(m_txn, (*m_archive.m_dbs)[KEYS], &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;
   lmdb::check(rc, "mdb_del(keys)");
+  m_pending->trustChanged = true;
   return true;
 }
+
+ReadTxn WriteTxn::reader() const { return ReadTxn(m_archive, m_txn, /*owns=*/false); }
+
+bool WriteTxn::trustChanged() const { return m_pending->trustChanged; }
 
 void WriteTxn::addTombstone(const ObjectId& clipping, const ObjectId& retraction,
                             std::optional<PublicKey> onlyIfSignedBy) {
@@ -1840,6 +1877,17 @@ std::optional<std::string> WriteTxn::getMeta(std::string_view key) const {
 
 void WriteTxn::flush() {
   Pending& pending = *m_pending;
+  if (pending.trustChanged && !pending.settled) {
+    pending.settled = true;  // once: its own writes do not settle again
+    settleRetractions(*this);
+  }
+  const Archive::Dbs& metaDbs = *m_archive.m_dbs;
+  pending.scrubThrough = readCounter(m_txn, metaDbs[META], META_SCRUB);
+  if (pending.removed) {
+    // The pages this transaction frees, and those it writes that the next one frees.
+    pending.scrubThrough = std::max<std::uint64_t>(pending.scrubThrough, ::mdb_txn_id(m_txn) + 1);
+    setMeta(META_SCRUB, std::to_string(pending.scrubThrough));
+  }
   if (!pending.lastSeq) return;  // nothing stored
   setMeta(META_SEQ, std::to_string(*pending.lastSeq));
   if (pending.terms.empty()) return;
@@ -1963,6 +2011,103 @@ void WriteTxn::mergeRecentTerms() {
   setMeta(META_RECENT_BATCHES, "0");
 }
 
+// --- Scrubbing what was removed (store/scrub.h) ---------------------------------------------
+
+Archive::ScrubStats Archive::scrubStats() const {
+  ScrubStats stats = m_scrub;
+  const ReadTxn txn = beginRead();
+  stats.pending = readCounter(txn.m_txn, (*m_dbs)[META], META_SCRUB) != 0;
+  return stats;
+}
+
+bool Archive::reopenIfIdle() {
+  Gate& gate = *m_gate;
+  std::lock_guard lock(gate.mutex);
+  if (gate.resizing || gate.beginning != 0 || !gate.live.empty()) return false;
+  // Held under the gate's mutex: no transaction can begin until the environment is back.
+  MDB_envinfo info{};
+  lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+  ::mdb_env_close(m_env);
+  m_env = nullptr;
+  lmdb::check(::mdb_env_create(&m_env), "mdb_env_create");
+  lmdb::check(::mdb_env_set_maxdbs(m_env, static_cast<MDB_dbi>(DB_NAMES.size())),
+              "mdb_env_set_maxdbs");
+  lmdb::check(::mdb_env_set_mapsize(m_env, info.me_mapsize), "mdb_env_set_mapsize");
+  lmdb::check(::mdb_env_open(m_env, m_options.dir.c_str(), MDB_NOTLS, 0600),
+              "mdb_env_open(" + m_options.dir.string() + ")");
+  MDB_txn* txn = nullptr;
+  lmdb::check(::mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn), "mdb_txn_begin(read)");
+  lmdb::Txn owned(txn);  // its commit keeps the handles it opened
+  for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
+    if (db == RETRACTED && !m_dbs->hasRetracted) continue;
+    lmdb::check(::mdb_dbi_open(txn, DB_NAMES[db], 0, &m_dbs->dbi[db]),
+                std::string("mdb_dbi_open(") + DB_NAMES[db] + ")");
+  }
+  owned.commit();
+  return true;
+}
+
+void Archive::scrub(std::uint64_t through, bool removedNow) {
+  if (removedNow) m_staleBuffers = true;
+  // A reopen drops LMDB's page buffers, which may hold removed bytes and would otherwise be
+  // written again into the unused middle of later pages. Its errors leave no usable archive:
+  // they are thrown. Those of the scrub itself only leave it owed.
+  bool reopened = false;
+  if (m_staleBuffers && reopenIfIdle()) {
+    m_staleBuffers = false;
+    reopened = true;
+    MDB_envinfo info{};
+    lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+    // Pages written before the reopen may hold stale bytes: the next transaction frees some.
+    through = std::max<std::uint64_t>(through, info.me_last_txnid + 1);
+  }
+  try {
+    auto commitTick = [&] {
+      MDB_txn* txn = beginTxn(0);
+      bool open = true;
+      ScopeExit end([&] {
+        if (open) finishTxn(txn, false);
+      });
+      const std::string value = std::to_string(::mdb_txn_id(txn));
+      MDB_val key = lmdb::val(META_SCRUB_TICK);
+      MDB_val data = lmdb::val(value);
+      lmdb::check(::mdb_put(txn, (*m_dbs)[META], &key, &data, 0), "mdb_put(meta)");
+      open = false;
+      lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+    };
+    if (reopened || removedNow) {
+      // LMDB reuses (and so may we overwrite) only pages freed before the transaction
+      // before the current one: two commits bring the removal's pages within reach.
+      commitTick();
+      commitTick();
+    }
+    MDB_txn* txn = beginTxn(0);
+    bool open = true;
+    ScopeExit end([&] {
+      if (open) finishTxn(txn, false);
+    });
+    const ScrubReport report = scrubFile(
+        m_env, txn, through, [&] { return beginTxn(MDB_RDONLY); },
+        [&](MDB_txn* read) { finishTxn(read, false); });
+    ++m_scrub.passes;
+    m_scrub.bytesZeroed = report.bytesZeroed;
+    m_scrub.pagesHeld = report.freePagesHeld;
+    MDB_val key = lmdb::val(META_SCRUB);
+    if (report.complete && !m_staleBuffers) {
+      const int rc = ::mdb_del(txn, (*m_dbs)[META], &key, nullptr);
+      if (rc != MDB_NOTFOUND) lmdb::check(rc, "mdb_del(meta)");
+    } else {
+      const std::string value = std::to_string(through);
+      MDB_val data = lmdb::val(value);
+      lmdb::check(::mdb_put(txn, (*m_dbs)[META], &key, &data, 0), "mdb_put(meta)");
+    }
+    open = false;
+    lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+  } catch (const Error&) {
+    // Owed still (meta "scrub.through" stays): the next write() scrubs again.
+  }
+}
+
 // --- Archive::write -------------------------------------------------------------------------
 
 std::uint64_t Archive::pagesInUse(MDB_txn* txn) const {
@@ -2047,8 +2192,13 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
       // transaction whether or not it succeeds, so it is measured now.
       const std::uint64_t adds = bytesAdded(pagesBefore, txn);
       open = false;
+      const std::uint64_t scrubThrough = writeTxn.m_pending->scrubThrough;
+      const bool removed = writeTxn.m_pending->removed;
       const int rc = finishTxn(txn, true);
-      if (rc == MDB_SUCCESS) return;
+      if (rc == MDB_SUCCESS) {
+        if (scrubThrough != 0) scrub(scrubThrough, removed);
+        return;
+      }
       if (isDiskCode(rc, adds)) throwDiskFull(adds);
       if (rc != MDB_MAP_FULL) lmdb::fail("mdb_txn_commit", rc);
     } else {

@@ -176,7 +176,7 @@ class ReadTxn {
  public:
   ReadTxn(ReadTxn&&) noexcept;
   ReadTxn& operator=(ReadTxn&&) noexcept;
-  ~ReadTxn();  // aborts (read transactions have nothing to commit)
+  ~ReadTxn();  // aborts (read transactions have nothing to commit); a view of a write ends nothing
 
   /// The SignedObject bytes of id; the view dies with this transaction.
   std::optional<std::span<const std::uint8_t>> get(const ObjectId& id) const;
@@ -235,12 +235,15 @@ class ReadTxn {
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
   friend struct PeersAccess;  // peers.cpp: the peers database
   friend class ArchiveRangeIndex;
-  ReadTxn(const class Archive& archive, MDB_txn* txn);
+  friend class WriteTxn;
+  /// owns: this ReadTxn ends txn (a read transaction); else it is a view of a write.
+  ReadTxn(const class Archive& archive, MDB_txn* txn, bool owns = true);
   /// The by_time and sync_index databases in this transaction; throws Error when the archive
   /// has no sync index (schema 1 opened read-only).
   SyncTree syncTree() const;
   const class Archive* m_archive;
   MDB_txn* m_txn;
+  bool m_owns = true;
 };
 
 /// A batch of writes in one LMDB transaction. Only made by Archive::write(), which commits
@@ -286,6 +289,19 @@ class WriteTxn {
   std::optional<Tombstone> tombstone(const ObjectId& clipping) const;
   std::optional<ObjectId> signerTombstone(const PublicKey& signer, std::int64_t signedAt) const;
 
+  /// Every query of ReadTxn inside this batch, seeing its writes so far: for store code that
+  /// takes a ReadTxn (loadTrust, say) run inside a batch. The view ends nothing and must not
+  /// outlive this WriteTxn; a span it returns dies at the next write of the batch (a write
+  /// may move the page it points into), so copy what you keep before writing.
+  [[nodiscard]] ReadTxn reader() const;
+
+  /// True once this batch stored a Retraction, KeyCert or Revocation or changed a trust
+  /// anchor: what may change which retractions take effect. When it is true at the end of
+  /// the batch, Archive::write() calls store::settleRetractions(*this) (store/retraction.h)
+  /// once, in the same transaction, before it commits; what settleRetractions writes
+  /// (removals, tombstones) does not call it again.
+  bool trustChanged() const;
+
  private:
   friend class Archive;
   friend struct IngestAccess;  // ingest.cpp: passes the content hash it has already computed
@@ -293,7 +309,8 @@ class WriteTxn {
   WriteTxn(class Archive& archive, MDB_txn* txn);
   /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
   PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
-  /// Writes the batch's buffered term postings to terms_recent and the seq counter; merges
+  /// Ends the batch before its commit: settles retractions when trust changed, then writes
+  /// the batch's buffered term postings to terms_recent and the seq counter; merges
   /// terms_recent into terms when it has grown past the Options thresholds.
   void flush();
   void mergeRecentTerms();
@@ -317,7 +334,9 @@ class Archive {
 
   [[nodiscard]] ReadTxn beginRead() const;
 
-  /// Runs batch in one write transaction and commits it: all of it is stored or none. On
+  /// Runs batch in one write transaction and commits it: all of it is stored or none. A
+  /// batch that changed trust (WriteTxn::trustChanged) ends with store::settleRetractions in
+  /// the same transaction. On
   /// MDB_MAP_FULL the transaction is aborted, the map doubled (up to Options::maxMapBytes)
   /// and batch run again from the start, so batch must do nothing but writes through the
   /// WriteTxn (and may be called more than once). Throws what batch throws, after aborting;
@@ -329,6 +348,21 @@ class Archive {
   const std::filesystem::path& dir() const { return m_options.dir; }
   /// The current size of the map in bytes (grows on demand, see Options::initialMapBytes).
   std::size_t mapBytes() const;
+
+  /// What the last scrub did (docs/architecture.md, "Removal"): after a write() that removed
+  /// objects commits, and after every later write() until one completes, the archive
+  /// overwrites with zeros the bytes of data.mdb that no snapshot reads (free pages no reader
+  /// holds, the unused middle of live pages, the end of overflow pages), so removed bytes are
+  /// gone from the file. A reader that was open during the removal (of this process or
+  /// another) holds back the pages it may still read: the scrub is then incomplete and the
+  /// next write() scrubs again. For tests and benchmarks.
+  struct ScrubStats {
+    bool pending = false;  // a scrub is still owed (persisted in meta)
+    std::uint64_t passes = 0;
+    std::uint64_t bytesZeroed = 0;  // by the last pass
+    std::uint64_t pagesHeld = 0;    // free pages the last pass left to a reader
+  };
+  ScrubStats scrubStats() const;
 
  private:
   explicit Archive(Options options);
@@ -349,6 +383,13 @@ class Archive {
   /// Waits until no transaction of this process is live, then sets the map size: doubled
   /// when grow, else adopted from the environment (another process grew it).
   void remap(bool grow) const;
+  /// After a commit that left a scrub owed (through: the last transaction whose freed pages
+  /// must be overwritten): see scrubStats(). Errors of the scrub itself leave it owed.
+  void scrub(std::uint64_t through, bool removedNow);
+  /// Closes and opens the environment again when no transaction of this process is live
+  /// (LMDB keeps the buffers of pages a transaction wrote and reuses them with their old
+  /// bytes); false when one is live. The gate stays closed meanwhile.
+  bool reopenIfIdle();
   /// Pages of every tree (the free list included) as txn sees them; 0 when unknown.
   std::uint64_t pagesInUse(MDB_txn* txn) const;
   /// Bytes txn adds to the archive since it saw pagesBefore pages: what a commit needs free;
@@ -361,6 +402,8 @@ class Archive {
   MDB_env* m_env = nullptr;
   std::unique_ptr<Dbs> m_dbs;
   std::unique_ptr<Gate> m_gate;
+  bool m_staleBuffers = false;  // LMDB's page buffers may hold bytes of removed objects
+  ScrubStats m_scrub;
 };
 
 }  // namespace fieldsync::store

@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <random>
@@ -579,6 +580,72 @@ TEST(ArchiveTombstone, IngestReportsClippingsATombstoneRefused) {
   EXPECT_TRUE(result.duplicates.empty());
   EXPECT_EQ(result.retracted.size(), 2u);
   EXPECT_EQ(t.count(), 0u);
+}
+
+// --- A read view inside a write, and the trust hook ------------------------------------------
+
+TEST(ArchiveWriteReader, AReaderInsideABatchSeesItsWritesAndEndsNothing) {
+  const Corpus c;
+  TempArchive t;
+  t.putAll({c.keep1});
+  t.archive->write([&](WriteTxn& txn) {
+    EXPECT_EQ(txn.put(c.gone1), PutOutcome::Stored);
+    {
+      const ReadTxn view = txn.reader();
+      EXPECT_EQ(view.count(), 2u);
+      EXPECT_TRUE(view.contains(c.gone1.id()));
+      EXPECT_EQ(view.list({}).size(), 2u);
+      EXPECT_EQ(ArchiveRangeIndex(view).size(), 2u);
+    }  // ends nothing: the batch goes on
+    EXPECT_TRUE(txn.remove(c.keep1.id()));
+    txn.setAnchor({c.coordinator.publicKey(), protocol::Role::Coordinator, "hq"});
+    const ReadTxn view = txn.reader();
+    EXPECT_FALSE(view.contains(c.keep1.id()));
+    EXPECT_EQ(view.anchors().size(), 1u);
+  });
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.count(), 1u);
+  EXPECT_TRUE(txn.contains(c.gone1.id()));
+  EXPECT_EQ(txn.anchors().size(), 1u);
+}
+
+TEST(ArchiveWriteReader, TrustChangesWithCertificatesRevocationsRetractionsAndAnchors) {
+  const Corpus c;
+  const auto revocation =
+      signBody(c.coordinator, protocol::Revocation{keyNumber(4).publicKey(), 50, "lost"}, 100);
+  protocol::Retraction retract;
+  retract.clippings = {c.gone1.id()};
+  retract.reason = "wrong article";
+  const auto retraction = signBody(c.office, retract, 200);
+  TempArchive t;
+  auto changes = [&](const std::function<void(WriteTxn&)>& batch) {
+    bool changed = false;
+    t.archive->write([&](WriteTxn& txn) {
+      EXPECT_FALSE(txn.trustChanged());
+      batch(txn);
+      changed = txn.trustChanged();
+    });
+    return changed;
+  };
+  EXPECT_FALSE(changes([&](WriteTxn& txn) {
+    (void)txn.put(c.keep1);
+    (void)txn.put(c.release1);
+    (void)txn.put(c.keptPart);
+    (void)txn.remove(c.keep1.id());
+    txn.addTombstone(c.gone1.id(), c.goneCert.id(), std::nullopt);
+    EXPECT_FALSE(txn.removeAnchor(c.office.publicKey()));
+  }));
+  EXPECT_TRUE(changes([&](WriteTxn& txn) { (void)txn.put(c.goneCert); }));
+  EXPECT_FALSE(changes([&](WriteTxn& txn) { (void)txn.put(c.goneCert); }));  // already there
+  EXPECT_TRUE(changes([&](WriteTxn& txn) { (void)txn.put(revocation); }));
+  EXPECT_TRUE(changes([&](WriteTxn& txn) { (void)txn.put(retraction); }));
+  EXPECT_TRUE(changes([&](WriteTxn& txn) {
+    txn.setAnchor({c.coordinator.publicKey(), protocol::Role::Coordinator, "hq"});
+  }));
+  EXPECT_TRUE(
+      changes([&](WriteTxn& txn) { EXPECT_TRUE(txn.removeAnchor(c.coordinator.publicKey())); }));
+  EXPECT_EQ(t.archive->beginRead().ofKind(Kind::Retraction),
+            std::vector<ObjectId>{retraction.id()});
 }
 
 }  // namespace
