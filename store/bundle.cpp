@@ -82,8 +82,10 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   const auto releases = oldestFirst(protocol::Kind::Release);
   const auto parts = oldestFirst(protocol::Kind::ReleasePart);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
-  for (const auto* kind : {&revocations, &retractions, &releases, &parts})
-    notClippings.insert(kind->begin(), kind->end());
+  notClippings.insert(revocations.begin(), revocations.end());
+  notClippings.insert(retractions.begin(), retractions.end());
+  notClippings.insert(releases.begin(), releases.end());
+  notClippings.insert(parts.begin(), parts.end());
 
   std::set<ObjectId> arrivedAfter;
   if (selection.afterSeq)
