@@ -3,6 +3,7 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <map>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -81,6 +82,8 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
   notClippings.insert(revocations.begin(), revocations.end());
   notClippings.insert(releases.begin(), releases.end());
+  // Release parts travel with their release (below), never as clippings.
+  for (const auto& id : txn.ofKind(protocol::Kind::ReleasePart)) notClippings.insert(id);
 
   std::set<ObjectId> arrivedAfter;
   if (selection.afterSeq)
@@ -92,9 +95,10 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   if (selection.sinceRelease) {
     auto id = resolveRelease(txn, *selection.sinceRelease);
     if (!id) return id.error();
-    walkChain(txn, id.value(), [&](const ObjectId&, const protocol::Release& r) {
+    walkChain(txn, id.value(), [&](const ObjectId& link, const protocol::Release& r) {
       if (!since) since = {r.name, r.sequence};
-      released.insert(r.clippings.begin(), r.clippings.end());
+      if (auto members = releaseMembers(txn, link))
+        released.insert(members->clippings.begin(), members->clippings.end());
     });
   }
 
@@ -130,7 +134,7 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     chosen.insert(releases.begin(), releases.end());
   } else {
     for (const ObjectId& clipping : clippings)
-      for (const auto& entry : txn.releasesContaining(clipping)) chosen.insert(entry.id);
+      for (const auto& entry : releasesContaining(txn, clipping)) chosen.insert(entry.id);
     for (const ObjectId& id : releases)
       if (selection.afterSeq ? arrivedAfter.contains(id) : known && !(*known)(id))
         chosen.insert(id);
@@ -139,12 +143,19 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
         if (entry.sequence > since->second) chosen.insert(entry.id);
   }
   std::set<std::tuple<std::string, std::uint64_t, ObjectId>> ordered;
+  std::map<ObjectId, std::vector<ObjectId>> partsOf;
   for (const ObjectId& id : chosen)
     walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
       ordered.emplace(r.name, r.sequence, link);
+      partsOf[link] = r.parts;
     });
+  // Each release with its parts (those held) just before it, so it verifies complete.
   std::vector<ObjectId> releaseIds;
-  for (const auto& entry : ordered) releaseIds.push_back(std::get<2>(entry));
+  for (const auto& entry : ordered) {
+    for (const ObjectId& part : partsOf[std::get<2>(entry)])
+      if (txn.contains(part)) releaseIds.push_back(part);
+    releaseIds.push_back(std::get<2>(entry));
+  }
   dropKnown(releaseIds);
   dropKnown(keyCerts);
   dropKnown(revocations);
