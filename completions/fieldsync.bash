@@ -47,7 +47,7 @@ _fieldsync_command_options() {
     "keys list" | "release list" | "release show" | "peers list") echo "--json" ;;
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
-    "release create") echo "--tag --since-release --ids --notes --json" ;;
+    "release create") echo "--tag --since-release --ids --notes --include-untrusted --json" ;;
     "release export") echo "--out --json" ;;
     "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;
     "peers set")
