@@ -245,9 +245,10 @@ TEST_F(Releases, PartsAreCheckedAgainstTheirRelease) {
 }
 
 TEST_F(Releases, ABigReleaseIsSignedInPartsAndReadThroughThem) {
-  // More than one object holds: 70,000 clippings, three parts. They are stored as one batch
-  // of small clippings signed here (ingest's full-text index is not what this is about).
-  constexpr std::size_t N = 70000;
+  // More than one object holds: 33,000 clippings, two parts (PartsAreCheckedAgainstTheirRelease
+  // has three; the 100,000-clipping run is measured in the report, not in CI). They are
+  // stored as one batch of small clippings signed here.
+  constexpr std::size_t N = protocol::MAX_IDS_PER_OBJECT + 232;
   std::vector<protocol::VerifiedObject> clippings;
   clippings.reserve(N);
   for (std::size_t i = 0; i < N; ++i)
@@ -257,7 +258,7 @@ TEST_F(Releases, ABigReleaseIsSignedInPartsAndReadThroughThem) {
   });
   auto made = publish("big", {}, 200);
   ASSERT_TRUE(made.ok()) << made.error();
-  EXPECT_EQ(made->parts.size(), 3u);
+  EXPECT_EQ(made->parts.size(), 2u);
   EXPECT_EQ(made->members, N);
   EXPECT_TRUE(body(made->release).clippings.empty());
   for (const auto& part : made->parts)
@@ -278,14 +279,22 @@ TEST_F(Releases, ABigReleaseIsSignedInPartsAndReadThroughThem) {
   EXPECT_EQ(std::count(manifest.begin(), manifest.end(), '\n'), static_cast<long>(N + 1));
   EXPECT_EQ(verifyObject(txn, trust, made->parts[1].id()).partOf.size(), 1u);
 
-  // Carried to another archive in a bundle, it verifies there, whole.
+  // Carried in a bundle to another archive, with its parts, it verifies there: whole, as far
+  // as the parts go (the relay holds the release alone, so that this test stays fast; its
+  // clippings travel like any other).
+  TempDir relayDir, otherDir;
+  auto relay = Archive::open({.dir = relayDir.path(), .create = true});
+  relay->write([&](WriteTxn& w) {
+    for (const auto& part : made->parts) (void)w.put(part);
+    (void)w.put(made->release);
+  });
   std::vector<std::uint8_t> bundle;
   auto exported = exportBundle(
-      *m_archive, {},
+      *relay, {},
       [&](std::span<const std::uint8_t> s) { bundle.insert(bundle.end(), s.begin(), s.end()); },
       300);
   ASSERT_TRUE(exported.ok()) << exported.error();
-  TempDir otherDir;
+  EXPECT_EQ(exported->clippings, 0u) << "parts are not clippings";
   auto other = Archive::open({.dir = otherDir.path(), .create = true});
   other->write([&](WriteTxn& w) {
     w.setAnchor({m_coordinator.publicKey(), Role::Coordinator, "HQ"});
@@ -298,20 +307,21 @@ TEST_F(Releases, ABigReleaseIsSignedInPartsAndReadThroughThem) {
     return n;
   });
   ASSERT_TRUE(imported.ok() && imported->ok());
-  EXPECT_EQ(imported->stored, N + 4);
+  EXPECT_EQ(imported->stored, 3u);
   {
     auto there = other->beginRead();
     auto carried = verifyObject(there, loadTrust(there), made->release.id());
     EXPECT_EQ(carried.verdict(), Verdict::Valid);
+    EXPECT_TRUE(carried.missingParts.empty());
     EXPECT_EQ(carried.members, N);
-    EXPECT_TRUE(carried.missing.empty() && carried.missingParts.empty());
+    EXPECT_EQ(carried.missing.size(), N) << "its clippings have not travelled yet";
   }
 
   // Which releases list a clipping, through by_member's entries for parts (the store's
   // change: clipping id || part id -> sequence || name).
-  if (txn.releasesContaining(clippings[12345].id()).empty())
+  if (txn.releasesContaining(clippings[32800].id()).empty())
     GTEST_SKIP() << "by_member does not index release parts yet (store/archive.cpp)";
-  auto in = releasesContaining(txn, clippings[12345].id());
+  auto in = releasesContaining(txn, clippings[32800].id());
   ASSERT_EQ(in.size(), 1u);
   EXPECT_EQ(in[0].id, made->release.id());
 }
