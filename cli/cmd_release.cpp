@@ -304,8 +304,9 @@ int runExport(const Global& global, const std::string& which, const std::string&
       throw UsageError(releaseRef(release) + " does not verify (" + reportProblem(report) +
                        "): nothing was exported");
     if (!report.missingParts.empty())
-      throw UsageError(releaseRef(release) + ": part " + std::to_string(report.missingParts.front()) +
-                       " of " + std::to_string(report.parts) +
+      throw UsageError(releaseRef(release) + ": part " +
+                       std::to_string(report.missingParts.front()) + " of " +
+                       std::to_string(report.parts) +
                        " is not here yet, so its clippings are not known: nothing was exported");
     manifest = store::releaseManifest(txn, id.value());
     ref = releaseRef(release);
@@ -348,8 +349,8 @@ int runExport(const Global& global, const std::string& which, const std::string&
     std::cout << "To check it, people need this coordinator's key from another source than the "
                  "manifest (a key sent along with it proves nothing: a forger swaps both):\n"
                  "  minisign -V -P KEY -m "
-              << (dir / "manifest").string()
-              << "\nwith KEY from `fieldsync keys export-minisign " << releaseSigner.hex()
+              << (dir / "manifest").string() << "\nwith KEY from `fieldsync keys export-minisign "
+              << releaseSigner.hex()
               << "` on a node that trusts this coordinator, or as published in the office. "
                  "This node's KEY, to publish that way: "
               << keyLine << '\n';

@@ -27,8 +27,7 @@ std::string membersSummary(const store::ObjectReport& report) {
   if (!report.object) return "";
   const auto& body = report.object->payload.body;
   if (std::holds_alternative<protocol::ReleasePart>(body)) {
-    if (report.partOf.empty())
-      return "an orphan part: no release in this archive lists it (yet)";
+    if (report.partOf.empty()) return "an orphan part: no release in this archive lists it (yet)";
     return "part of " + refs(report.partOf);
   }
   if (!std::holds_alternative<protocol::Release>(body)) return "";
@@ -36,7 +35,9 @@ std::string membersSummary(const store::ObjectReport& report) {
   const std::size_t held = report.members - report.missing.size() - report.retracted.size() -
                            report.invalidMembers.size();
   if (report.untrustedMembers.empty()) {
-    if (held > 0) text += held == report.members ? ", all trusted" : ", " + std::to_string(held) + " held, all trusted";
+    if (held > 0)
+      text += held == report.members ? ", all trusted"
+                                     : ", " + std::to_string(held) + " held, all trusted";
   } else {
     text = std::to_string(report.untrustedMembers.size()) + " of " + text + " untrusted: ";
     for (std::size_t i = 0; i < report.untrustedMembers.size() && i < MAX_LISTED; ++i)
@@ -51,11 +52,12 @@ std::string membersSummary(const store::ObjectReport& report) {
     text += "; " + std::to_string(report.invalidMembers.size()) + " invalid";
   if (report.parts > 0) text += "; in " + plural(report.parts, "part");
   for (const auto part : report.missingParts)
-    text += "; part " + std::to_string(part) + " of " + std::to_string(report.parts) +
-            " not here yet";
+    text +=
+        "; part " + std::to_string(part) + " of " + std::to_string(report.parts) + " not here yet";
   if (report.strangerChain)
-    text += "; its signer is not trusted as coordinator here, so it is not part of the chain of "
-            "its name";
+    text +=
+        "; its signer is not trusted as coordinator here, so it is not part of the chain of "
+        "its name";
   return text;
 }
 

@@ -319,6 +319,7 @@ void verifyMembers(const ReadTxn& txn, const protocol::TrustGraph& trust,
   report.missingParts = members.missingParts;
   for (auto& problem : members.problems) report.chainProblems.push_back(std::move(problem));
   report.members = members.clippings.size();
+  std::map<std::pair<PublicKey, std::int64_t>, protocol::TrustStatus> judged;
   for (const ObjectId& member : members.clippings) {
     if (!txn.contains(member)) {
       if (retractedBy(txn, member)) {
@@ -343,10 +344,13 @@ void verifyMembers(const ReadTxn& txn, const protocol::TrustGraph& trust,
       report.invalidMembers.emplace_back(member, "not a clipping");
       continue;
     }
-    auto verdict = trust.evaluate(payload.signer, protocol::Role::Field, payload.signedAt);
-    if (!verdict.trusted())
+    // Clippings of one import share signer and signedAt: judge each pair once.
+    auto [at, fresh] = judged.try_emplace({payload.signer, payload.signedAt});
+    if (fresh)
+      at->second = trust.evaluate(payload.signer, protocol::Role::Field, payload.signedAt).status;
+    if (at->second != protocol::TrustStatus::Trusted)
       report.untrustedMembers.emplace_back(member,
-                                           std::string(protocol::trustStatusName(verdict.status)));
+                                           std::string(protocol::trustStatusName(at->second)));
   }
 }
 
@@ -462,7 +466,8 @@ Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_v
     if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty()) {
       const std::string name(text.substr(0, at));
       auto entries = chainReleases(txn, trust, name, std::nullopt, sequence);
-      if (entries.empty()) return "no release " + ref(name, sequence) + onlyStrangers(txn, trust, name);
+      if (entries.empty())
+        return "no release " + ref(name, sequence) + onlyStrangers(txn, trust, name);
       return pick(entries, ref(name, sequence));
     }
   }
@@ -589,8 +594,9 @@ Expected<MadeRelease, std::string> makeRelease(const ReadTxn& txn, const protoco
   chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
   if (chosen.empty())
     return std::string("no clipping matches") +
-           (leftOut.empty() ? "" : " that may be released (" + std::to_string(leftOut.size()) +
-                                       " left out as untrusted or invalid)") +
+           (leftOut.empty() ? ""
+                            : " that may be released (" + std::to_string(leftOut.size()) +
+                                  " left out as untrusted or invalid)") +
            ": nothing to release";
 
   std::vector<protocol::VerifiedObject> parts;
@@ -605,12 +611,14 @@ Expected<MadeRelease, std::string> makeRelease(const ReadTxn& txn, const protoco
              std::to_string(protocol::MAX_RELEASE_PARTS * protocol::MAX_IDS_PER_OBJECT) +
              " clippings; " + std::to_string(chosen.size()) + " were selected";
     for (std::size_t i = 0; i < count; ++i) {
-      const auto from = chosen.begin() + static_cast<std::ptrdiff_t>(i * protocol::MAX_IDS_PER_OBJECT);
+      const auto from =
+          chosen.begin() + static_cast<std::ptrdiff_t>(i * protocol::MAX_IDS_PER_OBJECT);
       const auto to = i + 1 == count ? chosen.end() : from + protocol::MAX_IDS_PER_OBJECT;
-      auto part = signBody(key,
-                           protocol::ReleasePart{name, release.sequence,
-                                                 static_cast<std::uint32_t>(i + 1), {from, to}},
-                           now);
+      auto part =
+          signBody(key,
+                   protocol::ReleasePart{
+                       name, release.sequence, static_cast<std::uint32_t>(i + 1), {from, to}},
+                   now);
       if (!part) return "part " + std::to_string(i + 1) + ": " + part.error();
       release.parts.push_back(part->id());
       parts.push_back(std::move(part).value());
@@ -675,10 +683,10 @@ std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
   const auto members = releaseMembers(txn, *object);
   if (!members.complete())
     throw Error(ref(release->name, release->sequence) + ": " +
-                (members.problems.empty() ? "part " + std::to_string(members.missingParts.front()) +
-                                                " of " + std::to_string(members.parts) +
-                                                " is not here yet"
-                                          : members.problems.front()));
+                (members.problems.empty()
+                     ? "part " + std::to_string(members.missingParts.front()) + " of " +
+                           std::to_string(members.parts) + " is not here yet"
+                     : members.problems.front()));
   std::string out = "# fieldsync release " + ref(release->name, release->sequence) + " id " +
                     releaseId.hex() + " signed by " + object->payload.signer.hex() + " at " +
                     protocol::formatUtc(object->payload.signedAt) + ", " +

@@ -109,10 +109,10 @@ struct ObjectReport {
   std::vector<ReleaseRef> releases;          // the releases of trusted chains that list it
   std::vector<ReleaseRef> strangerReleases;  // releases by keys not trusted as coordinator
   // Releases (chainProblems also for parts):
-  std::vector<std::string> chainProblems;  // "gap: weekly@2 ...", "fork at weekly@3: ...",
-                                           // "part 2: ..." (a part that breaks the rules)
-  std::size_t members = 0;                 // clippings listed (of the parts held)
-  std::size_t parts = 0;                   // parts it names (0: lists its clippings itself)
+  std::vector<std::string> chainProblems;   // "gap: weekly@2 ...", "fork at weekly@3: ...",
+                                            // "part 2: ..." (a part that breaks the rules)
+  std::size_t members = 0;                  // clippings listed (of the parts held)
+  std::size_t parts = 0;                    // parts it names (0: lists its clippings itself)
   std::vector<std::uint32_t> missingParts;  // parts not held yet (their members are unknown)
   std::vector<ObjectId> missing;            // listed clippings this archive does not hold
   std::vector<ObjectId> retracted;          // listed clippings retracted on this node

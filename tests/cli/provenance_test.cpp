@@ -550,12 +550,11 @@ TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
   // The key as a reader gets it another way: from a node that trusts HQ.
   const auto keyFile = run("goma", {"keys", "export-minisign", m_hq}).out;
   EXPECT_EQ(keyFile, run("hq", {"keys", "export-minisign"}).out);
-  const auto key = keyFile.substr(keyFile.find('\n') + 1, keyFile.find('\n', keyFile.find('\n') + 1) -
-                                                            keyFile.find('\n') - 1);
+  const auto key = keyFile.substr(
+      keyFile.find('\n') + 1, keyFile.find('\n', keyFile.find('\n') + 1) - keyFile.find('\n') - 1);
   EXPECT_NE(exported.out.find(key), std::string::npos) << "the signer is told its key to publish";
 
-  auto checked =
-      runProgram(MINISIGN, {"-V", "-P", key, "-m", (out / "manifest").string()}, m_dir);
+  auto checked = runProgram(MINISIGN, {"-V", "-P", key, "-m", (out / "manifest").string()}, m_dir);
   EXPECT_EQ(checked.status, 0) << checked.out << checked.err;
   EXPECT_NE((checked.out + checked.err)
                 .find("fieldsync release weekly@1 " + release["id"].get<std::string>()),

@@ -185,14 +185,17 @@ TEST_F(Releases, TwoTrustedCoordinatorsAtOneSequenceAreOneFork) {
   EXPECT_NE(refused.error().find("forked"), std::string::npos) << refused.error();
 }
 
-// --- parts -----------------------------------------------------------------------------------------
+// --- parts
+// -----------------------------------------------------------------------------------------
 
 TEST_F(Releases, PartsAreCheckedAgainstTheirRelease) {
   const auto ids = fakeIds(3 * 10, 7);
   auto part = [&](const protocol::SecretKey& key, std::uint32_t index, std::size_t from,
                   std::size_t to, std::uint64_t sequence = 1) {
     return sign(key,
-                protocol::ReleasePart{"big", sequence, index,
+                protocol::ReleasePart{"big",
+                                      sequence,
+                                      index,
                                       {ids.begin() + static_cast<std::ptrdiff_t>(from),
                                        ids.begin() + static_cast<std::ptrdiff_t>(to)}},
                 100);
@@ -226,8 +229,7 @@ TEST_F(Releases, PartsAreCheckedAgainstTheirRelease) {
   auto overlapping = part(m_coordinator, 2, 5, 15);
   auto otherRelease = part(m_coordinator, 2, 10, 20, 2);
   store({stranger, swapped, overlapping, otherRelease});
-  for (const auto& [bad, what] :
-       std::vector<std::pair<protocol::VerifiedObject, std::string>>{
+  for (const auto& [bad, what] : std::vector<std::pair<protocol::VerifiedObject, std::string>>{
            {stranger, "not by the release's signer"},
            {swapped, "says it is part 3"},
            {overlapping, "not above"},
