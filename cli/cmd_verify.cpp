@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/release_output.h"
 #include "store/provenance.h"
 
 namespace fieldsync::cli {
@@ -38,12 +39,16 @@ int run(const Global& global, const Options& options) {
   auto show = [&](const store::ObjectReport& report) {
     totals.add(report);
     if (options.json) {
-      objects.push_back(reportJson(report));
+      auto j = reportJson(report);
+      addMembersJson(j, report);
+      objects.push_back(std::move(j));
     } else if (!everything || options.verbose || report.verdict() != Verdict::Valid ||
-               !report.missing.empty()) {
+               !report.missing.empty() || !report.missingParts.empty() ||
+               !report.untrustedMembers.empty()) {
       // Over the whole archive only what needs attention is printed, so a problem is not lost
       // among thousands of OK lines.
       printReport(std::cout, report);
+      printMembers(std::cout, report, 11);
     }
   };
   if (!everything) {

@@ -80,12 +80,12 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   auto revocations = oldestFirst(protocol::Kind::Revocation);
   auto retractions = oldestFirst(protocol::Kind::Retraction);
   const auto releases = oldestFirst(protocol::Kind::Release);
-  const auto parts = oldestFirst(protocol::Kind::ReleasePart);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
   notClippings.insert(revocations.begin(), revocations.end());
   notClippings.insert(retractions.begin(), retractions.end());
   notClippings.insert(releases.begin(), releases.end());
-  notClippings.insert(parts.begin(), parts.end());
+  // Release parts travel with their release (below), never as clippings.
+  for (const auto& id : txn.ofKind(protocol::Kind::ReleasePart)) notClippings.insert(id);
 
   std::set<ObjectId> arrivedAfter;
   if (selection.afterSeq)
@@ -97,9 +97,10 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   if (selection.sinceRelease) {
     auto id = resolveRelease(txn, *selection.sinceRelease);
     if (!id) return id.error();
-    walkChain(txn, id.value(), [&](const ObjectId&, const protocol::Release& r) {
+    walkChain(txn, id.value(), [&](const ObjectId& link, const protocol::Release& r) {
       if (!since) since = {r.name, r.sequence};
-      released.insert(r.clippings.begin(), r.clippings.end());
+      if (auto members = releaseMembers(txn, link))
+        released.insert(members->clippings.begin(), members->clippings.end());
     });
   }
 
@@ -135,7 +136,7 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     chosen.insert(releases.begin(), releases.end());
   } else {
     for (const ObjectId& clipping : clippings)
-      for (const auto& entry : txn.releasesContaining(clipping)) chosen.insert(entry.id);
+      for (const auto& entry : releasesContaining(txn, clipping)) chosen.insert(entry.id);
     for (const ObjectId& id : releases)
       if (selection.afterSeq ? arrivedAfter.contains(id) : known && !(*known)(id))
         chosen.insert(id);
@@ -149,15 +150,14 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   for (const ObjectId& id : chosen)
     walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
       ordered.emplace(r.name, r.sequence, link);
-      for (const ObjectId& part : r.parts)
-        if (txn.contains(part)) partsOf[link].push_back(part);
+      partsOf[link] = r.parts;
     });
+  // Each release with its parts (those held) just before it, so it verifies complete.
   std::vector<ObjectId> releaseIds;
   for (const auto& entry : ordered) {
+    for (const ObjectId& part : partsOf[std::get<2>(entry)])
+      if (txn.contains(part)) releaseIds.push_back(part);
     releaseIds.push_back(std::get<2>(entry));
-    const auto withParts = partsOf.find(std::get<2>(entry));
-    if (withParts != partsOf.end())
-      releaseIds.insert(releaseIds.end(), withParts->second.begin(), withParts->second.end());
   }
   dropKnown(releaseIds);
   dropKnown(keyCerts);
