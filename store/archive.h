@@ -12,7 +12,8 @@
 //   terms_recent batchSeq (8 bytes BE) || term -> postings             full-text, recent batches
 //   terms        term || 0x00 || chunkSeq (8 bytes BE) -> postings     full-text, merged chunks
 //   meta         "schema" -> version, "seq" -> last seq given, "terms.recent.batches" -> number
-//                of batches in terms_recent, and node settings
+//                of batches in terms_recent, "scrub.through" -> a scrub is owed (scrubStats),
+//                "scrub.tick" -> the scrub's own small commits, and node settings
 //   by_kind      kind (1) || signedAt || id -> ""               every object but clippings
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
 //   by_member    clipping id || release id -> sequence (8 bytes BE) || release name; also
