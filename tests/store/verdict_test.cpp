@@ -37,15 +37,17 @@ RevocationRecord revoke(const protocol::SecretKey& by, const PublicKey& subject,
 
 TEST(Judge, CachedVerdictsAreTheGraphsAtEveryMomentAroundEachChange) {
   const auto hq = keyNumber(1), goma = keyNumber(2), bunia = keyNumber(3), coord = keyNumber(4),
-             stranger = keyNumber(5);
+             stranger = keyNumber(5), tana = keyNumber(6);
   // goma: certified until 2000, then again from a coordinator certified by HQ until 3000,
-  // revoked since 2500. bunia: certified by coord, which HQ revokes since 1500.
+  // revoked since 2500. bunia: certified by coord, which HQ revokes since 1500. tana:
+  // certified until 2000 only.
   const protocol::TrustGraph graph(
       {{hq.publicKey(), Role::Coordinator, "HQ"}},
       {certify(hq, goma.publicKey(), Role::Field, 100, 2000),
        certify(hq, coord.publicKey(), Role::Coordinator, 100, 0),
        certify(coord, goma.publicKey(), Role::Field, 1200, 3000),
-       certify(coord, bunia.publicKey(), Role::Field, 1000, 0)},
+       certify(coord, bunia.publicKey(), Role::Field, 1000, 0),
+       certify(hq, tana.publicKey(), Role::Field, 100, 2000)},
       {revoke(hq, goma.publicKey(), 2500, 2600), revoke(hq, coord.publicKey(), 1500, 1600)});
 
   EXPECT_EQ(graph.changesFor(goma.publicKey()), (std::vector<std::int64_t>{2000, 2500, 3000}));
@@ -59,7 +61,7 @@ TEST(Judge, CachedVerdictsAreTheGraphsAtEveryMomentAroundEachChange) {
   for (int i = 0; i < 200; ++i) moments.push_back(static_cast<std::int64_t>(random() % 4000));
   std::set<TrustStatus> seen;
   for (const auto& key : {hq.publicKey(), goma.publicKey(), bunia.publicKey(), coord.publicKey(),
-                          stranger.publicKey()})
+                          stranger.publicKey(), tana.publicKey()})
     for (Role role : {Role::Field, Role::Coordinator})
       for (std::int64_t at : moments) {
         const auto expected = graph.evaluate(key, role, at);
@@ -71,9 +73,9 @@ TEST(Judge, CachedVerdictsAreTheGraphsAtEveryMomentAroundEachChange) {
       }
   // Every status was met, so the comparison covered each kind of change.
   EXPECT_EQ(seen.size(), 5u);
-  // At most one evaluation per key, role and interval: goma has 4 intervals, the others 1
-  // (coord's revocation is its own change: 2).
-  EXPECT_LE(judge.evaluations(), 2u * (4 + 1 + 1 + 2 + 1));
+  // At most one evaluation per key, role and interval: goma has 4 intervals, coord and tana
+  // 2, the others 1.
+  EXPECT_LE(judge.evaluations(), 2u * (4 + 1 + 1 + 2 + 1 + 2));
 }
 
 TEST(Judge, AStoredClippingIsJudgedForTheFieldRoleAtItsSigningTime) {
