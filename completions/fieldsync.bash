@@ -39,8 +39,8 @@ _fieldsync_command_options() {
     "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
     add) echo "--title --source --author --date --url --tag --language --collection --json" ;;
-    list) echo "--tag --source --since --limit --json" ;;
-    search) echo "--limit --json" ;;
+    list) echo "--tag --source --since --limit --trusted --json" ;;
+    search) echo "--limit --trusted --json" ;;
     verify) echo "--all --verbose -v --json" ;;
     "keys trust") echo "--role --name --json" ;;
     "keys untrust" | "peers remove" | "peers forgive" | resume) echo "--json" ;;

@@ -344,11 +344,22 @@ Expected<ImportReport, protocol::BundleRejection> verifyBundle(
     protocol::Source source, std::vector<protocol::Anchor> anchors,
     const std::function<void(ObjectReport&&)>& sink, const std::filesystem::path& scratchParent,
     const ImportOptions& options) {
+  return verifyBundle(std::move(source), std::move(anchors), nullptr, sink, scratchParent, options);
+}
+
+Expected<ImportReport, protocol::BundleRejection> verifyBundle(
+    protocol::Source source, std::vector<protocol::Anchor> anchors, const Archive* keyring,
+    const std::function<void(ObjectReport&&)>& sink, const std::filesystem::path& scratchParent,
+    const ImportOptions& options) {
   const ScratchFolder scratch(scratchParent);  // outlives the archive in it
   Options archiveOptions;
   archiveOptions.dir = scratch.path() / "archive";
   archiveOptions.create = true;
   auto archive = Archive::open(archiveOptions);
+  if (keyring) {
+    auto txn = keyring->beginRead();
+    for (auto& anchor : txn.anchors()) anchors.push_back(std::move(anchor));
+  }
   if (!anchors.empty()) {
     archive->write([&](WriteTxn& txn) {
       for (const auto& anchor : anchors) txn.setAnchor(anchor);
@@ -356,11 +367,45 @@ Expected<ImportReport, protocol::BundleRejection> verifyBundle(
   }
   auto report = importBundle(*archive, std::move(source), options);
   if (!report) return report;
+  // What the bundle carried, before the keyring's certificates and revocations join it: only
+  // those objects are reported on.
+  std::set<ObjectId> carried;
+  {
+    auto txn = archive->beginRead();
+    txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+      carried.insert(id);
+      return true;
+    });
+  }
+  if (keyring) {
+    std::vector<protocol::VerifiedObject> records;
+    {
+      auto txn = keyring->beginRead();
+      for (auto kind : {protocol::Kind::KeyCert, protocol::Kind::Revocation})
+        for (const ObjectId& id : txn.ofKind(kind)) {
+          if (carried.contains(id)) continue;
+          auto bytes = txn.get(id);
+          if (!bytes) continue;
+          // Checked again on the way into the scratch archive, as everything stored is.
+          if (auto verified = protocol::verify(*bytes)) records.push_back(std::move(*verified));
+        }
+    }
+    if (!records.empty()) {
+      archive->write([&](WriteTxn& txn) {
+        for (const auto& record : records) (void)txn.put(record);
+      });
+    }
+  }
   const auto trust = [&] {
     auto txn = archive->beginRead();
     return loadTrust(txn);
   }();
-  verifyEveryObject(*archive, trust, sink, options.threads);
+  verifyEveryObject(
+      *archive, trust,
+      [&](ObjectReport&& object) {
+        if (carried.contains(object.id)) sink(std::move(object));
+      },
+      options.threads);
   return report;
 }
 
