@@ -174,9 +174,12 @@ int runExport(const Global& global, const ExportOptions& o) {
 
   const auto& s = summary.value();
   if (o.json) {
-    nlohmann::json doc{{"file", o.file},           {"objects", s.objects},
-                       {"clippings", s.clippings}, {"releases", s.releases},
-                       {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
+    nlohmann::json doc{{"file", o.file},
+                       {"objects", s.objects},
+                       {"clippings", s.clippings},
+                       {"releases", s.releases},
+                       {"keyCerts", s.keyCerts},
+                       {"revocations", s.revocations},
                        {"retractions", s.retractions},
                        {"bytes", out.size()}};
     doc["heldIds"] = s.heldIds ? nlohmann::json(*s.heldIds) : nlohmann::json(nullptr);
@@ -274,8 +277,7 @@ int runImport(const Global& global, const ImportOptions& o) {
     printProblems(std::cout, r.problems);
     std::cout << o.file << ": " << plural(r.read, "object") << " read, " << r.stored << " stored, "
               << r.alreadyPresent << " already present";
-    if (r.retracted)
-      std::cout << ", " << r.retracted << " retracted here (refused)";
+    if (r.retracted) std::cout << ", " << r.retracted << " retracted here (refused)";
     if (invalid) std::cout << ", " << invalid << " invalid (not stored)";
     std::cout << '\n';
     if (r.stick) std::cout << describeStick(*r.stick) << '\n';

@@ -19,6 +19,15 @@ std::string signerLine(const store::ObjectReport& report, const protocol::Public
 int runShow(const Global& global, const std::string& text, bool json) {
   auto home = openHome(global);
   auto txn = home->archive().beginRead();
+  // A retracted clipping is no longer here: say who took it back, when and why.
+  if (auto notice = retractedHere(txn, text)) {
+    if (json) {
+      std::cout << nlohmann::json{{"id", text}, {"retracted", retractionJson(*notice)}} << '\n';
+    } else {
+      std::cout << text << "\n" << describeRetraction(*notice) << '\n';
+    }
+    return EXIT_OK;
+  }
   auto id = resolveId(txn, text);
   auto object = protocol::decode(*txn.get(id));
   if (!object)

@@ -54,8 +54,18 @@ int run(const Global& global, const Options& options) {
   if (!everything) {
     auto txn = home->archive().beginRead();
     const auto trust = store::loadTrust(txn);
-    for (const auto& text : options.ids)
+    for (const auto& text : options.ids) {
+      if (auto notice = retractedHere(txn, text)) {  // gone from here, by a retraction
+        if (options.json) {
+          objects.push_back({{"id", text}, {"retracted", retractionJson(*notice)}});
+        } else {
+          std::cout << "RETRACTED  " << shortHex(text) << "  " << describeRetraction(*notice)
+                    << '\n';
+        }
+        continue;
+      }
       show(store::verifyObject(txn, trust, resolveId(txn, text)));
+    }
   } else {
     const auto trust = [&] {
       auto txn = home->archive().beginRead();

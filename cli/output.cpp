@@ -569,4 +569,29 @@ void VerifyTotals::add(const store::ObjectReport& report) {
   }
 }
 
+// --- Retraction ------------------------------------------------------------------------------
+
+std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
+                                                     const std::string& text) {
+  auto id = protocol::Digest::fromHex(text);
+  if (!id || txn.contains(*id)) return std::nullopt;
+  return store::retractionOf(txn, store::loadTrust(txn), *id);
+}
+
+std::string describeRetraction(const store::RetractionNotice& notice) {
+  const std::string by =
+      notice.signerName.empty() ? "key " + notice.signer.hex() : forTerminal(notice.signerName);
+  return "retracted by " + by + " on " + isoTime(notice.signedAt) + ": " +
+         forTerminal(notice.reason) + " (retraction " + shortHex(notice.retraction.hex()) + ")";
+}
+
+nlohmann::json retractionJson(const store::RetractionNotice& notice) {
+  return {{"retraction", notice.retraction.hex()},
+          {"signer", notice.signer.hex()},
+          {"signerName",
+           notice.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(notice.signerName)},
+          {"signedAt", isoTime(notice.signedAt)},
+          {"reason", notice.reason}};
+}
+
 }  // namespace fieldsync::cli

@@ -17,6 +17,7 @@
 #include "protocol/object.h"
 #include "protocol/trust.h"
 #include "store/provenance.h"
+#include "store/retraction.h"
 #include "store/verdict.h"
 
 namespace fieldsync::cli {
@@ -110,5 +111,19 @@ nlohmann::json reportJson(const store::ObjectReport& report);
 /// release one indented line per chain problem, missing or invalid clipping. Not listLine:
 /// without the id and the object's description, for `show`-style output that has them.
 void printReport(std::ostream& out, const store::ObjectReport& report, bool listLine = true);
+
+// --- Retraction ------------------------------------------------------------------------------
+
+/// The retraction that took the clipping `text` names here, when text is a full 64-hex id of a
+/// clipping this archive no longer holds because a retraction in effect here took it.
+std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
+                                                     const std::string& text);
+
+/// "retracted by HQ on 2026-12-06T10:00:00Z: names a source (retraction 5be0c2d1e3f4)", for
+/// people (text from the retraction's signer made safe for a terminal).
+std::string describeRetraction(const store::RetractionNotice& notice);
+
+/// {"retraction", "signer", "signerName" (or null), "signedAt", "reason"}.
+nlohmann::json retractionJson(const store::RetractionNotice& notice);
 
 }  // namespace fieldsync::cli

@@ -103,8 +103,9 @@ void settleRetractions(WriteTxn& txn) {
 Expected<RetractResult, std::string> retract(Archive& archive, const protocol::SecretKey& key,
                                              const RetractRequest& request, std::int64_t now) {
   if (request.reason.empty())
-    return std::string("a retraction needs a reason (--reason): it is what every node shows "
-                       "in place of the clipping");
+    return std::string(
+        "a retraction needs a reason (--reason): it is what every node shows "
+        "in place of the clipping");
   if (request.clippings.empty() && !request.subject)
     return std::string("name the clippings to retract, or --signer KEY");
   const PublicKey self = key.publicKey();

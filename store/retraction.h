@@ -57,11 +57,11 @@ struct RetractedClipping {
 };
 
 struct RetractResult {
-  std::vector<ObjectId> retractions;        // the objects signed (one per MAX_IDS_PER_OBJECT ids)
-  std::vector<RetractedClipping> removed;   // clippings removed from this archive
-  std::vector<ObjectId> notHeld;      // listed ids this archive does not hold (refused if
-                                      // they ever arrive)
-  std::vector<ObjectId> already;      // listed ids a retraction in effect here already took
+  std::vector<ObjectId> retractions;       // the objects signed (one per MAX_IDS_PER_OBJECT ids)
+  std::vector<RetractedClipping> removed;  // clippings removed from this archive
+  std::vector<ObjectId> notHeld;           // listed ids this archive does not hold (refused if
+                                           // they ever arrive)
+  std::vector<ObjectId> already;           // listed ids a retraction in effect here already took
 };
 
 /// Signs the retraction(s) of request with key and stores them in one batch, which removes

@@ -67,10 +67,8 @@ ClippingTrust Judge::judge(const protocol::DecodedObject& object) {
 }
 
 ClippingTrust Judge::judge(const ReadTxn& txn, const ObjectId& id, Check check) {
-  // Retraction: a tombstone for id makes it Retracted before anything else is looked at
-  // (txn.tombstone(id), once the store keeps them).
   const auto bytes = txn.get(id);
-  if (!bytes) return ClippingTrust::Invalid;
+  if (!bytes) return retractedBy(txn, id) ? ClippingTrust::Retracted : ClippingTrust::Invalid;
   if (check == Check::Signature) {
     auto verified = protocol::verify(*bytes);
     if (!verified || verified->id() != id) return ClippingTrust::Invalid;
