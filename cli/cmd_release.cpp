@@ -199,17 +199,18 @@ int runList(const Global& global, bool json) {
                {"forks", forks}});
           continue;
         }
-        std::cout << name << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
+        const std::string shown = forTerminal(name);  // names come from any signer
+        std::cout << shown << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
                   << isoTime(object.payload.signedAt).substr(0, 10) << "  " << report.members
                   << " clipping" << (report.members == 1 ? "" : "s") << "  signed by "
-                  << signerLabel(report) << "  " << verdictName(report.verdict());
+                  << forTerminal(signerLabel(report)) << "  " << verdictName(report.verdict());
         if (owner)
-          std::cout << "  (" << name << " by " << signerLabel(report)
-                    << ", not trusted: not part of the chain of " << name << ")";
+          std::cout << "  (" << shown << " by " << forTerminal(signerLabel(report))
+                    << ", not trusted: not part of the chain of " << shown << ")";
         if (!forks.empty()) {
           std::cout << "  FORK at";
           for (std::size_t i = 0; i < forks.size(); ++i)
-            std::cout << (i ? ", " : " ") << name << "@" << forks[i];
+            std::cout << (i ? ", " : " ") << shown << "@" << forks[i];
           std::cout << " (fieldsync verify " << shortHex(head.id.hex()) << ")";
         }
         std::cout << '\n';

@@ -101,7 +101,7 @@ int runSync(const Global& global, const SyncArgs& args) {
                                   {"error", errorJson(why, EXIT_UNREACHABLE)}}
                 << '\n';
     else
-      std::cerr << "fieldsync: sync with peer " << name << ": " << why << '\n';
+      std::cerr << "fieldsync: sync with peer " << name << ": " << forTerminal(why) << '\n';
     return EXIT_UNREACHABLE;
   }
   const node::ClientReport& report = dialed.report;
@@ -125,9 +125,9 @@ int runSync(const Global& global, const SyncArgs& args) {
         {"error", report.ok ? nlohmann::json(nullptr) : errorJson(report.failure, status)}};
     std::cout << out << '\n';
   } else if (report.ok) {
-    std::cout << node::formatReport(report) << '\n';
+    std::cout << forTerminal(node::formatReport(report)) << '\n';
   } else {
-    std::cerr << "fieldsync: sync with " << node::formatReport(report) << '\n';
+    std::cerr << "fieldsync: sync with " << forTerminal(node::formatReport(report)) << '\n';
   }
   return status;
 }
