@@ -461,13 +461,13 @@ ParseResult parseEmail(std::string_view bytes) {
   while (!g_mime_parser_eos(parser.get())) {
     GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
     if (!message) break;
-    const std::size_t line =
-        mbox ? lineAt(bytes, g_mime_parser_get_mbox_marker_offset(parser.get())) : 0;
+    // Counted only for an error: counting for every message would be quadratic.
+    const gint64 marker = mbox ? g_mime_parser_get_mbox_marker_offset(parser.get()) : -1;
     auto refuse = [&](const std::string& why) {
-      return ImportError{line, "message " + std::to_string(messages) + ": " + why};
+      return ImportError{lineAt(bytes, marker), "message " + std::to_string(messages) + ": " + why};
     };
     if (++messages > MAX_EMAIL_MESSAGES)
-      return ImportError{line, "more than " + std::to_string(MAX_EMAIL_MESSAGES) + " messages"};
+      return refuse("more than " + std::to_string(MAX_EMAIL_MESSAGES) + " messages");
 
     auto text = textOfMessage(message.get(), 0);
     if (!text || trimSpace(text->text).empty()) return refuse("no text part (attachments only?)");

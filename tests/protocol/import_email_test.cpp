@@ -147,6 +147,15 @@ TEST(EmailImport, AttachmentsAreNotTheText) {
   EXPECT_NE(e.message.find("no text part"), std::string::npos) << e.message;
 }
 
+TEST(EmailImport, AMessageWithoutTextIsRefusedWithItsLineInTheMbox) {
+  const auto e = parseError(
+      "From a@x Mon Jan 14 10:20:45 2013\nFrom: a@x\nSubject: one\n\ntext\n\n"
+      "From b@x Mon Jan 14 10:20:45 2013\nFrom: b@x\nSubject: two\nMIME-Version: 1.0\n"
+      "Content-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n");
+  EXPECT_EQ(e.line, 7u);  // its "From " line
+  EXPECT_EQ(e.message, "message 2: no text part (attachments only?)");
+}
+
 TEST(EmailImport, AnEmptyFileIsRefused) { EXPECT_EQ(parseError("  \n").message, "empty file"); }
 
 TEST(EmailImport, FormatDetectionFindsMboxAndMessages) {
