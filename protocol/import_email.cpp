@@ -27,6 +27,9 @@
 //    lines and everything from a signature separator ("-- ") or a mailing-list footer (a line
 //    of ten or more underscores) on are dropped. Lines are trimmed; paragraphs are separated
 //    by one blank line.
+// A web page saved as MHTML (a message with a Snapshot-Content-Location header, as Chrome
+// writes) gives the clipping the page gives as HTML, its saved address as the url when the
+// page names no canonical one.
 // A message with no text (only attachments) is refused, naming its line in the mbox.
 
 #include <gmime/gmime.h>
@@ -136,6 +139,7 @@ std::string toUtf8(std::string_view raw, std::string_view declared) {
 struct Text {
   std::string text;
   bool html = false;
+  html::Article article;  // what the web page rules found, for an HTML part
 };
 
 std::string partBytes(GMimePart* part) {
@@ -157,13 +161,13 @@ std::optional<Text> textOfPart(GMimePart* part) {
   const char* charset = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
   const std::string raw = partBytes(part);
   if (html) {
-    // The HTML rules read the bytes in their charset themselves (a <meta> may say it too).
+    // The part's charset, not a <meta> inside it, says what the bytes are.
     const std::string utf8 = toUtf8(raw, charset ? charset : "");
     html::Article article = html::readArticle(utf8, "UTF-8");
-    std::string text = article.body.empty() ? html::toText(utf8) : std::move(article.body);
-    return Text{std::move(text), true};
+    std::string text = article.body.empty() ? html::toText(utf8) : article.body;
+    return Text{std::move(text), true, std::move(article)};
   }
-  return Text{toUtf8(raw, charset ? charset : ""), false};
+  return Text{toUtf8(raw, charset ? charset : ""), false, {}};
 }
 
 std::optional<Text> textOf(GMimeObject* object, int depth);
@@ -482,6 +486,31 @@ ParseResult parseEmail(std::string_view bytes) {
         for (Clipping& c : digest.value()) clippings.push_back(std::move(c));
         continue;
       }
+    }
+
+    // A web page saved as MHTML (Chrome's "Webpage, Single File") is a page, not a mail:
+    // every field comes from the page, the saved address as the url when it names none.
+    if (const char* saved =
+            g_mime_object_get_header(GMIME_OBJECT(message.get()), "Snapshot-Content-Location");
+        saved != nullptr && text->html && !text->article.body.empty()) {
+      html::Article& a = text->article;
+      Clipping c;
+      c.title = a.title.empty() ? cleanSubject(g_mime_message_get_subject(message.get())
+                                                   ? g_mime_message_get_subject(message.get())
+                                                   : "")
+                                : std::move(a.title);
+      c.source = std::move(a.source);
+      c.authors = std::move(a.authors);
+      c.published = a.published.empty() ? dateOf(message.get()) : std::move(a.published);
+      c.url = a.url.empty() ? std::string(trimSpace(saved)) : std::move(a.url);
+      c.language = std::move(a.language);
+      c.body = std::move(a.body);
+      if (trimSpace(c.title).empty()) return refuse("a saved page without a title");
+      auto normal = normalizeClipping(std::move(c));
+      if (!normal) return refuse(normal.error());
+      clippings.push_back(std::move(normal).value());
+      if (!mbox) break;
+      continue;
     }
 
     const char* rawSubject = g_mime_message_get_subject(message.get());

@@ -42,6 +42,16 @@ TEST(HtmlImport, ASavedNewsPageGivesItsArticleAndMetadata) {
             "result could spark violence.");
 }
 
+// Chrome's "Webpage, Single File" is MIME: the e-mail importer hands its page to these rules.
+TEST(HtmlImport, APageSavedAsMhtmlGivesTheSameClippingAsTheHtml) {
+  EXPECT_EQ(detectFormat("x", readFixtureBytes("web/kenya-elections-article.mhtml")),
+            Format::Email);
+  const auto saved = parseEmail(readFixtureBytes("web/kenya-elections-article.mhtml"));
+  ASSERT_TRUE(saved.ok()) << saved.error().message;
+  ASSERT_EQ(saved->size(), 1u);
+  EXPECT_EQ(saved.value()[0], parseOne(readFixtureBytes("web/kenya-elections-article.html")));
+}
+
 TEST(HtmlImport, WithoutOpenGraphTheTitleLosesItsSiteTailAndTheCharsetIsTheDeclaredOne) {
   const Clipping c = parseOne(readFixtureBytes("web/ngo-statement-latin1.html"));
   EXPECT_EQ(c.title, "C\xC3\xB4te d'Ivoire: Justice for post-election crimes must be impartial");
