@@ -23,7 +23,8 @@
 //    (hidden, aria-hidden="true") or with a role of navigation, banner, complementary,
 //    contentinfo, dialog or alertdialog, nor inside elements whose class or id names cookie,
 //    consent, gdpr, newsletter, subscribe, share, social, related, promo, advert, sponsor,
-//    comment, breadcrumb, byline, author, dateline, caption, popup, modal or paywall.
+//    comment, breadcrumb, byline, author, dateline, caption, popup, modal, paywall, footer or
+//    unsubscribe (a newsletter's footer is often a <div class="footer">).
 //
 // Bounds: the input is at most MAX_IMPORT_BYTES; walkers stop at MAX_DEPTH levels (libxml2
 // itself refuses more than 256); each field is cut to its bound in normalizeClipping's terms
@@ -362,10 +363,10 @@ bool isChrome(const xmlNode* n) {
   if (xmlHasProp(n, reinterpret_cast<const xmlChar*>("hidden")) != nullptr) return true;
   if (lower(attribute(n, "aria-hidden")) == "true") return true;
   if (isChromeRole(n)) return true;
-  return classNames(
-      n, {"cookie",  "consent",  "gdpr",    "newsletter", "subscribe", "share",      "social",
-          "related", "promo",    "advert",  "sponsor",    "comment",   "breadcrumb", "byline",
-          "author",  "dateline", "caption", "popup",      "modal",     "paywall"});
+  return classNames(n, {"cookie",     "consent", "gdpr",   "newsletter", "subscribe", "share",
+                        "social",     "related", "promo",  "advert",     "sponsor",   "comment",
+                        "breadcrumb", "byline",  "author", "dateline",   "caption",   "popup",
+                        "modal",      "paywall", "footer", "unsubscribe"});
 }
 
 bool isParagraph(const xmlNode* n) {

@@ -80,6 +80,7 @@ TEST(EmailImport, AnHtmlOnlyMessageGoesThroughTheWebPageRules) {
   EXPECT_NE(c.body.find("41 cases of sexual violence \xE2\x80\x93 most"), std::string::npos)
       << c.body;
   EXPECT_EQ(c.body.find("track()"), std::string::npos);
+  EXPECT_TRUE(c.body.ends_with("most of them near IDP sites.")) << c.body;  // not the footer
 }
 
 std::string message(std::string_view headers, std::string_view body) {
