@@ -21,7 +21,8 @@
 //  - collection: the List-Id's name ("ICRtoP listserv <icrtop.lists.example.org>" ->
 //    "ICRtoP listserv"), else "e-mail";
 //  - body: for a forward ("---------- Forwarded message ---------", "Begin forwarded
-//    message:", or "-----Original Message-----" under a Fwd: subject), the text after the
+//    message:", "-------- Message transféré --------", "Début du message réexpédié :", or
+//    "-----Original Message-----" under a Fwd: subject), the text after the
 //    forwarded header block (the forwarder's note above it is dropped); for a reply, the
 //    text above "-----Original Message-----". Then quoted lines ("> ..."), "On ... wrote:"
 //    lines and everything from a signature separator ("-- ") or a mailing-list footer (a line
@@ -292,20 +293,40 @@ std::string listNameOf(GMimeMessage* message) {
   return std::string(trimSpace(inner.substr(0, inner.find_first_of(".>"))));
 }
 
+// English and French mailers (offices in Mali, the DRC, Côte d'Ivoire forward in French).
 bool isForwardMarker(std::string_view t) {
-  return (t.starts_with("-----") && t.find("Forwarded message") != std::string_view::npos) ||
-         startsWithIgnoreCase(t, "begin forwarded message");
+  const bool dashed = t.starts_with("-----");
+  return (dashed && (t.find("Forwarded message") != std::string_view::npos ||
+                     t.find("Message transf\xC3\xA9r\xC3\xA9") != std::string_view::npos)) ||
+         startsWithIgnoreCase(t, "begin forwarded message") ||
+         t.starts_with(
+             "D\xC3\xA9"
+             "but du message r\xC3\xA9"
+             "exp\xC3\xA9"
+             "di\xC3\xA9");
 }
 
 bool isOriginalMarker(std::string_view t) {
-  return t.starts_with("-----") && t.find("Original Message") != std::string_view::npos;
+  return t.starts_with("-----") && (t.find("Original Message") != std::string_view::npos ||
+                                    t.find("Message d'origine") != std::string_view::npos);
 }
 
+// A header line of a forwarded block: "From: ...", "De : ...". key is the English name.
 bool isHeaderLine(std::string_view t, std::string_view& value, std::string& key) {
-  for (std::string_view k : {"from:", "date:", "sent:", "subject:", "to:", "cc:", "reply-to:"}) {
-    if (startsWithIgnoreCase(t, k)) {
-      key = std::string(k.substr(0, k.size() - 1));
-      value = trimSpace(t.substr(k.size()));
+  struct Name {
+    std::string_view written, key;
+  };
+  constexpr Name NAMES[] = {{"from", "from"},         {"date", "date"},   {"sent", "date"},
+                            {"subject", "subject"},   {"to", "to"},       {"cc", "cc"},
+                            {"reply-to", "reply-to"}, {"de", "from"},     {"envoy\xC3\xA9", "date"},
+                            {"objet", "subject"},     {"\xC3\xA0", "to"}, {"\xC3\x80", "to"}};
+  const std::size_t colon = t.find(':');
+  if (colon == std::string_view::npos || colon > 12) return false;
+  const std::string_view name = trimSpace(t.substr(0, colon));  // "De :" has a space
+  for (const Name& n : NAMES) {
+    if (name.size() == n.written.size() && startsWithIgnoreCase(name, n.written)) {
+      key = std::string(n.key);
+      value = trimSpace(t.substr(colon + 1));
       return true;
     }
   }

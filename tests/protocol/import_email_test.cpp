@@ -113,6 +113,25 @@ TEST(EmailImport, AReplyKeepsTheTextAboveTheQuotedChain) {
   EXPECT_EQ(c[0].collection, "fieldnews");
 }
 
+TEST(EmailImport, AFrenchForwardIsReadLikeAnEnglishOne) {
+  const auto c =
+      parseOk(message("From: Joseph <joseph@example.org>\nSubject: TR: Uvira sous les eaux\n"
+                      "Date: 3 Mar 2024 10:00:00 +0000\nContent-Type: text/plain; charset=utf-8\n",
+                      "Pour le dossier RDC.\n\n"
+                      "-------- Message transf\xC3\xA9r\xC3\xA9 --------\n"
+                      "De : Radio Okapi <info@radiookapi.example>\n"
+                      "Date : dim. 3 mars 2024 08:00\n"
+                      "Objet : Uvira sous les eaux\n"
+                      "\xC3\x80 : joseph@example.org\n\n"
+                      "Les pluies ont fait monter le lac Tanganyika.\n\n"
+                      "Le dim. 3 mars 2024, Amina a \xC3\xA9"
+                      "crit :\n> Merci\n"));
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].title, "Uvira sous les eaux");
+  EXPECT_EQ(c[0].source, "Radio Okapi");
+  EXPECT_EQ(c[0].body, "Les pluies ont fait monter le lac Tanganyika.");
+}
+
 TEST(EmailImport, QuotedPrintableIso88591IsReadAsWindows1252) {
   // 0x93/0x94 are curly quotes in windows-1252, control characters in ISO-8859-1.
   const auto c = parseOk(message(
