@@ -6,7 +6,8 @@
 // (quoted-printable, base64) are undone by GMime; the declared charset is converted to UTF-8
 // (ISO-8859-1 is read as windows-1252, which every mailer that says ISO-8859-1 means; text
 // that declares none, or a charset that fails, is read as UTF-8 when valid, else as
-// windows-1252). An HTML part goes through the web page rules (import_html.cpp) with its
+// windows-1252), and format=flowed text is unwrapped (RFC 3676). An HTML part goes through the
+// web page rules (import_html.cpp) with its
 // charset. In an mbox, lines that a writer escaped (">From ", ">>From ") lose one '>'.
 //
 // A message whose text parseDigest reads as two or more clippings is a listserv digest: it
@@ -153,6 +154,22 @@ std::string partBytes(GMimePart* part) {
   return std::string(reinterpret_cast<const char*>(array->data), array->len);
 }
 
+// RFC 3676 format=flowed (Thunderbird's default): a line ending in a space continues on the
+// next one (the space dropped too with DelSp=yes), except the signature separator "-- "; a
+// leading space is stuffing. So a digest mailed flowed has its long lines back.
+std::string unflow(std::string_view text, bool delsp) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::string_view line : splitLines(text)) {
+    if (line.starts_with(' ')) line.remove_prefix(1);
+    const bool soft = line.ends_with(' ') && line != "-- ";
+    if (soft && delsp) line.remove_suffix(1);
+    out += line;
+    if (!soft) out += '\n';
+  }
+  return out;
+}
+
 std::optional<Text> textOfPart(GMimePart* part) {
   if (g_mime_part_is_attachment(part)) return std::nullopt;
   GMimeContentType* type = g_mime_object_get_content_type(GMIME_OBJECT(part));
@@ -168,7 +185,13 @@ std::optional<Text> textOfPart(GMimePart* part) {
     std::string text = article.body.empty() ? html::toText(utf8) : article.body;
     return Text{std::move(text), true, std::move(article)};
   }
-  return Text{toUtf8(raw, charset ? charset : ""), false, {}};
+  std::string text = toUtf8(raw, charset ? charset : "");
+  const char* format = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
+  if (format != nullptr && lower(trimSpace(format)) == "flowed") {
+    const char* delsp = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "delsp");
+    text = unflow(text, delsp != nullptr && lower(trimSpace(delsp)) == "yes");
+  }
+  return Text{std::move(text), false, {}};
 }
 
 std::optional<Text> textOf(GMimeObject* object, int depth);

@@ -132,6 +132,36 @@ TEST(EmailImport, AFrenchForwardIsReadLikeAnEnglishOne) {
   EXPECT_EQ(c[0].body, "Les pluies ont fait monter le lac Tanganyika.");
 }
 
+TEST(EmailImport, FlowedTextIsUnwrapped) {
+  const auto c = parseOk(message(
+      "From: a@example.org\nSubject: S\nDate: 1 Jan 2013 00:00 +0000\n"
+      "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=no\n",
+      "A long line wrapped \nby the mailer.\n From here, stuffed.\n\n-- \nsig\n"));
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[0].body, "A long line wrapped by the mailer.\nFrom here, stuffed.");
+}
+
+TEST(EmailImport, TheDigestMailedFlowedGivesItsTwelveClippings) {
+  // Wrap the digest as a flowed mailer does: at 72 bytes, soft breaks ending in a space.
+  const std::string digest = readFixtureBytes("icrtop-listserv-2013-01-11.txt");
+  std::string flowed;
+  for (std::string_view line : splitLines(digest)) {
+    while (line.size() > 72) {
+      std::size_t cut = line.rfind(' ', 72);
+      if (cut == std::string_view::npos || cut == 0) break;
+      flowed += std::string(line.substr(0, cut + 1)) + "\n";
+      line.remove_prefix(cut + 1);
+    }
+    if (line.starts_with(' ') || line.starts_with("From ")) flowed += ' ';
+    flowed += std::string(line) + "\n";
+  }
+  const auto mailed = parseOk(message(
+      "From: ICRtoP <icrtop@example.org>\nSubject: Digest\nDate: 11 Jan 2013 00:00 +0000\n"
+      "Content-Type: text/plain; charset=utf-8; format=flowed\n",
+      flowed));
+  EXPECT_EQ(mailed, parseDigest(digest).value());
+}
+
 TEST(EmailImport, QuotedPrintableIso88591IsReadAsWindows1252) {
   // 0x93/0x94 are curly quotes in windows-1252, control characters in ISO-8859-1.
   const auto c = parseOk(message(
