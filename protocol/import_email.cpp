@@ -356,6 +356,11 @@ bool isHeaderLine(std::string_view t, std::string_view& value, std::string& key)
   return false;
 }
 
+// A mailing-list footer starts with a line of ten or more underscores, as Mailman writes it.
+bool isListFooterLine(std::string_view t) {
+  return t.size() >= 10 && t.find_first_not_of('_') == std::string_view::npos;
+}
+
 struct Cleaned {
   std::string body;
   std::string source;  // named by the text, or the forwarded sender
@@ -396,7 +401,7 @@ Cleaned cleanBody(std::string_view text, bool forwardSubject) {
   std::vector<std::string_view> kept;
   for (std::size_t i = begin; i < end; ++i) {
     const std::string_view t = lines[i];
-    if (t == "--" || (t.size() >= 10 && t.find_first_not_of('_') == std::string_view::npos)) break;
+    if (t == "--" || isListFooterLine(t)) break;
     if (t.starts_with('>')) continue;
     if (endsWithIgnoreCase(t, "wrote:")) {
       if (startsWithIgnoreCase(t, "on ")) continue;
@@ -464,6 +469,14 @@ std::string firstLine(std::string_view body) {
   return std::string(line.substr(0, cut)) + "\xE2\x80\xA6";
 }
 
+// text up to a mailing-list footer.
+std::string_view withoutListFooter(std::string_view text) {
+  for (std::string_view line : splitLines(text))
+    if (isListFooterLine(trimSpace(line)))
+      return text.substr(0, static_cast<std::size_t>(line.data() - text.data()));
+  return text;
+}
+
 // Undoes mbox "From " escaping: ">From " -> "From ", ">>From " -> ">From ".
 std::string unescapeFrom(std::string_view text) {
   std::string out;
@@ -521,9 +534,9 @@ ParseResult parseEmail(std::string_view bytes) {
     if (!text || trimSpace(text->text).empty()) return refuse("no text part (attachments only?)");
     std::string body = mbox ? unescapeFrom(text->text) : std::move(text->text);
 
-    // A digest gives its articles.
+    // A digest gives its articles; the list server's footer is not part of the last one.
     if (!text->html) {
-      auto digest = parseDigest(body);
+      auto digest = parseDigest(withoutListFooter(body));
       if (digest && digest->size() >= 2) {
         if (clippings.size() + digest->size() > MAX_EMAIL_CLIPPINGS)
           return refuse("more than 100000 clippings");

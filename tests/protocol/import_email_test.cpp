@@ -133,10 +133,10 @@ TEST(EmailImport, AFrenchForwardIsReadLikeAnEnglishOne) {
 }
 
 TEST(EmailImport, FlowedTextIsUnwrapped) {
-  const auto c = parseOk(message(
-      "From: a@example.org\nSubject: S\nDate: 1 Jan 2013 00:00 +0000\n"
-      "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=no\n",
-      "A long line wrapped \nby the mailer.\n From here, stuffed.\n\n-- \nsig\n"));
+  const auto c =
+      parseOk(message("From: a@example.org\nSubject: S\nDate: 1 Jan 2013 00:00 +0000\n"
+                      "Content-Type: text/plain; charset=utf-8; format=flowed; delsp=no\n",
+                      "A long line wrapped \nby the mailer.\n From here, stuffed.\n\n-- \nsig\n"));
   ASSERT_EQ(c.size(), 1u);
   EXPECT_EQ(c[0].body, "A long line wrapped by the mailer.\nFrom here, stuffed.");
 }
@@ -155,11 +155,24 @@ TEST(EmailImport, TheDigestMailedFlowedGivesItsTwelveClippings) {
     if (line.starts_with(' ') || line.starts_with("From ")) flowed += ' ';
     flowed += std::string(line) + "\n";
   }
+  const auto mailed = parseOk(
+      message("From: ICRtoP <icrtop@example.org>\nSubject: Digest\nDate: 11 Jan 2013 00:00 +0000\n"
+              "Content-Type: text/plain; charset=utf-8; format=flowed\n",
+              flowed));
+  EXPECT_EQ(mailed, parseDigest(digest).value());
+}
+
+TEST(EmailImport, TheListServersFooterIsNotPartOfTheDigestsLastArticle) {
+  std::string digest = readFixtureBytes("icrtop-listserv-2013-01-11.txt");
+  // Without its own footer, so only the list server's ends the last article.
+  digest = digest.substr(0, digest.find("Thanks to"));
   const auto mailed = parseOk(message(
       "From: ICRtoP <icrtop@example.org>\nSubject: Digest\nDate: 11 Jan 2013 00:00 +0000\n"
-      "Content-Type: text/plain; charset=utf-8; format=flowed\n",
-      flowed));
-  EXPECT_EQ(mailed, parseDigest(digest).value());
+      "Content-Type: text/plain; charset=utf-8\n",
+      digest + "\n_______________________________________________\nicrtop mailing list\n"
+               "icrtop@lists.example.org\nhttps://lists.example.org/mailman/listinfo/icrtop\n"));
+  ASSERT_EQ(mailed.size(), 12u);
+  EXPECT_EQ(mailed.back().body.find("mailing list"), std::string::npos) << mailed.back().body;
 }
 
 TEST(EmailImport, QuotedPrintableIso88591IsReadAsWindows1252) {
