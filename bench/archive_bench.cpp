@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 #include <sodium.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -330,5 +331,77 @@ BENCHMARK(BM_SyncIndexAt)->Apply(syncIndexShapes)->Apply(syncIndexBlockSizes);
 BENCHMARK(BM_SyncIndexSum)->Apply(syncIndexShapes)->Apply(syncIndexBlockSizes);
 
 }  // namespace
+
+// --- Removal and scrub -----------------------------------------------------------------------
+
+/// A 10,000-clipping archive (fixture copies, imported in batches of 1,000), made once and
+/// copied for each run so every run removes from the same archive.
+const fs::path& removalTemplate() {
+  static TempDir dir;
+  static const bool made = [] {
+    auto archive = store::Archive::open({.dir = dir.path(), .create = true});
+    auto key = protocol::SecretKey::generate();
+    for (std::size_t batch = 0; batch < 10; ++batch) {
+      (void)store::ingestClippings(*archive, key, fixtureCopies(1000, batch * 1000),
+                                   1700000000 + static_cast<std::int64_t>(batch));
+    }
+    return true;
+  }();
+  (void)made;
+  return dir.path();
+}
+
+/// WriteTxn::remove of range(0) clippings spread over a 10,000-clipping archive in one
+/// write(), and the scrub that write() runs after its commit. Counters: remove_us (per
+/// clipping, the batch alone), commit_ms and scrub_ms (the rest of write()), archive_MB.
+void BM_RemoveAndScrub(benchmark::State& state) {
+  const auto removals = static_cast<std::size_t>(state.range(0));
+  double removeUs = 0;
+  double commitAndScrubMs = 0;
+  double scrubMs = 0;
+  double bytesZeroed = 0;
+  for (auto _ : state) {
+    TempDir dir;
+    fs::copy(removalTemplate(), dir.path());
+    auto archive = store::Archive::open({.dir = dir.path()});
+    std::vector<protocol::ObjectId> ids;
+    {
+      const auto all = archive->beginRead().since(0);
+      for (std::size_t i = 0; i < removals; ++i) ids.push_back(all[i * all.size() / removals].id);
+    }
+    using Clock = std::chrono::steady_clock;
+    Clock::time_point batchEnd;
+    const auto start = Clock::now();
+    archive->write([&](store::WriteTxn& txn) {
+      for (const auto& id : ids) (void)txn.remove(id);
+      batchEnd = Clock::now();
+    });
+    const auto end = Clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - start).count());
+    removeUs += std::chrono::duration<double, std::micro>(batchEnd - start).count() /
+                static_cast<double>(removals);
+    commitAndScrubMs += std::chrono::duration<double, std::milli>(end - batchEnd).count();
+    bytesZeroed += static_cast<double>(archive->scrubStats().bytesZeroed);
+    if (archive->scrubStats().pending) state.SkipWithError("the scrub did not complete");
+    // A write that removes nothing and owes no scrub: its commit alone, to subtract.
+    const auto plainStart = Clock::now();
+    archive->write([](store::WriteTxn& txn) { txn.setMeta("bench", "x"); });
+    scrubMs += std::chrono::duration<double, std::milli>(end - batchEnd).count() -
+               std::chrono::duration<double, std::milli>(Clock::now() - plainStart).count();
+  }
+  const auto n = static_cast<double>(state.iterations());
+  state.counters["remove_us"] = removeUs / n;
+  state.counters["commit_scrub_ms"] = commitAndScrubMs / n;
+  state.counters["scrub_ms"] = scrubMs / n;
+  state.counters["zeroed_MB"] = bytesZeroed / n / (1 << 20);
+  state.counters["archive_MB"] =
+      static_cast<double>(fs::file_size(removalTemplate() / "data.mdb")) / (1 << 20);
+}
+BENCHMARK(BM_RemoveAndScrub)
+    ->Arg(1)
+    ->Arg(1000)
+    ->Iterations(3)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 BENCHMARK_MAIN();

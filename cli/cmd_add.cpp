@@ -33,8 +33,10 @@ int run(const Global& global, Options options) {
   auto key = loadSecretKey(global, *home);
   auto result = store::ingestClippings(home->archive(), key, {normal.value()}, now());
   if (!result.retracted.empty())
-    throw UsageError("a retraction in effect here took this clipping's content: it is not signed "
-                     "again (fieldsync show ID of the retracted clipping says by whom and why)");
+    throw UsageError(
+        "a retraction in effect here takes this clipping back (its content, or what "
+        "this key signs from a date on): it is not stored (docs/trust.md, "
+        "\"Retraction\")");
   bool fresh = !result.stored.empty();
   const auto& id = fresh ? result.stored.front() : result.duplicates.front();
   if (options.json) {

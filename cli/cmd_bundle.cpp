@@ -1,6 +1,7 @@
 // fieldsync bundle: archives carried as files (USB stick, e-mail). export writes a bundle
-// durably; import stores every object that verifies; verify judges a bundle without the
-// node's archive; list shows what one holds. The work is store/bundle.h's; this file reads
+// durably; import stores every object that verifies; verify judges a bundle without storing
+// it (by this node's keyring with the bundle's own, when there is a node); list shows what one
+// holds. The work is store/bundle.h's; this file reads
 // files and prints.
 #include <algorithm>
 #include <fstream>
@@ -71,12 +72,16 @@ nlohmann::json problemJson(const protocol::BundleRejection& problem) {
 void printProblems(std::ostream& out, const std::vector<protocol::BundleRejection>& problems) {
   for (const auto& p : problems) {
     const bool object = p.damage == protocol::BundleDamage::InvalidObject;
-    out << (object ? "INVALID    " : "DAMAGED    ") << p.message() << '\n';
+    out << (object ? "INVALID    " : "DAMAGED    ") << forTerminal(p.message()) << '\n';
   }
 }
 
 std::string plural(std::uint64_t n, const std::string& word) {
   return std::to_string(n) + " " + word + (n == 1 ? "" : "s");
+}
+
+std::string plural(std::uint64_t n, const std::string& one, const std::string& many) {
+  return std::to_string(n) + " " + (n == 1 ? one : many);
 }
 
 std::size_t invalidObjects(const std::vector<protocol::BundleRejection>& problems) {
@@ -119,9 +124,7 @@ int runExport(const Global& global, const ExportOptions& o) {
   store::BundleSelection selection;
   if (!o.sinceRelease.empty()) selection.sinceRelease = o.sinceRelease;
   for (const auto& tag : o.tags) {
-    std::string t(protocol::trimSpace(tag));  // tags are stored lowercase
-    for (char& c : t)
-      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    std::string t = protocol::normalizeTag(tag);  // as stored tags are
     if (t.empty()) throw UsageError("--tag: empty tag");
     selection.tags.push_back(std::move(t));
   }
@@ -171,9 +174,12 @@ int runExport(const Global& global, const ExportOptions& o) {
 
   const auto& s = summary.value();
   if (o.json) {
-    nlohmann::json doc{{"file", o.file},           {"objects", s.objects},
-                       {"clippings", s.clippings}, {"releases", s.releases},
-                       {"keyCerts", s.keyCerts},   {"revocations", s.revocations},
+    nlohmann::json doc{{"file", o.file},
+                       {"objects", s.objects},
+                       {"clippings", s.clippings},
+                       {"releases", s.releases},
+                       {"keyCerts", s.keyCerts},
+                       {"revocations", s.revocations},
                        {"retractions", s.retractions},
                        {"bytes", out.size()}};
     doc["heldIds"] = s.heldIds ? nlohmann::json(*s.heldIds) : nlohmann::json(nullptr);
@@ -271,8 +277,7 @@ int runImport(const Global& global, const ImportOptions& o) {
     printProblems(std::cout, r.problems);
     std::cout << o.file << ": " << plural(r.read, "object") << " read, " << r.stored << " stored, "
               << r.alreadyPresent << " already present";
-    if (r.retracted)
-      std::cout << ", " << r.retracted << " retracted here (refused)";
+    if (r.retracted) std::cout << ", " << r.retracted << " retracted here (refused)";
     if (invalid) std::cout << ", " << invalid << " invalid (not stored)";
     std::cout << '\n';
     if (r.stick) std::cout << describeStick(*r.stick) << '\n';
@@ -292,33 +297,53 @@ struct VerifyOptions {
   bool verbose = false;
 };
 
-/// The anchors to judge by: the keys given with --trust (as coordinators), else this node's
-/// anchors when there is a node, else none.
-std::pair<std::vector<protocol::Anchor>, std::string> anchorsFor(const Global& global,
-                                                                 const VerifyOptions& o) {
+/// What a bundle is judged by: the keys given with --trust (as coordinators) with the
+/// bundle's own certificates and revocations; else, inside a node's home, that node's anchors,
+/// certificates and revocations together with the bundle's; else the bundle's alone, which
+/// can trust nobody. `words` says which, for the summary line.
+struct Judges {
   std::vector<protocol::Anchor> anchors;
+  std::unique_ptr<store::Home> home;  // its archive is the keyring, when there is one
+  std::string words;
+};
+
+Judges judgesFor(const Global& global, const VerifyOptions& o) {
+  Judges judges;
   for (const auto& text : o.trust) {
     auto key = protocol::PublicKey::fromHex(text);
     if (!key) throw UsageError("--trust " + text + ": not a public key (64 hex digits)");
-    anchors.push_back({*key, protocol::Role::Coordinator, "given with --trust"});
+    judges.anchors.push_back({*key, protocol::Role::Coordinator, "given with --trust"});
   }
-  if (!anchors.empty())
-    return {anchors, "the " + plural(anchors.size(), "key") + " given with --trust"};
+  if (!judges.anchors.empty()) {
+    judges.words = "the " + plural(judges.anchors.size(), "key") +
+                   " given with --trust and the bundle's own certificates";
+    return judges;
+  }
+  std::string why;
   try {
-    if (store::Home::exists(homePath(global))) {
-      auto home = store::Home::open(homePath(global));
-      auto txn = home->archive().beginRead();
-      anchors = txn.anchors();
-      return {anchors, "this node's " + plural(anchors.size(), "anchor")};
+    const auto dir = homePath(global);
+    if (store::Home::exists(dir)) {
+      judges.home = store::Home::open(dir);
+      auto txn = judges.home->archive().beginRead();
+      const auto anchors = txn.anchors().size();
+      const auto records = txn.ofKind(protocol::Kind::KeyCert).size() +
+                           txn.ofKind(protocol::Kind::Revocation).size();
+      judges.words = "this node's " + plural(anchors, "anchor") + " and " +
+                     plural(records, "certificate and revocation", "certificates and revocations") +
+                     " with the bundle's own";
+      return judges;
     }
-  } catch (const UsageError&) {
-    // No home folder at all: no anchors.
+    why = "no node in " + dir.string();
+  } catch (const UsageError& e) {
+    why = e.what();  // no home folder at all
   }
-  return {anchors, "no anchors (give --trust KEY): no signer can be trusted"};
+  judges.words = "the bundle's own certificates only (" + why +
+                 "; give --trust KEY): no signer can be trusted";
+  return judges;
 }
 
 int runVerify(const Global& global, const VerifyOptions& o) {
-  auto [anchors, trustedBy] = anchorsFor(global, o);
+  auto judges = judgesFor(global, o);
   store::ImportOptions options;
   InputFile input(o.file, options.limits);
   // The bar shows the bundle being read and its signatures checked; trust and chains after.
@@ -329,7 +354,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   auto objects = nlohmann::json::array();
   std::ostringstream lines;  // the reports, printed after the damage
   auto result = store::verifyBundle(
-      input.source(), std::move(anchors),
+      input.source(), std::move(judges.anchors), judges.home ? &judges.home->archive() : nullptr,
       [&](store::ObjectReport&& report) {
         if (bar) bar->clear();  // reading is over: the reports follow
         totals.add(report);
@@ -368,7 +393,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
   printProblems(std::cout, r.problems);
   std::cout << lines.str();
   std::cout << o.file << ": bundle of " << plural(r.header.objectCount, "object") << " made "
-            << isoTime(r.header.createdAt) << ", judged by " << trustedBy << '\n';
+            << isoTime(r.header.createdAt) << ", judged by " << judges.words << '\n';
   std::cout << "checked " << plural(totals.checked + refused, "object") << ": ";
   if (totals.checked + refused == 0) {
     std::cout << "the bundle is empty";
@@ -520,7 +545,7 @@ void addBundle(CLI::App& app, Invocation& invocation) {
   verifyCmd->add_option("file", ve->file, "The bundle (- for standard input)")->required();
   verifyCmd->add_option("--trust", ve->trust,
                         "Judge trust from this coordinator key (repeatable; default: this "
-                        "node's anchors, if there is a node)");
+                        "node's anchors, certificates and revocations, if there is a node)");
   verifyCmd->add_flag("--verbose,-v", ve->verbose, "Print every object, not only problems");
   verifyCmd->add_flag("--json", ve->json, "Print a JSON document");
   verifyCmd->footer(

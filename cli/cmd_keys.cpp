@@ -51,6 +51,17 @@ nlohmann::json anchorJson(const std::optional<protocol::Anchor>& anchor) {
 
 // --- trust, untrust --------------------------------------------------------------------------
 
+/// Whether any object in the archive is signed by key: a scan that stops at the first.
+bool signedAnything(const store::ReadTxn& txn, const protocol::PublicKey& key) {
+  bool found = false;
+  txn.forEach([&](const protocol::ObjectId&, std::span<const std::uint8_t> bytes) {
+    auto object = protocol::decode(bytes);
+    found = object && object->payload.signer == key;
+    return !found;
+  });
+  return found;
+}
+
 struct TrustOptions {
   std::string key, role, name;
   bool json = false;
@@ -66,17 +77,28 @@ int runTrust(const Global& global, const TrustOptions& o) {
       if (a.key == anchor.key) previous = a;
   }
   if (anchor.name.empty() && previous) anchor.name = previous->name;  // keep the name given before
+  // Accepted either way (the key may sign tomorrow), but a key nothing here is signed by is
+  // as likely a typo as a newcomer.
+  const bool signsSomething =
+      anchor.key == home->publicKey() || signedAnything(home->archive().beginRead(), anchor.key);
+  const std::string warning = signsSomething ? ""
+                                             : "no object in this archive is signed by " +
+                                                   anchor.key.hex() + "; check it was not mistyped";
   home->archive().write([&](store::WriteTxn& txn) { txn.setAnchor(anchor); });
   if (o.json) {
-    std::cout << nlohmann::json{{"anchor", anchorJson(anchor)}, {"previous", anchorJson(previous)}}
+    std::cout << nlohmann::json{{"anchor", anchorJson(anchor)},
+                                {"previous", anchorJson(previous)},
+                                {"warning", warning.empty() ? nlohmann::json(nullptr)
+                                                            : nlohmann::json(warning)}}
               << '\n';
     return EXIT_OK;
   }
+  if (!warning.empty()) std::cerr << "fieldsync: warning: " << warning << '\n';
   std::cout << "Trusting " << anchor.key.hex() << " as " << protocol::roleName(anchor.role)
-            << " anchor" << (anchor.name.empty() ? "" : " \"" + anchor.name + "\"");
+            << " anchor" << (anchor.name.empty() ? "" : " \"" + forTerminal(anchor.name) + "\"");
   if (previous)
     std::cout << " (was " << protocol::roleName(previous->role)
-              << (previous->name.empty() ? "" : " \"" + previous->name + "\"") << ")";
+              << (previous->name.empty() ? "" : " \"" + forTerminal(previous->name) + "\"") << ")";
   std::cout << '\n';
   return EXIT_OK;
 }
@@ -147,7 +169,7 @@ int runList(const Global& global, bool json) {
     std::string role = row.verdict.role ? std::string(protocol::roleName(*row.verdict.role)) : "-";
     role.resize(11, ' ');
     std::cout << row.key.hex() << "  " << status << "  " << role << "  "
-              << (row.name.empty() ? "(no name)" : row.name);
+              << (row.name.empty() ? "(no name)" : forTerminal(row.name));
     std::vector<std::string> notes;
     if (row.self) notes.push_back("this node");
     if (row.verdict.trusted() && row.verdict.path.size() > 1)

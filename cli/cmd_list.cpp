@@ -1,6 +1,7 @@
-// fieldsync list and fieldsync search: clippings newest first, as lines or JSON. Objects
-// signed more than a day ahead of this computer's clock come last, marked future-dated
-// (docs/decisions/0005-future-dated-objects.md).
+// fieldsync list and fieldsync search: clippings newest first, as lines or JSON, each with
+// its verdict (store/verdict.h): a mark before the line, a "trust" field in JSON; --trusted
+// keeps only the trusted ones. Objects signed more than a day ahead of this computer's clock
+// come last, marked future-dated (docs/decisions/0005-future-dated-objects.md).
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -11,7 +12,9 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "protocol/text.h"
+#include "store/provenance.h"
 #include "store/sync_index.h"
+#include "store/verdict.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -53,50 +56,74 @@ std::size_t widened(std::size_t limit, std::size_t n) {
   return limit > SIZE_MAX - n ? SIZE_MAX : limit + n;
 }
 
-/// Prints the objects with these ids: one line each, or one JSON document. Future-dated ones
+/// Which of the listed objects to print, and how.
+struct Printing {
+  std::size_t limit = SIZE_MAX;
+  bool trustedOnly = false;  // --trusted: only those whose verdict is trusted
+  bool json = false;
+};
+
+/// Prints the objects with these ids, in this order, at most p.limit of them: one line each
+/// behind its trust mark, or one JSON document with "trust" in each object. Future-dated ones
 /// are marked "future-dated (signed TIME, N days ahead)", in JSON futureDated and daysAhead.
 void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectId>& ids,
                   const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
-                  bool json) {
+                  const Printing& p) {
+  const auto graph = store::loadTrust(txn);
+  store::Judge judge(graph);
   auto list = nlohmann::json::array();
+  std::size_t printed = 0;
   for (const auto& id : ids) {
+    if (printed == p.limit) break;
     auto bytes = txn.get(id);
     if (!bytes) continue;
     auto object = protocol::decode(*bytes);
     if (!object)
       throw Error("stored object " + id.hex() + " does not decode (" + object.error().message() +
                   "): run fieldsync verify --all");
+    const store::ClippingTrust trust = judge.judge(object.value());
+    if (p.trustedOnly && trust != store::ClippingTrust::Trusted) continue;
+    ++printed;
     const auto signedAt = future.find(id);
-    if (json) {
+    if (p.json) {
       auto j = objectJson(object.value(), false);
+      j["trust"] = store::trustName(trust);
       if (signedAt != future.end()) {
         j["futureDated"] = true;
         j["daysAhead"] = daysAhead(signedAt->second, clock);
       }
       list.push_back(std::move(j));
     } else if (signedAt == future.end()) {
-      printListLine(std::cout, object.value());
+      printListLine(std::cout, object.value(), trust);
     } else {
       std::ostringstream line;
-      printListLine(line, object.value());
+      printListLine(line, object.value(), trust);
       std::string text = line.str();
       if (!text.empty() && text.back() == '\n') text.pop_back();
       std::cout << text << "  future-dated (signed " << isoTime(signedAt->second) << ", "
                 << daysAhead(signedAt->second, clock) << " days ahead)\n";
     }
   }
-  if (json) std::cout << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
+  if (p.json) std::cout << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
+}
+
+/// The ids to walk and how many to ask the store for: with --trusted the store cannot know
+/// which ones will be left out, so all of them, cut while printing.
+std::size_t storeLimit(const Printing& p, std::size_t future) {
+  return p.trustedOnly ? SIZE_MAX : widened(p.limit, future);
 }
 
 struct ListOptions {
   std::string tag, source, since;
   std::size_t limit = 0;
+  bool trusted = false;
   bool json = false;
 };
 
 struct SearchOptions {
   std::vector<std::string> words;
   std::size_t limit = 0;
+  bool trusted = false;
   bool json = false;
 };
 
@@ -109,16 +136,23 @@ void addList(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--source", o->source, "Only clippings from this source");
   cmd->add_option("--since", o->since, "Only clippings published on or after this date");
   cmd->add_option("--limit", o->limit, "At most this many");
+  cmd->add_flag("--trusted", o->trusted,
+                "Only clippings whose signer this node trusts (no UNTRUSTED, REVOKED... marks)");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->footer(
       "Examples:\n"
       "  fieldsync list --tag region:mali --since 2013-01 --limit 20\n"
+      "  fieldsync list --trusted\n"
       "  fieldsync list --json | jq -r '.objects[].title'");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] {
       store::ListQuery query;
       query.kind = protocol::Kind::Clipping;
-      if (!o->tag.empty()) query.tag = o->tag;
+      if (!o->tag.empty()) {
+        // Stored tags are normal (protocol::normalizeTag): fold the one asked for the same way.
+        query.tag = protocol::normalizeTag(o->tag);
+        if (query.tag->empty()) throw UsageError("--tag: empty tag");
+      }
       if (!o->source.empty()) query.source = o->source;
       if (!o->since.empty()) {
         auto date = protocol::parseDate(o->since);
@@ -129,9 +163,9 @@ void addList(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const std::size_t limit = o->limit ? o->limit : SIZE_MAX;
-      query.limit = widened(limit, future.size());
-      printObjects(txn, futureLast(txn.list(query), future, limit), future, clock, o->json);
+      const Printing p{o->limit ? o->limit : SIZE_MAX, o->trusted, o->json};
+      query.limit = storeLimit(p, future.size());
+      printObjects(txn, futureLast(txn.list(query), future, query.limit), future, clock, p);
       return EXIT_OK;
     };
   });
@@ -142,8 +176,9 @@ void addSearch(CLI::App& app, Invocation& invocation) {
   auto* cmd = app.add_subcommand("search", "Find clippings whose title or body hold every word");
   cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")->required();
   cmd->add_option("--limit", o->limit, "At most this many");
+  cmd->add_flag("--trusted", o->trusted, "Only clippings whose signer this node trusts");
   cmd->add_flag("--json", o->json, "Print a JSON document");
-  cmd->footer("Example:\n  fieldsync search cholera mopti --limit 10");
+  cmd->footer("Example:\n  fieldsync search cholera mopti --limit 10 --trusted");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] {
       std::string words;
@@ -154,9 +189,9 @@ void addSearch(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const std::size_t limit = o->limit ? o->limit : SIZE_MAX;
-      const auto found = txn.search(words, widened(limit, future.size()));
-      printObjects(txn, futureLast(found, future, limit), future, clock, o->json);
+      const Printing p{o->limit ? o->limit : SIZE_MAX, o->trusted, o->json};
+      const std::size_t asked = storeLimit(p, future.size());
+      printObjects(txn, futureLast(txn.search(words, asked), future, asked), future, clock, p);
       return EXIT_OK;
     };
   });

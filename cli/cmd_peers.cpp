@@ -141,7 +141,7 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
   out << peer.name << "  " << shownAddress(peer) << "  " << peer.key.hex() << '\n';
   out << "  " << describeSettings(peer, at) << '\n';
   if (s.refusedAt(at))
-    out << "  " << store::describeRefusal(s) << " (refusal " << s.refusals
+    out << "  " << forTerminal(store::describeRefusal(s)) << " (refusal " << s.refusals
         << "; `fieldsync peers forgive " << peer.name << "` lifts it)\n";
   if (s.neverSynced() && s.stickAt != 0) {
     out << "  never synced over the network";
@@ -160,10 +160,8 @@ void printPeer(std::ostream& out, const store::PeerRecord& peer, std::int64_t at
     out << "  in step as of the stick of " << isoTime(s.stickAt)
         << " (what it held then is left out of `bundle export --for " << peer.name << "`)\n";
   if (!s.lastError.empty()) {
-    // The text may come from the peer: no control characters reach the terminal.
-    std::string error = s.lastError;
-    for (char& c : error)
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
+    // The text may come from the peer: nothing in it may act on the terminal.
+    const std::string error = forTerminal(s.lastError);
     out << "  last error " << isoTime(s.lastErrorAt);
     if (s.failures > 1) out << " (" << s.failures << " failures in a row)";
     out << ": " << error << '\n';

@@ -10,6 +10,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/release_output.h"
 #include "protocol/minisign.h"
 #include "protocol/text.h"
 #include "store/files.h"
@@ -48,8 +49,18 @@ struct CreateOptions {
   std::string name;
   std::vector<std::string> tags;
   std::string sinceRelease, idsFile, notes;
+  bool includeUntrusted = false;
   bool json = false;
 };
+
+/// Left-out clippings listed by name before the rest are only counted.
+constexpr std::size_t MAX_LEFT_OUT_SHOWN = 5;
+
+nlohmann::json idsJson(const std::vector<protocol::ObjectId>& ids) {
+  auto array = nlohmann::json::array();
+  for (const auto& id : ids) array.push_back(id.hex());
+  return array;
+}
 
 /// The ids in an --ids file: the first word of each line (so a release manifest is itself an
 /// ids file), a full id or a unique prefix; blank lines and lines starting with '#' skipped.
@@ -101,25 +112,55 @@ int runCreate(const Global& global, const CreateOptions& o) {
     auto txn = home->archive().beginRead();
     selection.ids = readIds(txn, o.idsFile);
   }
+  selection.includeUntrusted = o.includeUntrusted;
   auto made = store::publishRelease(home->archive(), key, o.name, selection, o.notes, now());
   if (!made) throw UsageError(made.error() + "; nothing was released");
-  const auto& object = made.value();
+  const auto& object = made->release;
+  const auto& leftOut = made->leftOut;
+  std::map<std::string, std::size_t> byReason;
+  for (const auto& l : leftOut) ++byReason[l.reason];
 
   const auto& release = std::get<protocol::Release>(object.payload().body);
   if (o.json) {
-    std::cout << objectJson(decoded(object), false) << '\n';
-  } else {
-    std::cout << "Signed release " << releaseRef(release) << " " << object.id().hex() << "\n"
-              << release.clippings.size() << " clipping"
-              << (release.clippings.size() == 1 ? "" : "s");
-    if (release.previous)
-      std::cout << "; follows " << release.name << "@" << release.sequence - 1 << " "
-                << shortHex(release.previous->hex());
-    std::cout << '\n';
-    if (!global.quiet)
-      std::cout << "Export it for minisign: fieldsync release export " << releaseRef(release)
-                << " --out DIR\n";
+    auto j = objectJson(decoded(object), false);
+    j["parts"] = idsJson(release.parts);
+    j["members"] = made->members;
+    auto left = nlohmann::json::array();
+    for (const auto& l : leftOut)
+      left.push_back({{"id", l.id.hex()}, {"title", l.title}, {"reason", l.reason}});
+    j["leftOut"] = {{"count", leftOut.size()}, {"byReason", byReason}, {"clippings", left}};
+    std::cout << j << '\n';
+    return EXIT_OK;
   }
+  std::cout << "Signed release " << releaseRef(release) << " " << object.id().hex() << "\n"
+            << made->members << " clipping" << (made->members == 1 ? "" : "s");
+  if (!release.parts.empty()) std::cout << " in " << release.parts.size() << " parts";
+  if (release.previous)
+    std::cout << "; follows " << release.name << "@" << release.sequence - 1 << " "
+              << shortHex(release.previous->hex());
+  std::cout << '\n';
+  if (!leftOut.empty()) {
+    std::cout << "Left out " << leftOut.size() << " clipping" << (leftOut.size() == 1 ? "" : "s")
+              << " (";
+    bool first = true;
+    for (const auto& [reason, n] : byReason) {
+      std::cout << (first ? "" : ", ") << n << " " << reason;
+      first = false;
+    }
+    std::cout << "): their signers were not trusted as field offices when they signed, or they "
+                 "do not verify\n";
+    for (std::size_t i = 0; i < leftOut.size() && i < MAX_LEFT_OUT_SHOWN; ++i)
+      std::cout << "  " << shortHex(leftOut[i].id.hex()) << "  " << leftOut[i].reason << "  "
+                << leftOut[i].title << '\n';
+    if (leftOut.size() > MAX_LEFT_OUT_SHOWN)
+      std::cout << "  … and " << leftOut.size() - MAX_LEFT_OUT_SHOWN
+                << " more (--json lists them all)\n";
+    if (!global.quiet)
+      std::cout << "Checked them by other means? Release them with --include-untrusted.\n";
+  }
+  if (!global.quiet)
+    std::cout << "Export it for minisign: fieldsync release export " << releaseRef(release)
+              << " --out DIR\n";
   return EXIT_OK;
 }
 
@@ -131,45 +172,48 @@ int runList(const Global& global, bool json) {
   const auto trust = store::loadTrust(txn);
   auto out = nlohmann::json::array();
   for (const auto& name : txn.releaseNames()) {
-    const auto chain = txn.releases(name);
-    if (chain.empty()) continue;
-    std::map<std::uint64_t, std::size_t> perSequence;
-    for (const auto& entry : chain) ++perSequence[entry.sequence];
-    std::vector<std::uint64_t> forks;
-    for (const auto& [sequence, n] : perSequence)
-      if (n > 1) forks.push_back(sequence);
-    // The latest; at a forked head, each of its releases in turn.
-    const std::uint64_t latest = chain.back().sequence;
-    for (const auto& head : txn.releases(name, latest)) {
-      const auto report = store::verifyObject(txn, trust, head.id);
-      const auto object = load(txn, head.id);
-      const auto& release = std::get<protocol::Release>(object.payload.body);
-      const std::string signer =
-          report.signerName.empty() ? shortHex(object.payload.signer.hex()) : report.signerName;
-      if (json) {
-        out.push_back(
-            {{"name", name},
-             {"sequence", latest},
-             {"id", head.id.hex()},
-             {"signer", {{"key", object.payload.signer.hex()}, {"name", report.signerName}}},
-             {"signedAt", isoTime(object.payload.signedAt)},
-             {"clippings", release.clippings.size()},
-             {"verdict", verdictName(report.verdict())},
-             {"forks", forks}});
-        continue;
+    // The trusted chain first, then each other key's releases of the name, shown apart.
+    for (const auto& [owner, chain] : store::chainsOf(txn, trust, name)) {
+      std::map<std::uint64_t, std::size_t> perSequence;
+      for (const auto& entry : chain) ++perSequence[entry.sequence];
+      std::vector<std::uint64_t> forks;
+      for (const auto& [sequence, n] : perSequence)
+        if (n > 1) forks.push_back(sequence);
+      // The latest; at a forked head, each of its releases in turn.
+      const std::uint64_t latest = chain.back().sequence;
+      for (const auto& head : chain) {
+        if (head.sequence != latest) continue;
+        const auto report = store::verifyObject(txn, trust, head.id);
+        const auto object = load(txn, head.id);
+        if (json) {
+          out.push_back(
+              {{"name", name},
+               {"sequence", latest},
+               {"id", head.id.hex()},
+               {"signer", {{"key", object.payload.signer.hex()}, {"name", report.signerName}}},
+               {"signedAt", isoTime(object.payload.signedAt)},
+               {"clippings", report.members},
+               {"parts", report.parts},
+               {"trustedChain", !owner.has_value()},
+               {"verdict", verdictName(report.verdict())},
+               {"forks", forks}});
+          continue;
+        }
+        std::cout << name << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
+                  << isoTime(object.payload.signedAt).substr(0, 10) << "  " << report.members
+                  << " clipping" << (report.members == 1 ? "" : "s") << "  signed by "
+                  << signerLabel(report) << "  " << verdictName(report.verdict());
+        if (owner)
+          std::cout << "  (" << name << " by " << signerLabel(report)
+                    << ", not trusted: not part of the chain of " << name << ")";
+        if (!forks.empty()) {
+          std::cout << "  FORK at";
+          for (std::size_t i = 0; i < forks.size(); ++i)
+            std::cout << (i ? ", " : " ") << name << "@" << forks[i];
+          std::cout << " (fieldsync verify " << shortHex(head.id.hex()) << ")";
+        }
+        std::cout << '\n';
       }
-      std::cout << name << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
-                << isoTime(object.payload.signedAt).substr(0, 10) << "  "
-                << release.clippings.size() << " clipping"
-                << (release.clippings.size() == 1 ? "" : "s") << "  signed by " << signer << "  "
-                << verdictName(report.verdict());
-      if (!forks.empty()) {
-        std::cout << "  FORK at";
-        for (std::size_t i = 0; i < forks.size(); ++i)
-          std::cout << (i ? ", " : " ") << name << "@" << forks[i];
-        std::cout << " (fieldsync verify " << shortHex(head.id.hex()) << ")";
-      }
-      std::cout << '\n';
     }
   }
   if (json) std::cout << nlohmann::json{{"releases", out}} << '\n';
@@ -186,38 +230,50 @@ int runShow(const Global& global, const std::string& which, bool json) {
   const auto object = load(txn, id.value());
   const auto& release = std::get<protocol::Release>(object.payload.body);
   const auto report = store::verifyObject(txn, store::loadTrust(txn), id.value());
+  const auto members = store::releaseMembers(txn, object);
 
-  auto members = nlohmann::json::array();
+  auto listed = nlohmann::json::array();
   if (!json) {
     printObject(std::cout, object);
+    if (!release.parts.empty()) std::cout << "parts:      " << release.parts.size() << '\n';
     std::cout << "verify:     ";
     printReport(std::cout, report, false);
+    printMembers(std::cout, report, 12);
     std::cout << '\n';
   }
-  for (const auto& member : release.clippings) {
+  for (const auto& member : members.clippings) {
     auto bytes = txn.get(member);
     auto decodedMember = bytes ? protocol::decode(*bytes)
                                : Expected<protocol::DecodedObject, protocol::Rejection>(
                                      protocol::Rejection{protocol::Reason::Malformed, ""});
+    const bool retracted = !bytes && store::retractedBy(txn, member).has_value();
     if (json) {
       if (decodedMember) {
-        members.push_back(objectJson(decodedMember.value(), false));
+        listed.push_back(objectJson(decodedMember.value(), false));
       } else {
-        members.push_back({{"id", member.hex()}, {"missing", !bytes.has_value()}});
+        listed.push_back(
+            {{"id", member.hex()}, {"missing", !bytes && !retracted}, {"retracted", retracted}});
       }
     } else if (decodedMember) {
       printListLine(std::cout, decodedMember.value());
     } else {
       std::cout << shortHex(member.hex()) << "  "
-                << (bytes ? "(does not decode: fieldsync verify " + member.hex() + ")"
-                          : "(missing: not in this archive yet)")
+                << (bytes       ? "(does not decode: fieldsync verify " + member.hex() + ")"
+                    : retracted ? std::string("(retracted on this node)")
+                                : "(missing: not in this archive yet)")
                 << '\n';
     }
   }
+  if (!json)
+    for (const auto part : members.missingParts)
+      std::cout << "(part " << part << " of " << members.parts
+                << " not here yet: its clippings are not listed above)\n";
   if (json) {
     auto j = objectJson(object, true);
-    j["members"] = members;
+    j["parts"] = idsJson(release.parts);
+    j["members"] = listed;
     j["report"] = reportJson(report);
+    addMembersJson(j["report"], report);
     std::cout << j << '\n';
   }
   return EXIT_OK;
@@ -247,6 +303,11 @@ int runExport(const Global& global, const std::string& which, const std::string&
     if (report.verdict() == store::ObjectReport::Verdict::Invalid)
       throw UsageError(releaseRef(release) + " does not verify (" + reportProblem(report) +
                        "): nothing was exported");
+    if (!report.missingParts.empty())
+      throw UsageError(releaseRef(release) + ": part " +
+                       std::to_string(report.missingParts.front()) + " of " +
+                       std::to_string(report.parts) +
+                       " is not here yet, so its clippings are not known: nothing was exported");
     manifest = store::releaseManifest(txn, id.value());
     ref = releaseRef(release);
     releaseId = id.value();
@@ -262,23 +323,37 @@ int runExport(const Global& global, const std::string& which, const std::string&
   auto key = loadSecretKey(global, *home);
   const std::span<const std::uint8_t> bytes(reinterpret_cast<const std::uint8_t*>(manifest.data()),
                                             manifest.size());
+  // No public key is written beside the manifest: whoever can change the manifest can change
+  // a key file next to it, and re-sign. The key must reach people by another way.
   store::writeFilesDurably(
       dir, {{"manifest", manifest},
-            {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)},
-            {"minisign.pub", protocol::minisignPublicKey(releaseSigner)}});
+            {"manifest.minisig", protocol::minisignSign(key, bytes, trustedComment)}});
+  const std::string keyLine = [&] {
+    const auto file = protocol::minisignPublicKey(releaseSigner);
+    auto line = file.substr(file.find('\n') + 1);
+    while (!line.empty() && line.back() == '\n') line.pop_back();
+    return line;
+  }();
   if (json) {
     std::cout << nlohmann::json{{"release", ref},
                                 {"id", releaseId.hex()},
                                 {"manifest", (dir / "manifest").string()},
                                 {"signature", (dir / "manifest.minisig").string()},
-                                {"publicKey", (dir / "minisign.pub").string()}}
+                                {"signer", releaseSigner.hex()},
+                                {"minisignKey", keyLine}}
               << '\n';
     return EXIT_OK;
   }
-  std::cout << "Wrote " << (dir / "manifest").string() << ", manifest.minisig and minisign.pub\n";
+  std::cout << "Wrote " << (dir / "manifest").string() << " and manifest.minisig\n";
   if (!global.quiet)
-    std::cout << "Anyone can check it: minisign -V -p " << (dir / "minisign.pub").string() << " -m "
-              << (dir / "manifest").string() << '\n';
+    std::cout << "To check it, people need this coordinator's key from another source than the "
+                 "manifest (a key sent along with it proves nothing: a forger swaps both):\n"
+                 "  minisign -V -P KEY -m "
+              << (dir / "manifest").string() << "\nwith KEY from `fieldsync keys export-minisign "
+              << releaseSigner.hex()
+              << "` on a node that trusts this coordinator, or as published in the office. "
+                 "This node's KEY, to publish that way: "
+              << keyLine << '\n';
   return EXIT_OK;
 }
 
@@ -302,6 +377,8 @@ void addRelease(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--ids", create->idsFile,
                   "Only these clippings: a file with one id or unique prefix per line");
   cmd->add_option("--notes", create->notes, "Notes kept in the signed release");
+  cmd->add_flag("--include-untrusted", create->includeUntrusted,
+                "Also list clippings whose signer this node does not trust (checked another way)");
   cmd->add_flag("--json", create->json, "Print the release as JSON");
   cmd->footer(
       "Example: this week's clippings, those no earlier weekly release lists\n"
@@ -334,8 +411,7 @@ void addRelease(CLI::App& app, Invocation& invocation) {
 
   auto exportWhich = std::make_shared<std::string>();
   auto exportOut = std::make_shared<std::string>();
-  cmd = release->add_subcommand("export",
-                                "Write a manifest, its minisign signature and the public key");
+  cmd = release->add_subcommand("export", "Write a manifest and its minisign signature");
   cmd->add_option("release", *exportWhich, "NAME (latest), NAME@SEQ, or an id or unique prefix")
       ->required();
   cmd->add_option("--out", *exportOut, "Folder to write into (created if needed)")->required();
@@ -344,7 +420,8 @@ void addRelease(CLI::App& app, Invocation& invocation) {
   cmd->footer(
       "Example:\n"
       "  fieldsync release export weekly@3 --out weekly-3\n"
-      "  minisign -V -p weekly-3/minisign.pub -m weekly-3/manifest");
+      "  minisign -V -P KEY -m weekly-3/manifest   (KEY obtained another way, e.g.\n"
+      "  `fieldsync keys export-minisign COORDINATOR` on a node you trust)");
   cmd->callback([&invocation, exportWhich, exportOut, exportJson] {
     invocation.action = [&invocation, exportWhich, exportOut, exportJson] {
       return runExport(invocation.global, *exportWhich, *exportOut, *exportJson);

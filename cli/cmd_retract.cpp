@@ -27,13 +27,15 @@ protocol::ObjectId parseTarget(const store::ReadTxn& txn, const std::string& tex
 
 int runRetract(const Global& global, const RetractOptions& o) {
   if (o.ids.empty() && o.signer.empty())
-    throw UsageError("name the clippings to retract (ids as `fieldsync list` prints them), or "
-                     "--signer KEY --since TIME for everything a key signed");
+    throw UsageError(
+        "name the clippings to retract (ids as `fieldsync list` prints them), or "
+        "--signer KEY --since TIME for everything a key signed");
   if (!o.since.empty() && o.signer.empty())
     throw UsageError("--since goes with --signer: it is when that key's clippings stop counting");
   if (!o.signer.empty() && o.since.empty())
-    throw UsageError("--signer needs --since (a UTC date or time): everything the key signed from "
-                     "then on is retracted");
+    throw UsageError(
+        "--signer needs --since (a UTC date or time): everything the key signed from "
+        "then on is retracted");
   store::RetractRequest request;
   request.reason = o.reason;
   if (!o.signer.empty()) {
@@ -54,7 +56,8 @@ int runRetract(const Global& global, const RetractOptions& o) {
     j["retractions"] = nlohmann::json::array();
     for (const auto& id : result->retractions) j["retractions"].push_back(id.hex());
     j["removed"] = nlohmann::json::array();
-    for (const auto& c : result->removed) j["removed"].push_back({{"id", c.id.hex()}, {"title", c.title}});
+    for (const auto& c : result->removed)
+      j["removed"].push_back({{"id", c.id.hex()}, {"title", c.title}});
     j["notHeld"] = nlohmann::json::array();
     for (const auto& id : result->notHeld) j["notHeld"].push_back(id.hex());
     j["alreadyRetracted"] = nlohmann::json::array();
@@ -64,7 +67,7 @@ int runRetract(const Global& global, const RetractOptions& o) {
   }
   for (const auto& id : result->retractions) std::cout << "Signed retraction " << id.hex() << '\n';
   for (const auto& c : result->removed)
-    std::cout << "  removed  " << c.id.hex().substr(0, 12) << "  " << c.title << '\n';
+    std::cout << "  removed  " << c.id.hex().substr(0, 12) << "  " << forTerminal(c.title) << '\n';
   for (const auto& id : result->notHeld)
     std::cout << "  not here " << id.hex() << " (refused if it ever arrives)\n";
   for (const auto& id : result->already)

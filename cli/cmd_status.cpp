@@ -1,6 +1,7 @@
-// fieldsync status: the archive at a glance (counts by kind, newest object, future-dated
-// objects, fingerprint) and where this node stands with each peer.
+// fieldsync status: the archive at a glance (counts by kind, objects not trusted, newest
+// object, future-dated objects, fingerprint) and where this node stands with each peer.
 #include <iostream>
+#include <map>
 
 #include <nlohmann/json.hpp>
 
@@ -10,7 +11,9 @@
 #include "protocol/sync.h"
 #include "store/pause.h"
 #include "store/peers.h"
+#include "store/provenance.h"
 #include "store/sync_index.h"
+#include "store/verdict.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -35,14 +38,58 @@ std::string standing(const store::PeerState& s, std::int64_t at) {
   } else {
     text += "never synced";
   }
-  if (s.lastErrorAt > s.lastSuccess) {
-    std::string error = s.lastError;
-    for (char& c : error)
-      if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) c = ' ';
-    text += "; failing since " + isoTime(s.lastErrorAt) + ": " + error;
-  }
+  if (s.lastErrorAt > s.lastSuccess)
+    text += "; failing since " + isoTime(s.lastErrorAt) + ": " + s.lastError;
   if (s.nextAttempt != 0) text += "; next attempt " + isoTime(s.nextAttempt);
+  return forTerminal(text);  // the error and a refusal's reason may come from the peer
+}
+
+/// How many objects of the archive have each verdict (store::Judge, as `list` marks them).
+struct TrustCounts {
+  std::map<store::ClippingTrust, std::uint64_t> byTrust;
+  std::uint64_t notTrusted() const {
+    std::uint64_t n = 0;
+    for (const auto& [trust, count] : byTrust)
+      if (trust != store::ClippingTrust::Trusted) n += count;
+    return n;
+  }
+};
+
+TrustCounts countTrust(const store::ReadTxn& txn) {
+  const auto graph = store::loadTrust(txn);
+  store::Judge judge(graph);
+  TrustCounts counts;
+  txn.forEach([&](const protocol::ObjectId&, std::span<const std::uint8_t> bytes) {
+    auto object = protocol::decode(bytes);
+    ++counts.byTrust[object ? judge.judge(object.value()) : store::ClippingTrust::Invalid];
+    return true;
+  });
+  return counts;
+}
+
+/// "2 unknown signer, 1 revoked": the verdicts other than trusted, in the enum's order.
+std::string describeUntrusted(const TrustCounts& counts) {
+  std::string text;
+  for (const auto& [trust, n] : counts.byTrust) {
+    if (trust == store::ClippingTrust::Trusted) continue;
+    text += (text.empty() ? "" : ", ") + std::to_string(n) + " " +
+            (trust == store::ClippingTrust::Unknown ? std::string("unknown signer")
+                                                    : std::string(store::trustName(trust)));
+  }
   return text;
+}
+
+/// {"trusted": N, "unknown": N, ...}: every verdict a stored object can have, zeros included
+/// (a retracted clipping is no longer stored).
+nlohmann::json trustCountsJson(const TrustCounts& counts) {
+  nlohmann::json j = nlohmann::json::object();
+  for (auto trust : {store::ClippingTrust::Trusted, store::ClippingTrust::Unknown,
+                     store::ClippingTrust::Revoked, store::ClippingTrust::WrongRole,
+                     store::ClippingTrust::Expired, store::ClippingTrust::Invalid}) {
+    const auto found = counts.byTrust.find(trust);
+    j[std::string(store::trustName(trust))] = found == counts.byTrust.end() ? 0 : found->second;
+  }
+  return j;
 }
 
 int runStatus(const Global& global, bool json) {
@@ -57,6 +104,7 @@ int runStatus(const Global& global, bool json) {
     kinds[std::string(protocol::kindName(kind))] = n;
   }
   kinds[std::string(protocol::kindName(protocol::Kind::Clipping))] = total - others;
+  const TrustCounts trust = countTrust(txn);
 
   const store::ArchiveRangeIndex index(txn);
   const auto state = protocol::sync::archiveState(index.sum(0, index.size()));
@@ -93,6 +141,8 @@ int runStatus(const Global& global, bool json) {
     out["archive"] = {{"objects", total},
                       {"kinds", kinds},
                       {"fingerprint", state.fingerprint.hex()},
+                      {"untrusted", trust.notTrusted()},
+                      {"trust", trustCountsJson(trust)},
                       {"newest", newest ? objectJson(*newest, false) : nlohmann::json(nullptr)},
                       {"futureDated",
                        {{"count", future},
@@ -152,9 +202,12 @@ int runStatus(const Global& global, bool json) {
     separator = ", ";
   }
   std::cout << "\n  fingerprint " << state.fingerprint.hex() << '\n';
+  if (const auto n = trust.notTrusted())
+    std::cout << "  not trusted: " << n << (n == 1 ? " object" : " objects") << " ("
+              << describeUntrusted(trust) << "); `fieldsync verify` tells why\n";
   if (newest) {
     std::cout << "  newest signed " << isoTime(newest->payload.signedAt);
-    if (const auto* c = newest->payload.clipping()) std::cout << ": " << c->title;
+    if (const auto* c = newest->payload.clipping()) std::cout << ": " << forTerminal(c->title);
     std::cout << '\n';
   }
   if (future) {

@@ -7,6 +7,7 @@
 
 #include "cli/command.h"
 #include "cli/output.h"
+#include "cli/release_output.h"
 #include "store/provenance.h"
 
 namespace fieldsync::cli {
@@ -38,19 +39,33 @@ int run(const Global& global, const Options& options) {
   auto show = [&](const store::ObjectReport& report) {
     totals.add(report);
     if (options.json) {
-      objects.push_back(reportJson(report));
+      auto j = reportJson(report);
+      addMembersJson(j, report);
+      objects.push_back(std::move(j));
     } else if (!everything || options.verbose || report.verdict() != Verdict::Valid ||
-               !report.missing.empty()) {
+               !report.missing.empty() || !report.missingParts.empty() ||
+               !report.untrustedMembers.empty()) {
       // Over the whole archive only what needs attention is printed, so a problem is not lost
       // among thousands of OK lines.
       printReport(std::cout, report);
+      printMembers(std::cout, report, 11);
     }
   };
   if (!everything) {
     auto txn = home->archive().beginRead();
     const auto trust = store::loadTrust(txn);
-    for (const auto& text : options.ids)
+    for (const auto& text : options.ids) {
+      if (auto notice = retractedHere(txn, text)) {  // gone from here, by a retraction
+        if (options.json) {
+          objects.push_back({{"id", text}, {"retracted", retractionJson(*notice)}});
+        } else {
+          std::cout << "RETRACTED  " << shortHex(text) << "  " << describeRetraction(*notice)
+                    << '\n';
+        }
+        continue;
+      }
       show(store::verifyObject(txn, trust, resolveId(txn, text)));
+    }
   } else {
     const auto trust = [&] {
       auto txn = home->archive().beginRead();

@@ -12,6 +12,78 @@ std::string isoTime(std::int64_t unixSeconds) { return protocol::formatUtc(unixS
 
 std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
 
+namespace {
+
+/// The code point of the well-formed UTF-8 sequence at text[at] and its length; length 0
+/// when the bytes there are not one (the caller escapes that byte alone).
+std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  std::size_t length = 0;
+  char32_t cp = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2, cp = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3, cp = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4, cp = lead & 0x07;
+  } else {
+    return {0, 0};
+  }
+  if (at + length > text.size()) return {0, 0};
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(at + i) & 0xC0) != 0x80) return {0, 0};
+    cp = (cp << 6) | (byte(at + i) & 0x3F);
+  }
+  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
+  return {cp, length};
+}
+
+/// Code points beyond ASCII that act on a terminal or on the order of the text around them.
+bool actsOnTerminal(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+}  // namespace
+
+std::string forTerminal(std::string_view text, Lines lines) {
+  static constexpr char HEX[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      const bool kept = lines == Lines::Keep && (c == '\n' || c == '\t');
+      if ((c < 0x20 || c == 0x7F) && !kept) {
+        out += "\\x";
+        out += HEX[c >> 4];
+        out += HEX[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    const auto [cp, length] = codePointAt(text, i);
+    if (length == 0) {
+      out += "\\x";
+      out += HEX[c >> 4];
+      out += HEX[c & 0xF];
+      ++i;
+    } else if (actsOnTerminal(cp)) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out += HEX[(cp >> shift) & 0xF];
+      i += length;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
+}
+
 nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) {
   const auto& payload = object.payload;
   nlohmann::json j{{"id", object.id.hex()},
@@ -69,8 +141,8 @@ void printListLine(std::ostream& out, const protocol::DecodedObject& object) {
   if (const auto* c = object.payload.clipping()) {
     std::string date = c->published.empty() ? "----------" : c->published;
     date.resize(10, ' ');
-    out << date << "  " << shorten(c->title, 80);
-    if (!c->source.empty()) out << " (" << shorten(c->source, 40) << ")";
+    out << date << "  " << forTerminal(shorten(c->title, 80));
+    if (!c->source.empty()) out << " (" << forTerminal(shorten(c->source, 40)) << ")";
   } else {
     out << protocol::kindName(object.payload.kind()) << "  signed "
         << isoTime(object.payload.signedAt);
@@ -78,10 +150,112 @@ void printListLine(std::ostream& out, const protocol::DecodedObject& object) {
   out << '\n';
 }
 
-void printObject(std::ostream& out, const protocol::DecodedObject& object) {
+std::string_view trustMark(store::ClippingTrust trust) {
+  switch (trust) {
+    case store::ClippingTrust::Trusted:
+      return "";
+    case store::ClippingTrust::Unknown:
+      return "UNTRUSTED";
+    case store::ClippingTrust::Revoked:
+      return "REVOKED";
+    case store::ClippingTrust::WrongRole:
+      return "WRONG-ROLE";
+    case store::ClippingTrust::Expired:
+      return "EXPIRED";
+    case store::ClippingTrust::Invalid:
+      return "INVALID";
+    case store::ClippingTrust::Retracted:
+      return "RETRACTED";
+  }
+  return "INVALID";
+}
+
+namespace {
+
+constexpr std::string_view ELLIPSIS = "…";
+
+/// The columns text takes on a terminal, counted so as never to fall short: one per ASCII
+/// character and for the "…" that ends a cut, two per other code point (wide scripts take
+/// two; most others take one).
+std::size_t columnsOf(std::string_view text) {
+  std::size_t columns = 0;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto u = static_cast<unsigned char>(text[i]);
+    if (u < 0x80) {
+      columns += 1;
+    } else if (text.substr(i, ELLIPSIS.size()) == ELLIPSIS) {
+      columns += 1;
+      i += ELLIPSIS.size() - 1;
+    } else if ((u & 0xC0) != 0x80) {
+      columns += 2;  // the lead byte of a sequence; continuation bytes add nothing
+    }
+  }
+  return columns;
+}
+
+/// text cut at a character boundary to at most maxColumns (columnsOf), "…" ending a cut.
+std::string fitColumns(const std::string& text, std::size_t maxColumns) {
+  if (columnsOf(text) <= maxColumns) return text;
+  std::size_t columns = 0, end = 0;
+  for (std::size_t i = 0; i < text.size();) {
+    std::size_t length = 1;
+    std::size_t width = 1;
+    if (static_cast<unsigned char>(text[i]) >= 0x80) {
+      while (i + length < text.size() &&
+             (static_cast<unsigned char>(text[i + length]) & 0xC0) == 0x80)
+        ++length;
+      width = 2;
+    }
+    if (columns + width + 1 > maxColumns) break;  // one column for the "…"
+    columns += width;
+    i += length;
+    end = i;
+  }
+  return text.substr(0, end) + std::string(ELLIPSIS);
+}
+
+}  // namespace
+
+void printListLine(std::ostream& out, const protocol::DecodedObject& object,
+                   store::ClippingTrust trust) {
+  std::string mark(trustMark(trust));
+  mark.resize(TRUST_MARK_WIDTH + 1, ' ');
+  out << mark << object.id.hex().substr(0, 12) << "  ";
+  const auto* c = object.payload.clipping();
+  if (c == nullptr) {
+    out << protocol::kindName(object.payload.kind()) << "  signed "
+        << isoTime(object.payload.signedAt) << '\n';
+    return;
+  }
+  std::string date = c->published.empty() ? "----------" : c->published;
+  date.resize(10, ' ');
+  out << date << "  ";
+  // The whole line fits LIST_COLUMNS: a line the terminal wraps would put the rest of a
+  // title at the start of the next row, where it could pass for a line of its own, unmarked.
+  constexpr std::size_t LIST_COLUMNS = 80, BEFORE_TITLE = TRUST_MARK_WIDTH + 1 + 12 + 2 + 10 + 2;
+  constexpr std::size_t ROOM = LIST_COLUMNS - BEFORE_TITLE, MIN_SOURCE = 12;
+  const std::string title = forTerminal(c->title);
+  const std::string source = c->source.empty() ? "" : forTerminal(c->source);
+  if (source.empty()) {
+    out << fitColumns(title, ROOM) << '\n';
+    return;
+  }
+  // The title first: the source gets what the title leaves, but at least MIN_SOURCE columns.
+  const std::size_t titleColumns = columnsOf(title);
+  const std::size_t forSource =
+      titleColumns + 3 + MIN_SOURCE <= ROOM ? ROOM - 3 - titleColumns : MIN_SOURCE;
+  const std::string shownSource = fitColumns(source, forSource);
+  const std::string shownTitle = fitColumns(title, ROOM - 3 - columnsOf(shownSource));
+  out << shownTitle << " (" << shownSource << ")\n";
+}
+
+void printObject(std::ostream& out, const protocol::DecodedObject& object,
+                 const Provenance* provenance) {
   const auto& payload = object.payload;
+  // Every value but ids, keys and times comes from the object: shown through forTerminal.
   auto field = [&](std::string_view name, const std::string& value) {
-    if (!value.empty()) out << name << std::string(12 - name.size(), ' ') << value << '\n';
+    if (!value.empty())
+      out << name << std::string(12 - name.size(), ' ') << forTerminal(value) << '\n';
   };
   auto join = [](const std::vector<std::string>& items) {
     std::string s;
@@ -90,6 +264,10 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object) {
   };
   field("id:", object.id.hex());
   field("kind:", std::string(protocol::kindName(payload.kind())));
+  if (provenance) {
+    const auto mark = trustMark(provenance->trust);
+    out << "trust:      " << (mark.empty() ? "trusted" : mark) << '\n';
+  }
   if (const auto* c = payload.clipping()) {
     field("title:", c->title);
     field("source:", c->source);
@@ -114,9 +292,15 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object) {
     field("since:", isoTime(v->since));
     field("reason:", v->reason);
   }
-  field("signer:", payload.signer.hex());
+  if (provenance) {
+    out << "signer:     " << provenance->signer << '\n';  // named by the caller, made safe
+  } else {
+    field("signer:", payload.signer.hex());
+  }
   field("signed at:", isoTime(payload.signedAt));
-  if (const auto* c = payload.clipping(); c && !c->body.empty()) out << '\n' << c->body << '\n';
+  if (provenance) out << "verify:     " << provenance->verify;  // printReport ends its lines
+  if (const auto* c = payload.clipping(); c && !c->body.empty())
+    out << '\n' << forTerminal(c->body, Lines::Keep) << '\n';
 }
 
 // --- Provenance ------------------------------------------------------------------------------
@@ -138,7 +322,7 @@ std::string describePath(const std::vector<protocol::TrustStep>& path) {
   for (std::size_t i = 0; i < path.size(); ++i) {
     const auto& step = path[i];
     const std::string role(protocol::roleName(step.role));
-    const std::string name = step.name.empty() ? shortHex(step.key.hex()) : step.name;
+    const std::string name = step.name.empty() ? shortHex(step.key.hex()) : forTerminal(step.name);
     if (!step.certificate) {
       text += name + " (" + role + " anchor)";
     } else {
@@ -185,28 +369,30 @@ using Verdict = store::ObjectReport::Verdict;
 std::string describeObject(const protocol::DecodedObject& object) {
   const auto& body = object.payload.body;
   if (const auto* c = object.payload.clipping())
-    return "clipping \"" + shorten(c->title, 60) + "\"";
+    return "clipping \"" + forTerminal(shorten(c->title, 60)) + "\"";
   if (const auto* r = std::get_if<protocol::Release>(&body))
-    return "release " + r->name + "@" + std::to_string(r->sequence) + " (" +
+    return "release " + forTerminal(r->name) + "@" + std::to_string(r->sequence) + " (" +
            std::to_string(r->clippings.size()) + " clipping" +
            (r->clippings.size() == 1 ? "" : "s") + ")";
   if (const auto* k = std::get_if<protocol::KeyCert>(&body))
-    return "certificate: " + shortHex(k->subject.hex()) + " is \"" + shorten(k->name, 40) + "\" (" +
-           std::string(protocol::roleName(k->role)) + ")" +
-           (k->validUntil ? " until " + isoTime(k->validUntil) : "");
+    return "certificate: " + shortHex(k->subject.hex()) + " is \"" +
+           forTerminal(shorten(k->name, 40)) + "\" (" + std::string(protocol::roleName(k->role)) +
+           ")" + (k->validUntil ? " until " + isoTime(k->validUntil) : "");
   if (const auto* v = std::get_if<protocol::Revocation>(&body))
     return "revocation of " + shortHex(v->subject.hex()) + " since " + isoTime(v->since) +
-           (v->reason.empty() ? "" : " (\"" + shorten(v->reason, 40) + "\")");
+           (v->reason.empty() ? "" : " (\"" + forTerminal(shorten(v->reason, 40)) + "\")");
   return std::string(protocol::kindName(object.payload.kind()));
 }
 
-/// Who signed: "Goma office (field)", or "5a56c0e1d2e4 (unknown key)".
+/// Who signed: "Goma office (field)", or "unknown key 5a56c0e1d2e4...(64 hex)": a key nobody
+/// vouches for is shown whole, so that it can be checked and trusted as printed.
 std::string describeSigner(const store::ObjectReport& report) {
-  const std::string key = shortHex(report.object->payload.signer.hex());
+  const std::string key = report.object->payload.signer.hex();
   const auto& trust = report.trust;
   if (trust.status == protocol::TrustStatus::Unknown)
-    return (report.signerName.empty() ? "" : report.signerName + " ") + key + " (unknown key)";
-  std::string text = report.signerName.empty() ? key : report.signerName;
+    return (report.signerName.empty() ? "" : forTerminal(report.signerName) + ", ") +
+           "unknown key " + key;
+  std::string text = report.signerName.empty() ? shortHex(key) : forTerminal(report.signerName);
   if (trust.role) text += " (" + std::string(protocol::roleName(*trust.role)) + ")";
   return text;
 }
@@ -226,10 +412,12 @@ std::string describeTrust(const store::ObjectReport& report) {
       const auto& r = *trust.revocation;
       std::string whose = r.revocation.subject == payload.signer
                               ? "key"
-                              : "certifying key " + shortHex(r.revocation.subject.hex());
+                              : "certifying key " + r.revocation.subject.hex();
       return whose + " revoked since " + isoTime(r.revocation.since) + " (revocation " +
              shortHex(r.id.hex()) +
-             (r.revocation.reason.empty() ? "" : ": \"" + shorten(r.revocation.reason, 60) + "\"") +
+             (r.revocation.reason.empty()
+                  ? ""
+                  : ": \"" + forTerminal(shorten(r.revocation.reason, 60)) + "\"") +
              ")";
     }
     case protocol::TrustStatus::WrongRole:
@@ -250,7 +438,7 @@ std::string describeTrust(const store::ObjectReport& report) {
 std::string releaseRefs(const std::vector<store::ReleaseRef>& releases) {
   std::string text;
   for (const auto& r : releases)
-    text += (text.empty() ? "" : ", ") + r.name + "@" + std::to_string(r.sequence);
+    text += (text.empty() ? "" : ", ") + forTerminal(r.name) + "@" + std::to_string(r.sequence);
   return text;
 }
 
@@ -327,13 +515,13 @@ void printReport(std::ostream& out, const store::ObjectReport& report, bool list
     out << word << ": ";
   }
   if (!report.object) {
-    out << reportProblem(report) << '\n';
+    out << forTerminal(reportProblem(report)) << '\n';
     return;
   }
   const auto& payload = report.object->payload;
   if (listLine) out << describeObject(*report.object) << " — ";
   if (report.invalid) {
-    out << *report.invalid << '\n';
+    out << forTerminal(*report.invalid) << '\n';
     return;
   }
   // The exact second matters when a revocation or an expiry is the question.
@@ -346,14 +534,16 @@ void printReport(std::ostream& out, const store::ObjectReport& report, bool list
     out << "; in release" << (report.releases.size() == 1 ? " " : "s ")
         << releaseRefs(report.releases);
   if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
-    if (report.chainProblems.empty()) out << "; chain intact back to " << r->name << "@1";
+    if (report.chainProblems.empty())
+      out << "; chain intact back to " << forTerminal(r->name) << "@1";
     if (!report.missing.empty()) out << "; " << report.missing.size() << " missing";
   }
   out << '\n';
-  for (const auto& problem : report.chainProblems) out << indent << "chain: " << problem << '\n';
+  for (const auto& problem : report.chainProblems)
+    out << indent << "chain: " << forTerminal(problem) << '\n';
   for (std::size_t i = 0; i < report.invalidMembers.size() && i < MAX_LISTED; ++i)
     out << indent << "invalid clipping " << shortHex(report.invalidMembers[i].first.hex()) << ": "
-        << report.invalidMembers[i].second << '\n';
+        << forTerminal(report.invalidMembers[i].second) << '\n';
   for (std::size_t i = 0; i < report.missing.size() && i < MAX_LISTED; ++i)
     out << indent << "missing clipping " << shortHex(report.missing[i].hex())
         << " (not in this archive yet)\n";
@@ -377,6 +567,31 @@ void VerifyTotals::add(const store::ObjectReport& report) {
       ++untrusted;
       break;
   }
+}
+
+// --- Retraction ------------------------------------------------------------------------------
+
+std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
+                                                     const std::string& text) {
+  auto id = protocol::Digest::fromHex(text);
+  if (!id || txn.contains(*id)) return std::nullopt;
+  return store::retractionOf(txn, store::loadTrust(txn), *id);
+}
+
+std::string describeRetraction(const store::RetractionNotice& notice) {
+  const std::string by =
+      notice.signerName.empty() ? "key " + notice.signer.hex() : forTerminal(notice.signerName);
+  return "retracted by " + by + " on " + isoTime(notice.signedAt) + ": " +
+         forTerminal(notice.reason) + " (retraction " + shortHex(notice.retraction.hex()) + ")";
+}
+
+nlohmann::json retractionJson(const store::RetractionNotice& notice) {
+  return {{"retraction", notice.retraction.hex()},
+          {"signer", notice.signer.hex()},
+          {"signerName",
+           notice.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(notice.signerName)},
+          {"signedAt", isoTime(notice.signedAt)},
+          {"reason", notice.reason}};
 }
 
 }  // namespace fieldsync::cli

@@ -1,6 +1,12 @@
 #pragma once
 // How objects and their provenance look to people and to scripts. JSON field names are the
 // schema's and are documented in docs/cli.md.
+//
+// Text for people goes through forTerminal(): whatever came from a clipping, a certificate,
+// a revocation, a bundle or a peer may hold control characters that would move the cursor,
+// rewrite a line or reorder it on the reader's terminal. The print functions here apply it
+// to every such field; a command that prints such text itself must too. JSON needs nothing:
+// nlohmann::json escapes control characters (\u001b).
 
 #include <nlohmann/json.hpp>
 
@@ -11,6 +17,8 @@
 #include "protocol/object.h"
 #include "protocol/trust.h"
 #include "store/provenance.h"
+#include "store/retraction.h"
+#include "store/verdict.h"
 
 namespace fieldsync::cli {
 
@@ -20,14 +28,52 @@ std::string isoTime(std::int64_t unixSeconds);
 /// The first 12 hex digits, as lists print ids and keys.
 std::string shortHex(const std::string& hex);
 
+/// Where forTerminal keeps line breaks: Join for a field printed on one line (every control
+/// character escaped), Keep for a body printed as lines (newline and tab kept as they are).
+enum class Lines { Join, Keep };
+
+/// text made safe to show on a terminal, every character that could act on it written as a
+/// visible escape instead: C0 controls as \xNN (\x1b for ESC; newline and tab too unless
+/// Keep), DEL as \x7f, C1 controls (U+0080-U+009F) as \u0085, the bidirectional embeddings,
+/// overrides and isolates (U+202A-U+202E, U+2066-U+2069) as \u202e, the line and paragraph
+/// separators (U+2028, U+2029) as \u2028, and bytes that are not UTF-8 as \xNN. Everything
+/// else, other scripts included, is kept. A backslash stays one backslash: the escapes are
+/// for people to see, not to decode.
+std::string forTerminal(std::string_view text, Lines lines = Lines::Join);
+
 /// id, kind, signer, signedAt and the body's fields; the clipping body text only withBody.
 nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody);
 
 /// One line per object for lists: short id, published date, title, source.
 void printListLine(std::ostream& out, const protocol::DecodedObject& object);
 
-/// Every field, then the body: for `show`.
-void printObject(std::ostream& out, const protocol::DecodedObject& object);
+/// The word that marks a clipping people should not take at its word, as `list`, `search` and
+/// `show` print it: "" when trusted, else UNTRUSTED (unknown signer), REVOKED, WRONG-ROLE,
+/// EXPIRED, INVALID or RETRACTED. At most TRUST_MARK_WIDTH characters.
+inline constexpr std::size_t TRUST_MARK_WIDTH = 10;
+std::string_view trustMark(store::ClippingTrust trust);
+
+/// A line for `list` and `search`: a column of TRUST_MARK_WIDTH + 1 holding trustMark(trust),
+/// then short id, published date, title and source, all within 80 columns (a long title is
+/// cut first, down to what leaves the source 12 columns). The mark comes before anything the
+/// clipping says, so no title can push it off the line; and no line wraps on an 80-column
+/// terminal, so no title can start a row of its own that looks unmarked.
+void printListLine(std::ostream& out, const protocol::DecodedObject& object,
+                   store::ClippingTrust trust);
+
+/// What `show` adds to an object's fields: its verdict (a "trust:" line before anything the
+/// object says), its signer named ("Goma office, key <64 hex>" or "unknown key <64 hex>", in
+/// place of the bare key), and the verdict `verify` gives it (printReport's text, without the
+/// id), before the body.
+struct Provenance {
+  store::ClippingTrust trust = store::ClippingTrust::Invalid;
+  std::string signer;
+  std::string verify;
+};
+
+/// Every field, then the body: for `show` (with provenance) and `release show`.
+void printObject(std::ostream& out, const protocol::DecodedObject& object,
+                 const Provenance* provenance = nullptr);
 
 // --- Provenance ------------------------------------------------------------------------------
 
@@ -65,5 +111,19 @@ nlohmann::json reportJson(const store::ObjectReport& report);
 /// release one indented line per chain problem, missing or invalid clipping. Not listLine:
 /// without the id and the object's description, for `show`-style output that has them.
 void printReport(std::ostream& out, const store::ObjectReport& report, bool listLine = true);
+
+// --- Retraction ------------------------------------------------------------------------------
+
+/// The retraction that took the clipping `text` names here, when text is a full 64-hex id of a
+/// clipping this archive no longer holds because a retraction in effect here took it.
+std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
+                                                     const std::string& text);
+
+/// "retracted by HQ on 2026-12-06T10:00:00Z: names a source (retraction 5be0c2d1e3f4)", for
+/// people (text from the retraction's signer made safe for a terminal).
+std::string describeRetraction(const store::RetractionNotice& notice);
+
+/// {"retraction", "signer", "signerName" (or null), "signedAt", "reason"}.
+nlohmann::json retractionJson(const store::RetractionNotice& notice);
 
 }  // namespace fieldsync::cli

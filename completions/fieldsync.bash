@@ -39,8 +39,8 @@ _fieldsync_command_options() {
     "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
     add) echo "--title --source --author --date --url --tag --language --collection --json" ;;
-    list) echo "--tag --source --since --limit --json" ;;
-    search) echo "--limit --json" ;;
+    list) echo "--tag --source --since --limit --trusted --json" ;;
+    search) echo "--limit --trusted --json" ;;
     verify) echo "--all --verbose -v --json" ;;
     "keys trust") echo "--role --name --json" ;;
     "keys untrust" | "peers remove" | "peers forgive" | resume) echo "--json" ;;
@@ -48,7 +48,7 @@ _fieldsync_command_options() {
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
     retract) echo "--reason --signer --since --json" ;;
-    "release create") echo "--tag --since-release --ids --notes --json" ;;
+    "release create") echo "--tag --since-release --ids --notes --include-untrusted --json" ;;
     "release export") echo "--out --json" ;;
     "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;
     "peers set")

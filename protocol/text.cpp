@@ -723,6 +723,8 @@ bool isLowerAscii(std::string_view s) {
 
 }  // namespace
 
+std::string normalizeTag(std::string_view tag) { return lowerAscii(collapseSpaces(tag)); }
+
 Expected<Clipping, std::string> normalizeClipping(Clipping clipping) {
   Clipping c;
   c.title = collapseSpaces(clipping.title);
@@ -734,7 +736,7 @@ Expected<Clipping, std::string> normalizeClipping(Clipping clipping) {
   c.published = std::string(trimSpace(clipping.published));
   c.url = std::string(trimSpace(clipping.url));
   for (const std::string& tag : clipping.tags) {
-    std::string t = lowerAscii(collapseSpaces(tag));
+    std::string t = normalizeTag(tag);
     if (!t.empty()) c.tags.push_back(std::move(t));
   }
   std::sort(c.tags.begin(), c.tags.end());

@@ -57,6 +57,12 @@ inline constexpr std::size_t MAX_BODY_BYTES = 1u << 20;  // 1 MiB
 inline constexpr std::size_t MAX_LIST_ITEMS = 64;        // authors, tags
 inline constexpr std::size_t MAX_TAG_BYTES = 128;
 
+/// A tag as clippings keep it: trimmed, inner spaces collapsed to one, ASCII letters lowered
+/// ("  Region:Kenya " -> "region:kenya"); empty for a tag of spaces. Whatever compares a tag a
+/// person typed with stored tags (list --tag, bundle export --tag, release create --tag) folds
+/// it with this, the rule normalizeClipping applies.
+std::string normalizeTag(std::string_view tag);
+
 /// Trims every field, drops empty authors and tags, lowercases tags and sorts them without
 /// duplicates; then checks: title present, every field valid UTF-8 and within its bound,
 /// published empty or ISO 8601 (YYYY, YYYY-MM or YYYY-MM-DD). The error names the field.

@@ -425,4 +425,21 @@ TrustVerdict TrustGraph::evaluate(const PublicKey& key, Role required,
   return verdict;
 }
 
+std::vector<std::int64_t> TrustGraph::changesFor(const PublicKey& key) const {
+  // evaluate() reads the time asked about only through the key's own revocations (revokedAt)
+  // and its own certificates' expiry (expiredAt); chains above it are settled by the
+  // certificates' own signing times.
+  std::vector<std::int64_t> changes;
+  Records records{m_anchors, m_certificates, m_revocations};
+  auto [first, last] = records.certificatesOf(key);
+  for (std::size_t j = first; j < last; ++j)
+    if (m_certificates[j].cert.validUntil != 0)
+      changes.push_back(m_certificates[j].cert.validUntil);
+  for (const auto& r : m_revocations)
+    if (r.revocation.subject == key) changes.push_back(r.revocation.since);
+  std::sort(changes.begin(), changes.end());
+  changes.erase(std::unique(changes.begin(), changes.end()), changes.end());
+  return changes;
+}
+
 }  // namespace fieldsync::protocol

@@ -81,6 +81,13 @@ class TrustGraph {
   /// Is key trusted for role `required` for an object it signed at `signedAt`?
   TrustVerdict evaluate(const PublicKey& key, Role required, std::int64_t signedAt) const;
 
+  /// The moments at which evaluate(key, role, t) may change as t grows, ascending without
+  /// repeats: the `since` of the key's effective revocations and the expiry of its
+  /// certificates. For t in [c[i - 1], c[i]) (before c[0]; from the last on) the verdict is the
+  /// same for each role, so a caller judging many objects of one signer may keep one verdict
+  /// per key, role and interval (store/verdict.h does).
+  std::vector<std::int64_t> changesFor(const PublicKey& key) const;
+
  private:
   /// Per certificate, in m_certificates' order, settled once by the constructor so that
   /// evaluate() reads only the key's own certificates: the certificates on its shortest valid

@@ -122,10 +122,15 @@ day "Tuesday: Joseph imports and syncs"
 cp "$digest" "$work/goma/"
 goma import "$(basename "$digest")"
 goma list --limit 5
+say "\`UNTRUSTED\` at the start of each line: Joseph's node trusts HQ, but the certificate" \
+  "HQ signed for his key is still on Amina's laptop, so nothing yet links his own key to" \
+  "his anchor. The sync brings it."
 goma sync hub
 goma status
 say "\`in step\` means both archives held the same objects when the session ended. The" \
-  "certificate HQ signed on Monday came with the sync, so Goma's own clippings now verify:"
+  "certificate HQ signed on Monday came with the sync, so Goma's own clippings are now" \
+  "trusted (\`status\` counts none that are not) and verify:"
+goma list --limit 2
 goma verify
 
 day "Wednesday: Amina checks and signs a release"

@@ -24,6 +24,8 @@
 #include "store/lmdb.h"
 #include "store/peers_access.h"
 #include "store/prefix.h"
+#include "store/retraction.h"
+#include "store/scrub.h"
 #include "store/sync_index.h"
 
 namespace fieldsync::store {
@@ -50,16 +52,20 @@ enum Db : std::size_t {
   BY_MEMBER,
   KEYS,
   PEERS,
-  SYNC_INDEX
+  SYNC_INDEX,
+  RETRACTED
 };
-constexpr std::array<const char*, 16> DB_NAMES = {
-    "objects",   "by_time",      "by_published", "by_tag",    "by_signer", "by_content",
-    "by_seq",    "terms_recent", "terms",        "meta",      "by_kind",   "by_release",
-    "by_member", "keys",         "peers",        "sync_index"};
+constexpr std::array<const char*, 17> DB_NAMES = {
+    "objects",   "by_time",      "by_published", "by_tag",     "by_signer", "by_content",
+    "by_seq",    "terms_recent", "terms",        "meta",       "by_kind",   "by_release",
+    "by_member", "keys",         "peers",        "sync_index", "retracted"};
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
 constexpr std::string_view META_RECENT_BATCHES = "terms.recent.batches";
+// A scrub is owed: the last transaction whose freed pages it must overwrite (archive.h).
+constexpr std::string_view META_SCRUB = "scrub.through";
+constexpr std::string_view META_SCRUB_TICK = "scrub.tick";
 
 constexpr std::size_t TIME_BYTES = 8;
 constexpr std::size_t SEQ_BYTES = 8;
@@ -238,6 +244,7 @@ MapCeiling::MapCeiling(const std::filesystem::path& dir, std::size_t mapBytes,
 struct Archive::Dbs {
   std::array<MDB_dbi, DB_NAMES.size()> dbi{};
   bool hasSyncIndex = true;  // false: a schema-1 archive opened read-only
+  bool hasRetracted = true;  // false: a schema-1 or 2 archive opened read-only (no tombstones)
   MDB_dbi operator[](Db db) const { return dbi[db]; }
 };
 
@@ -334,6 +341,11 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
       txn.setMeta(META_SCHEMA, std::to_string(SCHEMA_VERSION));
     });
   }
+  if (!options.readOnly && archive->beginRead().getMeta(META_SCRUB)) {
+    // A scrub owed from before: what the last process wrote since the removal may hold its
+    // bytes, so the next write() scrubs as right after a removal (archive.h, scrubStats).
+    archive->m_staleBuffers = true;
+  }
   return archive;
 }
 
@@ -350,6 +362,10 @@ bool Archive::openDatabases(bool created) {
     if (db == SYNC_INDEX && schema < 2 && readOnly) {
       // Absent, or left empty by a build that did not commit: there is none to read.
       m_dbs->hasSyncIndex = false;
+      return;
+    }
+    if (db == RETRACTED && schema < 3 && readOnly) {
+      m_dbs->hasRetracted = false;
       return;
     }
     const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
@@ -388,6 +404,12 @@ bool Archive::openDatabases(bool created) {
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
   }
+  if (schema == 2 && !readOnly) {
+    // Schema 2 -> 3: opening created the empty retracted database; nothing else changes.
+    const std::string version = std::to_string(SCHEMA_VERSION);
+    MDB_val value = lmdb::val(version);
+    lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
+  }
   open = false;
   lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
   // Version 1 lacks the sync index (SCHEMA_VERSION); open() builds it when it may write.
@@ -395,6 +417,7 @@ bool Archive::openDatabases(bool created) {
 }
 
 std::size_t Archive::mapBytes() const {
+  std::lock_guard lock(m_gate->mutex);  // the environment may be reopening (scrub)
   MDB_envinfo info{};
   lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
   return info.me_mapsize;
@@ -560,6 +583,77 @@ std::uint64_t readCounter(MDB_txn* txn, MDB_dbi dbi, std::string_view name) {
   return *number;
 }
 
+// Tombstones (archive.h: retracted).
+constexpr std::uint8_t TOMBSTONE_CLIPPING = 'c';
+constexpr std::uint8_t TOMBSTONE_SIGNER = 's';
+constexpr std::size_t CLIPPING_TOMBSTONE_BYTES = 1 + 2 * ID_BYTES;
+constexpr std::size_t SIGNER_TOMBSTONE_BYTES =
+    1 + protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES;
+
+[[noreturn]] void damagedTombstones() {
+  throw Error("the tombstones of retracted clippings (retracted) are damaged");
+}
+
+/// Every tombstone of clipping, by retraction id.
+std::vector<Tombstone> clippingTombstones(MDB_txn* txn, MDB_dbi dbi, const ObjectId& clipping) {
+  std::array<std::uint8_t, 1 + ID_BYTES> prefix{TOMBSTONE_CLIPPING};
+  std::memcpy(prefix.data() + 1, clipping.bytes.data(), ID_BYTES);
+  std::vector<Tombstone> out;
+  Cursor cursor(txn, dbi, "retracted");
+  MDB_val key = lmdb::val(prefix);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && lmdb::startsWith(key, prefix);
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (key.mv_size != CLIPPING_TOMBSTONE_BYTES ||
+        (data.mv_size != 0 && data.mv_size != protocol::PUBLIC_KEY_BYTES)) {
+      damagedTombstones();
+    }
+    Tombstone& tombstone = out.emplace_back();
+    tombstone.retraction = idAtEnd(key);
+    if (data.mv_size != 0) {
+      PublicKey& signer = tombstone.onlyIfSignedBy.emplace();
+      std::memcpy(signer.bytes.data(), data.mv_data, protocol::PUBLIC_KEY_BYTES);
+    }
+  }
+  return out;
+}
+
+/// archive.h, ReadTxn::tombstone: an unconditional tombstone first.
+std::optional<Tombstone> strongestTombstone(MDB_txn* txn, MDB_dbi dbi, const ObjectId& clipping) {
+  const std::vector<Tombstone> all = clippingTombstones(txn, dbi, clipping);
+  for (const Tombstone& tombstone : all) {
+    if (!tombstone.onlyIfSignedBy) return tombstone;
+  }
+  if (all.empty()) return std::nullopt;
+  return all.front();
+}
+
+/// archive.h, ReadTxn::signerTombstone: the first entry of signer has the earliest since.
+std::optional<ObjectId> findSignerTombstone(MDB_txn* txn, MDB_dbi dbi, const PublicKey& signer,
+                                            std::int64_t signedAt) {
+  std::array<std::uint8_t, 1 + protocol::PUBLIC_KEY_BYTES> prefix{TOMBSTONE_SIGNER};
+  std::memcpy(prefix.data() + 1, signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
+  Cursor cursor(txn, dbi, "retracted");
+  MDB_val key = lmdb::val(prefix);
+  if (!cursor.get(key, MDB_SET_RANGE) || !lmdb::startsWith(key, prefix)) return std::nullopt;
+  if (key.mv_size != SIGNER_TOMBSTONE_BYTES) damagedTombstones();
+  const auto* since = static_cast<const std::uint8_t*>(key.mv_data) + prefix.size();
+  if (static_cast<std::int64_t>(getBigEndian(since) ^ (std::uint64_t{1} << 63)) > signedAt) {
+    return std::nullopt;
+  }
+  return idAtEnd(key);
+}
+
+/// put() refuses payload (a clipping with id): a tombstone of id for any signer or for its
+/// own, or a signer tombstone of its signer from at or before its signedAt.
+bool refusedByTombstone(MDB_txn* txn, MDB_dbi dbi, const ObjectId& id,
+                        const protocol::Payload& payload) {
+  for (const Tombstone& tombstone : clippingTombstones(txn, dbi, id)) {
+    if (!tombstone.onlyIfSignedBy || *tombstone.onlyIfSignedBy == payload.signer) return true;
+  }
+  return findSignerTombstone(txn, dbi, payload.signer, payload.signedAt).has_value();
+}
+
 [[noreturn]] void damagedIndex(std::string_view term) {
   throw Error("the search index entry for \"" + std::string(term) + "\" is damaged");
 }
@@ -714,22 +808,26 @@ std::vector<std::uint64_t> intersect(const std::vector<std::uint64_t>& shorter,
 
 // --- ReadTxn --------------------------------------------------------------------------------
 
-ReadTxn::ReadTxn(const Archive& archive, MDB_txn* txn) : m_archive(&archive), m_txn(txn) {}
+ReadTxn::ReadTxn(const Archive& archive, MDB_txn* txn, bool owns)
+    : m_archive(&archive), m_txn(txn), m_owns(owns) {}
 
 ReadTxn::ReadTxn(ReadTxn&& other) noexcept
-    : m_archive(other.m_archive), m_txn(std::exchange(other.m_txn, nullptr)) {}
+    : m_archive(other.m_archive),
+      m_txn(std::exchange(other.m_txn, nullptr)),
+      m_owns(other.m_owns) {}
 
 ReadTxn& ReadTxn::operator=(ReadTxn&& other) noexcept {
   if (this != &other) {
-    if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+    if (m_txn != nullptr && m_owns) m_archive->finishTxn(m_txn, false);
     m_archive = other.m_archive;
     m_txn = std::exchange(other.m_txn, nullptr);
+    m_owns = other.m_owns;
   }
   return *this;
 }
 
 ReadTxn::~ReadTxn() {
-  if (m_txn != nullptr) m_archive->finishTxn(m_txn, false);
+  if (m_txn != nullptr && m_owns) m_archive->finishTxn(m_txn, false);
 }
 
 ReadTxn Archive::beginRead() const { return ReadTxn(*this, beginTxn(MDB_RDONLY)); }
@@ -1071,6 +1169,19 @@ std::vector<ReleaseEntry> ReadTxn::releasesContaining(const ObjectId& clipping) 
   return out;
 }
 
+std::optional<Tombstone> ReadTxn::tombstone(const ObjectId& clipping) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasRetracted) return std::nullopt;
+  return strongestTombstone(m_txn, dbs[RETRACTED], clipping);
+}
+
+std::optional<ObjectId> ReadTxn::signerTombstone(const PublicKey& signer,
+                                                 std::int64_t signedAt) const {
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasRetracted) return std::nullopt;
+  return findSignerTombstone(m_txn, dbs[RETRACTED], signer, signedAt);
+}
+
 std::vector<protocol::Anchor> ReadTxn::anchors() const {
   std::vector<protocol::Anchor> out;
   Cursor cursor(m_txn, (*m_archive->m_dbs)[KEYS], "keys");
@@ -1174,20 +1285,43 @@ class TermBuffer {
     }
   }
 
-  bool empty() const { return m_postings.empty(); }
+  /// Forgets the terms of the clipping with seq (removed in the batch that stored it); false
+  /// when the buffer has no such clipping.
+  bool dropClipping(std::uint64_t seq) {
+    const auto it = std::lower_bound(m_seqs.begin(), m_seqs.end(), seq);
+    if (it == m_seqs.end() || *it != seq) return false;
+    const auto c = static_cast<std::size_t>(it - m_seqs.begin());
+    if (m_dropped.size() < m_seqs.size()) m_dropped.resize(m_seqs.size(), false);
+    if (!m_dropped[c]) {
+      m_dropped[c] = true;
+      const std::size_t end = c + 1 < m_seqs.size() ? m_clippingStart[c + 1] : m_postings.size();
+      m_droppedPostings += end - m_clippingStart[c];
+    }
+    return true;
+  }
 
-  /// Calls write(term, seqs) for every distinct term, terms in byte order, seqs ascending.
+  bool empty() const { return m_postings.size() == m_droppedPostings; }
+
+  /// Calls write(term, seqs) for every distinct term of a clipping not dropped, terms in byte
+  /// order, seqs ascending.
   template <typename Write>
   void forEachTerm(Write&& write) {
     const std::size_t terms = m_terms.size();
+    m_dropped.resize(m_seqs.size(), false);
+    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
     std::vector<std::uint32_t> start(terms + 1, 0);
-    for (std::uint32_t t : m_postings) ++start[t + 1];
+    for (std::size_t c = 0; c < m_seqs.size(); ++c) {
+      if (m_dropped[c]) continue;
+      for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
+        ++start[m_postings[p] + 1];
+      }
+    }
     for (std::size_t t = 0; t < terms; ++t) start[t + 1] += start[t];
     // Filled clipping by clipping, so each term's seqs come out ascending.
     std::vector<std::uint32_t> fill(start.begin(), start.end() - 1);
-    std::vector<std::uint64_t> seqs(m_postings.size());
-    m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
+    std::vector<std::uint64_t> seqs(start[terms]);
     for (std::size_t c = 0; c < m_seqs.size(); ++c) {
+      if (m_dropped[c]) continue;
       for (std::uint32_t p = m_clippingStart[c]; p < m_clippingStart[c + 1]; ++p) {
         seqs[fill[m_postings[p]]++] = m_seqs[c];
       }
@@ -1199,6 +1333,7 @@ class TermBuffer {
     std::sort(order.begin(), order.end(),
               [&](std::uint32_t a, std::uint32_t b) { return m_terms[a] < m_terms[b]; });
     for (std::uint32_t t : order) {
+      if (start[t + 1] == start[t]) continue;  // only dropped clippings held it
       write(std::string_view(m_terms[t]),
             std::span<const std::uint64_t>(seqs.data() + start[t], start[t + 1] - start[t]));
     }
@@ -1265,6 +1400,8 @@ class TermBuffer {
   std::vector<std::string> m_terms;            // term number -> term
   std::vector<std::uint64_t> m_hashes;         // term number -> hash
   std::vector<Slot> m_slots;                   // open addressing, linear probing
+  std::vector<bool> m_dropped;                 // clipping -> removed again in this batch
+  std::size_t m_droppedPostings = 0;
 };
 
 }  // namespace
@@ -1276,6 +1413,10 @@ struct WriteTxn::Pending {
   std::optional<std::uint64_t> lastSeq;  // the seq given last
   std::uint64_t firstSeq = 0;            // the first seq this transaction gives
   bool mapFull = false;                  // a put failed with MDB_MAP_FULL: the batch must be rerun
+  bool trustChanged = false;             // WriteTxn::trustChanged()
+  bool settled = false;                  // settleRetractions ran for this batch
+  bool removed = false;                  // remove() took something: a scrub is owed
+  std::uint64_t scrubThrough = 0;        // set by flush(): meta "scrub.through", 0 if none
 };
 
 WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
@@ -1309,39 +1450,96 @@ void appendEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, MDB_val data, bo
   lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
 }
 
-/// by_kind (kind || signedAt || id) for every object but clippings, which by_published lists;
-/// for releases also by_release (name || 0 || sequence || id) and by_member (clipping || release).
-struct OtherKindDbs {
-  MDB_dbi byKind, byRelease, byMember;
-};
-void putOtherKind(MDB_txn* txn, OtherKindDbs dbs, const protocol::Payload& payload,
-                  const ObjectId& id, std::span<const std::uint8_t> timeKey, bool& mapFull) {
-  const MDB_val empty{0, nullptr};
-  std::vector<std::uint8_t> key;
-  key.push_back(static_cast<std::uint8_t>(payload.kind()));
-  key.insert(key.end(), timeKey.begin(), timeKey.end());
-  putEntry(txn, dbs.byKind, BY_KIND, lmdb::val(key), empty, 0, mapFull);
+/// mdb_del of one index entry; false when it was not there.
+bool deleteEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, bool& mapFull) {
+  const int rc = ::mdb_del(txn, dbi, &key, nullptr);
+  if (rc == MDB_NOTFOUND) return false;
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  lmdb::check(rc, std::string("mdb_del(") + DB_NAMES[db] + ")");
+  return true;
+}
 
-  const auto* release = std::get_if<protocol::Release>(&payload.body);
-  if (release == nullptr) return;
-  key.assign(release->name.begin(), release->name.end());
-  key.push_back(0);
-  key.resize(key.size() + SEQ_BYTES);
-  putBigEndian(key.data() + key.size() - SEQ_BYTES, release->sequence);
-  key.insert(key.end(), id.bytes.begin(), id.bytes.end());
-  putEntry(txn, dbs.byRelease, BY_RELEASE, lmdb::val(key), empty, 0, mapFull);
-  // by_member's value names the release, so "which releases list this clipping" needs no
-  // decoding: sequence (8 bytes BE) || name.
-  std::vector<std::uint8_t> memberValue(SEQ_BYTES);
-  putBigEndian(memberValue.data(), release->sequence);
-  memberValue.insert(memberValue.end(), release->name.begin(), release->name.end());
-  for (const ObjectId& member : release->clippings) {
-    std::array<std::uint8_t, 2 * ID_BYTES> memberKey{};
-    std::memcpy(memberKey.data(), member.bytes.data(), ID_BYTES);
-    std::memcpy(memberKey.data() + ID_BYTES, id.bytes.data(), ID_BYTES);
-    putEntry(txn, dbs.byMember, BY_MEMBER, lmdb::val(memberKey), lmdb::val(memberValue), 0,
-             mapFull);
+/// One entry of an index whose entries follow from one object alone.
+struct IndexEntry {
+  Db db;
+  std::vector<std::uint8_t> key;
+  std::vector<std::uint8_t> value;  // empty for most
+};
+
+std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKeyOf(const protocol::Payload& payload,
+                                                          const ObjectId& id) {
+  std::array<std::uint8_t, TIME_BYTES + ID_BYTES> key{};
+  putTime(key.data(), payload.signedAt);
+  std::memcpy(key.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
+  return key;
+}
+
+/// by_member's value names the release, so "which releases list this clipping" needs no
+/// decoding: sequence (8 bytes BE) || name. The key: clipping || release (or part) id.
+void addMembers(std::vector<IndexEntry>& out, const std::vector<ObjectId>& members,
+                const ObjectId& id, std::uint64_t sequence, const std::string& name) {
+  std::vector<std::uint8_t> value(SEQ_BYTES);
+  putBigEndian(value.data(), sequence);
+  value.insert(value.end(), name.begin(), name.end());
+  for (const ObjectId& member : members) {
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_MEMBER, {}, value});
+    entry.key.assign(member.bytes.begin(), member.bytes.end());
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
   }
+}
+
+/// The entries of the key-value indexes for object id (archive.h): by_time and by_signer for
+/// every object; by_published, by_tag and by_content for a clipping (contentHash: its
+/// protocol::contentHash); by_kind for the other kinds, with by_release and by_member for a
+/// release and by_member for a release part. by_seq, sync_index and the full-text index are
+/// kept apart: they depend on the archive's state, not on the object alone.
+std::vector<IndexEntry> plainEntries(const protocol::Payload& payload, const ObjectId& id,
+                                     const ContentHash* contentHash) {
+  std::vector<IndexEntry> out;
+  const auto timeKey = timeKeyOf(payload, id);
+  out.push_back(IndexEntry{BY_TIME, {timeKey.begin(), timeKey.end()}, {}});
+  {
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_SIGNER, {}, {}});
+    entry.key.assign(payload.signer.bytes.begin(), payload.signer.bytes.end());
+    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
+  }
+
+  if (const protocol::Clipping* clipping = payload.clipping()) {
+    const ListKey publishedKey = listKey(payload, id);
+    out.push_back(IndexEntry{BY_PUBLISHED, {publishedKey.begin(), publishedKey.end()}, {}});
+    for (const std::string& tag : clipping->tags) {
+      IndexEntry& entry = out.emplace_back(IndexEntry{BY_TAG, {tag.begin(), tag.end()}, {}});
+      entry.key.push_back(0);
+      entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    }
+    const ContentHash hash =
+        contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
+    IndexEntry& entry = out.emplace_back(IndexEntry{BY_CONTENT, {}, {}});
+    entry.key.assign(hash.bytes.begin(), hash.bytes.end());
+    entry.key.insert(entry.key.end(), payload.signer.bytes.begin(), payload.signer.bytes.end());
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    return out;
+  }
+
+  {
+    IndexEntry& entry =
+        out.emplace_back(IndexEntry{BY_KIND, {static_cast<std::uint8_t>(payload.kind())}, {}});
+    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
+  }
+  if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
+    IndexEntry& entry =
+        out.emplace_back(IndexEntry{BY_RELEASE, {release->name.begin(), release->name.end()}, {}});
+    entry.key.push_back(0);
+    entry.key.resize(entry.key.size() + SEQ_BYTES);
+    putBigEndian(entry.key.data() + entry.key.size() - SEQ_BYTES, release->sequence);
+    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    addMembers(out, release->clippings, id, release->sequence, release->name);
+  } else if (const auto* part = std::get_if<protocol::ReleasePart>(&payload.body)) {
+    // Not in by_release: a part is not a release. Its members read as a release's do; the
+    // part's id in the key leads to (name, sequence) and so to the release.
+    addMembers(out, part->clippings, id, part->sequence, part->name);
+  }
+  return out;
 }
 
 void addTerms(TermBuffer& buffer, std::string_view text) {
@@ -1363,6 +1561,9 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   bool& mapFull = m_pending->mapFull;
   const ObjectId& id = object.id();
   const protocol::Payload& payload = object.payload();
+  if (payload.clipping() != nullptr && refusedByTombstone(m_txn, dbs[RETRACTED], id, payload)) {
+    return PutOutcome::Retracted;
+  }
 
   {
     MDB_val key = lmdb::val(id.bytes);
@@ -1372,7 +1573,6 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
     if (rc == MDB_MAP_FULL) mapFull = true;
     lmdb::check(rc, "mdb_put(objects)");
   }
-  const MDB_val empty{0, nullptr};
 
   Pending& pending = *m_pending;
   if (!pending.lastSeq) {
@@ -1383,48 +1583,205 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
   const std::uint64_t seq = ++*pending.lastSeq;
   const SeqKey bySeqKey = seqKey(seq);
   appendEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), lmdb::val(id.bytes), mapFull);
-
-  std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKey{};
-  putTime(timeKey.data(), payload.signedAt);
-  std::memcpy(timeKey.data() + TIME_BYTES, id.bytes.data(), ID_BYTES);
-  putEntry(m_txn, dbs[BY_TIME], BY_TIME, lmdb::val(timeKey), empty, 0, mapFull);
+  for (const IndexEntry& entry : plainEntries(payload, id, contentHash)) {
+    putEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), lmdb::val(entry.value), 0,
+             mapFull);
+  }
+  // After by_time, which a split of a block reads.
   ArchiveRangeIndex::insert({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id},
                             m_archive.m_options.syncIndexMaxChildren, mapFull);
-
-  std::array<std::uint8_t, protocol::PUBLIC_KEY_BYTES + TIME_BYTES + ID_BYTES> signerKey{};
-  std::memcpy(signerKey.data(), payload.signer.bytes.data(), protocol::PUBLIC_KEY_BYTES);
-  std::memcpy(signerKey.data() + protocol::PUBLIC_KEY_BYTES, timeKey.data(), timeKey.size());
-  putEntry(m_txn, dbs[BY_SIGNER], BY_SIGNER, lmdb::val(signerKey), empty, 0, mapFull);
+  switch (payload.kind()) {
+    case protocol::Kind::Retraction:
+    case protocol::Kind::KeyCert:
+    case protocol::Kind::Revocation:
+      pending.trustChanged = true;
+      break;
+    case protocol::Kind::Clipping:
+    case protocol::Kind::Release:
+    case protocol::Kind::ReleasePart:
+      break;
+  }
 
   const protocol::Clipping* clipping = payload.clipping();
-  if (clipping == nullptr) {
-    putOtherKind(m_txn, {dbs[BY_KIND], dbs[BY_RELEASE], dbs[BY_MEMBER]}, payload, id, timeKey,
-                 mapFull);
-    return PutOutcome::Stored;
-  }
-
-  const ListKey publishedKey = listKey(payload, id);
-  putEntry(m_txn, dbs[BY_PUBLISHED], BY_PUBLISHED, lmdb::val(publishedKey), empty, 0, mapFull);
-
-  std::vector<std::uint8_t> tagKey;
-  for (const std::string& tag : clipping->tags) {
-    tagKey.assign(tag.begin(), tag.end());
-    tagKey.push_back(0);
-    tagKey.insert(tagKey.end(), id.bytes.begin(), id.bytes.end());
-    putEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(tagKey), empty, 0, mapFull);
-  }
-
-  const ContentHash hash = contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
-  std::array<std::uint8_t, 3 * ID_BYTES> contentKey{};
-  std::memcpy(contentKey.data(), hash.bytes.data(), ID_BYTES);
-  std::memcpy(contentKey.data() + ID_BYTES, payload.signer.bytes.data(), ID_BYTES);
-  std::memcpy(contentKey.data() + 2 * ID_BYTES, id.bytes.data(), ID_BYTES);
-  putEntry(m_txn, dbs[BY_CONTENT], BY_CONTENT, lmdb::val(contentKey), empty, 0, mapFull);
-
+  if (clipping == nullptr) return PutOutcome::Stored;
   m_pending->terms.beginClipping(seq);
   addTerms(m_pending->terms, clipping->title);
   addTerms(m_pending->terms, clipping->body);
   return PutOutcome::Stored;
+}
+
+namespace {
+
+/// The distinct search terms of a clipping's title and body, sorted.
+std::vector<std::string> termsOf(const protocol::Clipping& clipping) {
+  std::vector<std::string> terms = protocol::searchTerms(clipping.title);
+  std::vector<std::string> body = protocol::searchTerms(clipping.body);
+  terms.insert(terms.end(), std::make_move_iterator(body.begin()),
+               std::make_move_iterator(body.end()));
+  std::sort(terms.begin(), terms.end());
+  terms.erase(std::unique(terms.begin(), terms.end()), terms.end());
+  return terms;
+}
+
+bool idAtSeqIs(MDB_txn* txn, MDB_dbi bySeq, std::uint64_t seq, const ObjectId& id) {
+  const SeqKey k = seqKey(seq);
+  MDB_val key = lmdb::val(k);
+  MDB_val data{};
+  const int rc = ::mdb_get(txn, bySeq, &key, &data);
+  if (rc == MDB_NOTFOUND) return false;
+  lmdb::check(rc, "mdb_get(by_seq)");
+  return data.mv_size == ID_BYTES && std::memcmp(data.mv_data, id.bytes.data(), ID_BYTES) == 0;
+}
+
+/// The seq of id in by_seq, walking from the newest down to (and including) lowest.
+std::optional<std::uint64_t> scanForSeq(MDB_txn* txn, MDB_dbi bySeq, const ObjectId& id,
+                                        std::uint64_t lowest) {
+  Cursor cursor(txn, bySeq, "by_seq");
+  MDB_val key{};
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_LAST); ok; ok = cursor.get(key, data, MDB_PREV)) {
+    if (key.mv_size != SEQ_BYTES) throw Error("the sequence index (by_seq) is damaged");
+    const std::uint64_t seq = getBigEndian(static_cast<const std::uint8_t*>(key.mv_data));
+    if (seq < lowest) break;
+    if (data.mv_size == ID_BYTES && std::memcmp(data.mv_data, id.bytes.data(), ID_BYTES) == 0) {
+      return seq;
+    }
+  }
+  return std::nullopt;
+}
+
+/// Rewrites the postings entry key (relative to base) to hold seqs, or deletes it when seqs
+/// is empty, so that no key names a term nothing holds.
+void rewritePostings(MDB_txn* txn, MDB_dbi dbi, Db db, const std::vector<std::uint8_t>& key,
+                     std::uint64_t base, const std::vector<std::uint64_t>& seqs, bool& mapFull) {
+  if (seqs.empty()) {
+    deleteEntry(txn, dbi, db, lmdb::val(key), mapFull);
+    return;
+  }
+  std::vector<std::uint8_t> value;
+  encodePostings(base, seqs, value);
+  putEntry(txn, dbi, db, lmdb::val(key), lmdb::val(value), 0, mapFull);
+}
+
+/// Takes seq out of the postings of term: from the chunk of terms that covers it, else from
+/// its entry in the recent batch that covers it (batches: recentBatches()).
+void removePosting(MDB_txn* txn, MDB_dbi termsDbi, MDB_dbi recentDbi, std::string_view term,
+                   std::uint64_t seq, const std::vector<std::uint64_t>& batches, bool& mapFull) {
+  std::vector<std::uint64_t> seqs;
+  auto without = [&](std::uint64_t base, std::span<const std::uint8_t> postings) {
+    seqs.clear();
+    appendPostings(base, postings, term, seqs);
+    const auto it = std::lower_bound(seqs.begin(), seqs.end(), seq);
+    if (it == seqs.end() || *it != seq) return false;
+    seqs.erase(it);
+    return true;
+  };
+
+  // The chunk with the largest first seq <= seq.
+  std::vector<std::uint8_t> key(term.begin(), term.end());
+  key.push_back(0);
+  const std::size_t prefixBytes = key.size();
+  key.resize(prefixBytes + SEQ_BYTES);
+  putBigEndian(key.data() + prefixBytes, seq);
+  bool found = false;
+  std::uint64_t base = 0;
+  {
+    Cursor cursor(txn, termsDbi, "terms");
+    MDB_val k{};
+    MDB_val data{};
+    if (cursor.seekLastAtMost(k, key) && k.mv_size == key.size() &&
+        lmdb::startsWith(k, std::span<const std::uint8_t>(key.data(), prefixBytes)) &&
+        cursor.get(k, data, MDB_GET_CURRENT)) {
+      base = getBigEndian(static_cast<const std::uint8_t*>(k.mv_data) + prefixBytes);
+      found = without(base, lmdb::bytes(data));  // copies out before anything is written
+    }
+  }
+  if (found) {
+    putBigEndian(key.data() + prefixBytes, base);
+    rewritePostings(txn, termsDbi, TERMS, key, base, seqs, mapFull);
+    return;
+  }
+
+  // The recent batch with the largest first seq <= seq.
+  const auto after = std::upper_bound(batches.begin(), batches.end(), seq);
+  if (after != batches.begin()) {
+    base = *(after - 1);
+    key.assign(SEQ_BYTES, 0);
+    putBigEndian(key.data(), base);
+    key.insert(key.end(), term.begin(), term.end());
+    MDB_val k = lmdb::val(key);
+    MDB_val data{};
+    const int rc = ::mdb_get(txn, recentDbi, &k, &data);
+    if (rc != MDB_NOTFOUND) {
+      lmdb::check(rc, "mdb_get(terms_recent)");
+      if (without(base, lmdb::bytes(data))) {
+        rewritePostings(txn, recentDbi, TERMS_RECENT, key, base, seqs, mapFull);
+        return;
+      }
+    }
+  }
+  damagedIndex(term);
+}
+
+}  // namespace
+
+bool WriteTxn::remove(const ObjectId& id) {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  Pending& pending = *m_pending;
+  bool& mapFull = pending.mapFull;
+  const auto stored = getObject(m_txn, dbs[OBJECTS], id);
+  if (!stored) return false;
+  // A copy: the view dies with the first delete below.
+  const protocol::DecodedObject decoded = decodeStored(id, *stored);
+  const protocol::Payload& payload = decoded.payload;
+  const protocol::Clipping* clipping = payload.clipping();
+  const std::vector<std::string> terms =
+      clipping != nullptr ? termsOf(*clipping) : std::vector<std::string>{};
+  const std::vector<std::uint64_t> batches =
+      clipping != nullptr ? recentBatches(m_txn, dbs[TERMS_RECENT]) : std::vector<std::uint64_t>{};
+
+  // Its seq. Stored in this batch: among the batch's seqs. Else a clipping's seq is one that
+  // every one of its terms lists: a few terms' postings narrow it to a handful. Other kinds
+  // (few) and a clipping without terms: a walk of by_seq.
+  std::optional<std::uint64_t> seq;
+  if (pending.lastSeq && *pending.lastSeq >= pending.firstSeq) {
+    seq = scanForSeq(m_txn, dbs[BY_SEQ], id, pending.firstSeq);
+  }
+  if (!seq && !terms.empty()) {
+    std::vector<std::uint64_t> candidates;
+    for (std::size_t t = 0; t < terms.size(); ++t) {
+      std::vector<std::uint64_t> seqs =
+          termSeqs(m_txn, dbs[TERMS], dbs[TERMS_RECENT], terms[t], batches);
+      candidates = t == 0 ? std::move(seqs)
+                          : intersect(candidates.size() < seqs.size() ? candidates : seqs,
+                                      candidates.size() < seqs.size() ? seqs : candidates);
+      if (candidates.size() <= 4) break;
+    }
+    for (const std::uint64_t candidate : candidates) {
+      if (idAtSeqIs(m_txn, dbs[BY_SEQ], candidate, id)) seq = candidate;
+    }
+  }
+  if (!seq) seq = scanForSeq(m_txn, dbs[BY_SEQ], id, 0);
+  if (!seq) throw Error("the sequence index (by_seq) has no entry for " + id.hex());
+
+  {
+    MDB_val key = lmdb::val(id.bytes);
+    deleteEntry(m_txn, dbs[OBJECTS], OBJECTS, key, mapFull);
+  }
+  const SeqKey bySeqKey = seqKey(*seq);
+  deleteEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), mapFull);
+  // A repeated tag is one entry: its second delete finds nothing.
+  for (const IndexEntry& entry : plainEntries(payload, id, nullptr)) {
+    deleteEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), mapFull);
+  }
+  ArchiveRangeIndex::erase({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id}, mapFull);
+  pending.removed = true;
+  if (clipping != nullptr && !pending.terms.dropClipping(*seq)) {
+    for (const std::string& term : terms) {
+      removePosting(m_txn, dbs[TERMS], dbs[TERMS_RECENT], term, *seq, batches, mapFull);
+    }
+  }
+  return true;
 }
 
 void WriteTxn::rebuildSyncIndex() {
@@ -1440,6 +1797,7 @@ void WriteTxn::setAnchor(const protocol::Anchor& anchor) {
   MDB_val key = lmdb::val(anchor.key.bytes);
   MDB_val data = lmdb::val(value);
   putEntry(m_txn, (*m_archive.m_dbs)[KEYS], KEYS, key, data, 0, m_pending->mapFull);
+  m_pending->trustChanged = true;
 }
 
 bool WriteTxn::removeAnchor(const PublicKey& key) {
@@ -1447,7 +1805,42 @@ bool WriteTxn::removeAnchor(const PublicKey& key) {
   const int rc = ::mdb_del(m_txn, (*m_archive.m_dbs)[KEYS], &k, nullptr);
   if (rc == MDB_NOTFOUND) return false;
   lmdb::check(rc, "mdb_del(keys)");
+  m_pending->trustChanged = true;
   return true;
+}
+
+ReadTxn WriteTxn::reader() const { return ReadTxn(m_archive, m_txn, /*owns=*/false); }
+
+bool WriteTxn::trustChanged() const { return m_pending->trustChanged; }
+
+void WriteTxn::addTombstone(const ObjectId& clipping, const ObjectId& retraction,
+                            std::optional<PublicKey> onlyIfSignedBy) {
+  std::array<std::uint8_t, CLIPPING_TOMBSTONE_BYTES> key{TOMBSTONE_CLIPPING};
+  std::memcpy(key.data() + 1, clipping.bytes.data(), ID_BYTES);
+  std::memcpy(key.data() + 1 + ID_BYTES, retraction.bytes.data(), ID_BYTES);
+  const MDB_val value = onlyIfSignedBy ? lmdb::val(onlyIfSignedBy->bytes) : MDB_val{0, nullptr};
+  putEntry(m_txn, (*m_archive.m_dbs)[RETRACTED], RETRACTED, lmdb::val(key), value, 0,
+           m_pending->mapFull);
+}
+
+void WriteTxn::addSignerTombstone(const PublicKey& subject, std::int64_t since,
+                                  const ObjectId& retraction) {
+  std::array<std::uint8_t, SIGNER_TOMBSTONE_BYTES> key{TOMBSTONE_SIGNER};
+  std::memcpy(key.data() + 1, subject.bytes.data(), protocol::PUBLIC_KEY_BYTES);
+  putTime(key.data() + 1 + protocol::PUBLIC_KEY_BYTES, since);
+  std::memcpy(key.data() + 1 + protocol::PUBLIC_KEY_BYTES + TIME_BYTES, retraction.bytes.data(),
+              ID_BYTES);
+  putEntry(m_txn, (*m_archive.m_dbs)[RETRACTED], RETRACTED, lmdb::val(key), MDB_val{0, nullptr}, 0,
+           m_pending->mapFull);
+}
+
+std::optional<Tombstone> WriteTxn::tombstone(const ObjectId& clipping) const {
+  return strongestTombstone(m_txn, (*m_archive.m_dbs)[RETRACTED], clipping);
+}
+
+std::optional<ObjectId> WriteTxn::signerTombstone(const PublicKey& signer,
+                                                  std::int64_t signedAt) const {
+  return findSignerTombstone(m_txn, (*m_archive.m_dbs)[RETRACTED], signer, signedAt);
 }
 
 MDB_dbi PeersAccess::dbi(const Archive& archive) { return (*archive.m_dbs)[PEERS]; }
@@ -1484,6 +1877,17 @@ std::optional<std::string> WriteTxn::getMeta(std::string_view key) const {
 
 void WriteTxn::flush() {
   Pending& pending = *m_pending;
+  if (pending.trustChanged && !pending.settled) {
+    pending.settled = true;  // once: its own writes do not settle again
+    settleRetractions(*this);
+  }
+  const Archive::Dbs& metaDbs = *m_archive.m_dbs;
+  pending.scrubThrough = readCounter(m_txn, metaDbs[META], META_SCRUB);
+  if (pending.removed) {
+    // The pages this transaction frees, and those it writes that the next one frees.
+    pending.scrubThrough = std::max<std::uint64_t>(pending.scrubThrough, ::mdb_txn_id(m_txn) + 1);
+    setMeta(META_SCRUB, std::to_string(pending.scrubThrough));
+  }
   if (!pending.lastSeq) return;  // nothing stored
   setMeta(META_SEQ, std::to_string(*pending.lastSeq));
   if (pending.terms.empty()) return;
@@ -1607,6 +2011,103 @@ void WriteTxn::mergeRecentTerms() {
   setMeta(META_RECENT_BATCHES, "0");
 }
 
+// --- Scrubbing what was removed (store/scrub.h) ---------------------------------------------
+
+Archive::ScrubStats Archive::scrubStats() const {
+  ScrubStats stats = m_scrub;
+  const ReadTxn txn = beginRead();
+  stats.pending = readCounter(txn.m_txn, (*m_dbs)[META], META_SCRUB) != 0;
+  return stats;
+}
+
+bool Archive::reopenIfIdle() {
+  Gate& gate = *m_gate;
+  std::lock_guard lock(gate.mutex);
+  if (gate.resizing || gate.beginning != 0 || !gate.live.empty()) return false;
+  // Held under the gate's mutex: no transaction can begin until the environment is back.
+  MDB_envinfo info{};
+  lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+  ::mdb_env_close(m_env);
+  m_env = nullptr;
+  lmdb::check(::mdb_env_create(&m_env), "mdb_env_create");
+  lmdb::check(::mdb_env_set_maxdbs(m_env, static_cast<MDB_dbi>(DB_NAMES.size())),
+              "mdb_env_set_maxdbs");
+  lmdb::check(::mdb_env_set_mapsize(m_env, info.me_mapsize), "mdb_env_set_mapsize");
+  lmdb::check(::mdb_env_open(m_env, m_options.dir.c_str(), MDB_NOTLS, 0600),
+              "mdb_env_open(" + m_options.dir.string() + ")");
+  MDB_txn* txn = nullptr;
+  lmdb::check(::mdb_txn_begin(m_env, nullptr, MDB_RDONLY, &txn), "mdb_txn_begin(read)");
+  lmdb::Txn owned(txn);  // its commit keeps the handles it opened
+  for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
+    if (db == RETRACTED && !m_dbs->hasRetracted) continue;
+    lmdb::check(::mdb_dbi_open(txn, DB_NAMES[db], 0, &m_dbs->dbi[db]),
+                std::string("mdb_dbi_open(") + DB_NAMES[db] + ")");
+  }
+  owned.commit();
+  return true;
+}
+
+void Archive::scrub(std::uint64_t through, bool removedNow) {
+  if (removedNow) m_staleBuffers = true;
+  // A reopen drops LMDB's page buffers, which may hold removed bytes and would otherwise be
+  // written again into the unused middle of later pages. Its errors leave no usable archive:
+  // they are thrown. Those of the scrub itself only leave it owed.
+  bool reopened = false;
+  if (m_staleBuffers && reopenIfIdle()) {
+    m_staleBuffers = false;
+    reopened = true;
+    MDB_envinfo info{};
+    lmdb::check(::mdb_env_info(m_env, &info), "mdb_env_info");
+    // Pages written before the reopen may hold stale bytes: the next transaction frees some.
+    through = std::max<std::uint64_t>(through, info.me_last_txnid + 1);
+  }
+  try {
+    auto commitTick = [&] {
+      MDB_txn* txn = beginTxn(0);
+      bool open = true;
+      ScopeExit end([&] {
+        if (open) finishTxn(txn, false);
+      });
+      const std::string value = std::to_string(::mdb_txn_id(txn));
+      MDB_val key = lmdb::val(META_SCRUB_TICK);
+      MDB_val data = lmdb::val(value);
+      lmdb::check(::mdb_put(txn, (*m_dbs)[META], &key, &data, 0), "mdb_put(meta)");
+      open = false;
+      lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+    };
+    if (reopened || removedNow) {
+      // LMDB reuses (and so may we overwrite) only pages freed before the transaction
+      // before the current one: two commits bring the removal's pages within reach.
+      commitTick();
+      commitTick();
+    }
+    MDB_txn* txn = beginTxn(0);
+    bool open = true;
+    ScopeExit end([&] {
+      if (open) finishTxn(txn, false);
+    });
+    const ScrubReport report = scrubFile(
+        m_env, txn, through, [&] { return beginTxn(MDB_RDONLY); },
+        [&](MDB_txn* read) { finishTxn(read, false); });
+    ++m_scrub.passes;
+    m_scrub.bytesZeroed = report.bytesZeroed;
+    m_scrub.pagesHeld = report.freePagesHeld;
+    MDB_val key = lmdb::val(META_SCRUB);
+    if (report.complete && !m_staleBuffers) {
+      const int rc = ::mdb_del(txn, (*m_dbs)[META], &key, nullptr);
+      if (rc != MDB_NOTFOUND) lmdb::check(rc, "mdb_del(meta)");
+    } else {
+      const std::string value = std::to_string(through);
+      MDB_val data = lmdb::val(value);
+      lmdb::check(::mdb_put(txn, (*m_dbs)[META], &key, &data, 0), "mdb_put(meta)");
+    }
+    open = false;
+    lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
+  } catch (const Error&) {
+    // Owed still (meta "scrub.through" stays): the next write() scrubs again.
+  }
+}
+
 // --- Archive::write -------------------------------------------------------------------------
 
 std::uint64_t Archive::pagesInUse(MDB_txn* txn) const {
@@ -1691,8 +2192,13 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
       // transaction whether or not it succeeds, so it is measured now.
       const std::uint64_t adds = bytesAdded(pagesBefore, txn);
       open = false;
+      const std::uint64_t scrubThrough = writeTxn.m_pending->scrubThrough;
+      const bool removed = writeTxn.m_pending->removed;
       const int rc = finishTxn(txn, true);
-      if (rc == MDB_SUCCESS) return;
+      if (rc == MDB_SUCCESS) {
+        if (scrubThrough != 0) scrub(scrubThrough, removed);
+        return;
+      }
       if (isDiskCode(rc, adds)) throwDiskFull(adds);
       if (rc != MDB_MAP_FULL) lmdb::fail("mdb_txn_commit", rc);
     } else {

@@ -12,14 +12,19 @@
 //   terms_recent batchSeq (8 bytes BE) || term -> postings             full-text, recent batches
 //   terms        term || 0x00 || chunkSeq (8 bytes BE) -> postings     full-text, merged chunks
 //   meta         "schema" -> version, "seq" -> last seq given, "terms.recent.batches" -> number
-//                of batches in terms_recent, and node settings
+//                of batches in terms_recent, "scrub.through" -> a scrub is owed (scrubStats),
+//                "scrub.tick" -> the scrub's own small commits, and node settings
 //   by_kind      kind (1) || signedAt || id -> ""               every object but clippings
 //   by_release   name || 0x00 || sequence (8 bytes BE) || id -> ""   release chains and forks
-//   by_member    clipping id || release id -> sequence (8 bytes BE) || release name
+//   by_member    clipping id || release id -> sequence (8 bytes BE) || release name; also
+//                clipping id || release part id -> the part's sequence || name
 //   keys         public key (32) -> role ('c' or 'f') || name    local trust anchors, never synced
 //   peers        peer name -> record (store/peers.h)            local peer list, never synced
 //   sync_index   level (1) || signedAt || id -> count || id sum || children    an aggregate tree
 //                over by_time, for counts and id sums of ranges in sync order (sync_index.h)
+//   retracted    tombstones, never removed, never synced (the retractions themselves are):
+//                'c' || clipping id || retraction id -> onlyIfSignedBy (32) or ""
+//                's' || signer (32) || since (8 bytes BE, offset binary) || retraction id -> ""
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -67,7 +72,9 @@ using protocol::PublicKey;
 /// 2: adds sync_index. Opening a version-1 archive writable builds it from by_time in one
 /// write and sets version 2; opened read-only, such an archive reads as before but has no
 /// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
-inline constexpr std::uint32_t SCHEMA_VERSION = 2;
+/// 3: adds retracted (tombstones). Opening a version-2 archive writable creates it, empty, and
+/// sets version 3; opened read-only, such an archive reads as having no tombstones.
+inline constexpr std::uint32_t SCHEMA_VERSION = 3;
 
 /// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
 /// office has, so in practice the disk fills first (DiskFull, store/files.h).
@@ -123,7 +130,20 @@ struct SeqEntry {
   bool operator==(const SeqEntry&) const = default;
 };
 
-enum class PutOutcome { Stored, AlreadyPresent };
+/// What put() did. Retracted: a tombstone refuses the object (a clipping whose id is
+/// tombstoned for its signer, or whose signer is tombstoned from before its signedAt); nothing
+/// was stored, and callers count it as not stored, like AlreadyPresent.
+enum class PutOutcome { Stored, AlreadyPresent, Retracted };
+
+/// A clipping taken back by a retraction that took effect here (store/retraction.h decides
+/// where). onlyIfSignedBy: the tombstone refuses the clipping only when that key signed it
+/// (a retraction by the clipping's own signer names ids it cannot prove are its own);
+/// empty: whoever signed it.
+struct Tombstone {
+  ObjectId retraction;
+  std::optional<PublicKey> onlyIfSignedBy;
+  bool operator==(const Tombstone&) const = default;
+};
 
 /// Why a hex prefix did not name exactly one object.
 struct PrefixProblem {
@@ -157,7 +177,7 @@ class ReadTxn {
  public:
   ReadTxn(ReadTxn&&) noexcept;
   ReadTxn& operator=(ReadTxn&&) noexcept;
-  ~ReadTxn();  // aborts (read transactions have nothing to commit)
+  ~ReadTxn();  // aborts (read transactions have nothing to commit); a view of a write ends nothing
 
   /// The SignedObject bytes of id; the view dies with this transaction.
   std::optional<std::span<const std::uint8_t>> get(const ObjectId& id) const;
@@ -190,6 +210,14 @@ class ReadTxn {
   /// This node's trust anchors (local configuration, never synced), by key.
   std::vector<protocol::Anchor> anchors() const;
 
+  /// The tombstone of clipping, if a retraction took it back here. When several did: one
+  /// without onlyIfSignedBy if there is one, else the one with the smallest retraction id.
+  std::optional<Tombstone> tombstone(const ObjectId& clipping) const;
+  /// The retraction of the signer tombstone of signer whose since is <= signedAt (the
+  /// earliest such since, then the smallest retraction id), if any: clippings signer signed
+  /// at signedAt are taken back.
+  std::optional<ObjectId> signerTombstone(const PublicKey& signer, std::int64_t signedAt) const;
+
   /// The objects stored after seq (that is, with a larger seq), in seq order, at most limit.
   /// For "what arrived since I last looked": pass the lastSeq() seen then. Seqs are local to
   /// this archive (another archive numbers the same objects differently) and a seq is never
@@ -208,12 +236,15 @@ class ReadTxn {
   friend TermIndexStats termIndexStats(const ReadTxn& txn);
   friend struct PeersAccess;  // peers.cpp: the peers database
   friend class ArchiveRangeIndex;
-  ReadTxn(const class Archive& archive, MDB_txn* txn);
+  friend class WriteTxn;
+  /// owns: this ReadTxn ends txn (a read transaction); else it is a view of a write.
+  ReadTxn(const class Archive& archive, MDB_txn* txn, bool owns = true);
   /// The by_time and sync_index databases in this transaction; throws Error when the archive
   /// has no sync index (schema 1 opened read-only).
   SyncTree syncTree() const;
   const class Archive* m_archive;
   MDB_txn* m_txn;
+  bool m_owns = true;
 };
 
 /// A batch of writes in one LMDB transaction. Only made by Archive::write(), which commits
@@ -226,6 +257,14 @@ class WriteTxn {
 
   /// Stores a verified object and every index entry for it.
   [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
+  /// Removes the object id and every index entry for it: afterwards every query, the sync
+  /// index's counts and sums and the full-text index read as in an archive that never held
+  /// it (a word only it used is in no key). Entries that belong to other objects stay: a
+  /// release that lists a removed clipping still names it (by_member). Its seq is not given
+  /// again. The freed pages still hold its bytes until Archive::write() scrubs them after the
+  /// commit (docs/architecture.md, "Removal"). False when id is not stored. The store does
+  /// not refuse to store it again; a tombstone does.
+  bool remove(const ObjectId& id);
   bool contains(const ObjectId& id) const;
   std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
   /// As ReadTxn::releases, seeing this batch's own writes: to check a chain's head under
@@ -239,6 +278,31 @@ class WriteTxn {
   bool removeAnchor(const PublicKey& key);
   std::optional<std::string> getMeta(std::string_view key) const;
 
+  /// Records that retraction took clipping back here: put() refuses it from now on (when
+  /// onlyIfSignedBy is given, only if that key signed it). Tombstones are never removed;
+  /// adding one twice is harmless. Does not remove the clipping: remove() does.
+  void addTombstone(const ObjectId& clipping, const ObjectId& retraction,
+                    std::optional<PublicKey> onlyIfSignedBy);
+  /// Records that retraction took back every clipping subject signed at or after since:
+  /// put() refuses them from now on. Never removed.
+  void addSignerTombstone(const PublicKey& subject, std::int64_t since, const ObjectId& retraction);
+  /// As ReadTxn's, seeing this batch's own writes.
+  std::optional<Tombstone> tombstone(const ObjectId& clipping) const;
+  std::optional<ObjectId> signerTombstone(const PublicKey& signer, std::int64_t signedAt) const;
+
+  /// Every query of ReadTxn inside this batch, seeing its writes so far: for store code that
+  /// takes a ReadTxn (loadTrust, say) run inside a batch. The view ends nothing and must not
+  /// outlive this WriteTxn; a span it returns dies at the next write of the batch (a write
+  /// may move the page it points into), so copy what you keep before writing.
+  [[nodiscard]] ReadTxn reader() const;
+
+  /// True once this batch stored a Retraction, KeyCert or Revocation or changed a trust
+  /// anchor: what may change which retractions take effect. When it is true at the end of
+  /// the batch, Archive::write() calls store::settleRetractions(*this) (store/retraction.h)
+  /// once, in the same transaction, before it commits; what settleRetractions writes
+  /// (removals, tombstones) does not call it again.
+  bool trustChanged() const;
+
  private:
   friend class Archive;
   friend struct IngestAccess;  // ingest.cpp: passes the content hash it has already computed
@@ -246,7 +310,8 @@ class WriteTxn {
   WriteTxn(class Archive& archive, MDB_txn* txn);
   /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
   PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
-  /// Writes the batch's buffered term postings to terms_recent and the seq counter; merges
+  /// Ends the batch before its commit: settles retractions when trust changed, then writes
+  /// the batch's buffered term postings to terms_recent and the seq counter; merges
   /// terms_recent into terms when it has grown past the Options thresholds.
   void flush();
   void mergeRecentTerms();
@@ -270,7 +335,9 @@ class Archive {
 
   [[nodiscard]] ReadTxn beginRead() const;
 
-  /// Runs batch in one write transaction and commits it: all of it is stored or none. On
+  /// Runs batch in one write transaction and commits it: all of it is stored or none. A
+  /// batch that changed trust (WriteTxn::trustChanged) ends with store::settleRetractions in
+  /// the same transaction. On
   /// MDB_MAP_FULL the transaction is aborted, the map doubled (up to Options::maxMapBytes)
   /// and batch run again from the start, so batch must do nothing but writes through the
   /// WriteTxn (and may be called more than once). Throws what batch throws, after aborting;
@@ -282,6 +349,21 @@ class Archive {
   const std::filesystem::path& dir() const { return m_options.dir; }
   /// The current size of the map in bytes (grows on demand, see Options::initialMapBytes).
   std::size_t mapBytes() const;
+
+  /// What the last scrub did (docs/architecture.md, "Removal"): after a write() that removed
+  /// objects commits, and after every later write() until one completes, the archive
+  /// overwrites with zeros the bytes of data.mdb that no snapshot reads (free pages no reader
+  /// holds, the unused middle of live pages, the end of overflow pages), so removed bytes are
+  /// gone from the file. A reader that was open during the removal (of this process or
+  /// another) holds back the pages it may still read: the scrub is then incomplete and the
+  /// next write() scrubs again. For tests and benchmarks.
+  struct ScrubStats {
+    bool pending = false;  // a scrub is still owed (persisted in meta)
+    std::uint64_t passes = 0;
+    std::uint64_t bytesZeroed = 0;  // by the last pass
+    std::uint64_t pagesHeld = 0;    // free pages the last pass left to a reader
+  };
+  ScrubStats scrubStats() const;
 
  private:
   explicit Archive(Options options);
@@ -302,6 +384,13 @@ class Archive {
   /// Waits until no transaction of this process is live, then sets the map size: doubled
   /// when grow, else adopted from the environment (another process grew it).
   void remap(bool grow) const;
+  /// After a commit that left a scrub owed (through: the last transaction whose freed pages
+  /// must be overwritten): see scrubStats(). Errors of the scrub itself leave it owed.
+  void scrub(std::uint64_t through, bool removedNow);
+  /// Closes and opens the environment again when no transaction of this process is live
+  /// (LMDB keeps the buffers of pages a transaction wrote and reuses them with their old
+  /// bytes); false when one is live. The gate stays closed meanwhile.
+  bool reopenIfIdle();
   /// Pages of every tree (the free list included) as txn sees them; 0 when unknown.
   std::uint64_t pagesInUse(MDB_txn* txn) const;
   /// Bytes txn adds to the archive since it saw pagesBefore pages: what a commit needs free;
@@ -314,6 +403,8 @@ class Archive {
   MDB_env* m_env = nullptr;
   std::unique_ptr<Dbs> m_dbs;
   std::unique_ptr<Gate> m_gate;
+  bool m_staleBuffers = false;  // LMDB's page buffers may hold bytes of removed objects
+  ScrubStats m_scrub;
 };
 
 }  // namespace fieldsync::store

@@ -80,10 +80,12 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   auto revocations = oldestFirst(protocol::Kind::Revocation);
   auto retractions = oldestFirst(protocol::Kind::Retraction);
   const auto releases = oldestFirst(protocol::Kind::Release);
-  const auto parts = oldestFirst(protocol::Kind::ReleasePart);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
-  for (const auto* kind : {&revocations, &retractions, &releases, &parts})
-    notClippings.insert(kind->begin(), kind->end());
+  notClippings.insert(revocations.begin(), revocations.end());
+  notClippings.insert(retractions.begin(), retractions.end());
+  notClippings.insert(releases.begin(), releases.end());
+  // Release parts travel with their release (below), never as clippings.
+  for (const auto& id : txn.ofKind(protocol::Kind::ReleasePart)) notClippings.insert(id);
 
   std::set<ObjectId> arrivedAfter;
   if (selection.afterSeq)
@@ -95,9 +97,10 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   if (selection.sinceRelease) {
     auto id = resolveRelease(txn, *selection.sinceRelease);
     if (!id) return id.error();
-    walkChain(txn, id.value(), [&](const ObjectId&, const protocol::Release& r) {
+    walkChain(txn, id.value(), [&](const ObjectId& link, const protocol::Release& r) {
       if (!since) since = {r.name, r.sequence};
-      released.insert(r.clippings.begin(), r.clippings.end());
+      if (auto members = releaseMembers(txn, link))
+        released.insert(members->clippings.begin(), members->clippings.end());
     });
   }
 
@@ -133,7 +136,7 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
     chosen.insert(releases.begin(), releases.end());
   } else {
     for (const ObjectId& clipping : clippings)
-      for (const auto& entry : txn.releasesContaining(clipping)) chosen.insert(entry.id);
+      for (const auto& entry : releasesContaining(txn, clipping)) chosen.insert(entry.id);
     for (const ObjectId& id : releases)
       if (selection.afterSeq ? arrivedAfter.contains(id) : known && !(*known)(id))
         chosen.insert(id);
@@ -147,15 +150,14 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   for (const ObjectId& id : chosen)
     walkChain(txn, id, [&](const ObjectId& link, const protocol::Release& r) {
       ordered.emplace(r.name, r.sequence, link);
-      for (const ObjectId& part : r.parts)
-        if (txn.contains(part)) partsOf[link].push_back(part);
+      partsOf[link] = r.parts;
     });
+  // Each release with its parts (those held) just before it, so it verifies complete.
   std::vector<ObjectId> releaseIds;
   for (const auto& entry : ordered) {
+    for (const ObjectId& part : partsOf[std::get<2>(entry)])
+      if (txn.contains(part)) releaseIds.push_back(part);
     releaseIds.push_back(std::get<2>(entry));
-    const auto withParts = partsOf.find(std::get<2>(entry));
-    if (withParts != partsOf.end())
-      releaseIds.insert(releaseIds.end(), withParts->second.begin(), withParts->second.end());
   }
   dropKnown(releaseIds);
   dropKnown(keyCerts);
@@ -342,11 +344,22 @@ Expected<ImportReport, protocol::BundleRejection> verifyBundle(
     protocol::Source source, std::vector<protocol::Anchor> anchors,
     const std::function<void(ObjectReport&&)>& sink, const std::filesystem::path& scratchParent,
     const ImportOptions& options) {
+  return verifyBundle(std::move(source), std::move(anchors), nullptr, sink, scratchParent, options);
+}
+
+Expected<ImportReport, protocol::BundleRejection> verifyBundle(
+    protocol::Source source, std::vector<protocol::Anchor> anchors, const Archive* keyring,
+    const std::function<void(ObjectReport&&)>& sink, const std::filesystem::path& scratchParent,
+    const ImportOptions& options) {
   const ScratchFolder scratch(scratchParent);  // outlives the archive in it
   Options archiveOptions;
   archiveOptions.dir = scratch.path() / "archive";
   archiveOptions.create = true;
   auto archive = Archive::open(archiveOptions);
+  if (keyring) {
+    auto txn = keyring->beginRead();
+    for (auto& anchor : txn.anchors()) anchors.push_back(std::move(anchor));
+  }
   if (!anchors.empty()) {
     archive->write([&](WriteTxn& txn) {
       for (const auto& anchor : anchors) txn.setAnchor(anchor);
@@ -354,11 +367,45 @@ Expected<ImportReport, protocol::BundleRejection> verifyBundle(
   }
   auto report = importBundle(*archive, std::move(source), options);
   if (!report) return report;
+  // What the bundle carried, before the keyring's certificates and revocations join it: only
+  // those objects are reported on.
+  std::set<ObjectId> carried;
+  {
+    auto txn = archive->beginRead();
+    txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t>) {
+      carried.insert(id);
+      return true;
+    });
+  }
+  if (keyring) {
+    std::vector<protocol::VerifiedObject> records;
+    {
+      auto txn = keyring->beginRead();
+      for (auto kind : {protocol::Kind::KeyCert, protocol::Kind::Revocation})
+        for (const ObjectId& id : txn.ofKind(kind)) {
+          if (carried.contains(id)) continue;
+          auto bytes = txn.get(id);
+          if (!bytes) continue;
+          // Checked again on the way into the scratch archive, as everything stored is.
+          if (auto verified = protocol::verify(*bytes)) records.push_back(std::move(*verified));
+        }
+    }
+    if (!records.empty()) {
+      archive->write([&](WriteTxn& txn) {
+        for (const auto& record : records) (void)txn.put(record);
+      });
+    }
+  }
   const auto trust = [&] {
     auto txn = archive->beginRead();
     return loadTrust(txn);
   }();
-  verifyEveryObject(*archive, trust, sink, options.threads);
+  verifyEveryObject(
+      *archive, trust,
+      [&](ObjectReport&& object) {
+        if (carried.contains(object.id)) sink(std::move(object));
+      },
+      options.threads);
   return report;
 }
 

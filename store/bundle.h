@@ -148,4 +148,13 @@ Expected<ImportReport, protocol::BundleRejection> verifyBundle(
     const std::filesystem::path& scratchParent = std::filesystem::temp_directory_path(),
     const ImportOptions& options = {});
 
+/// verifyBundle judged by a node's keyring as well, when keyring is not null: its anchors join
+/// `anchors`, and its key certificates and revocations join the bundle's own (checked again on
+/// the way into the temporary archive). Reports still cover the bundle's objects only.
+Expected<ImportReport, protocol::BundleRejection> verifyBundle(
+    protocol::Source source, std::vector<protocol::Anchor> anchors, const Archive* keyring,
+    const std::function<void(ObjectReport&&)>& sink,
+    const std::filesystem::path& scratchParent = std::filesystem::temp_directory_path(),
+    const ImportOptions& options = {});
+
 }  // namespace fieldsync::store

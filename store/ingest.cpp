@@ -63,7 +63,7 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
       const auto [it, inserted] = firstWith.try_emplace(slots[i].hash, i);
       if (!inserted) {
         slots[i].sameAs = it->second;
-      } else if (txn.contentTombstone(slots[i].hash)) {
+      } else if (txn.tombstone(slots[i].hash)) {
         slots[i].retracted = true;
       } else {
         slots[i].existing = txn.findByContent(slots[i].hash, signer);
@@ -101,14 +101,18 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
   // Another writer may have stored the same content since the read: look again inside the
   // transaction. The batch may run more than once (map growth), so it starts afresh each time.
   std::vector<std::optional<ObjectId>> storedMeanwhile;
+  std::vector<bool> refused;  // by a tombstone: PutOutcome::Retracted
   if (!objects.empty()) {
     archive.write([&](WriteTxn& txn) {
       storedMeanwhile.assign(objects.size(), std::nullopt);
+      refused.assign(objects.size(), false);
       for (std::size_t i = 0; i < slots.size(); ++i) {
         if (!slots[i].signedIndex) continue;
         const std::size_t n = *slots[i].signedIndex;
         storedMeanwhile[n] = txn.findByContent(slots[i].hash, signer);
-        if (!storedMeanwhile[n]) (void)IngestAccess::put(txn, objects[n], slots[i].hash);
+        if (!storedMeanwhile[n]) {
+          refused[n] = IngestAccess::put(txn, objects[n], slots[i].hash) == PutOutcome::Retracted;
+        }
       }
     });
   }
@@ -132,6 +136,10 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
       continue;
     }
     const auto [id, isNew] = finalId(slot);
+    if (isNew && refused[*slot.signedIndex]) {
+      result.retracted.push_back(i);
+      continue;
+    }
     (isNew ? result.stored : result.duplicates).push_back(id);
   }
   return result;

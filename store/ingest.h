@@ -15,8 +15,10 @@ namespace fieldsync::store {
 struct IngestResult {
   std::vector<ObjectId> stored;      // newly signed and stored, in input order
   std::vector<ObjectId> duplicates;  // content this key had already signed (existing ids)
-  std::vector<std::size_t> retracted;  // positions in the input of content a retraction in
-                                       // effect here took (store/retraction.h): not signed
+  /// Positions in the input not stored because a retraction in effect here took them back:
+  /// content a retraction removed (not signed again), or signed by a key whose clippings from
+  /// before signedAt on were taken back (store/retraction.h).
+  std::vector<std::size_t> retracted{};
 };
 
 /// Signs every clipping with key at signedAt and stores them in ONE transaction: all or

@@ -14,9 +14,11 @@
 namespace fieldsync::store {
 namespace {
 
-std::string ref(const std::string& name, std::uint64_t sequence) {
-  return name + "@" + std::to_string(sequence);
+std::string ref(std::string_view name, std::uint64_t sequence) {
+  return std::string(name) + "@" + std::to_string(sequence);
 }
+
+std::string shortId(const PublicKey& key) { return key.hex().substr(0, 12); }
 
 /// The coordinator check every signing command makes; the refusal names the key's standing.
 std::optional<std::string> refuseUnlessCoordinator(const ReadTxn& txn,
@@ -37,18 +39,35 @@ Expected<protocol::VerifiedObject, std::string> signBody(const protocol::SecretK
   return std::move(object).value();
 }
 
-/// The chain of release: previous links back to sequence 1, and no fork at or below it.
-void checkChain(const ReadTxn& txn, const protocol::Release& release,
-                std::vector<std::string>& problems) {
-  for (const auto& entry : txn.releases(release.name)) {
-    if (entry.sequence > release.sequence) break;
-    auto same = txn.releases(release.name, entry.sequence);
-    if (same.size() > 1 && same.front().id == entry.id) {
+std::string shortId(const ObjectId& id) { return id.hex().substr(0, 12); }
+
+/// A stored object that verifies (bytes, id, signature): members and parts as verify checks them.
+Expected<protocol::VerifiedObject, std::string> verifiedStored(const ReadTxn& txn,
+                                                               const ObjectId& id) {
+  auto bytes = txn.get(id);
+  if (!bytes) return std::string("not in this archive");
+  auto checked = protocol::verify(*bytes);
+  if (!checked) return checked.error().message();
+  if (checked->id() != id) return std::string("id mismatch");
+  return std::move(checked).value();
+}
+
+/// The chain of release (in owner's chain): previous links back to sequence 1, each in the
+/// same chain, and no fork at or below it.
+void checkChain(const ReadTxn& txn, const protocol::TrustGraph& trust, const ChainOwner& owner,
+                const protocol::Release& release, std::vector<std::string>& problems) {
+  const auto chain = chainReleases(txn, trust, release.name, owner);
+  for (std::size_t i = 0; i < chain.size();) {
+    std::size_t j = i;
+    while (j < chain.size() && chain[j].sequence == chain[i].sequence) ++j;
+    if (chain[i].sequence > release.sequence) break;
+    if (j - i > 1) {
       std::string ids;
-      for (const auto& s : same) ids += (ids.empty() ? "" : ", ") + s.id.hex().substr(0, 12);
-      problems.push_back("fork at " + ref(release.name, entry.sequence) + ": " +
-                         std::to_string(same.size()) + " different releases (" + ids + ")");
+      for (std::size_t k = i; k < j; ++k) ids += (ids.empty() ? "" : ", ") + shortId(chain[k].id);
+      problems.push_back("fork at " + ref(release.name, chain[i].sequence) + ": " +
+                         std::to_string(j - i) + " different releases (" + ids + ")");
     }
+    i = j;
   }
   // Walk the previous links by value: each step decodes the next release afresh.
   std::uint64_t sequence = release.sequence;
@@ -62,14 +81,21 @@ void checkChain(const ReadTxn& txn, const protocol::Release& release,
     auto previousObject = loadStored(txn, *previousId);
     const protocol::Release* previous = asRelease(previousObject);
     if (!previousObject) {
-      problems.push_back("gap: " + expected + " (" + previousId->hex().substr(0, 12) +
+      problems.push_back("gap: " + expected + " (" + shortId(*previousId) +
                          ") is not in this archive");
       return;
     }
     if (previous == nullptr || previous->name != release.name ||
         previous->sequence + 1 != sequence) {
       problems.push_back("broken chain: " + ref(release.name, sequence) + " names as previous " +
-                         previousId->hex().substr(0, 12) + ", which is not " + expected);
+                         shortId(*previousId) + ", which is not " + expected);
+      return;
+    }
+    if (chainOwner(trust, previousObject->payload) != owner) {
+      problems.push_back("broken chain: " + ref(release.name, sequence) + " follows " + expected +
+                         " " + shortId(*previousId) + " signed by " +
+                         shortId(previousObject->payload.signer) +
+                         (owner ? ", another key" : ", not trusted as coordinator"));
       return;
     }
     sequence = previous->sequence;
@@ -145,11 +171,191 @@ protocol::Role requiredRole(protocol::Kind kind) {
              : protocol::Role::Coordinator;
 }
 
+// --- Release chains ---------------------------------------------------------------------------
+
+ChainOwner chainOwner(const protocol::TrustGraph& trust, const protocol::Payload& release) {
+  if (trust.evaluate(release.signer, protocol::Role::Coordinator, release.signedAt).trusted())
+    return std::nullopt;
+  return release.signer;
+}
+
+std::vector<ReleaseEntry> chainReleases(const ReadTxn& txn, const protocol::TrustGraph& trust,
+                                        std::string_view name, const ChainOwner& owner,
+                                        std::optional<std::uint64_t> sequence) {
+  auto entries = txn.releases(name, sequence);
+  std::erase_if(entries, [&](const ReleaseEntry& entry) {
+    auto object = loadStored(txn, entry.id);
+    return !object || chainOwner(trust, object->payload) != owner;
+  });
+  return entries;
+}
+
+std::vector<std::pair<ChainOwner, std::vector<ReleaseEntry>>> chainsOf(
+    const ReadTxn& txn, const protocol::TrustGraph& trust, std::string_view name) {
+  std::map<PublicKey, std::vector<ReleaseEntry>> strangers;
+  std::vector<ReleaseEntry> trusted;
+  for (auto& entry : txn.releases(name)) {
+    auto object = loadStored(txn, entry.id);
+    if (!object) continue;  // `fieldsync verify` reports it
+    if (auto owner = chainOwner(trust, object->payload)) {
+      strangers[*owner].push_back(std::move(entry));
+    } else {
+      trusted.push_back(std::move(entry));
+    }
+  }
+  std::vector<std::pair<ChainOwner, std::vector<ReleaseEntry>>> out;
+  if (!trusted.empty()) out.emplace_back(std::nullopt, std::move(trusted));
+  for (auto& [key, entries] : strangers) out.emplace_back(key, std::move(entries));
+  return out;
+}
+
+// --- Members ------------------------------------------------------------------------------------
+
+ReleaseMembers releaseMembers(const ReadTxn& txn, const protocol::DecodedObject& object) {
+  const auto& release = std::get<protocol::Release>(object.payload.body);
+  ReleaseMembers out;
+  out.parts = release.parts.size();
+  if (release.parts.empty()) {
+    out.clippings = release.clippings;
+    return out;
+  }
+  for (std::size_t i = 0; i < release.parts.size(); ++i) {
+    const auto index = static_cast<std::uint32_t>(i + 1);
+    const std::string which = "part " + std::to_string(index) + " of " +
+                              std::to_string(release.parts.size()) + " (" +
+                              shortId(release.parts[i]) + ")";
+    if (!txn.contains(release.parts[i])) {
+      out.missingParts.push_back(index);
+      continue;
+    }
+    auto part = verifiedStored(txn, release.parts[i]);
+    if (!part) {
+      out.problems.push_back(which + " is invalid: " + part.error());
+      continue;
+    }
+    const auto* p = std::get_if<protocol::ReleasePart>(&part->payload().body);
+    if (p == nullptr) {
+      out.problems.push_back(which + " is a " +
+                             std::string(protocol::kindName(part->payload().kind())) +
+                             ", not a release part");
+    } else if (part->payload().signer != object.payload.signer) {
+      out.problems.push_back(which + " is signed by " + shortId(part->payload().signer) +
+                             ", not by the release's signer");
+    } else if (p->name != release.name || p->sequence != release.sequence) {
+      out.problems.push_back(which + " belongs to " + ref(p->name, p->sequence));
+    } else if (p->index != index) {
+      out.problems.push_back(which + " says it is part " + std::to_string(p->index));
+    } else if (!out.clippings.empty() && p->clippings.front() <= out.clippings.back()) {
+      out.problems.push_back(which + " lists ids not above those of the parts before it");
+    } else {
+      out.clippings.insert(out.clippings.end(), p->clippings.begin(), p->clippings.end());
+    }
+  }
+  return out;
+}
+
+std::optional<ReleaseMembers> releaseMembers(const ReadTxn& txn, const ObjectId& release) {
+  auto object = loadStored(txn, release);
+  if (!asRelease(object)) return std::nullopt;
+  return releaseMembers(txn, *object);
+}
+
+std::vector<ReleaseEntry> releasesOfPart(const ReadTxn& txn, const ObjectId& partId) {
+  std::vector<ReleaseEntry> out;
+  auto part = loadStored(txn, partId);
+  const auto* p = part ? std::get_if<protocol::ReleasePart>(&part->payload.body) : nullptr;
+  if (p == nullptr) return out;
+  for (auto& entry : txn.releases(p->name, p->sequence)) {
+    auto object = loadStored(txn, entry.id);
+    const auto* r = asRelease(object);
+    if (r != nullptr && object->payload.signer == part->payload.signer &&
+        std::find(r->parts.begin(), r->parts.end(), partId) != r->parts.end())
+      out.push_back(std::move(entry));
+  }
+  return out;
+}
+
+std::vector<ReleaseEntry> releasesContaining(const ReadTxn& txn, const ObjectId& clipping) {
+  // by_member names a release, or a part of one (a release with parts lists its members
+  // there): a part is resolved to the releases that list it.
+  std::vector<ReleaseEntry> out;
+  for (auto& entry : txn.releasesContaining(clipping)) {
+    const auto same = txn.releases(entry.name, entry.sequence);
+    if (std::any_of(same.begin(), same.end(), [&](const auto& r) { return r.id == entry.id; })) {
+      out.push_back(std::move(entry));
+    } else {
+      for (auto& release : releasesOfPart(txn, entry.id)) out.push_back(std::move(release));
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const ReleaseEntry& a, const ReleaseEntry& b) {
+    return std::tie(a.name, a.sequence, a.id) < std::tie(b.name, b.sequence, b.id);
+  });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const ReleaseEntry& a, const ReleaseEntry& b) { return a.id == b.id; }),
+            out.end());
+  return out;
+}
+
+std::optional<ObjectId> retractedBy(const ReadTxn& txn, const ObjectId& clipping) {
+  if (txn.contains(clipping)) return std::nullopt;  // a tombstone that did not take effect
+  auto tombstone = txn.tombstone(clipping);
+  if (!tombstone) return std::nullopt;
+  return tombstone->retraction;
+}
+
+// --- Verification -------------------------------------------------------------------------------
+
 ObjectReport::Verdict ObjectReport::verdict() const {
   if (invalid || !chainProblems.empty() || !invalidMembers.empty()) return Verdict::Invalid;
   if (!trust.trusted()) return Verdict::Untrusted;
   return Verdict::Valid;
 }
+
+namespace {
+
+void verifyMembers(const ReadTxn& txn, const protocol::TrustGraph& trust,
+                   const protocol::DecodedObject& object, ObjectReport& report) {
+  auto members = releaseMembers(txn, object);
+  report.parts = members.parts;
+  report.missingParts = members.missingParts;
+  for (auto& problem : members.problems) report.chainProblems.push_back(std::move(problem));
+  report.members = members.clippings.size();
+  std::map<std::pair<PublicKey, std::int64_t>, protocol::TrustStatus> judged;
+  for (const ObjectId& member : members.clippings) {
+    if (!txn.contains(member)) {
+      if (retractedBy(txn, member)) {
+        report.retracted.push_back(member);
+      } else {
+        report.missing.push_back(member);
+      }
+      continue;
+    }
+    // Decoded and hashed, not signature-checked: the release vouches for the bytes its ids
+    // name, and each member's own report (verify --all) checks its signature. This keeps a
+    // release of 100,000 clippings from costing 100,000 more signature checks.
+    auto bytes = txn.get(member);
+    auto checked = protocol::decode(*bytes);
+    if (!checked || checked->id != member) {
+      report.invalidMembers.emplace_back(member,
+                                         !checked ? checked.error().message() : "id mismatch");
+      continue;
+    }
+    const auto& payload = checked->payload;
+    if (payload.kind() != protocol::Kind::Clipping) {
+      report.invalidMembers.emplace_back(member, "not a clipping");
+      continue;
+    }
+    // Clippings of one import share signer and signedAt: judge each pair once.
+    auto [at, fresh] = judged.try_emplace({payload.signer, payload.signedAt});
+    if (fresh)
+      at->second = trust.evaluate(payload.signer, protocol::Role::Field, payload.signedAt).status;
+    if (at->second != protocol::TrustStatus::Trusted)
+      report.untrustedMembers.emplace_back(member,
+                                           std::string(protocol::trustStatusName(at->second)));
+  }
+}
+
+}  // namespace
 
 ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
                           const ObjectId& id) {
@@ -177,25 +383,20 @@ ObjectReport verifyObject(const ReadTxn& txn, const protocol::TrustGraph& trust,
   }
 
   if (payload.kind() == protocol::Kind::Clipping) {
-    for (const auto& entry : txn.releasesContaining(id))
-      report.releases.push_back({entry.id, entry.name, entry.sequence});
-  } else if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
-    checkChain(txn, *release, report.chainProblems);
-    for (const ObjectId& member : release->clippings) {
-      auto memberBytes = txn.get(member);
-      if (!memberBytes) {
-        report.missing.push_back(member);
-        continue;
-      }
-      auto checked = protocol::verify(*memberBytes);
-      if (!checked) {
-        report.invalidMembers.emplace_back(member, checked.error().message());
-      } else if (checked->id() != member) {
-        report.invalidMembers.emplace_back(member, "id mismatch");
-      } else if (checked->payload().kind() != protocol::Kind::Clipping) {
-        report.invalidMembers.emplace_back(member, "not a clipping");
-      }
+    for (const auto& entry : releasesContaining(txn, id)) {
+      auto release = loadStored(txn, entry.id);
+      if (!release) continue;
+      (chainOwner(trust, release->payload) ? report.strangerReleases : report.releases)
+          .push_back({entry.id, entry.name, entry.sequence});
     }
+  } else if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
+    const auto owner = chainOwner(trust, payload);
+    report.strangerChain = owner.has_value();
+    checkChain(txn, trust, owner, *release, report.chainProblems);
+    verifyMembers(txn, trust, *report.object, report);
+  } else if (std::holds_alternative<protocol::ReleasePart>(payload.body)) {
+    for (const auto& entry : releasesOfPart(txn, id))
+      report.partOf.push_back({entry.id, entry.name, entry.sequence});
   }
   return report;
 }
@@ -233,12 +434,30 @@ void verifyEveryObject(const Archive& archive, const protocol::TrustGraph& trust
   }
 }
 
+namespace {
+
+/// "weekly has releases only by keys this node does not trust as coordinator (5a56c0e1d2e4):
+/// name one by id" for a name whose trusted chain is empty, else "".
+std::string onlyStrangers(const ReadTxn& txn, const protocol::TrustGraph& trust,
+                          std::string_view name) {
+  std::string keys;
+  for (const auto& [owner, entries] : chainsOf(txn, trust, name))
+    if (owner) keys += (keys.empty() ? "" : ", ") + shortId(*owner);
+  if (keys.empty()) return "";
+  return "; releases named " + std::string(name) +
+         " exist only by keys this node does not trust as coordinator (" + keys +
+         "): name one by its id";
+}
+
+}  // namespace
+
 Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_view text) {
+  const auto trust = loadTrust(txn);
   auto pick = [&](const std::vector<ReleaseEntry>& entries,
                   const std::string& what) -> Expected<ObjectId, std::string> {
     if (entries.size() == 1) return entries.front().id;
     std::string ids;
-    for (const auto& e : entries) ids += " " + e.id.hex().substr(0, 12);
+    for (const auto& e : entries) ids += " " + shortId(e.id);
     return what + " is forked: " + std::to_string(entries.size()) + " releases claim it:" + ids;
   };
   if (auto at = text.rfind('@'); at != std::string_view::npos) {
@@ -247,40 +466,70 @@ Expected<ObjectId, std::string> resolveRelease(const ReadTxn& txn, std::string_v
     auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), sequence);
     if (ec == std::errc() && end == digits.data() + digits.size() && !digits.empty()) {
       const std::string name(text.substr(0, at));
-      auto entries = txn.releases(name, sequence);
-      if (entries.empty()) return "no release " + ref(name, sequence);
+      auto entries = chainReleases(txn, trust, name, std::nullopt, sequence);
+      if (entries.empty())
+        return "no release " + ref(name, sequence) + onlyStrangers(txn, trust, name);
       return pick(entries, ref(name, sequence));
     }
   }
   const std::string name(text);
-  auto all = txn.releases(name);
+  auto all = chainReleases(txn, trust, name);
   if (!all.empty()) {
     const std::uint64_t latest = all.back().sequence;
-    return pick(txn.releases(name, latest), ref(name, latest));
+    std::vector<ReleaseEntry> heads;
+    for (const auto& e : all)
+      if (e.sequence == latest) heads.push_back(e);
+    return pick(heads, ref(name, latest));
   }
   auto id = txn.resolve(text);
-  if (!id) return "no release named " + name + " (and not an id: " + id.error().message() + ")";
+  if (!id) {
+    if (auto strangers = onlyStrangers(txn, trust, name); !strangers.empty())
+      return "no trusted release named " + name + strangers;
+    return "no release named " + name + " (and not an id: " + id.error().message() + ")";
+  }
   if (!asRelease(loadStored(txn, id.value()))) return id.value().hex() + " is not a release";
   return id.value();
 }
 
-Expected<protocol::VerifiedObject, std::string> makeRelease(
-    const ReadTxn& txn, const protocol::SecretKey& key, const std::string& name,
-    const ReleaseSelection& selection, const std::string& notes, std::int64_t now) {
+namespace {
+
+/// Why clipping `id` may not be listed by a new release, or empty when it may: "invalid",
+/// "retracted", or its signer's trust status for the field role when it signed. The store
+/// verified the signature when the clipping arrived; here its bytes must still decode and
+/// hash to its id (`fieldsync verify` checks the signature again).
+std::optional<std::string> exclusion(const ReadTxn& txn, const protocol::TrustGraph& trust,
+                                     const ObjectId& id, std::string& title) {
+  auto bytes = txn.get(id);
+  if (!bytes) return retractedBy(txn, id) ? "retracted" : "invalid";
+  auto object = protocol::decode(*bytes);
+  if (!object || object->id != id || !object->payload.clipping()) return "invalid";
+  title = object->payload.clipping()->title;
+  auto verdict =
+      trust.evaluate(object->payload.signer, protocol::Role::Field, object->payload.signedAt);
+  if (!verdict.trusted()) return std::string(protocol::trustStatusName(verdict.status));
+  return std::nullopt;
+}
+
+}  // namespace
+
+Expected<MadeRelease, std::string> makeRelease(const ReadTxn& txn, const protocol::SecretKey& key,
+                                               const std::string& name,
+                                               const ReleaseSelection& selection,
+                                               const std::string& notes, std::int64_t now) {
   if (name.empty() || name.find('@') != std::string::npos ||
       name.size() > protocol::MAX_TAG_BYTES || !protocol::isValidUtf8(name))
     return std::string("a release name is 1 to 128 bytes of text without '@'");
   if (auto refusal = refuseUnlessCoordinator(txn, key, now)) return *refusal;
+  const auto trust = loadTrust(txn);
 
   protocol::Release release{name, 1, std::nullopt, {}, notes};
-  auto chain = txn.releases(name);
+  auto chain = chainReleases(txn, trust, name);
   if (!chain.empty()) {
     const std::uint64_t latest = chain.back().sequence;
-    auto heads = txn.releases(name, latest);
-    if (heads.size() > 1)
+    if (chain.size() > 1 && chain[chain.size() - 2].sequence == latest)
       return ref(name, latest) + " is forked; resolve the fork before releasing again";
     release.sequence = latest + 1;
-    release.previous = heads.front().id;
+    release.previous = chain.back().id;
   }
 
   // Candidates: the given ids, or every clipping (through a tag index when there is a tag).
@@ -300,14 +549,23 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(
   }
   std::set<ObjectId> released;
   if (selection.sinceRelease) {
-    auto earlier = txn.releases(*selection.sinceRelease);
-    if (earlier.empty()) return "no release named " + *selection.sinceRelease;
+    auto earlier = chainReleases(txn, trust, *selection.sinceRelease);
+    if (earlier.empty())
+      return "no trusted release named " + *selection.sinceRelease +
+             onlyStrangers(txn, trust, *selection.sinceRelease);
     for (const auto& entry : earlier) {
-      auto object = loadStored(txn, entry.id);
-      if (const auto* r = asRelease(object))
-        released.insert(r->clippings.begin(), r->clippings.end());
+      auto members = releaseMembers(txn, entry.id);
+      if (!members) continue;
+      if (!members->missingParts.empty())
+        return ref(*selection.sinceRelease, entry.sequence) + ": part " +
+               std::to_string(members->missingParts.front()) + " of " +
+               std::to_string(members->parts) +
+               " is not here yet, so what it lists is not known; sync, then release";
+      released.insert(members->clippings.begin(), members->clippings.end());
     }
   }
+  std::vector<ObjectId> chosen;
+  std::vector<LeftOut> leftOut;
   for (const ObjectId& id : candidates) {
     if (released.contains(id)) continue;
     if (!selection.tags.empty()) {
@@ -319,40 +577,84 @@ Expected<protocol::VerifiedObject, std::string> makeRelease(
       });
       if (!all) continue;
     }
-    release.clippings.push_back(id);
+    std::string title;
+    auto why = exclusion(txn, trust, id, title);
+    if (why && (*why == "invalid" || *why == "retracted" || !selection.includeUntrusted)) {
+      if (selection.ids)
+        return id.hex() + " (\"" + title + "\") may not be released: " +
+               (*why == "invalid" || *why == "retracted"
+                    ? "it is " + *why
+                    : "its signer was not trusted as a field office when it signed (" + *why +
+                          "); check it, then release it with --include-untrusted");
+      leftOut.push_back({id, std::move(title), *why});
+      continue;
+    }
+    chosen.push_back(id);
   }
-  std::sort(release.clippings.begin(), release.clippings.end());
-  release.clippings.erase(std::unique(release.clippings.begin(), release.clippings.end()),
-                          release.clippings.end());
-  if (release.clippings.empty()) return std::string("no clipping matches: nothing to release");
-  return signBody(key, std::move(release), now);
+  std::sort(chosen.begin(), chosen.end());
+  chosen.erase(std::unique(chosen.begin(), chosen.end()), chosen.end());
+  if (chosen.empty())
+    return std::string("no clipping matches") +
+           (leftOut.empty() ? ""
+                            : " that may be released (" + std::to_string(leftOut.size()) +
+                                  " left out as untrusted or invalid)") +
+           ": nothing to release";
+
+  std::vector<protocol::VerifiedObject> parts;
+  const std::size_t members = chosen.size();
+  if (chosen.size() <= protocol::MAX_IDS_PER_OBJECT) {
+    release.clippings = std::move(chosen);
+  } else {
+    const std::size_t count =
+        (chosen.size() + protocol::MAX_IDS_PER_OBJECT - 1) / protocol::MAX_IDS_PER_OBJECT;
+    if (count > protocol::MAX_RELEASE_PARTS)
+      return "a release lists at most " +
+             std::to_string(protocol::MAX_RELEASE_PARTS * protocol::MAX_IDS_PER_OBJECT) +
+             " clippings; " + std::to_string(chosen.size()) + " were selected";
+    for (std::size_t i = 0; i < count; ++i) {
+      const auto from =
+          chosen.begin() + static_cast<std::ptrdiff_t>(i * protocol::MAX_IDS_PER_OBJECT);
+      const auto to = i + 1 == count ? chosen.end() : from + protocol::MAX_IDS_PER_OBJECT;
+      auto part =
+          signBody(key,
+                   protocol::ReleasePart{
+                       name, release.sequence, static_cast<std::uint32_t>(i + 1), {from, to}},
+                   now);
+      if (!part) return "part " + std::to_string(i + 1) + ": " + part.error();
+      release.parts.push_back(part->id());
+      parts.push_back(std::move(part).value());
+    }
+  }
+  auto head = signBody(key, std::move(release), now);
+  if (!head) return head.error();
+  return MadeRelease{std::move(head).value(), std::move(parts), members, std::move(leftOut)};
 }
 
-Expected<protocol::VerifiedObject, std::string> publishRelease(
-    Archive& archive, const protocol::SecretKey& key, const std::string& name,
-    const ReleaseSelection& selection, const std::string& notes, std::int64_t now) {
+Expected<MadeRelease, std::string> publishRelease(Archive& archive, const protocol::SecretKey& key,
+                                                  const std::string& name,
+                                                  const ReleaseSelection& selection,
+                                                  const std::string& notes, std::int64_t now) {
   constexpr int ATTEMPTS = 5;
   for (int attempt = 0; attempt < ATTEMPTS; ++attempt) {
+    // The releases of name as makeRelease saw them: under the write lock any other one means
+    // the trusted chain may have moved (whether its signer is trusted is judged afresh).
+    std::vector<ObjectId> seen;
     auto made = [&] {
       auto txn = archive.beginRead();
+      for (const auto& entry : txn.releases(name)) seen.push_back(entry.id);
       return makeRelease(txn, key, name, selection, notes, now);
     }();
     if (!made) return made;
-    const auto& release = std::get<protocol::Release>(made->payload().body);
-    bool headMoved = false;
+    bool moved = false;
     archive.write([&](WriteTxn& txn) {
-      auto chain = txn.releases(name);
-      std::uint64_t headSequence = 0;
-      std::optional<ObjectId> head;
-      if (!chain.empty()) {
-        headSequence = chain.back().sequence;
-        auto heads = txn.releases(name, headSequence);
-        if (heads.size() == 1) head = heads.front().id;
-      }
-      headMoved = release.sequence != headSequence + 1 || release.previous != head;
-      if (!headMoved) (void)txn.put(made.value());
+      std::vector<ObjectId> current;
+      for (const auto& entry : txn.releases(name)) current.push_back(entry.id);
+      moved = current != seen;
+      if (moved) return;
+      for (const auto& part : made->parts) (void)txn.put(part);
+      (void)txn.put(made->release);
     });
-    if (!headMoved) return made;
+    if (!moved) return made;
   }
   return "the chain of " + name + " kept changing while releasing; try again";
 }
@@ -379,11 +681,18 @@ std::string releaseManifest(const ReadTxn& txn, const ObjectId& releaseId) {
   auto object = loadStored(txn, releaseId);
   const auto* release = asRelease(object);
   if (release == nullptr) throw Error(releaseId.hex() + " is not a release in this archive");
+  const auto members = releaseMembers(txn, *object);
+  if (!members.complete())
+    throw Error(ref(release->name, release->sequence) + ": " +
+                (members.problems.empty()
+                     ? "part " + std::to_string(members.missingParts.front()) + " of " +
+                           std::to_string(members.parts) + " is not here yet"
+                     : members.problems.front()));
   std::string out = "# fieldsync release " + ref(release->name, release->sequence) + " id " +
                     releaseId.hex() + " signed by " + object->payload.signer.hex() + " at " +
                     protocol::formatUtc(object->payload.signedAt) + ", " +
-                    std::to_string(release->clippings.size()) + " clippings\n";
-  for (const ObjectId& id : release->clippings) {
+                    std::to_string(members.clippings.size()) + " clippings\n";
+  for (const ObjectId& id : members.clippings) {
     auto clipping = loadStored(txn, id);
     const auto* c = clipping ? clipping->payload.clipping() : nullptr;
     out += id.hex() + " ";

@@ -1,6 +1,7 @@
 #include "store/retraction.h"
 
 #include <algorithm>
+#include <span>
 
 #include "store/provenance.h"
 
@@ -23,10 +24,34 @@ std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& 
   return std::move(decoded).value();
 }
 
-/// Removes clipping (held, decoded) and remembers its content, so import does not sign it again.
+/// Removes clipping (held, decoded) and remembers its content, so import does not sign it
+/// again. The content hash is kept as a tombstone like an id: both are BLAKE2b-256 under
+/// different domain tags (protocol/object.h), so one is never taken for the other.
 void take(WriteTxn& txn, const protocol::DecodedObject& clipping, const ObjectId& retraction) {
-  txn.addContentTombstone(protocol::contentHash(*clipping.payload.clipping()), retraction);
+  txn.addTombstone(protocol::contentHash(*clipping.payload.clipping()), retraction, std::nullopt);
   (void)txn.remove(clipping.id);
+}
+
+/// The clippings signer signed at or after since. A scan of the archive: it runs only when a
+/// retraction of a signer first takes effect here, or when `retract --signer` is asked for.
+std::vector<ObjectId> signedBy(const ReadTxn& txn, const PublicKey& signer, std::int64_t since) {
+  std::vector<ObjectId> ids;
+  txn.forEach([&](const ObjectId& id, std::span<const std::uint8_t> bytes) {
+    auto decoded = protocol::decode(bytes);
+    if (decoded && decoded->payload.kind() == Kind::Clipping && decoded->payload.signer == signer &&
+        decoded->payload.signedAt >= since)
+      ids.push_back(id);
+    return true;
+  });
+  return ids;
+}
+
+/// A tombstone for target by this retraction, or a stronger one, is already there.
+bool tombstoned(const WriteTxn& txn, const ObjectId& target, const ObjectId& retraction,
+                const std::optional<PublicKey>& onlyIf) {
+  auto existing = txn.tombstone(target);
+  return existing && (!existing->onlyIfSignedBy ||
+                      (existing->retraction == retraction && existing->onlyIfSignedBy == onlyIf));
 }
 
 /// Applies one retraction as far as it takes effect here. Cheap when it was applied before:
@@ -38,17 +63,18 @@ void apply(WriteTxn& txn, const ReadTxn& view, const protocol::TrustGraph& trust
   const std::optional<PublicKey> onlyIf =
       coordinator ? std::nullopt : std::optional<PublicKey>(payload.signer);
   for (const ObjectId& target : retraction.clippings) {
-    if (!txn.hasTombstone(target, onlyIf)) txn.addTombstone(target, id, onlyIf);
+    if (!tombstoned(txn, target, id, onlyIf)) txn.addTombstone(target, id, onlyIf);
     auto held = load(view, target);
     if (held && held->payload.kind() == Kind::Clipping &&
         (coordinator || held->payload.signer == payload.signer))
       take(txn, *held, id);
   }
   if (retraction.subject && (coordinator || *retraction.subject == payload.signer)) {
-    auto existing = view.signerTombstone(*retraction.subject, retraction.since);
-    if (existing && *existing == id) return;  // applied before; put() refuses later arrivals
+    // Covered already (by this retraction or one from earlier on): its clippings went then,
+    // and put() refuses those that arrive later.
+    if (txn.signerTombstone(*retraction.subject, retraction.since)) return;
     txn.addSignerTombstone(*retraction.subject, retraction.since, id);
-    for (const ObjectId& signed_ : view.signedBy(*retraction.subject, retraction.since)) {
+    for (const ObjectId& signed_ : signedBy(view, *retraction.subject, retraction.since)) {
       auto held = load(view, signed_);
       if (held && held->payload.kind() == Kind::Clipping) take(txn, *held, id);
     }
@@ -77,8 +103,9 @@ void settleRetractions(WriteTxn& txn) {
 Expected<RetractResult, std::string> retract(Archive& archive, const protocol::SecretKey& key,
                                              const RetractRequest& request, std::int64_t now) {
   if (request.reason.empty())
-    return std::string("a retraction needs a reason (--reason): it is what every node shows "
-                       "in place of the clipping");
+    return std::string(
+        "a retraction needs a reason (--reason): it is what every node shows "
+        "in place of the clipping");
   if (request.clippings.empty() && !request.subject)
     return std::string("name the clippings to retract, or --signer KEY");
   const PublicKey self = key.publicKey();
@@ -117,7 +144,7 @@ Expected<RetractResult, std::string> retract(Archive& archive, const protocol::S
       listed.push_back(id);
     }
     if (request.subject) {
-      for (const ObjectId& id : txn.signedBy(*request.subject, request.since)) {
+      for (const ObjectId& id : signedBy(txn, *request.subject, request.since)) {
         auto held = load(txn, id);
         if (held && held->payload.kind() == Kind::Clipping &&
             !std::binary_search(listed.begin(), listed.end(), id))
@@ -167,7 +194,9 @@ std::optional<RetractionNotice> retractionOf(const ReadTxn& txn, const protocol:
 }
 
 std::optional<ObjectId> retractedContent(const ReadTxn& txn, const protocol::ContentHash& content) {
-  return txn.contentTombstone(content);
+  auto tombstone = txn.tombstone(content);
+  if (!tombstone) return std::nullopt;
+  return tombstone->retraction;
 }
 
 }  // namespace fieldsync::store

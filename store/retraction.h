@@ -35,8 +35,12 @@ bool takesEffect(const protocol::TrustGraph& trust, const protocol::Payload& ret
                  const PublicKey& clippingSigner);
 
 /// Applies every retraction this archive holds that takes effect now: removes what it covers
-/// and records tombstones. Idempotent; called by WriteTxn at the end of a batch that stored a
-/// retraction, a key certificate or a revocation, or changed an anchor.
+/// (WriteTxn::remove) and records tombstones. Idempotent. Called by Archive::write() once at
+/// the end of a batch that stored a retraction, key certificate or revocation or changed an
+/// anchor (WriteTxn::trustChanged()), inside the batch's transaction, before its commit;
+/// txn.reader() reads the archive as the batch left it, and these writes do not call it again.
+/// It may run more than once for one write() (a batch rerun after map growth), each time in a
+/// fresh transaction, so it writes only through txn.
 void settleRetractions(WriteTxn& txn);
 
 /// What to take back: clippings by id, and/or everything subject signed at or after since.
@@ -53,11 +57,11 @@ struct RetractedClipping {
 };
 
 struct RetractResult {
-  std::vector<ObjectId> retractions;        // the objects signed (one per MAX_IDS_PER_OBJECT ids)
-  std::vector<RetractedClipping> removed;   // clippings removed from this archive
-  std::vector<ObjectId> notHeld;      // listed ids this archive does not hold (refused if
-                                      // they ever arrive)
-  std::vector<ObjectId> already;      // listed ids a retraction in effect here already took
+  std::vector<ObjectId> retractions;       // the objects signed (one per MAX_IDS_PER_OBJECT ids)
+  std::vector<RetractedClipping> removed;  // clippings removed from this archive
+  std::vector<ObjectId> notHeld;           // listed ids this archive does not hold (refused if
+                                           // they ever arrive)
+  std::vector<ObjectId> already;           // listed ids a retraction in effect here already took
 };
 
 /// Signs the retraction(s) of request with key and stores them in one batch, which removes

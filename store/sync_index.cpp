@@ -388,6 +388,176 @@ void ArchiveRangeIndex::insert(const SyncTree& tree, const SyncKey& key, std::si
   }
 }
 
+namespace {
+
+/// The block of level `level` that holds key (the last one starting at or before it).
+Block holdingBlock(Cursor& cursor, unsigned level, const KeyBytes& key) {
+  MDB_val found{};
+  MDB_val data{};
+  if (!cursor.seekLastAtMost(found, treeKey(level, key)) || levelOf(found) != level ||
+      !cursor.get(found, data, MDB_GET_CURRENT)) {
+    damaged("a level has no first block");
+  }
+  return decodeBlock(found, data);
+}
+
+void deleteBlock(const SyncTree& tree, unsigned level, const KeyBytes& start, bool& mapFull) {
+  const TreeKey k = treeKey(level, start);
+  MDB_val key = lmdb::val(k);
+  const int rc = ::mdb_del(tree.txn, tree.tree, &key, nullptr);
+  if (rc == MDB_NOTFOUND) damaged("a block to delete is missing");
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  lmdb::check(rc, "mdb_del(sync_index)");
+}
+
+/// The start of the first block of level `level` after `after`; damaged when there is none.
+KeyBytes nextStart(const SyncTree& tree, unsigned level, const KeyBytes& after) {
+  Cursor cursor(tree.txn, tree.tree, "sync_index");
+  const TreeKey k = treeKey(level, after);
+  MDB_val key = lmdb::val(k);
+  MDB_val data{};
+  if (!cursor.get(key, data, MDB_SET_RANGE)) damaged("a block has no next sibling");
+  if (key.mv_size == TREE_KEY_BYTES && std::memcmp(key.mv_data, k.data(), k.size()) == 0 &&
+      !cursor.get(key, data, MDB_NEXT)) {
+    damaged("a block has no next sibling");
+  }
+  if (levelOf(key) != level) damaged("a block has no next sibling");
+  return decodeBlock(key, data).start;
+}
+
+/// The block of level `level` that starts at start.
+Block blockAt(const SyncTree& tree, unsigned level, const KeyBytes& start) {
+  const TreeKey k = treeKey(level, start);
+  MDB_val key = lmdb::val(k);
+  MDB_val data{};
+  const int rc = ::mdb_get(tree.txn, tree.tree, &key, &data);
+  if (rc == MDB_NOTFOUND) damaged("a block is missing");
+  lmdb::check(rc, "mdb_get(sync_index)");
+  return decodeBlock(key, data);
+}
+
+}  // namespace
+
+void ArchiveRangeIndex::erase(const SyncTree& tree, const SyncKey& key, bool& mapFull) {
+  Cursor cursor(tree.txn, tree.tree, "sync_index");
+  const std::optional<Root> root = readRoot(cursor);
+  if (!root) damaged("an item to remove has no block");
+  const unsigned height = root->level;
+  const KeyBytes bytes = key.bytes();
+  RangeSum item;
+  item.add(key.id);
+
+  // The block of every level that holds the item (path[level]), the item taken out of each.
+  // Levels 1..emptied are left without items: a chain of only children, one start.
+  std::vector<Block> path(height + 1);
+  unsigned emptied = 0;
+  for (unsigned level = 1; level <= height; ++level) {
+    Block& block = path[level];
+    block = level == height ? root->block : holdingBlock(cursor, level, bytes);
+    if (block.sum.count == 0) damaged("an item to remove has an empty block");
+    block.sum.subtract(item);
+    if (level == 1 || emptied == level - 1) --block.children;
+    if (block.sum.count == 0) {
+      if (block.children != 0 || emptied != level - 1) damaged("block counts");
+      if (level > 1 && block.start != path[1].start) damaged("an only child's start");
+      emptied = level;
+    } else if (block.sum.count < block.children) {
+      damaged("block counts");
+    }
+  }
+  if (emptied == height) {  // the last item: no tree at all
+    const int rc = ::mdb_drop(tree.txn, tree.tree, 0);
+    if (rc == MDB_MAP_FULL) mapFull = true;
+    lmdb::check(rc, "mdb_drop(sync_index)");
+    return;
+  }
+
+  for (unsigned level = emptied + 1; level <= height; ++level) {
+    putBlock(tree, level, path[level], 0, mapFull);
+  }
+  if (emptied == 0) return;
+  const KeyBytes start = path[1].start;
+  for (unsigned level = 1; level <= emptied; ++level) deleteBlock(tree, level, start, mapFull);
+  if (start == KeyBytes{}) {
+    // The chain began its levels. The parent (first of its level) kept other children; the
+    // first of them starts at next, and so do its first children down to level 1: they take
+    // the all-zero start, so every level begins there again.
+    const KeyBytes next = nextStart(tree, emptied, start);
+    for (unsigned level = 1; level <= emptied; ++level) {
+      Block moved = blockAt(tree, level, next);
+      deleteBlock(tree, level, next, mapFull);
+      moved.start = KeyBytes{};
+      putBlock(tree, level, moved, MDB_NOOVERWRITE, mapFull);
+    }
+    return;
+  }
+  // The blocks above that started with the chain now start with their new first child, the
+  // next block of the chain's top level (the parent kept other children).
+  if (path[emptied + 1].start != start) return;
+  const KeyBytes next = nextStart(tree, emptied, start);
+  for (unsigned level = emptied + 1; level <= height && path[level].start == start; ++level) {
+    deleteBlock(tree, level, start, mapFull);
+    Block moved = path[level];
+    moved.start = next;
+    putBlock(tree, level, moved, MDB_NOOVERWRITE, mapFull);
+  }
+}
+
+void ArchiveRangeIndex::checkLayout() const {
+  Cursor cursor(m_tree.txn, m_tree.tree, "sync_index");
+  std::vector<std::vector<Block>> levels;  // levels[0]: level 1
+  MDB_val key{};
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_FIRST); ok; ok = cursor.get(key, data, MDB_NEXT)) {
+    const unsigned level = levelOf(key);
+    if (level == 0 || level > levels.size() + 1) damaged("a level is skipped");
+    if (level > levels.size()) levels.emplace_back();
+    levels[level - 1].push_back(decodeBlock(key, data));
+  }
+  std::vector<Block> items;
+  {
+    Cursor byTime(m_tree.txn, m_tree.byTime, "by_time");
+    for (bool ok = byTime.get(key, MDB_FIRST); ok; ok = byTime.get(key, MDB_NEXT)) {
+      Block& it = items.emplace_back();
+      it.start = keyBytes(key);
+      addId(it.sum, key);
+      it.children = 1;
+    }
+  }
+  if (levels.empty()) {
+    if (!items.empty()) damaged("items without blocks");
+    return;
+  }
+  if (levels.back().size() != 1) damaged("the top level has more than one block");
+  const std::vector<Block>* below = &items;
+  for (std::size_t l = 0; l < levels.size(); ++l) {
+    const std::vector<Block>& blocks = levels[l];
+    std::size_t child = 0;
+    for (std::size_t b = 0; b < blocks.size(); ++b) {
+      const Block& block = blocks[b];
+      if (b == 0 ? block.start != KeyBytes{} : compare(block.start, blocks[b - 1].start) <= 0) {
+        damaged("block starts out of order");
+      }
+      // Level 1 starts may name items since removed; the levels above start with a child.
+      if (l > 0 && (child == below->size() || (*below)[child].start != block.start)) {
+        damaged("a block does not start with its first child");
+      }
+      RangeSum sum;
+      std::uint32_t children = 0;
+      while (child < below->size() &&
+             (b + 1 == blocks.size() || compare((*below)[child].start, blocks[b + 1].start) < 0)) {
+        sum.add((*below)[child].sum);
+        ++children;
+        ++child;
+      }
+      if (children != block.children || !(sum == block.sum)) damaged("a block's counts or sum");
+    }
+    if (child != below->size()) damaged("children beyond the last block");
+    below = &blocks;
+  }
+  if (m_size != levels.back().front().sum.count) damaged("the root's count");
+}
+
 void ArchiveRangeIndex::rebuild(const SyncTree& tree, std::size_t maxChildren, bool& mapFull) {
   assert(maxChildren >= SYNC_INDEX_MIN_CHILDREN);
   const int rc = ::mdb_drop(tree.txn, tree.tree, 0);

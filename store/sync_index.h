@@ -17,8 +17,11 @@
 // Cost: rank(), at() and sum() read one block per level and at most maxChildren children of
 // it, O(maxChildren x levels), whatever the size of the archive or of the range; keys(from,
 // to) adds to - from steps. Insertion (WriteTxn::put) updates one block per level, and a
-// split reads the children of the block that splits. The choice of maxChildren is measured
-// by BM_SyncIndex* in bench/archive_bench.cpp (figures: docs/architecture.md, "Sync index").
+// split reads the children of the block that splits. Removal (WriteTxn::remove) updates one
+// block per level too; a block it empties is deleted, and the blocks that started where it
+// did are moved to the start of the next one (at most one entry per level each way). The choice of
+// maxChildren is measured by BM_SyncIndex* in bench/archive_bench.cpp (figures:
+// docs/architecture.md, "Sync index").
 //
 // Threads: as the ReadTxn it reads: one thread at a time.
 // Lifetime: an ArchiveRangeIndex reads through the ReadTxn it was made from and must not
@@ -59,6 +62,9 @@ class ArchiveRangeIndex final : public protocol::RangeIndex {
   /// The number of blocks of each level, level 1 first; empty for an empty archive. Reads
   /// every block: for tests and benchmarks.
   std::vector<std::uint64_t> blocksPerLevel() const;
+  /// Reads every block and item and throws Error naming the first broken rule of the layout
+  /// above (starts, children, counts, sums against by_time). For tests: O(size).
+  void checkLayout() const;
 
  private:
   friend class WriteTxn;
@@ -67,6 +73,11 @@ class ArchiveRangeIndex final : public protocol::RangeIndex {
   /// it, splitting blocks that pass maxChildren. Sets mapFull on MDB_MAP_FULL.
   static void insert(const SyncTree& tree, const protocol::SyncKey& key, std::size_t maxChildren,
                      bool& mapFull);
+  /// Takes key, whose item was just deleted from by_time, out of the block of every level
+  /// that held it. A block left without items goes; where it started its level or its
+  /// parent, the next block takes its start, so the layout above holds again. Blocks never
+  /// merge: removal leaves them smaller, never wrong. Sets mapFull on MDB_MAP_FULL.
+  static void erase(const SyncTree& tree, const protocol::SyncKey& key, bool& mapFull);
   /// Empties sync_index and builds it again from by_time, blocks three quarters full.
   static void rebuild(const SyncTree& tree, std::size_t maxChildren, bool& mapFull);
 

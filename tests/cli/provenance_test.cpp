@@ -468,6 +468,60 @@ TEST_F(Provenance, ATamperedReleaseIsInvalid) {
   EXPECT_FALSE(fs::exists(m_dir / "out" / "manifest"));
 }
 
+TEST_F(Provenance, AReleaseVouchesOnlyForTrustedClippingsAndAStrangersNameIsNoHijack) {
+  startNetwork();
+  // Goma is not certified: its clippings reach HQ forwarded, from a key HQ does not trust.
+  ASSERT_EQ(run("goma", {"import", FIXTURE.string()}).status, 0);
+  carry("goma", "hq");
+  ASSERT_EQ(run("hq", {"import", clippingFile("From HQ").string()}).status, 0);
+
+  auto created = run("hq", {"release", "create", "weekly"});
+  ASSERT_EQ(created.status, 0) << created.err;
+  EXPECT_NE(created.out.find("1 clipping"), std::string::npos) << created.out;
+  EXPECT_NE(created.out.find("Left out 12 clippings (12 unknown)"), std::string::npos)
+      << created.out;
+  EXPECT_NE(created.out.find("--include-untrusted"), std::string::npos) << created.out;
+  auto shown = run("hq", {"release", "show", "weekly"});
+  EXPECT_NE(shown.out.find("members: 1 clipping, all trusted"), std::string::npos) << shown.out;
+
+  // Checked by other means: the coordinator vouches for them, and every reader sees it.
+  auto vouched = runJson("hq", {"release", "create", "weekly", "--since-release", "weekly",
+                                "--include-untrusted", "--json"});
+  EXPECT_EQ(vouched["clippings"].size(), 12u);
+  EXPECT_EQ(vouched["leftOut"]["count"], 0);
+  shown = run("hq", {"release", "show", "weekly"});
+  EXPECT_NE(shown.out.find("members: 12 of 12 clippings untrusted"), std::string::npos)
+      << shown.out;
+  auto report = runJson("hq", {"release", "show", "weekly", "--json"})["report"];
+  EXPECT_EQ(report["verdict"], "valid");
+  EXPECT_EQ(report["untrustedMembers"].size(), 12u);
+  EXPECT_EQ(report["untrustedMembers"][0]["status"], "unknown");
+
+  // A stranger who is coordinator on its own node signs weekly@1 and weekly@3; sync carries
+  // them to HQ. They are shown apart and change nothing in HQ's chain.
+  ASSERT_EQ(run("evil", {"init", "--name", "Evil", "--coordinator"}).status, 0);
+  ASSERT_EQ(run("evil", {"import", clippingFile("Planted").string()}).status, 0);
+  ASSERT_EQ(run("evil", {"release", "create", "weekly"}).status, 0);
+  carry("evil", "hq");
+  auto list = runJson("hq", {"release", "list", "--json"})["releases"];
+  ASSERT_EQ(list.size(), 2u) << list;
+  EXPECT_EQ(list[0]["trustedChain"], true);
+  EXPECT_EQ(list[0]["sequence"], 2);
+  EXPECT_EQ(list[0]["verdict"], "valid");
+  EXPECT_EQ(list[0]["forks"], json::array());
+  EXPECT_EQ(list[1]["trustedChain"], false);
+  EXPECT_EQ(list[1]["verdict"], "untrusted");
+  auto human = run("hq", {"release", "list"});
+  EXPECT_NE(human.out.find("not trusted: not part of the chain of weekly"), std::string::npos)
+      << human.out;
+  EXPECT_EQ(run("hq", {"verify", vouched["id"].get<std::string>()}).status, 0);
+  auto next = runJson("hq", {"release", "create", "weekly", "--since-release", "weekly",
+                             "--include-untrusted", "--json"});
+  EXPECT_EQ(next["sequence"], 3);
+  EXPECT_EQ(next["previous"], vouched["id"]);
+  EXPECT_EQ(next["clippings"].size(), 1u) << "the planted clipping: no trusted weekly lists it";
+}
+
 // --- export ----------------------------------------------------------------------------------
 
 TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
@@ -478,8 +532,13 @@ TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
   const auto out = m_dir / "export" / "weekly";  // created, parents too
   auto exported = run("hq", {"release", "export", "weekly@1", "--out", out.string()});
   ASSERT_EQ(exported.status, 0) << exported.err;
-  for (const char* name : {"manifest", "manifest.minisig", "minisign.pub"})
+  for (const char* name : {"manifest", "manifest.minisig"})
     EXPECT_TRUE(fs::exists(out / name)) << name;
+  EXPECT_FALSE(fs::exists(out / "minisign.pub"))
+      << "a key beside the manifest proves nothing: a forger swaps both";
+  EXPECT_EQ(exported.out.find("-p "), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find("minisign -V -P KEY -m"), std::string::npos) << exported.out;
+  EXPECT_NE(exported.out.find("another source"), std::string::npos) << exported.out;
   for (const auto& entry : fs::directory_iterator(out))
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos)
         << "no temporary file is left behind";
@@ -488,12 +547,14 @@ TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
   EXPECT_EQ(manifest.rfind("# fieldsync release weekly@1", 0), 0u) << manifest;
   for (const auto& id : release["clippings"])
     EXPECT_NE(manifest.find(id.get<std::string>() + " "), std::string::npos) << id;
-  EXPECT_EQ(slurp(out / "minisign.pub"), run("hq", {"keys", "export-minisign"}).out);
-  EXPECT_EQ(slurp(out / "minisign.pub"), run("goma", {"keys", "export-minisign", m_hq}).out);
+  // The key as a reader gets it another way: from a node that trusts HQ.
+  const auto keyFile = run("goma", {"keys", "export-minisign", m_hq}).out;
+  EXPECT_EQ(keyFile, run("hq", {"keys", "export-minisign"}).out);
+  const auto key = keyFile.substr(
+      keyFile.find('\n') + 1, keyFile.find('\n', keyFile.find('\n') + 1) - keyFile.find('\n') - 1);
+  EXPECT_NE(exported.out.find(key), std::string::npos) << "the signer is told its key to publish";
 
-  auto checked = runProgram(
-      MINISIGN, {"-V", "-p", (out / "minisign.pub").string(), "-m", (out / "manifest").string()},
-      m_dir);
+  auto checked = runProgram(MINISIGN, {"-V", "-P", key, "-m", (out / "manifest").string()}, m_dir);
   EXPECT_EQ(checked.status, 0) << checked.out << checked.err;
   EXPECT_NE((checked.out + checked.err)
                 .find("fieldsync release weekly@1 " + release["id"].get<std::string>()),
@@ -505,9 +566,7 @@ TEST_F(Provenance, MinisignAcceptsAnExportAndRejectsAChangedManifest) {
   auto at = manifest.find('\n') + 1;
   manifest[at] = manifest[at] == '0' ? '1' : '0';
   spit(out / "manifest", manifest);
-  auto changed = runProgram(
-      MINISIGN, {"-V", "-p", (out / "minisign.pub").string(), "-m", (out / "manifest").string()},
-      m_dir);
+  auto changed = runProgram(MINISIGN, {"-V", "-P", key, "-m", (out / "manifest").string()}, m_dir);
   EXPECT_NE(changed.status, 0) << changed.out << changed.err;
 
   // Only the release's signer signs its manifest.

@@ -184,17 +184,17 @@ TEST_F(Provenance, MakeReleaseChainsSelectsAndRefusesNonCoordinators) {
     return makeRelease(txn, m_coordinator, "weekly", withTags({"region:mali"}), "first", 200);
   }();
   ASSERT_TRUE(made.ok()) << made.error();
-  const auto& firstRelease = std::get<protocol::Release>(made->payload().body);
+  const auto& firstRelease = std::get<protocol::Release>(made->release.payload().body);
   EXPECT_EQ(firstRelease.sequence, 1u);
   EXPECT_EQ(firstRelease.clippings, std::vector<ObjectId>{first[0]});
-  const ObjectId one = made->id();
-  m_archive->write([&](WriteTxn& w) { (void)w.put(made.value()); });
+  const ObjectId one = made->release.id();
+  m_archive->write([&](WriteTxn& w) { (void)w.put(made->release); });
   (void)ingestClippings(*m_archive, m_coordinator,
                         {testing::clipping("Mali two", "", "", {"region:mali"})}, 300);
   auto txn = m_archive->beginRead();
   auto next = makeRelease(txn, m_coordinator, "weekly", sinceRelease("weekly"), "", 400);
   ASSERT_TRUE(next.ok()) << next.error();
-  const auto& r = std::get<protocol::Release>(next->payload().body);
+  const auto& r = std::get<protocol::Release>(next->release.payload().body);
   EXPECT_EQ(r.sequence, 2u);
   EXPECT_EQ(r.previous, one);
   EXPECT_EQ(r.clippings.size(), 2u) << "Kenya one and Mali two: everything not in weekly yet";

@@ -41,8 +41,8 @@ class Retraction : public ::testing::Test {
     return sign(key, testing::clipping(title, "Body of " + title, "2026-12-01", {"region:mali"}),
                 at);
   }
-  protocol::VerifiedObject retraction(const protocol::SecretKey& key,
-                                      std::vector<ObjectId> ids, std::int64_t at = T0 + 100) {
+  protocol::VerifiedObject retraction(const protocol::SecretKey& key, std::vector<ObjectId> ids,
+                                      std::int64_t at = T0 + 100) {
     std::sort(ids.begin(), ids.end());
     protocol::Retraction r;
     r.clippings = std::move(ids);

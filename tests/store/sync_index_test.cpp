@@ -6,10 +6,12 @@
 #include <gtest/gtest.h>
 #include <lmdb.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <iostream>
 #include <limits>
 #include <random>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -346,6 +348,109 @@ TEST(ArchiveRangeIndex, AMigrationThatDidNotCommitIsRunAgain) {
   const ReadTxn txn = old.t.archive->beginRead();
   EXPECT_EQ(txn.getMeta("schema"), std::to_string(SCHEMA_VERSION));
   expectSameEverywhere(ArchiveRangeIndex(txn), old.reference);
+}
+
+}  // namespace
+}  // namespace fieldsync::store
+
+namespace fieldsync::store {
+namespace {
+
+VectorRangeIndex referenceOf(const std::set<SyncKey>& keys) {
+  VectorRangeIndex reference;
+  for (const SyncKey& key : keys) reference.insert(key);
+  return reference;
+}
+
+void expectLayoutAndAnswers(TempArchive& t, const std::set<SyncKey>& keys) {
+  const ReadTxn txn = t.archive->beginRead();
+  const ArchiveRangeIndex index(txn);
+  ASSERT_NO_THROW(index.checkLayout());
+  expectSameEverywhere(index, referenceOf(keys));
+}
+
+// Removal in random order, one object or several a batch, with blocks of 4 to 6 children:
+// blocks that empty (the first of a level, the first child of a parent, a whole chain) are
+// all reached, and after each batch the tree keeps its layout and equals the reference.
+TEST(ArchiveRangeIndex, RemovalKeepsTheLayoutAndEqualsTheReference) {
+  std::uint64_t seed = std::random_device{}();
+  if (const char* env = std::getenv("FIELDSYNC_SEED")) seed = std::strtoull(env, nullptr, 10);
+  std::cout << "FIELDSYNC_SEED=" << seed << "\n";
+  SCOPED_TRACE("FIELDSYNC_SEED=" + std::to_string(seed));
+  std::mt19937_64 rng(seed);
+  TempArchive t(maxChildren(4 + rng() % 3));
+  const auto office = keyNumber(1);
+  std::vector<VerifiedObject> objects;
+  for (int i = 0; i < 90; ++i) {
+    objects.push_back(
+        signBody(office, clipping("item " + std::to_string(i)), 1000 + std::int64_t(rng() % 40)));
+  }
+  std::set<SyncKey> keys;
+  for (std::size_t from = 0; from < objects.size(); from += 30) {
+    t.putAll({objects.begin() + from, objects.begin() + from + 30});
+  }
+  for (const auto& object : objects) keys.insert(syncKeyOf(object));
+  expectLayoutAndAnswers(t, keys);
+
+  std::vector<std::size_t> order(objects.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::shuffle(order.begin(), order.end(), rng);
+  // Take the lowest key early too: it empties first blocks.
+  std::swap(order[1], *std::min_element(order.begin() + 1, order.end(), [&](auto a, auto b) {
+              return syncKeyOf(objects[a]) < syncKeyOf(objects[b]);
+            }));
+  for (std::size_t at = 0; at < order.size();) {
+    const std::size_t n = std::min<std::size_t>(1 + rng() % 3, order.size() - at);
+    t.archive->write([&](WriteTxn& txn) {
+      for (std::size_t i = at; i < at + n; ++i) EXPECT_TRUE(txn.remove(objects[order[i]].id()));
+    });
+    for (std::size_t i = at; i < at + n; ++i) keys.erase(syncKeyOf(objects[order[i]]));
+    at += n;
+    expectLayoutAndAnswers(t, keys);
+    if (HasFatalFailure()) return;
+  }
+  EXPECT_TRUE(t.archive->beginRead().count() == 0);
+  {
+    const ReadTxn txn = t.archive->beginRead();
+    EXPECT_TRUE(ArchiveRangeIndex(txn).blocksPerLevel().empty());
+  }
+  // And the emptied tree grows again.
+  t.putAll({objects.begin(), objects.begin() + 20});
+  for (std::size_t i = 0; i < 20; ++i) keys.insert(syncKeyOf(objects[i]));
+  expectLayoutAndAnswers(t, keys);
+}
+
+// Interleaved puts and removes keep the tree exact: removal leaves underfull blocks and
+// starts that name removed items, and later splits must still be right.
+TEST(ArchiveRangeIndex, PutsAfterRemovalsKeepTheLayout) {
+  std::mt19937_64 rng(7);
+  TempArchive t(maxChildren(4));
+  const auto office = keyNumber(1);
+  std::vector<VerifiedObject> live;
+  std::set<SyncKey> keys;
+  for (int round = 0; round < 12; ++round) {
+    std::vector<VerifiedObject> fresh;
+    for (int i = 0; i < 8; ++i) {
+      fresh.push_back(signBody(office,
+                               clipping("r" + std::to_string(round) + " " + std::to_string(i)),
+                               1000 + std::int64_t(rng() % 30)));
+    }
+    t.archive->write([&](WriteTxn& txn) {
+      for (const auto& object : fresh) (void)txn.put(object);
+      for (int i = 0; i < 5 && !live.empty(); ++i) {
+        const std::size_t victim = rng() % live.size();
+        EXPECT_TRUE(txn.remove(live[victim].id()));
+        keys.erase(syncKeyOf(live[victim]));
+        live.erase(live.begin() + std::ptrdiff_t(victim));
+      }
+    });
+    for (auto& object : fresh) {
+      keys.insert(syncKeyOf(object));
+      live.push_back(std::move(object));
+    }
+    expectLayoutAndAnswers(t, keys);
+    if (HasFatalFailure()) return;
+  }
 }
 
 }  // namespace

@@ -317,9 +317,10 @@ class GossipNetwork {
   }
   /// How many nodes hold the object id.
   std::size_t holding(const store::ObjectId& id) const {
-    return static_cast<std::size_t>(std::count_if(m_nodes.begin(), m_nodes.end(), [&](const auto& node) {
-      return node->archive && node->archive->beginRead().contains(id);
-    }));
+    return static_cast<std::size_t>(
+        std::count_if(m_nodes.begin(), m_nodes.end(), [&](const auto& node) {
+          return node->archive && node->archive->beginRead().contains(id);
+        }));
   }
   std::uint64_t imported(std::size_t i) const { return m_nodes.at(i)->imported; }
 
