@@ -55,7 +55,8 @@ nlohmann::json idsJson(const std::vector<protocol::ObjectId>& ids) {
 
 int run(const Global& global, const Options& options) {
   if (!options.format.empty() && !protocol::parseFormatName(options.format))
-    throw UsageError("--format must be digest, markdown or jsonl, not " + options.format);
+    throw UsageError("--format must be digest, markdown, jsonl, email, html, feed or pdf, not " +
+                     options.format);
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
 
@@ -132,15 +133,19 @@ int run(const Global& global, const Options& options) {
 
 void addImport(CLI::App& app, Invocation& invocation) {
   auto options = std::make_shared<Options>();
-  auto* cmd = app.add_subcommand("import", "Import clippings from digests, markdown or JSON lines");
+  auto* cmd = app.add_subcommand(
+      "import",
+      "Import clippings from digests, markdown, JSON lines, e-mail, web pages, feeds or PDF");
   cmd->add_option("files", options->files, "Files to import (- for standard input)")->required();
-  cmd->add_option("--format", options->format, "digest, markdown or jsonl (default: detected)");
+  cmd->add_option("--format", options->format,
+                  "digest, markdown, jsonl, email, html, feed or pdf (default: detected)");
   cmd->add_option("--tag", options->tags, "Add this tag to every clipping (repeatable)");
   cmd->add_flag("--json", options->json, "Print the result as JSON");
   cmd->footer(
       "Examples:\n"
       "  fieldsync import icrtop-listserv-2013-01-11.txt\n"
       "  fieldsync import notes/*.md --tag region:mali\n"
+      "  fieldsync import inbox.mbox saved-article.html agency-feed.xml report.pdf\n"
       "  some-exporter | fieldsync import - --format jsonl");
   cmd->callback([&invocation, options] {
     invocation.action = [&invocation, options] { return run(invocation.global, *options); };

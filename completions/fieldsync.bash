@@ -148,7 +148,7 @@ _fieldsync() {
     case "$prev" in
       --home | --out) _fieldsync_files -d ;;
       --passphrase-file | --ids) _fieldsync_files ;;
-      --format) _fieldsync_words "digest markdown jsonl" ;;
+      --format) _fieldsync_words "digest markdown jsonl email html feed pdf" ;;
       --role) _fieldsync_words "coordinator field" ;;
       --log-level) _fieldsync_words "error warn info debug" ;;
       --since-release) _fieldsync_words "$(_fieldsync_release_names)" ;;

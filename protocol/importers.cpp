@@ -24,12 +24,75 @@ bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
 
 constexpr std::string_view BYTE_ORDER_MARK = "\xEF\xBB\xBF";
 
+bool containsIgnoreCase(std::string_view s, std::string_view lowerNeedle) {
+  for (std::size_t i = 0; i + lowerNeedle.size() <= s.size(); ++i)
+    if (startsWithIgnoreCase(s.substr(i), lowerNeedle)) return true;
+  return false;
+}
+
+// An RFC 5322 header line: a field name of printable ASCII without spaces, then a colon.
+std::string_view headerName(std::string_view line) {
+  const std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos || colon == 0 || colon > 76) return {};
+  for (char c : line.substr(0, colon))
+    if (c <= ' ' || c > '~') return {};
+  return line.substr(0, colon);
+}
+
+// The first block of lines is a message header: every line a header line or a folded
+// continuation, with From: and one of Date:, Subject:, Message-ID:.
+bool looksLikeMessage(std::string_view text) {
+  bool from = false, other = false;
+  std::size_t lines = 0;
+  for (std::string_view line : splitLines(text)) {
+    if (line.empty()) break;
+    if (++lines > 200) break;
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (lines == 1) return false;
+      continue;
+    }
+    const std::string_view name = headerName(line);
+    if (name.empty()) return false;
+    auto is = [&](std::string_view lower) {
+      return name.size() == lower.size() && startsWithIgnoreCase(name, lower);
+    };
+    if (is("from")) from = true;
+    if (is("date") || is("subject") || is("message-id")) other = true;
+  }
+  return from && other;
+}
+
+// The root element of an XML document is a feed's.
+bool looksLikeFeed(std::string_view head) {
+  // Past the declaration, comments and processing instructions: the first element's name.
+  std::size_t i = 0;
+  while (i < head.size()) {
+    i = head.find('<', i);
+    if (i == std::string_view::npos || i + 1 >= head.size()) return false;
+    const char next = head[i + 1];
+    if (next == '?' || next == '!') {
+      const std::size_t end = head.find('>', i);
+      if (end == std::string_view::npos) return false;
+      i = end + 1;
+      continue;
+    }
+    const std::string_view tag = head.substr(i + 1);
+    return startsWithIgnoreCase(tag, "rss") || startsWithIgnoreCase(tag, "feed") ||
+           startsWithIgnoreCase(tag, "rdf:rdf") || startsWithIgnoreCase(tag, "atom:feed");
+  }
+  return false;
+}
+
 }  // namespace
 
 std::optional<Format> parseFormatName(std::string_view name) {
   if (name == "digest") return Format::Digest;
   if (name == "markdown") return Format::Markdown;
   if (name == "jsonl") return Format::Jsonl;
+  if (name == "email") return Format::Email;
+  if (name == "html") return Format::Html;
+  if (name == "feed") return Format::Feed;
+  if (name == "pdf") return Format::Pdf;
   return std::nullopt;
 }
 
@@ -41,8 +104,20 @@ std::string_view formatName(Format format) {
       return "markdown";
     case Format::Jsonl:
       return "jsonl";
+    case Format::Email:
+      return "email";
+    case Format::Html:
+      return "html";
+    case Format::Feed:
+      return "feed";
+    case Format::Pdf:
+      return "pdf";
   }
   return "digest";
+}
+
+bool isTextFormat(Format format) {
+  return format == Format::Digest || format == Format::Markdown || format == Format::Jsonl;
 }
 
 Format detectFormat(std::string_view fileName, std::string_view text) {
@@ -50,9 +125,21 @@ Format detectFormat(std::string_view fileName, std::string_view text) {
     return Format::Jsonl;
   if (endsWithIgnoreCase(fileName, ".md") || endsWithIgnoreCase(fileName, ".markdown"))
     return Format::Markdown;
+  if (endsWithIgnoreCase(fileName, ".eml") || endsWithIgnoreCase(fileName, ".mbox"))
+    return Format::Email;
+  if (endsWithIgnoreCase(fileName, ".pdf")) return Format::Pdf;
   if (text.starts_with(BYTE_ORDER_MARK)) text.remove_prefix(BYTE_ORDER_MARK.size());
-  // Only the first non-blank line matters; do not walk a huge text to find it.
+  // Only the first bytes matter; do not walk a huge text.
   text = text.substr(0, std::min<std::size_t>(text.size(), 64 * 1024));
+  if (text.starts_with("%PDF-")) return Format::Pdf;
+  if (text.starts_with("From ") || looksLikeMessage(text)) return Format::Email;
+  const std::string_view start = trimSpace(text);
+  if (start.starts_with('<')) {
+    if (looksLikeFeed(start)) return Format::Feed;
+    if (containsIgnoreCase(start, "<html") || containsIgnoreCase(start, "<head") ||
+        containsIgnoreCase(start, "<body"))
+      return Format::Html;
+  }
   for (std::string_view line : splitLines(text)) {
     line = trimSpace(line);
     if (line.empty()) continue;
@@ -75,16 +162,31 @@ std::optional<ImportError> checkImportText(std::string_view text) {
   return std::nullopt;
 }
 
-ParseResult parse(Format format, std::string_view text) {
+std::optional<ImportError> checkImportBytes(std::string_view bytes) {
+  if (bytes.size() > MAX_IMPORT_BYTES) return ImportError{0, "file is larger than 64 MiB"};
+  if (bytes.starts_with(BYTE_ORDER_MARK)) bytes.remove_prefix(BYTE_ORDER_MARK.size());
+  if (trimSpace(bytes).empty()) return ImportError{0, "empty file"};
+  return std::nullopt;
+}
+
+ParseResult parse(Format format, std::string_view bytes) {
   switch (format) {
     case Format::Digest:
-      return parseDigest(text);
+      return parseDigest(bytes);
     case Format::Markdown:
-      return parseMarkdown(text);
+      return parseMarkdown(bytes);
     case Format::Jsonl:
-      return parseJsonl(text);
+      return parseJsonl(bytes);
+    case Format::Email:
+      return parseEmail(bytes);
+    case Format::Html:
+      return parseHtml(bytes);
+    case Format::Feed:
+      return parseFeed(bytes);
+    case Format::Pdf:
+      return parsePdf(bytes);
   }
-  return parseDigest(text);
+  return parseDigest(bytes);
 }
 
 }  // namespace fieldsync::protocol

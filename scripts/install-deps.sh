@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs fieldsync's build and test dependencies from Debian 12 packages.
 # Idempotent and quiet when everything is present; works as root or through sudo.
+# The importers read e-mail with GMime 3, web pages and feeds with libxml2, PDF with poppler-cpp.
 # clang and libclang-rt-14-dev (libFuzzer's and the sanitizers' runtime for Debian 12's clang 14)
 # are for `make fuzz` and `make fuzz-smoke` (docs/fuzzing.md).
 set -euo pipefail
@@ -10,6 +11,7 @@ PACKAGES=(
   libsodium-dev libzmq3-dev cppzmq-dev capnproto libcapnp-dev liblmdb-dev
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev libzstd-dev libtomlplusplus-dev
   minisign
+  libgmime-3.0-dev libxml2-dev libpoppler-cpp-dev
   clang libclang-rt-14-dev
 )
 # Packaging and its tests: dpkg-shlibdeps (dpkg-dev), man page checks (groff, man-db, mandoc),

@@ -96,7 +96,7 @@ expect "--since" keys revoke 043bca25 --si
 expect "--home" status --hom
 
 # Values with a fixed set, also after "=" (bash splits --format=x at the "=").
-expect "digest jsonl markdown" import --format ""
+expect "digest email feed html jsonl markdown pdf" import --format ""
 expect "markdown" import --format m
 expect "markdown" import --format = m
 expect "coordinator" keys trust 043bca25 --role c

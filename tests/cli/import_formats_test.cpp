@@ -1,0 +1,85 @@
+// fieldsync import on the formats that are not UTF-8 text files of our own: e-mail, web pages,
+// feeds and PDF, through the real binary. Detection by content (the files are given names
+// that say nothing), and importing the same file again stores nothing twice.
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/cli_fixture.h"
+
+namespace {
+namespace fs = std::filesystem;
+using nlohmann::json;
+using namespace fieldsync::clitest;
+
+const fs::path FIXTURES = fs::path(FIELDSYNC_FIXTURES_DIR);
+
+class ImportFormats : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(run({"init", "--name", "Test office"}).status, 0); }
+  Result run(const std::vector<std::string>& args) { return runFieldsync(m_home, args, m_dir, ""); }
+  json runJson(const std::vector<std::string>& args) {
+    auto r = run(args);
+    EXPECT_EQ(r.status, 0) << r.err;
+    return json::parse(r.out);
+  }
+  /// A copy of a fixture under a name that does not tell its format.
+  std::string anonymous(const std::string& fixture) {
+    const fs::path to = m_dir / ("input-" + std::to_string(++m_files));
+    fs::copy_file(FIXTURES / fixture, to);
+    return to.string();
+  }
+
+  TempFolder m_folder{"fieldsync-import-"};
+  fs::path m_dir = m_folder.path();
+  fs::path m_home = m_dir / "home";
+  int m_files = 0;
+};
+
+TEST_F(ImportFormats, EachFormatIsDetectedByContentAndImported) {
+  struct Case {
+    std::string fixture, format;
+    int clippings;
+  };
+  for (const Case& c :
+       {Case{"email/icrtop-digest.mbox", "email", 13},
+        Case{"email/forwarded-latin1.eml", "email", 1},
+        Case{"web/kenya-elections-article.html", "html", 1},
+        Case{"feeds/reliefweb-mali-rss.xml", "feed", 3}, Case{"feeds/hrw-drc-atom.xml", "feed", 2},
+        Case{"pdf/report.pdf", "pdf", 1}}) {
+    const auto report = runJson({"import", anonymous(c.fixture), "--json"});
+    ASSERT_EQ(report["files"].size(), 1u) << c.fixture;
+    EXPECT_EQ(report["files"][0]["format"], c.format) << c.fixture;
+    EXPECT_EQ(report["stored"].get<int>() + report["duplicates"].get<int>(), c.clippings)
+        << c.fixture;
+  }
+}
+
+TEST_F(ImportFormats, ImportingTheSameFeedAgainStoresNothingTwice) {
+  const std::string feed = anonymous("feeds/reliefweb-mali-rss.xml");
+  EXPECT_EQ(runJson({"import", feed, "--json"})["stored"], 3);
+  const auto again = runJson({"import", feed, "--json"});
+  EXPECT_EQ(again["stored"], 0);
+  EXPECT_EQ(again["duplicates"], 3);
+  EXPECT_EQ(runJson({"list", "--json"})["count"], 3);
+}
+
+TEST_F(ImportFormats, TheMailedDigestGivesTheSameClippingsAsTheDigestFile) {
+  EXPECT_EQ(runJson({"import", anonymous("icrtop-listserv-2013-01-11.txt"), "--json"})["stored"],
+            12);
+  const auto mailed = runJson({"import", anonymous("email/icrtop-digest.mbox"), "--json"});
+  EXPECT_EQ(mailed["duplicates"], 12);  // the same content: not signed again
+  EXPECT_EQ(mailed["stored"], 1);       // the forwarded article
+}
+
+TEST_F(ImportFormats, AScannedPdfIsRefusedAndNothingIsImported) {
+  std::string pdf = slurp(FIXTURES / "pdf/report.pdf");
+  for (std::size_t at; (at = pdf.find(" Tj ")) != std::string::npos;) pdf.replace(at, 4, " n  ");
+  spit(m_dir / "scan", pdf);
+  const auto r = run({"import", (m_dir / "scan").string(), anonymous("pdf/report.pdf")});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("no text"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was imported"), std::string::npos) << r.err;
+}
+
+}  // namespace
