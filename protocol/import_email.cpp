@@ -49,6 +49,10 @@ namespace fieldsync::protocol {
 
 namespace {
 
+using html::lower;
+using html::lowerAscii;
+using html::startsWithIgnoreCase;
+
 constexpr int MAX_MIME_DEPTH = 16;
 constexpr std::size_t MAX_EMAIL_CLIPPINGS = 100'000;
 constexpr std::size_t MAX_TITLE_FROM_TEXT_BYTES = 120;
@@ -72,21 +76,6 @@ struct GFree {
 void initGmime() {
   static std::once_flag once;
   std::call_once(once, [] { g_mime_init(); });
-}
-
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lowerAscii);
-  return out;
-}
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (std::size_t i = 0; i < lowerPrefix.size(); ++i)
-    if (lowerAscii(s[i]) != lowerPrefix[i]) return false;
-  return true;
 }
 
 bool endsWithIgnoreCase(std::string_view s, std::string_view lowerSuffix) {

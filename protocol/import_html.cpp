@@ -49,6 +49,10 @@ namespace fieldsync::protocol {
 namespace html {
 namespace {
 
+using html::lower;
+using html::lowerAscii;
+using html::startsWithIgnoreCase;
+
 struct DocFree {
   void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }
 };
@@ -60,21 +64,6 @@ constexpr int PARSE_OPTIONS =
 void initLibxml() {
   static std::once_flag once;
   std::call_once(once, [] { xmlInitParser(); });
-}
-
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  std::transform(out.begin(), out.end(), out.begin(), lowerAscii);
-  return out;
-}
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (std::size_t i = 0; i < lowerPrefix.size(); ++i)
-    if (lowerAscii(s[i]) != lowerPrefix[i]) return false;
-  return true;
 }
 
 std::string_view nameOf(const xmlNode* node) {

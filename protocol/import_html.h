@@ -41,4 +41,21 @@ std::string nodeToText(const _xmlNode* node);
 /// Deepest element nesting the walkers follow; deeper content is ignored.
 inline constexpr int MAX_DEPTH = 200;
 
+// ASCII case rules the importers share (header names, tag and attribute names, markers).
+inline char lowerAscii(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
+}
+inline std::string lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) c = lowerAscii(c);
+  return out;
+}
+/// s begins with lowerPrefix, ignoring ASCII case in s.
+inline bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
+  if (s.size() < lowerPrefix.size()) return false;
+  for (std::size_t i = 0; i < lowerPrefix.size(); ++i)
+    if (lowerAscii(s[i]) != lowerPrefix[i]) return false;
+  return true;
+}
+
 }  // namespace fieldsync::protocol::html
