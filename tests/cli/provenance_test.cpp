@@ -264,17 +264,16 @@ TEST_F(Provenance, ARevokedOfficeKeyKeepsWhatItSignedBeforeSince) {
   startNetwork();
   ASSERT_EQ(
       run("hq", {"keys", "certify", m_goma, "--role", "field", "--name", "Goma office"}).status, 0);
-  // The laptop is lost: HQ revokes from a moment a little ahead, so this test can sign on
-  // both sides of it.
-  const std::int64_t since = unixNow() + 3;
+  // Goma signs one clipping; the laptop is then lost and HQ revokes from the next second, so
+  // "Before" was signed before `since` and "After" at or after it, however slow the machine.
+  ASSERT_EQ(run("goma", {"import", clippingFile("Before the theft").string()}).status, 0);
+  const std::int64_t since = unixNow() + 1;
+  waitUntil(since);
   auto revoked = runJson("hq", {"keys", "revoke", m_goma, "--since", isoTime(since), "--reason",
                                 "laptop stolen", "--json"});
   EXPECT_EQ(revoked["since"], isoTime(since));
-
-  carry("hq", "goma");
-  ASSERT_EQ(run("goma", {"import", clippingFile("Before the theft").string()}).status, 0);
-  waitUntil(since);
   ASSERT_EQ(run("goma", {"import", clippingFile("After the theft").string()}).status, 0);
+  carry("hq", "goma");
 
   auto human = run("goma", {"verify"});
   EXPECT_EQ(human.status, 3) << human.out;
@@ -310,10 +309,10 @@ TEST_F(Provenance, ARevokedOfficeKeyKeepsWhatItSignedBeforeSince) {
 TEST_F(Provenance, ACoordinatorCanRevokeItsOwnKeyAndThenReleasesNothing) {
   ASSERT_EQ(run("hq", {"init", "--name", "HQ", "--coordinator"}).status, 0);
   const std::string hq = keyOf("hq");
-  const std::int64_t since = unixNow() + 2;
   ASSERT_EQ(run("hq", {"import", clippingFile("Signed in time").string()}).status, 0);
-  ASSERT_EQ(run("hq", {"keys", "revoke", hq, "--since", isoTime(since)}).status, 0);
+  const std::int64_t since = unixNow() + 1;
   waitUntil(since);
+  ASSERT_EQ(run("hq", {"keys", "revoke", hq, "--since", isoTime(since)}).status, 0);
   ASSERT_EQ(run("hq", {"import", clippingFile("Signed too late").string()}).status, 0);
 
   auto j = verifyJson("hq");
