@@ -62,7 +62,9 @@
 //     International, Watch, Centre, Group, Times, or an acronym) and no person are a joint
 //     report: source "A; B" (the schema has one source; both outlets stay searchable).
 //     Articles are grouped like the table of contents: a number that does not go up, or a
-//     section heading, starts a new group.
+//     section heading, starts a new group. A text whose only article is one unnumbered title
+//     and which has no table of contents is no digest (a forwarded article: the e-mail
+//     importer asks this parser whether a message is a digest).
 //  4. Section headings: a short line (at most 8 words and 80 bytes, no closing period)
 //     between blank lines or rules (the events heading may have its list right under it), after the
 //     contents, that is decorated ("*** SYRIA ***"), numbered ("1. LIBYA", "III. UKRAINE"), in
@@ -278,8 +280,13 @@ std::optional<HeaderDate> headerDate(std::string_view t, const DateStyle& style)
     if (auto date = digestDate(*value, style)) return HeaderDate{*date, {}};
     return std::nullopt;
   }
+  // No date after a separator is longer than "Wednesday, 10 September 2014": looking only at
+  // the line's last bytes keeps a hostile line of ", , , ," from costing its length squared.
+  constexpr std::size_t MAX_TAIL_DATE_BYTES = 40;
+  const std::size_t from =
+      t.size() > MAX_TAIL_DATE_BYTES + 4 ? t.size() - MAX_TAIL_DATE_BYTES - 4 : 0;
   for (std::string_view separator : {" - ", " \xE2\x80\x93 ", " \xE2\x80\x94 ", " | ", ", "}) {
-    for (std::size_t at = t.find(separator); at != std::string_view::npos;
+    for (std::size_t at = t.find(separator, from); at != std::string_view::npos;
          at = t.find(separator, at + 1)) {
       const std::string_view tail = t.substr(at + separator.size());
       if (auto date = digestDate(tail, style); date && date->size() >= 7)
@@ -808,6 +815,7 @@ struct Lines {
   std::vector<std::string_view> text;  // trimmed; a rule line reads as blank
   std::vector<bool> indented;          // the raw line started with two spaces or a tab
   std::vector<bool> rule;
+  std::vector<std::optional<HeaderDate>> date;  // headerDate of each line, computed once
   std::size_t size() const { return text.size(); }
   bool blank(std::size_t i) const { return text[i].empty(); }
   bool blankBefore(std::size_t i) const { return i == 0 || text[i - 1].empty(); }
@@ -887,7 +895,7 @@ struct ArticleHead {
 // An article: a title line (numbered, or after a blank line) followed at once by up to five
 // header lines, the last of which gives a date. A title wrapped onto the next line continues
 // there when that line starts in lower case.
-std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i, const DateStyle& style) {
+std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i) {
   const std::string_view t = lines.text[i];
   if (t.empty() || t.size() > MAX_HEADER_LINE_BYTES) return std::nullopt;
   ArticleHead head;
@@ -897,7 +905,7 @@ std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i, const Da
     head.title = std::string(numbered->title);
   } else {
     if (!lines.blankBefore(i) || isChromeLine(t) || bulletLine(t) || romanLine(t) || isUrl(t) ||
-        isContentsHeading(t) || isEventsHeading(t) || headerDate(t, style) ||
+        isContentsHeading(t) || isEventsHeading(t) || lines.date[i] ||
         labelled(t, {"source", "author", "authors", "by", "link", "url"}))
       return std::nullopt;
     bool decorated = false;
@@ -909,7 +917,7 @@ std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i, const Da
   for (std::size_t c = 0; c < MAX_TITLE_CONTINUATION_LINES && k < lines.size(); ++c, ++k) {
     const std::string_view next = lines.text[k];
     if (next.empty() || !isLowerAscii(next.front()) || next.size() > MAX_HEADER_LINE_BYTES ||
-        headerDate(next, style))
+        lines.date[k])
       break;
     head.title += ' ';
     head.title += next;
@@ -919,9 +927,9 @@ std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i, const Da
     const std::string_view line = lines.text[k];
     if (line.empty() || line.size() > MAX_HEADER_LINE_BYTES || numberedOrRoman(line))
       return std::nullopt;
-    if (auto date = headerDate(line, style)) {
+    if (const auto& date = lines.date[k]) {
       head.dateLine = k;
-      head.published = std::move(date->date);
+      head.published = date->date;
       head.dateLineRest = date->rest;
       return head;
     }
@@ -1373,12 +1381,14 @@ ParseResult parseDigest(std::string_view text) {
     }
   }
   const DateStyle style = dateStyleOf(lines.text);
+  lines.date.reserve(n);
+  for (std::string_view line : lines.text) lines.date.push_back(headerDate(line, style));
 
   const DigestHeader header = readHeader(lines, style);
 
   std::vector<Article> articles;
   for (std::size_t i = header.end; i < signature; ++i) {
-    if (auto head = articleAt(lines, i, style)) {
+    if (auto head = articleAt(lines, i)) {
       i = head->dateLine;
       articles.push_back({std::move(*head), 0, {}});
       if (articles.size() > MAX_DIGEST_CLIPPINGS)
@@ -1386,6 +1396,14 @@ ParseResult parseDigest(std::string_view text) {
                            "more than 10000 articles: not a listserv digest"};
     }
   }
+  // One unnumbered title over an outlet and a date, in a text without a table of contents,
+  // is a forwarded article, not a digest: the e-mail importer asks this parser whether a
+  // message is a digest.
+  const bool anyNumbered =
+      std::any_of(articles.begin(), articles.end(), [](const Article& a) { return a.head.number; });
+  if (!anyNumbered && articles.size() == 1 &&
+      !readToc(lines, header.end, articles.front().head.line).found)
+    articles.clear();
   const std::size_t firstArticle = articles.empty() ? signature : articles.front().head.line;
   const Toc toc = readToc(lines, header.end, firstArticle);
 

@@ -180,11 +180,12 @@ TEST(DigestCorpus, TunedSetHasAtLeast95PercentOfFieldsRight) {
   EXPECT_GE(score.percent(), 95.0);
 }
 
-// Held out of tuning: asserted at the level it reached when first scored, so that a change
-// that makes the parser worse on unseen layouts fails here too.
-TEST(DigestCorpus, HeldOutSetKeepsTheScoreItHadWhenFirstScored) {
+// Held out of tuning. Scored once when the parser was done: 72/72 fields. Asserted at the
+// same 95% as the tuned set (below what it reached), so that a change that makes the parser
+// worse on layouts it was not tuned to fails here too.
+TEST(DigestCorpus, HeldOutSetHasAtLeast95PercentOfFieldsRight) {
   const Score score = scoreCorpus(CORPUS / "heldout", "held-out");
-  EXPECT_GE(score.percent(), 0.0);
+  EXPECT_GE(score.percent(), 95.0);
 }
 
 }  // namespace
