@@ -102,6 +102,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 #include "protocol/importers.h"
 #include "protocol/text.h"
@@ -274,7 +275,9 @@ struct HeaderDate {
 // last " - ", " | " or ", " of a line ("Human Rights Watch - 14 January 2016"). A date after a
 // separator must name at least its month: "Some Press, 2014" is not a date line.
 std::optional<HeaderDate> headerDate(std::string_view t, const DateStyle& style) {
-  if (t.size() > MAX_HEADER_LINE_BYTES) return std::nullopt;
+  // Every date names its year.
+  if (t.size() > MAX_HEADER_LINE_BYTES || std::none_of(t.begin(), t.end(), isDigit))
+    return std::nullopt;
   if (auto date = digestDate(t, style)) return HeaderDate{*date, {}};
   if (auto value = labelled(t, {"date", "published", "posted", "dated"})) {
     if (auto date = digestDate(*value, style)) return HeaderDate{*date, {}};
@@ -815,7 +818,22 @@ struct Lines {
   std::vector<std::string_view> text;  // trimmed; a rule line reads as blank
   std::vector<bool> indented;          // the raw line started with two spaces or a tab
   std::vector<bool> rule;
-  std::vector<std::optional<HeaderDate>> date;  // headerDate of each line, computed once
+  DateStyle style;
+  // headerDate of line i, computed once when first asked (most lines never are); null when
+  // the line gives no date. A pointer into found, valid until the next call.
+  const HeaderDate* date(std::size_t i) const {
+    if (dateIndex[i] == UNKNOWN) {
+      dateIndex[i] = NONE;
+      if (auto d = headerDate(text[i], style)) {
+        dateIndex[i] = static_cast<std::int32_t>(found.size());
+        found.push_back(std::move(*d));
+      }
+    }
+    return dateIndex[i] == NONE ? nullptr : &found[static_cast<std::size_t>(dateIndex[i])];
+  }
+  static constexpr std::int32_t UNKNOWN = -1, NONE = -2;
+  mutable std::vector<std::int32_t> dateIndex;  // 4 bytes a line: texts have up to 64 Mi lines
+  mutable std::vector<HeaderDate> found;
   std::size_t size() const { return text.size(); }
   bool blank(std::size_t i) const { return text[i].empty(); }
   bool blankBefore(std::size_t i) const { return i == 0 || text[i - 1].empty(); }
@@ -898,14 +916,39 @@ struct ArticleHead {
 std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i) {
   const std::string_view t = lines.text[i];
   if (t.empty() || t.size() > MAX_HEADER_LINE_BYTES) return std::nullopt;
+  const auto numbered = numberedLine(t);
+  if (!numbered && !lines.blankBefore(i)) return std::nullopt;
   ArticleHead head;
   head.line = i;
-  if (const auto numbered = numberedLine(t)) {
+  // The date line first: most lines have none below them, and this is the cheap test.
+  std::size_t k = i + 1;
+  std::size_t continuations = 0;
+  while (continuations < MAX_TITLE_CONTINUATION_LINES && k < lines.size()) {
+    const std::string_view next = lines.text[k];
+    if (next.empty() || !isLowerAscii(next.front()) || next.size() > MAX_HEADER_LINE_BYTES ||
+        lines.date(k))
+      break;
+    ++continuations, ++k;
+  }
+  head.firstHeaderLine = k;
+  for (std::size_t end = std::min(lines.size(), k + MAX_ARTICLE_HEADER_LINES);; ++k) {
+    if (k == end) return std::nullopt;
+    const std::string_view line = lines.text[k];
+    if (line.empty() || line.size() > MAX_HEADER_LINE_BYTES || numberedOrRoman(line))
+      return std::nullopt;
+    if (const HeaderDate* date = lines.date(k)) {
+      head.dateLine = k;
+      head.published = date->date;
+      head.dateLineRest = date->rest;
+      break;
+    }
+  }
+  if (numbered) {
     head.number = numbered->number;
     head.title = std::string(numbered->title);
   } else {
-    if (!lines.blankBefore(i) || isChromeLine(t) || bulletLine(t) || romanLine(t) || isUrl(t) ||
-        isContentsHeading(t) || isEventsHeading(t) || lines.date[i] ||
+    if (isChromeLine(t) || bulletLine(t) || romanLine(t) || isUrl(t) || isContentsHeading(t) ||
+        isEventsHeading(t) || lines.date(i) ||
         labelled(t, {"source", "author", "authors", "by", "link", "url"}))
       return std::nullopt;
     bool decorated = false;
@@ -913,28 +956,11 @@ std::optional<ArticleHead> articleAt(const Lines& lines, std::size_t i) {
     if (decorated) return std::nullopt;
     head.title = std::string(t);
   }
-  std::size_t k = i + 1;
-  for (std::size_t c = 0; c < MAX_TITLE_CONTINUATION_LINES && k < lines.size(); ++c, ++k) {
-    const std::string_view next = lines.text[k];
-    if (next.empty() || !isLowerAscii(next.front()) || next.size() > MAX_HEADER_LINE_BYTES ||
-        lines.date[k])
-      break;
+  for (std::size_t c = i + 1; c < head.firstHeaderLine; ++c) {
     head.title += ' ';
-    head.title += next;
+    head.title += lines.text[c];
   }
-  head.firstHeaderLine = k;
-  for (std::size_t end = std::min(lines.size(), k + MAX_ARTICLE_HEADER_LINES); k < end; ++k) {
-    const std::string_view line = lines.text[k];
-    if (line.empty() || line.size() > MAX_HEADER_LINE_BYTES || numberedOrRoman(line))
-      return std::nullopt;
-    if (const auto& date = lines.date[k]) {
-      head.dateLine = k;
-      head.published = date->date;
-      head.dateLineRest = date->rest;
-      return head;
-    }
-  }
-  return std::nullopt;
+  return head;
 }
 
 struct TocEntry {
@@ -1381,8 +1407,8 @@ ParseResult parseDigest(std::string_view text) {
     }
   }
   const DateStyle style = dateStyleOf(lines.text);
-  lines.date.reserve(n);
-  for (std::string_view line : lines.text) lines.date.push_back(headerDate(line, style));
+  lines.style = style;
+  lines.dateIndex.assign(n, Lines::UNKNOWN);
 
   const DigestHeader header = readHeader(lines, style);
 
@@ -1421,6 +1447,13 @@ ParseResult parseDigest(std::string_view text) {
     }
   }
 
+  std::vector<TocEntry> tocArticles;
+  for (const TocEntry& e : toc.entries)
+    if (!e.section) tocArticles.push_back(e);
+
+  if (tocArticles.empty() && articles.empty())
+    return ImportError{0, "no clippings found: is this a listserv digest?"};
+
   // Section headings between the table of contents and the footer, outside article headers.
   std::vector<Heading> headings;
   {
@@ -1429,15 +1462,10 @@ ParseResult parseDigest(std::string_view text) {
       while (k < articles.size() && articles[k].head.dateLine < i) ++k;
       if (k < articles.size() && i >= articles[k].head.line) continue;  // inside a header
       if (auto h = headingAt(lines, i)) headings.push_back(std::move(*h));
+      if (headings.size() > MAX_DIGEST_CLIPPINGS)
+        return ImportError{i + 1, "more than 10000 section headings: not a listserv digest"};
     }
   }
-
-  std::vector<TocEntry> tocArticles;
-  for (const TocEntry& e : toc.entries)
-    if (!e.section) tocArticles.push_back(e);
-
-  if (tocArticles.empty() && articles.empty())
-    return ImportError{0, "no clippings found: is this a listserv digest?"};
 
   std::string collection = header.publisher;
   collection += collection.empty() ? "digest" : " digest";
