@@ -66,9 +66,11 @@ std::optional<ImportError> checkImportBytes(std::string_view bytes);
 
 /// Each parser makes checkImportText's checks and ignores a leading byte order mark.
 ///
-/// A listserv digest: its numbered articles and its untitled editorial pieces, in the order
-/// of the text, each with collection "<publisher> digest <date>" (heuristics: the comment at
-/// the top of import_digest.cpp). Refused when it holds neither, or when it looks truncated.
+/// A listserv digest of any of the layouts the listserv used (2009-2016): its articles and
+/// its untitled editorial pieces, in the order of the text, each with collection
+/// "<publisher> digest <date>"; contents lists and events sections are not clippings
+/// (heuristics: the comment at the top of import_digest.cpp). Refused when it holds neither
+/// articles nor editorials, or when it looks truncated.
 ParseResult parseDigest(std::string_view text);
 /// One article: a "key: value" header (optionally between --- lines), a blank line, the body.
 /// Unknown keys, a missing title and unreadable dates are errors.

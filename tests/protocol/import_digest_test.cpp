@@ -573,6 +573,156 @@ TEST(DigestImport, OddShapesGiveErrorsOrClippingsNeverACrash) {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Other years' layouts (the corpus in tests/fixtures/digests/ scores them all; these pin the
+// rules one by one)
+
+TEST(DigestImport, SlashDatesAreDayFirstUnlessAnotherDateOfTheDigestIsOnlyMonthFirst) {
+  const std::string digest =
+      "Field Network\n"
+      "Date: 05/03/2015\n"
+      "\n"
+      "1. First\n"
+      "Reuters\n"
+      "Date: 04/03/2015\n"
+      "\n"
+      "Text.\n";
+  const auto dayFirst = parseDigest(digest);
+  ASSERT_TRUE(dayFirst.ok()) << dayFirst.error().message;
+  EXPECT_EQ(dayFirst.value()[0].published, "2015-03-04");
+  EXPECT_EQ(dayFirst.value()[0].collection, "Field Network digest 2015-03-05");
+
+  const auto monthFirst = parseDigest(digest + "\n2. Second\nAFP\n03/25/2015\n\nText.\n");
+  ASSERT_TRUE(monthFirst.ok()) << monthFirst.error().message;
+  EXPECT_EQ(monthFirst.value()[0].published, "2015-04-03");
+  EXPECT_EQ(monthFirst.value()[1].published, "2015-03-25");
+}
+
+TEST(DigestImport, BylinesAndJointReportsGiveAuthorsAndSources) {
+  const auto result = parseDigest(
+      "Field Network\n"
+      "March 2014\n"
+      "\n"
+      "1. A byline with its outlet\n"
+      "By Jane Doe and John Roe, The Diplomat\n"
+      "March 10, 2014\n"
+      "\n"
+      "Text.\n"
+      "\n"
+      "2. A joint report\n"
+      "Human Rights Watch\n"
+      "Amnesty International\n"
+      "Mon, 10 Mar 2014\n"
+      "\n"
+      "Text.\n"
+      "\n"
+      "3. An author and an outlet\n"
+      "Jane Doe\n"
+      "Refugees International - 10 March 2014\n"
+      "\n"
+      "Text.\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->size(), 3u);
+  EXPECT_EQ(result.value()[0].authors, (Strings{"Jane Doe", "John Roe"}));
+  EXPECT_EQ(result.value()[0].source, "The Diplomat");
+  EXPECT_EQ(result.value()[0].published, "2014-03-10");
+  EXPECT_TRUE(result.value()[1].authors.empty());
+  EXPECT_EQ(result.value()[1].source, "Human Rights Watch; Amnesty International");
+  EXPECT_EQ(result.value()[1].published, "2014-03-10");
+  // A person and an organisation (on the date's line) are no joint report.
+  EXPECT_EQ(result.value()[2].authors, Strings{"Jane Doe"});
+  EXPECT_EQ(result.value()[2].source, "Refugees International");
+}
+
+TEST(DigestImport, ContentsAndEventsAreNotClippingsAndSectionsGiveRegions) {
+  const auto result = parseDigest(
+      "Field Network\n"
+      "10 March 2014\n"
+      "\n"
+      "In this Issue:\n"
+      "- Sudan and South Sudan\n"
+      "- Thematic\n"
+      "- Upcoming events\n"
+      "\n"
+      "*** SUDAN AND SOUTH SUDAN ***\n"
+      "\n"
+      "Fighting in Abyei\n"
+      "By Jane Doe, Reuters\n"
+      "9 March 2014\n"
+      "\n"
+      "Abyei text.\n"
+      "\n"
+      "Read the full article here.\n"
+      "http://example.org/abyei\n"
+      "\n"
+      "*** THEMATIC ***\n"
+      "\n"
+      "A principle at ten\n"
+      "Global Centre for the Responsibility to Protect\n"
+      "8 March 2014\n"
+      "\n"
+      "Thematic text.\n"
+      "Read the full article here.\n"
+      "\n"
+      "Upcoming events:\n"
+      "12 March 2014 - Panel on atrocity prevention, New York\n"
+      "\n"
+      "Thanks to Someone for compiling this listserv.\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->size(), 2u);
+  const Clipping& abyei = result.value()[0];
+  EXPECT_EQ(abyei.title, "Fighting in Abyei");
+  EXPECT_EQ(abyei.tags, (Strings{"region:south-sudan", "region:sudan"}));
+  EXPECT_EQ(abyei.url, "http://example.org/abyei");
+  EXPECT_EQ(abyei.body, "Abyei text.");
+  const Clipping& thematic = result.value()[1];
+  EXPECT_TRUE(thematic.tags.empty());
+  EXPECT_EQ(thematic.url, "");
+  EXPECT_EQ(thematic.body, "Thematic text.");
+}
+
+TEST(DigestImport, AWrappedTitleIsJoinedAndAGreetingDoesNotTitleAnEditorial) {
+  const auto result = parseDigest(
+      "Field Network\n"
+      "June 12, 2009\n"
+      "\n"
+      "Dear members,\n"
+      "\n"
+      "This issue looks at Sri Lanka. More next week.\n"
+      "\n"
+      "1. Implementing the responsibility to protect: a note on the forthcoming\n"
+      "report of the Secretary-General\n"
+      "Global Centre for the Responsibility to Protect\n"
+      "May 2009\n"
+      "\n"
+      "Text.\n");
+  ASSERT_TRUE(result.ok()) << result.error().message;
+  ASSERT_EQ(result->size(), 2u);
+  EXPECT_EQ(result.value()[0].title, "This issue looks at Sri Lanka.");
+  EXPECT_EQ(result.value()[0].tags, Strings{"kind:editorial"});
+  EXPECT_EQ(result.value()[1].title,
+            "Implementing the responsibility to protect: a note on the forthcoming report of the "
+            "Secretary-General");
+  EXPECT_EQ(result.value()[1].source, "Global Centre for the Responsibility to Protect");
+  EXPECT_TRUE(result.value()[1].authors.empty());
+}
+
+TEST(DigestImport, AForwardedArticleWithANoteAboveItIsNoDigest) {
+  const auto result = parseDigest(
+      "Goma office\n"
+      "5 March 2013\n"
+      "\n"
+      "Hi all, see below.\n"
+      "\n"
+      "Kenya braces for a tense vote\n"
+      "Daily Nation\n"
+      "4 March 2013\n"
+      "\n"
+      "Text.\n");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.error().message, "no clippings found: is this a listserv digest?");
+}
+
+// ---------------------------------------------------------------------------------------------
 // Format names and detection
 
 TEST(ImportFormat, NamesRoundTrip) {
