@@ -76,7 +76,14 @@ Matched match(const store::ReadTxn& txn, store::Judge& judge, const Filters& f, 
   }
   Matched out;
   std::size_t seen = 0;
-  for (const auto& id : ids) {
+  std::size_t first = 0;
+  if (exact) {
+    // Every id matches: the rows before the page need not be read at all.
+    first = std::min(skip, ids.size());
+    seen = first;
+  }
+  for (std::size_t i = first; i < ids.size(); ++i) {
+    const auto& id = ids[i];
     const auto bytes = txn.get(id);
     if (!bytes) continue;
     auto object = protocol::decode(*bytes);

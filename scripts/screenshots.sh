@@ -31,11 +31,7 @@ for _ in $(seq 100); do
 done
 base=$(sed -n 's|.* on \(http://[^ ]*/\) .*|\1|p' "$work/web.log" | head -n 1)
 [ -n "$base" ] || { cat "$work/web.log" >&2; exit 1; }
-mali=$(fs search displaced urgent --json | python3 -c '
-import json, sys
-data = sys.stdin.read().strip()
-j = json.loads(data.splitlines()[0]) if data.startswith("{") else json.loads(data)
-print((j[0] if isinstance(j, list) else j)["id"])')
+mali=$(fs search displaced urgent --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["objects"][0]["id"])')
 mkdir -p "$out"
 shot() {
   "$browser" --headless --no-sandbox --disable-gpu --no-first-run --hide-scrollbars \

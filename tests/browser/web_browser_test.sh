@@ -56,12 +56,8 @@ while IFS= read -r title; do
   grep -qF -- "$title" <<<"$(text_of <<<"$front")" || fail "the front page lacks the title: $title"
 done < <(fs list --json | python3 -c '
 import json, sys
-for line in sys.stdin:
-    line = line.strip()
-    if not line: continue
-    j = json.loads(line)
-    for c in (j if isinstance(j, list) else [j]):
-        if not c["title"].startswith("<img"): print(c["title"][:40])
+for c in json.load(sys.stdin)["objects"]:
+    if not c["title"].startswith("<img"): print(c["title"][:40])
 ')
 # The hostile title is text: no element came of it and the title was not changed by a script.
 grep -q '<img' <<<"$front" && fail "the hostile title made an <img> element"
@@ -74,11 +70,7 @@ hits=$(grep -o 'class="title"' <<<"$search" | wc -l)
 [ "$hits" -eq 1 ] || fail "?q=displaced urgent shows $hits clippings, not 1"
 grep -q 'Mali' <<<"$search" || fail "?q=displaced urgent does not show the Mali article"
 
-mali=$(fs search displaced urgent --json | python3 -c '
-import json, sys
-data = sys.stdin.read().strip()
-j = json.loads(data.splitlines()[0]) if data.startswith("{") else json.loads(data)
-print((j[0] if isinstance(j, list) else j)["id"])')
+mali=$(fs search displaced urgent --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["objects"][0]["id"])')
 page=$(dom "/c/$mali")
 page_text=$(text_of <<<"$page")
 grep -q 'They require urgent attention' <<<"$page_text" || fail "/c/ID lacks the full text"
