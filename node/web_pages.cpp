@@ -386,12 +386,13 @@ std::string renderStatus(const StatusView& view) {
   } else {
     body += "<table><thead><tr><th>peer</th><th>standing</th><th>waiting</th></tr></thead><tbody>";
     for (const auto& p : view.peers) {
-      body += "<tr><td>" + e(p.name) + "<br><span class=\"meta\">" +
-              e(p.address.empty() ? std::string("stick only") : p.address) + "</span></td><td>" +
-              e(p.standing) + "</td><td>" +
-              (p.waiting ? std::to_string(*p.waiting) + " objects stored here since"
-                         : std::string("unknown (never in step)")) +
-              "</td></tr>\n";
+      body +=
+          "<tr><td>" + e(p.name) + "<br><span class=\"meta\">" +
+          e(p.address.empty() ? std::string("stick only") : p.address) + "</span></td><td>" +
+          e(p.standing) + "</td><td>" +
+          (p.waiting ? std::to_string(*p.waiting) + " objects stored here since it was last in step"
+                     : std::string("unknown (never in step)")) +
+          "</td></tr>\n";
     }
     body += "</tbody></table>";
   }

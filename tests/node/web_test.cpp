@@ -9,6 +9,7 @@
 #include "node/web_model.h"
 #include "node/web_pages.h"
 #include "node/web_server.h"
+#include "store/peers.h"
 #include "store/provenance.h"
 #include "tests/store/store_fixture.h"
 
@@ -261,6 +262,27 @@ TEST_F(Web, StatusNamesTheNode) {
   const auto html = body("/status");
   EXPECT_TRUE(has(html, "Goma office"));
   EXPECT_TRUE(has(html, "No peers listed."));
+}
+
+TEST_F(Web, StatusTellsEachPeersStandingAndWhatWaitsForIt) {
+  m_archive.archive->write([&](store::WriteTxn& txn) {
+    store::PeerRecord peer;
+    peer.name = "bunia";
+    peer.address = "tcp://127.0.0.1:7420";
+    peer.key = keyNumber(5).publicKey();
+    peer.state.lastSuccess = 1'700'000'000;
+    peer.state.inStepAt = 1'700'000'000;
+    peer.state.inStepSeq = 2;
+    peer.state.lastErrorAt = 1'700'000'100;
+    peer.state.lastError = "<b>cannot reach</b>";
+    ASSERT_TRUE(store::putPeer(txn, peer, store::IfNameListed::Refuse).ok());
+  });
+  const auto html = body("/status");
+  EXPECT_TRUE(has(html, "bunia"));
+  EXPECT_TRUE(has(html, "in step as of 2023-11-14T22:13:20Z"));
+  EXPECT_TRUE(has(html, "failing since 2023-11-14T22:15:00Z: &lt;b&gt;cannot reach&lt;/b&gt;"));
+  // Five clippings, a release: seqs up to 6; it was in step at seq 2.
+  EXPECT_TRUE(has(html, "4 objects stored here since it was last in step"));
 }
 
 TEST_F(Web, APasswordIsAskedWhenOneIsSet) {
