@@ -15,6 +15,7 @@
 #include "protocol/text.h"
 #include "store/files.h"
 #include "store/provenance.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -195,7 +196,7 @@ int runList(const Global& global, bool json) {
                {"clippings", report.members},
                {"parts", report.parts},
                {"trustedChain", !owner.has_value()},
-               {"verdict", verdictName(report.verdict())},
+               {"verdict", store::verdictName(report.verdict())},
                {"forks", forks}});
           continue;
         }
@@ -203,9 +204,10 @@ int runList(const Global& global, bool json) {
         std::cout << shown << "@" << latest << "  " << shortHex(head.id.hex()) << "  "
                   << isoTime(object.payload.signedAt).substr(0, 10) << "  " << report.members
                   << " clipping" << (report.members == 1 ? "" : "s") << "  signed by "
-                  << forTerminal(signerLabel(report)) << "  " << verdictName(report.verdict());
+                  << forTerminal(store::signerLabel(report)) << "  "
+                  << store::verdictName(report.verdict());
         if (owner)
-          std::cout << "  (" << shown << " by " << forTerminal(signerLabel(report))
+          std::cout << "  (" << shown << " by " << forTerminal(store::signerLabel(report))
                     << ", not trusted: not part of the chain of " << shown << ")";
         if (!forks.empty()) {
           std::cout << "  FORK at";
@@ -302,7 +304,7 @@ int runExport(const Global& global, const std::string& which, const std::string&
                        "signer's node");
     const auto report = store::verifyObject(txn, store::loadTrust(txn), id.value());
     if (report.verdict() == store::ObjectReport::Verdict::Invalid)
-      throw UsageError(releaseRef(release) + " does not verify (" + reportProblem(report) +
+      throw UsageError(releaseRef(release) + " does not verify (" + store::reportProblem(report) +
                        "): nothing was exported");
     if (!report.missingParts.empty())
       throw UsageError(releaseRef(release) + ": part " +

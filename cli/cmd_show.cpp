@@ -24,7 +24,7 @@ int runShow(const Global& global, const std::string& text, bool json) {
     if (json) {
       std::cout << nlohmann::json{{"id", text}, {"retracted", retractionJson(*notice)}} << '\n';
     } else {
-      std::cout << text << "\n" << describeRetraction(*notice) << '\n';
+      std::cout << text << "\n" << cli::describeRetraction(*notice) << '\n';
     }
     return EXIT_OK;
   }

@@ -14,6 +14,7 @@
 #include "store/provenance.h"
 #include "store/sync_index.h"
 #include "store/verdict.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -22,26 +23,10 @@ nlohmann::json timeOrNull(std::int64_t unixSeconds) {
   return unixSeconds ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
 }
 
-/// "in step as of TIME" when the last session found both archives equal, else what is known;
-/// "in step as of the stick of TIME" for a stick recorded from the peer.
+/// store::describeStanding made safe for a terminal: the error and a refusal's reason may
+/// come from the peer.
 std::string standing(const store::PeerState& s, std::int64_t at) {
-  std::string text;
-  if (s.refusedAt(at)) text = store::describeRefusal(s) + "; ";
-  const std::string stick = "in step as of the stick of " + isoTime(s.stickAt);
-  if (s.neverSynced() && s.lastError.empty())
-    return text + (s.stickAt != 0 ? stick : "never synced");
-  if (s.stickAt != 0) text += stick + "; ";
-  if (s.inStepAt != 0 && s.inStepAt >= s.lastSuccess) {
-    text += "in step as of " + isoTime(s.inStepAt);
-  } else if (s.lastSuccess != 0) {
-    text += "last synced " + isoTime(s.lastSuccess);
-  } else {
-    text += "never synced";
-  }
-  if (s.lastErrorAt > s.lastSuccess)
-    text += "; failing since " + isoTime(s.lastErrorAt) + ": " + s.lastError;
-  if (s.nextAttempt != 0) text += "; next attempt " + isoTime(s.nextAttempt);
-  return forTerminal(text);  // the error and a refusal's reason may come from the peer
+  return forTerminal(store::describeStanding(s, at));
 }
 
 /// How many objects of the archive have each verdict (store::Judge, as `list` marks them).

@@ -59,7 +59,7 @@ int run(const Global& global, const Options& options) {
         if (options.json) {
           objects.push_back({{"id", text}, {"retracted", retractionJson(*notice)}});
         } else {
-          std::cout << "RETRACTED  " << shortHex(text) << "  " << describeRetraction(*notice)
+          std::cout << "RETRACTED  " << shortHex(text) << "  " << cli::describeRetraction(*notice)
                     << '\n';
         }
         continue;

@@ -80,6 +80,7 @@ int main(int argc, char** argv) {
   addStatus(app, invocation);
   addPause(app, invocation);
   addConfig(app, invocation);
+  addWeb(app, invocation);
   // Set after the commands: CLI11 gives a new subcommand its parent's footer.
   app.footer(
       "Examples:\n"

@@ -1,6 +1,7 @@
 #include "cli/output.h"
 
 #include "protocol/text.h"
+#include "store/words.h"
 
 #include <ctime>
 #include <ostream>
@@ -9,8 +10,6 @@
 namespace fieldsync::cli {
 
 std::string isoTime(std::int64_t unixSeconds) { return protocol::formatUtc(unixSeconds); }
-
-std::string shortHex(const std::string& hex) { return hex.substr(0, 12); }
 
 namespace {
 
@@ -123,26 +122,13 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
   return j;
 }
 
-namespace {
-
-/// text cut at a character boundary to at most maxBytes, with "…" when cut: list lines stay
-/// on one terminal line; `show` prints everything.
-std::string shorten(const std::string& text, std::size_t maxBytes) {
-  if (text.size() <= maxBytes) return text;
-  std::size_t cut = maxBytes;
-  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xC0) == 0x80) --cut;
-  return text.substr(0, cut) + "…";
-}
-
-}  // namespace
-
 void printListLine(std::ostream& out, const protocol::DecodedObject& object) {
   out << object.id.hex().substr(0, 12) << "  ";
   if (const auto* c = object.payload.clipping()) {
     std::string date = c->published.empty() ? "----------" : c->published;
     date.resize(10, ' ');
-    out << date << "  " << forTerminal(shorten(c->title, 80));
-    if (!c->source.empty()) out << " (" << forTerminal(shorten(c->source, 40)) << ")";
+    out << date << "  " << forTerminal(store::shorten(c->title, 80));
+    if (!c->source.empty()) out << " (" << forTerminal(store::shorten(c->source, 40)) << ")";
   } else {
     out << protocol::kindName(object.payload.kind()) << "  signed "
         << isoTime(object.payload.signedAt);
@@ -305,33 +291,8 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object,
 
 // --- Provenance ------------------------------------------------------------------------------
 
-std::string_view verdictName(store::ObjectReport::Verdict verdict) {
-  switch (verdict) {
-    case store::ObjectReport::Verdict::Valid:
-      return "valid";
-    case store::ObjectReport::Verdict::Invalid:
-      return "invalid";
-    case store::ObjectReport::Verdict::Untrusted:
-      return "untrusted";
-  }
-  return "invalid";
-}
-
 std::string describePath(const std::vector<protocol::TrustStep>& path) {
-  std::string text;
-  for (std::size_t i = 0; i < path.size(); ++i) {
-    const auto& step = path[i];
-    const std::string role(protocol::roleName(step.role));
-    const std::string name = step.name.empty() ? shortHex(step.key.hex()) : forTerminal(step.name);
-    if (!step.certificate) {
-      text += name + " (" + role + " anchor)";
-    } else {
-      text += " → certificate " + shortHex(step.certificate->hex());
-      // The last step is the key being judged, which the caller has already named.
-      if (i + 1 < path.size()) text += " (" + name + ", " + role + ")";
-    }
-  }
-  return text;
+  return forTerminal(store::describePath(path));
 }
 
 nlohmann::json trustJson(const protocol::PublicKey& key, const std::string& name,
@@ -361,107 +322,7 @@ nlohmann::json revocationJson(const std::optional<protocol::RevocationRecord>& r
           {"reason", revocation->revocation.reason}};
 }
 
-namespace {
-
 using Verdict = store::ObjectReport::Verdict;
-
-/// What the object is, in a few words: `clipping "Title"`, `release weekly@3 (12 clippings)`.
-std::string describeObject(const protocol::DecodedObject& object) {
-  const auto& body = object.payload.body;
-  if (const auto* c = object.payload.clipping())
-    return "clipping \"" + forTerminal(shorten(c->title, 60)) + "\"";
-  if (const auto* r = std::get_if<protocol::Release>(&body))
-    return "release " + forTerminal(r->name) + "@" + std::to_string(r->sequence) + " (" +
-           std::to_string(r->clippings.size()) + " clipping" +
-           (r->clippings.size() == 1 ? "" : "s") + ")";
-  if (const auto* k = std::get_if<protocol::KeyCert>(&body))
-    return "certificate: " + shortHex(k->subject.hex()) + " is \"" +
-           forTerminal(shorten(k->name, 40)) + "\" (" + std::string(protocol::roleName(k->role)) +
-           ")" + (k->validUntil ? " until " + isoTime(k->validUntil) : "");
-  if (const auto* v = std::get_if<protocol::Revocation>(&body))
-    return "revocation of " + shortHex(v->subject.hex()) + " since " + isoTime(v->since) +
-           (v->reason.empty() ? "" : " (\"" + forTerminal(shorten(v->reason, 40)) + "\")");
-  return std::string(protocol::kindName(object.payload.kind()));
-}
-
-/// Who signed: "Goma office (field)", or "unknown key 5a56c0e1d2e4...(64 hex)": a key nobody
-/// vouches for is shown whole, so that it can be checked and trusted as printed.
-std::string describeSigner(const store::ObjectReport& report) {
-  const std::string key = report.object->payload.signer.hex();
-  const auto& trust = report.trust;
-  if (trust.status == protocol::TrustStatus::Unknown)
-    return (report.signerName.empty() ? "" : forTerminal(report.signerName) + ", ") +
-           "unknown key " + key;
-  std::string text = report.signerName.empty() ? shortHex(key) : forTerminal(report.signerName);
-  if (trust.role) text += " (" + std::string(protocol::roleName(*trust.role)) + ")";
-  return text;
-}
-
-/// Why the signer is (not) trusted for this object, without the signer's name.
-std::string describeTrust(const store::ObjectReport& report) {
-  const auto& trust = report.trust;
-  const auto& payload = report.object->payload;
-  switch (trust.status) {
-    case protocol::TrustStatus::Trusted:
-      if (trust.path.size() <= 1)
-        return "trusted as " + std::string(trust.role ? protocol::roleName(*trust.role) : "an") +
-               " anchor";
-      return "trusted via " + describePath(trust.path);
-    case protocol::TrustStatus::Revoked: {
-      if (!trust.revocation) return "key revoked";
-      const auto& r = *trust.revocation;
-      std::string whose = r.revocation.subject == payload.signer
-                              ? "key"
-                              : "certifying key " + r.revocation.subject.hex();
-      return whose + " revoked since " + isoTime(r.revocation.since) + " (revocation " +
-             shortHex(r.id.hex()) +
-             (r.revocation.reason.empty()
-                  ? ""
-                  : ": \"" + forTerminal(shorten(r.revocation.reason, 60)) + "\"") +
-             ")";
-    }
-    case protocol::TrustStatus::WrongRole:
-      return "trusted only as " +
-             std::string(trust.role ? protocol::roleName(*trust.role) : "another role") + "; a " +
-             (payload.kind() == protocol::Kind::KeyCert
-                  ? std::string("key certificate")
-                  : std::string(protocol::kindName(payload.kind()))) +
-             " needs a " + std::string(protocol::roleName(store::requiredRole(payload.kind())));
-    case protocol::TrustStatus::Expired:
-      return "its certificate had expired when it signed";
-    case protocol::TrustStatus::Unknown:
-      return "no trust path from this node's anchors";
-  }
-  return std::string(protocol::trustStatusName(trust.status));
-}
-
-std::string releaseRefs(const std::vector<store::ReleaseRef>& releases) {
-  std::string text;
-  for (const auto& r : releases)
-    text += (text.empty() ? "" : ", ") + forTerminal(r.name) + "@" + std::to_string(r.sequence);
-  return text;
-}
-
-}  // namespace
-
-std::string reportProblem(const store::ObjectReport& report) {
-  if (report.invalid) return *report.invalid;
-  if (!report.chainProblems.empty()) {
-    std::string text;
-    for (const auto& p : report.chainProblems) text += (text.empty() ? "" : "; ") + p;
-    return text;
-  }
-  if (!report.invalidMembers.empty()) {
-    const auto& [id, problem] = report.invalidMembers.front();
-    std::string text = "listed clipping " + shortHex(id.hex()) + " is invalid: " + problem;
-    if (report.invalidMembers.size() > 1)
-      text += " (and " + std::to_string(report.invalidMembers.size() - 1) + " more)";
-    return text;
-  }
-  if (report.verdict() == Verdict::Untrusted && report.object)
-    return "signer " + describeSigner(report) + ": " + describeTrust(report);
-  return "";
-}
 
 nlohmann::json reportJson(const store::ObjectReport& report) {
   auto ids = [](const std::vector<protocol::ObjectId>& list) {
@@ -469,10 +330,10 @@ nlohmann::json reportJson(const store::ObjectReport& report) {
     for (const auto& id : list) array.push_back(id.hex());
     return array;
   };
-  auto problem = reportProblem(report);
+  auto problem = store::reportProblem(report);
   nlohmann::json j{{"id", report.id.hex()},
                    {"kind", nullptr},
-                   {"verdict", verdictName(report.verdict())},
+                   {"verdict", store::verdictName(report.verdict())},
                    {"problem", problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(problem)},
                    {"signedAt", nullptr},
                    {"signer", nullptr},
@@ -515,29 +376,11 @@ void printReport(std::ostream& out, const store::ObjectReport& report, bool list
     out << word << ": ";
   }
   if (!report.object) {
-    out << forTerminal(reportProblem(report)) << '\n';
+    out << forTerminal(store::reportProblem(report)) << '\n';
     return;
   }
-  const auto& payload = report.object->payload;
-  if (listLine) out << describeObject(*report.object) << " — ";
-  if (report.invalid) {
-    out << forTerminal(*report.invalid) << '\n';
-    return;
-  }
-  // The exact second matters when a revocation or an expiry is the question.
-  const bool exact = report.trust.status == protocol::TrustStatus::Revoked ||
-                     report.trust.status == protocol::TrustStatus::Expired;
-  const std::string when =
-      exact ? isoTime(payload.signedAt) : isoTime(payload.signedAt).substr(0, 10);
-  out << "signed by " << describeSigner(report) << " " << when << "; " << describeTrust(report);
-  if (!report.releases.empty())
-    out << "; in release" << (report.releases.size() == 1 ? " " : "s ")
-        << releaseRefs(report.releases);
-  if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
-    if (report.chainProblems.empty())
-      out << "; chain intact back to " << forTerminal(r->name) << "@1";
-    if (!report.missing.empty()) out << "; " << report.missing.size() << " missing";
-  }
+  if (listLine) out << forTerminal(store::describeObject(*report.object)) << " — ";
+  out << forTerminal(store::reportSentence(report));
   out << '\n';
   for (const auto& problem : report.chainProblems)
     out << indent << "chain: " << forTerminal(problem) << '\n';
@@ -579,10 +422,7 @@ std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
 }
 
 std::string describeRetraction(const store::RetractionNotice& notice) {
-  const std::string by =
-      notice.signerName.empty() ? "key " + notice.signer.hex() : forTerminal(notice.signerName);
-  return "retracted by " + by + " on " + isoTime(notice.signedAt) + ": " +
-         forTerminal(notice.reason) + " (retraction " + shortHex(notice.retraction.hex()) + ")";
+  return forTerminal(store::describeRetraction(notice));
 }
 
 nlohmann::json retractionJson(const store::RetractionNotice& notice) {

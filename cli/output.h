@@ -19,6 +19,7 @@
 #include "store/provenance.h"
 #include "store/retraction.h"
 #include "store/verdict.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 
@@ -26,7 +27,7 @@ namespace fieldsync::cli {
 std::string isoTime(std::int64_t unixSeconds);
 
 /// The first 12 hex digits, as lists print ids and keys.
-std::string shortHex(const std::string& hex);
+using store::shortHex;
 
 /// Where forTerminal keeps line breaks: Join for a field printed on one line (every control
 /// character escaped), Keep for a body printed as lines (newline and tab kept as they are).
@@ -77,11 +78,9 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object,
 
 // --- Provenance ------------------------------------------------------------------------------
 
-/// "valid", "invalid" or "untrusted".
-std::string_view verdictName(store::ObjectReport::Verdict verdict);
-
-/// The trust path for people: "HQ (coordinator anchor) → certificate 81aa0c3d12ab"; intermediate
-/// certificates also name the key they certify. Empty for an empty path.
+/// The trust path for people (store::describePath made safe for a terminal): "HQ (coordinator
+/// anchor) → certificate 81aa0c3d12ab"; intermediate certificates also name the key they certify.
+/// Empty for an empty path.
 std::string describePath(const std::vector<protocol::TrustStep>& path);
 
 /// {"key", "name", "role" (held role or null), "status", "path": [{key, name, role,
@@ -91,10 +90,6 @@ nlohmann::json trustJson(const protocol::PublicKey& key, const std::string& name
 
 /// {"id", "signer", "signedAt", "since", "reason"}, or null.
 nlohmann::json revocationJson(const std::optional<protocol::RevocationRecord>& revocation);
-
-/// One sentence on why a report is not valid and trusted ("bad signature: ...", "signer
-/// revoked since ..."); empty when it is.
-std::string reportProblem(const store::ObjectReport& report);
 
 /// Counts of verify reports by verdict, for `verify` and `bundle verify`.
 struct VerifyTotals {
@@ -119,8 +114,7 @@ void printReport(std::ostream& out, const store::ObjectReport& report, bool list
 std::optional<store::RetractionNotice> retractedHere(const store::ReadTxn& txn,
                                                      const std::string& text);
 
-/// "retracted by HQ on 2026-12-06T10:00:00Z: names a source (retraction 5be0c2d1e3f4)", for
-/// people (text from the retraction's signer made safe for a terminal).
+/// store::describeRetraction made safe for a terminal.
 std::string describeRetraction(const store::RetractionNotice& notice);
 
 /// {"retraction", "signer", "signerName" (or null), "signedAt", "reason"}.

@@ -12,12 +12,7 @@
 
 namespace fieldsync::cli {
 
-/// For a release: "14 clippings, all trusted", "2 of 14 untrusted: 3f2a9c01d2e4 (unknown),
-/// …", with missing, retracted and invalid members and parts not held counted apart. For a
-/// part: "part of weekly@3" or that no release here lists it. Empty for other objects.
-std::string membersSummary(const store::ObjectReport& report);
-
-/// The lines `verify` and `release show` add under a report: the summary above, indented,
+/// The lines `verify` and `release show` add under a report: store::membersSummary, indented,
 /// and the first untrusted members; nothing for objects that are neither releases nor parts.
 void printMembers(std::ostream& out, const store::ObjectReport& report, std::size_t indent);
 
@@ -26,8 +21,5 @@ void printMembers(std::ostream& out, const store::ObjectReport& report, std::siz
 ///  "partOf": [{"id", "name", "sequence"}]}: added to a REPORT by `verify --json` and
 /// `release show --json` (docs/cli.md).
 void addMembersJson(nlohmann::json& report, const store::ObjectReport& from);
-
-/// "HQ" or "5a56c0e1d2e4": a release signer as `release list` names it.
-std::string signerLabel(const store::ObjectReport& report);
 
 }  // namespace fieldsync::cli

@@ -12,7 +12,7 @@ _fieldsync_takes_value() {
       --date | --url | --language | --collection | --since | --limit | --role | --until | \
       --reason | --since-release | --ids | --notes | --out | --interval | --max-backoff | \
       --rate | --daily-budget | --for | --trust | --key | --connect-timeout | --listen | \
-      --log-level | --address | --signer)
+      --log-level | --address | --signer | --password-file)
       return 0
       ;;
   esac
@@ -60,6 +60,7 @@ _fieldsync_command_options() {
     sync) echo "--key --connect-timeout --json" ;;
     serve) echo "--listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     pause) echo "--for --json" ;;
+    web) echo "--listen --password-file" ;;
   esac
 }
 
@@ -147,13 +148,19 @@ _fieldsync() {
   if [[ $prev == -* ]] && _fieldsync_takes_value "$prev"; then
     case "$prev" in
       --home | --out) _fieldsync_files -d ;;
-      --passphrase-file | --ids) _fieldsync_files ;;
+      --passphrase-file | --ids | --password-file) _fieldsync_files ;;
       --format) _fieldsync_words "digest markdown jsonl email html feed pdf" ;;
       --role) _fieldsync_words "coordinator field" ;;
       --log-level) _fieldsync_words "error warn info debug" ;;
       --since-release) _fieldsync_words "$(_fieldsync_release_names)" ;;
       --for) [[ $path == "bundle export" ]] && _fieldsync_words "$(_fieldsync_peer_names)" ;;
-      --listen) _fieldsync_words "tcp://0.0.0.0:7420 tcp://[::]:7420 tcp://127.0.0.1:7420" ;;
+      --listen)
+        if [[ $path == web ]]; then
+          _fieldsync_words "127.0.0.1:7480 0.0.0.0:7480 [::1]:7480"
+        else
+          _fieldsync_words "tcp://0.0.0.0:7420 tcp://[::]:7420 tcp://127.0.0.1:7420"
+        fi
+        ;;
     esac
     return 0
   fi
@@ -168,7 +175,7 @@ _fieldsync() {
 
   if [[ -z $cmd ]]; then
     _fieldsync_words "init id config import add list show search verify keys release retract
-      peers bundle sync serve status pause resume"
+      peers bundle sync serve status pause resume web"
     return 0
   fi
   local subs

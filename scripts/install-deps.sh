@@ -21,6 +21,9 @@ PACKAGES+=(dpkg-dev groff-base man-db mandoc systemd strace file bash-completion
 # The independent reader of docs/protocol.md (tests/protocol/spec_reader.py): Python with
 # Ed25519 and BLAKE2b, nothing from Cap'n Proto.
 PACKAGES+=(python3 python3-cryptography)
+# The reading room (`fieldsync web`) serves with cpp-httplib; its browser tests
+# (tests/browser/) and scripts/screenshots.sh drive headless Chromium, with a font to draw.
+PACKAGES+=(libcpp-httplib-dev chromium fonts-dejavu-core)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
