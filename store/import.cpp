@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <memory>
@@ -116,16 +117,16 @@ class Input {
   std::size_t m_heldAt = 0;
 };
 
-/// Reads until size bytes or the end.
+/// Reads until size bytes or the end, a piece at a time (size is a bound, not a guess).
 std::string readUpTo(Input& in, std::size_t size) {
-  std::string out(size, '\0');
-  std::size_t got = 0;
-  while (got < size) {
-    const std::size_t n = in.read(out.data() + got, size - got);
+  std::string out;
+  while (out.size() < size) {
+    const std::size_t at = out.size();
+    out.resize(at + std::min(CHUNK_BYTES, size - at));
+    const std::size_t n = in.read(out.data() + at, out.size() - at);
+    out.resize(at + n);
     if (n == 0) break;
-    got += n;
   }
-  out.resize(got);
   return out;
 }
 
@@ -152,8 +153,6 @@ std::size_t clippingBytes(const Clipping& c) {
 #endif
 #endif
 
-constexpr rlim_t PDF_MEMORY_BYTES = 512u << 20;  // RLIMIT_DATA of the child
-constexpr rlim_t PDF_CPU_SECONDS = 30;
 constexpr std::size_t MAX_PDF_ANSWER_BYTES = 16u << 20;
 
 void putString(std::string& out, std::string_view s) {
@@ -233,7 +232,7 @@ std::optional<protocol::ParseResult> decodeResult(std::string_view bytes) {
   return protocol::ParseResult(std::move(clippings));
 }
 
-protocol::ParseResult parsePdfConfined(std::string_view bytes) {
+protocol::ParseResult parsePdfConfined(std::string_view bytes, const ImportOptions& options) {
   // Cheap refusals (empty, not a PDF) need no child.
   if (auto error = protocol::checkImportBytes(bytes)) return *error;
   int fds[2];
@@ -247,10 +246,10 @@ protocol::ParseResult parsePdfConfined(std::string_view bytes) {
   if (pid == 0) {
     ::close(fds[0]);
 #ifndef FIELDSYNC_ASAN  // AddressSanitizer's shadow memory counts as data
-    const rlimit memory{PDF_MEMORY_BYTES, PDF_MEMORY_BYTES};
+    const rlimit memory{options.pdfMemoryBytes, options.pdfMemoryBytes};
     ::setrlimit(RLIMIT_DATA, &memory);
 #endif
-    const rlimit cpu{PDF_CPU_SECONDS, PDF_CPU_SECONDS + 1};
+    const rlimit cpu{options.pdfCpuSeconds, options.pdfCpuSeconds + 1};
     ::setrlimit(RLIMIT_CPU, &cpu);
     std::string answer;
     try {
@@ -284,8 +283,8 @@ protocol::ParseResult parsePdfConfined(std::string_view bytes) {
     if (auto result = decodeResult(answer)) return std::move(*result);
   }
   return ImportError{0, "the PDF could not be read within " +
-                            std::to_string(PDF_MEMORY_BYTES >> 20) + " MiB of memory and " +
-                            std::to_string(PDF_CPU_SECONDS) + " s of CPU (a decompression bomb?)"};
+                            std::to_string(options.pdfMemoryBytes >> 20) + " MiB of memory and " +
+                            std::to_string(options.pdfCpuSeconds) + " s of CPU (a decompression bomb?)"};
 }
 
 using RecordCallback = std::function<void(std::vector<Clipping>&)>;
@@ -329,6 +328,7 @@ std::optional<ImportError> streamRecords(Input& in, std::string head, Format for
 /// Reads in from its start, detecting its format unless given; each record's clippings go to
 /// each. Returns the format and the first error.
 std::pair<Format, std::optional<ImportError>> readFile(Input& in, std::optional<Format> given,
+                                                       const ImportOptions& options,
                                                        const RecordCallback& each) {
   std::string head = readUpTo(in, HEAD_BYTES);
   const Format format = given ? *given : protocol::detectFormat(in.path(), head);
@@ -344,7 +344,7 @@ std::pair<Format, std::optional<ImportError>> readFile(Input& in, std::optional<
   head += rest;
   rest = {};
   if (head.size() > protocol::MAX_IMPORT_BYTES) throw Refused{sizeLimit()};
-  auto parsed = format == Format::Pdf ? parsePdfConfined(head) : protocol::parse(format, head);
+  auto parsed = format == Format::Pdf ? parsePdfConfined(head, options) : protocol::parse(format, head);
   if (!parsed) return {format, parsed.error()};
   each(parsed.value());
   return {format, std::nullopt};
@@ -395,7 +395,7 @@ std::optional<ImportRefused> importFiles(Archive& archive, const protocol::Secre
       p.kept = true;
       tagProblem.clear();
       const auto [format, error] =
-          readFile(*p.input, options.format, [&](std::vector<Clipping>& cs) {
+          readFile(*p.input, options.format, options, [&](std::vector<Clipping>& cs) {
             for (Clipping& c : cs) {
               if (!tagProblem.empty() || !withTags(c)) return;
               ++p.clippings;
@@ -464,7 +464,7 @@ std::optional<ImportRefused> importFiles(Archive& archive, const protocol::Secre
       std::size_t seen = 0;
       std::optional<ImportError> error;
       try {
-        error = readFile(*p.input, p.format, [&](std::vector<Clipping>& cs) {
+        error = readFile(*p.input, p.format, options, [&](std::vector<Clipping>& cs) {
                   for (Clipping& c : cs) {
                     if (!withTags(c)) return;
                     ++seen;

@@ -36,6 +36,10 @@ struct ImportOptions {
   bool keepIds = false;                      // FileImported holds the ids, not only counts
   std::size_t batchClippings = 4096;         // at most this many clippings a transaction
   std::size_t batchBytes = 4u << 20;         // and about this many bytes of clippings
+  /// A PDF is read in a child process with these limits (RLIMIT_DATA, RLIMIT_CPU): poppler
+  /// inflates streams as it extracts text, so a small PDF can hold gigabytes of text.
+  std::size_t pdfMemoryBytes = 512u << 20;
+  unsigned pdfCpuSeconds = 30;
 };
 
 /// What one file gave, told once all of it is committed.
