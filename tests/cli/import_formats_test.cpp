@@ -123,7 +123,7 @@ TEST_F(ImportFormats, ALargeMboxOrJsonlStreamsWithMemoryFarBelowItsSize) {
       "{\"title\": \"Mali: displaced families\", \"source\": \"IRIN\", \"body\": \"" +
       std::string(120, 'w') + "\", \"tags\": [\"region:mali\"]}\n";
   std::string jsonl;
-  while (jsonl.size() < (24u << 20)) jsonl += line;
+  while (jsonl.size() < (16u << 20)) jsonl += line;
   spit(m_dir / "large.jsonl", jsonl);
 
   const std::string message =
@@ -137,15 +137,15 @@ TEST_F(ImportFormats, ALargeMboxOrJsonlStreamsWithMemoryFarBelowItsSize) {
         return body;
       }();
   std::string mbox;
-  while (mbox.size() < (24u << 20)) mbox += message;
+  while (mbox.size() < (16u << 20)) mbox += message;
   spit(m_dir / "large.mbox", mbox);
 
   for (const char* name : {"large.jsonl", "large.mbox"}) {
     const auto [status, peak] = runMeasured(m_home, {"import", (m_dir / name).string()});
     EXPECT_EQ(status, 0) << name;
-    std::cout << name << ": " << (24 << 20) / (1 << 20) << " MiB, peak memory " << (peak >> 20)
+    std::cout << name << ": " << (16 << 20) / (1 << 20) << " MiB, peak memory " << (peak >> 20)
               << " MiB (" << (baseline >> 20) << " MiB importing one line)" << std::endl;
-    EXPECT_LT(peak - baseline, (24L << 20) / 2) << name;
+    EXPECT_LT(peak - baseline, (16L << 20) / 2) << name;
   }
   EXPECT_EQ(runJson({"list", "--json"})["count"], 3);  // one, and one of each large file
 }
