@@ -31,7 +31,9 @@ test-asan: deps
 
 # Throwaway nodes under the build folder: the fixture digest imported, listed, verified,
 # released, then synced to a second node over CurveZMQ on loopback.
-demo: build
+# Builds only the fieldsync binary (not the tests and benchmarks that `make build` adds).
+demo: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target fieldsync
 	@scripts/demo.sh $(BUILD)/cli/fieldsync $(BUILD)/demo-home
 
 bench: build

@@ -1,6 +1,7 @@
-// fieldsync import: parse files, sign their clippings with the node's key, store them.
-// Every file is checked before anything is stored; each file is then stored in one
-// transaction. A bad file means exit 2 and nothing imported.
+// fieldsync import: parse files, sign their clippings with the node's key, store them
+// (store/import.h). Every file is checked before anything is stored; each file is then stored
+// in batches of one transaction (a file of up to 4,096 clippings and 4 MiB in one). A bad file
+// means exit 2 and nothing imported.
 #include <iostream>
 
 #include <nlohmann/json.hpp>
@@ -8,8 +9,7 @@
 #include "cli/command.h"
 #include "cli/progress.h"
 #include "protocol/importers.h"
-#include "protocol/text.h"
-#include "store/ingest.h"
+#include "store/import.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -21,32 +21,6 @@ struct Options {
   bool json = false;
 };
 
-struct Parsed {
-  std::string file;
-  protocol::Format format;
-  std::vector<protocol::Clipping> clippings;
-};
-
-/// Parses one file, adding the extra tags; the error names the file and line.
-Expected<Parsed, std::string> parseFile(const std::string& file, const Options& options) {
-  std::string text = readInput(file, protocol::MAX_IMPORT_BYTES);
-  auto format = options.format.empty() ? protocol::detectFormat(file, text)
-                                       : *protocol::parseFormatName(options.format);
-  auto parsed = protocol::parse(format, text);
-  if (!parsed) {
-    const auto& e = parsed.error();
-    return file + (e.line ? ":" + std::to_string(e.line) : "") + ": " + e.message;
-  }
-  Parsed out{file, format, {}};
-  for (auto& clipping : parsed.value()) {
-    clipping.tags.insert(clipping.tags.end(), options.tags.begin(), options.tags.end());
-    auto normal = protocol::normalizeClipping(std::move(clipping));
-    if (!normal) return file + ": --tag: " + normal.error();
-    out.clippings.push_back(std::move(normal).value());
-  }
-  return out;
-}
-
 nlohmann::json idsJson(const std::vector<protocol::ObjectId>& ids) {
   auto list = nlohmann::json::array();
   for (const auto& id : ids) list.push_back(id.hex());
@@ -54,76 +28,59 @@ nlohmann::json idsJson(const std::vector<protocol::ObjectId>& ids) {
 }
 
 int run(const Global& global, const Options& options) {
-  if (!options.format.empty() && !protocol::parseFormatName(options.format))
-    throw UsageError("--format must be digest, markdown, jsonl, email, html, feed or pdf, not " +
-                     options.format);
+  store::ImportOptions importOptions;
+  if (!options.format.empty()) {
+    importOptions.format = protocol::parseFormatName(options.format);
+    if (!importOptions.format)
+      throw UsageError("--format must be digest, markdown, jsonl, email, html, feed or pdf, not " +
+                       options.format);
+  }
+  importOptions.tags = options.tags;
+  importOptions.keepIds = options.json;
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
 
-  std::vector<Parsed> files;
-  std::vector<std::string> errors;
-  for (const auto& file : options.files) {
-    try {
-      auto parsed = parseFile(file, options);
-      if (parsed) {
-        files.push_back(std::move(parsed).value());
-      } else {
-        errors.push_back(parsed.error());
-      }
-    } catch (const UsageError& e) {
-      errors.push_back(e.what());
-    }
-  }
-  if (!errors.empty()) {
-    std::string message;
-    for (const auto& e : errors) message += e + '\n';
-    throw UsageError(message + "nothing was imported");
-  }
-
   // Signing is what takes time: the bar counts clippings over all the files.
-  std::uint64_t total = 0, before = 0, bytesBefore = 0;
-  for (const auto& parsed : files) total += parsed.clippings.size();
   auto bar = terminalProgressBar(global.quiet, "importing");
   auto report = nlohmann::json::array();
-  std::size_t stored = 0, duplicates = 0;
-  for (const auto& parsed : files) {
-    store::Progress last;
-    auto tell = [&](const store::Progress& p) {
-      last = p;
-      bar->update({before + p.done, total, bytesBefore + p.bytes});
-    };
-    const auto result = store::ingestClippings(home->archive(), key, parsed.clippings, now(),
-                                               bar ? store::ProgressCallback(tell) : nullptr);
-    before += parsed.clippings.size();
-    bytesBefore += last.bytes;
+  std::size_t stored = 0, duplicates = 0, files = 0;
+  auto fileDone = [&](const store::FileImported& f) {
     if (bar) bar->clear();  // each file's line on a clean line; the bar comes back after it
-    stored += result.stored.size();
-    duplicates += result.duplicates.size();
+    ++files;
+    stored += f.stored;
+    duplicates += f.duplicates;
     if (options.json) {
-      report.push_back({{"file", parsed.file},
-                        {"format", protocol::formatName(parsed.format)},
-                        {"stored", idsJson(result.stored)},
-                        {"duplicates", idsJson(result.duplicates)},
-                        {"retracted", result.retracted.size()}});
-    } else {
-      std::cout << parsed.file << " (" << protocol::formatName(parsed.format)
-                << "): " << result.stored.size() << " new clipping"
-                << (result.stored.size() == 1 ? "" : "s") << " signed and stored";
-      if (!result.duplicates.empty())
-        std::cout << ", " << result.duplicates.size()
-                  << " already in the archive with this key (not stored again)";
-      if (!result.retracted.empty())
-        std::cout << ", " << result.retracted.size()
-                  << " retracted here (a retraction took that content; not signed again)";
-      // Flushed at once: a file's line means its clippings are committed, even if the
-      // import is killed before the next file (tests/cli/crash_test.cpp relies on it).
-      std::cout << std::endl;
+      report.push_back({{"file", f.file},
+                        {"format", protocol::formatName(f.format)},
+                        {"stored", idsJson(f.storedIds)},
+                        {"duplicates", idsJson(f.duplicateIds)},
+                        {"retracted", f.retracted}});
+      return;
     }
+    std::cout << f.file << " (" << protocol::formatName(f.format) << "): " << f.stored
+              << " new clipping" << (f.stored == 1 ? "" : "s") << " signed and stored";
+    if (f.duplicates != 0)
+      std::cout << ", " << f.duplicates
+                << " already in the archive with this key (not stored again)";
+    if (f.retracted != 0)
+      std::cout << ", " << f.retracted
+                << " retracted here (a retraction took that content; not signed again)";
+    // Flushed at once: a file's line means its clippings are committed, even if the
+    // import is killed before the next file (tests/cli/crash_test.cpp relies on it).
+    std::cout << std::endl;
+  };
+  auto tell = [&](const store::Progress& p) { bar->update(p); };
+  const auto refused = store::importFiles(home->archive(), key, options.files, importOptions, now(),
+                                          fileDone, bar ? store::ProgressCallback(tell) : nullptr);
+  if (refused) {
+    std::string message;
+    for (const auto& e : refused->problems) message += e + '\n';
+    throw UsageError(message + "nothing was imported");
   }
   if (options.json) {
     std::cout << nlohmann::json{{"files", report}, {"stored", stored}, {"duplicates", duplicates}}
               << '\n';
-  } else if (files.size() > 1) {
+  } else if (files > 1) {
     std::cout << "total: " << stored << " stored, " << duplicates << " already present\n";
   }
   return EXIT_OK;

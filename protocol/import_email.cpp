@@ -10,8 +10,14 @@
 // web page rules (import_html.cpp) with its
 // charset. In an mbox, lines that a writer escaped (">From ", ">>From ") lose one '>'.
 //
+// An mbox is cut into messages first (RecordSplitter: a line starting "From " starts one), and
+// each message is parsed alone, so a streaming import (store/import.cpp) reads the same
+// clippings a message at a time.
+//
 // A message whose text parseDigest reads as two or more clippings is a listserv digest: it
-// gives those clippings, as a digest file would. Any other message gives one clipping:
+// gives those clippings, as a digest file would. For a message with only an HTML part, the
+// digest parser reads the whole text of the HTML (block elements as paragraphs, <br> as line
+// breaks), not the one article the web page rules would pick. Any other message gives one clipping:
 //  - title: the subject without list tags ("[icrtop] ") and reply or forward prefixes (Re:,
 //    Fwd:, Fw:, Tr:, Aw:, Wg:, Sv:, with counts such as "Re[2]:"), any number of them; a
 //    message without a subject is titled by the first line of its text;
@@ -131,6 +137,7 @@ struct Text {
   std::string text;
   bool html = false;
   html::Article article;  // what the web page rules found, for an HTML part
+  std::string wholeText;  // an HTML part's whole text (not only the article's paragraphs)
 };
 
 std::string partBytes(GMimePart* part) {
@@ -171,8 +178,9 @@ std::optional<Text> textOfPart(GMimePart* part) {
     // The part's charset, not a <meta> inside it, says what the bytes are.
     const std::string utf8 = toUtf8(raw, charset ? charset : "");
     html::Article article = html::readArticle(utf8, "UTF-8");
-    std::string text = article.body.empty() ? html::toText(utf8) : article.body;
-    return Text{std::move(text), true, std::move(article)};
+    std::string whole = html::toText(utf8);
+    std::string text = article.body.empty() ? whole : article.body;
+    return Text{std::move(text), true, std::move(article), std::move(whole)};
   }
   std::string text = toUtf8(raw, charset ? charset : "");
   const char* format = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "format");
@@ -180,7 +188,7 @@ std::optional<Text> textOfPart(GMimePart* part) {
     const char* delsp = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "delsp");
     text = unflow(text, delsp != nullptr && lower(trimSpace(delsp)) == "yes");
   }
-  return Text{std::move(text), false, {}};
+  return Text{std::move(text), false, {}, {}};
 }
 
 std::optional<Text> textOf(GMimeObject* object, int depth);
@@ -484,106 +492,118 @@ std::string unescapeFrom(std::string_view text) {
   return out;
 }
 
-std::size_t lineAt(std::string_view bytes, gint64 offset) {
-  if (offset < 0) return 0;
-  const auto end = std::min<std::size_t>(static_cast<std::size_t>(offset), bytes.size());
-  return static_cast<std::size_t>(
-             std::count(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(end), '\n')) +
-         1;
+// The clippings of one message, appended to out; why not, when it gives none.
+std::optional<std::string> messageClippings(GMimeMessage* message, bool mbox,
+                                            std::vector<Clipping>& out) {
+  auto text = textOfMessage(message, 0);
+  if (!text || trimSpace(text->text).empty()) return "no text part (attachments only?)";
+  std::string body = mbox ? unescapeFrom(text->text) : std::move(text->text);
+
+  // A web page saved as MHTML (Chrome's "Webpage, Single File") is a page, not a mail:
+  // every field comes from the page, the saved address as the url when it names none.
+  if (const char* saved =
+          g_mime_object_get_header(GMIME_OBJECT(message), "Snapshot-Content-Location");
+      saved != nullptr && text->html && !text->article.body.empty()) {
+    html::Article& a = text->article;
+    Clipping c;
+    const char* subject = g_mime_message_get_subject(message);
+    c.title = a.title.empty() ? cleanSubject(subject ? subject : "") : std::move(a.title);
+    c.source = std::move(a.source);
+    c.authors = std::move(a.authors);
+    c.published = a.published.empty() ? dateOf(message) : std::move(a.published);
+    c.url = a.url.empty() ? std::string(trimSpace(saved)) : std::move(a.url);
+    c.language = std::move(a.language);
+    c.body = std::move(a.body);
+    if (trimSpace(c.title).empty()) return "a saved page without a title";
+    auto normal = normalizeClipping(std::move(c));
+    if (!normal) return normal.error();
+    out.push_back(std::move(normal).value());
+    return std::nullopt;
+  }
+
+  // A digest gives its articles; the list server's footer is not part of the last one. A
+  // digest mailed as HTML only is read from the whole text of its HTML (its articles are not
+  // one article's paragraphs).
+  {
+    const std::string& digestText =
+        text->html ? (mbox ? unescapeFrom(text->wholeText) : text->wholeText) : body;
+    auto digest = parseDigest(withoutListFooter(digestText));
+    if (digest && digest->size() >= 2) {
+      if (digest->size() > MAX_EMAIL_CLIPPINGS) return "more than 100000 clippings";
+      for (Clipping& c : digest.value()) out.push_back(std::move(c));
+      return std::nullopt;
+    }
+  }
+
+  const char* rawSubject = g_mime_message_get_subject(message);
+  bool forwardSubject = false;
+  const std::string subject = cleanSubject(rawSubject ? rawSubject : "", &forwardSubject);
+  Cleaned cleaned = cleanBody(body, forwardSubject);
+  if (trimSpace(cleaned.body).empty()) return "no text once quotes and signature are gone";
+
+  Clipping c;
+  c.title = !subject.empty()                    ? subject
+            : !cleaned.forwardedSubject.empty() ? cleaned.forwardedSubject
+                                                : firstLine(cleaned.body);
+  c.source = !cleaned.source.empty() ? cleaned.source : senderOf(message);
+  c.authors = std::move(cleaned.authors);
+  c.published = dateOf(message);
+  const std::string list = listNameOf(message);
+  c.collection = list.empty() ? "e-mail" : list;
+  c.body = std::move(cleaned.body);
+  auto normal = normalizeClipping(std::move(c));
+  if (!normal) return normal.error();
+  out.push_back(std::move(normal).value());
+  return std::nullopt;
 }
 
 }  // namespace
 
-ParseResult parseEmail(std::string_view bytes) {
-  if (auto error = checkImportBytes(bytes)) return *error;
+ParseResult parseEmailMessage(std::string_view bytes, bool mbox, std::size_t number,
+                              std::size_t line) {
+  auto refuse = [&](const std::string& why) {
+    return ImportError{mbox ? line : 0, "message " + std::to_string(number) + ": " + why};
+  };
+  if (bytes.size() > MAX_MESSAGE_BYTES) return refuse("larger than 64 MiB");
   initGmime();
-  const bool mbox = bytes.starts_with("From ");
-
   GPtr<GMimeStream> stream(g_mime_stream_mem_new_with_buffer(bytes.data(), bytes.size()));
   GPtr<GMimeParser> parser(g_mime_parser_new_with_stream(stream.get()));
   g_mime_parser_set_format(parser.get(), mbox ? GMIME_FORMAT_MBOX : GMIME_FORMAT_MESSAGE);
   std::unique_ptr<GMimeParserOptions, ParserOptionsFree> options(g_mime_parser_options_new());
   const char* fallback[] = {"UTF-8", "windows-1252", nullptr};
   g_mime_parser_options_set_fallback_charsets(options.get(), fallback);
-
-  std::vector<Clipping> clippings;
-  std::size_t messages = 0;
-  while (!g_mime_parser_eos(parser.get())) {
-    GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
-    if (!message) break;
-    // Counted only for an error: counting for every message would be quadratic.
-    const gint64 marker = mbox ? g_mime_parser_get_mbox_marker_offset(parser.get()) : -1;
-    auto refuse = [&](const std::string& why) {
-      return ImportError{lineAt(bytes, marker), "message " + std::to_string(messages) + ": " + why};
-    };
-    if (++messages > MAX_EMAIL_MESSAGES)
-      return refuse("more than " + std::to_string(MAX_EMAIL_MESSAGES) + " messages");
-
-    auto text = textOfMessage(message.get(), 0);
-    if (!text || trimSpace(text->text).empty()) return refuse("no text part (attachments only?)");
-    std::string body = mbox ? unescapeFrom(text->text) : std::move(text->text);
-
-    // A digest gives its articles; the list server's footer is not part of the last one.
-    if (!text->html) {
-      auto digest = parseDigest(withoutListFooter(body));
-      if (digest && digest->size() >= 2) {
-        if (clippings.size() + digest->size() > MAX_EMAIL_CLIPPINGS)
-          return refuse("more than 100000 clippings");
-        for (Clipping& c : digest.value()) clippings.push_back(std::move(c));
-        continue;
-      }
-    }
-
-    // A web page saved as MHTML (Chrome's "Webpage, Single File") is a page, not a mail:
-    // every field comes from the page, the saved address as the url when it names none.
-    if (const char* saved =
-            g_mime_object_get_header(GMIME_OBJECT(message.get()), "Snapshot-Content-Location");
-        saved != nullptr && text->html && !text->article.body.empty()) {
-      html::Article& a = text->article;
-      Clipping c;
-      c.title = a.title.empty() ? cleanSubject(g_mime_message_get_subject(message.get())
-                                                   ? g_mime_message_get_subject(message.get())
-                                                   : "")
-                                : std::move(a.title);
-      c.source = std::move(a.source);
-      c.authors = std::move(a.authors);
-      c.published = a.published.empty() ? dateOf(message.get()) : std::move(a.published);
-      c.url = a.url.empty() ? std::string(trimSpace(saved)) : std::move(a.url);
-      c.language = std::move(a.language);
-      c.body = std::move(a.body);
-      if (trimSpace(c.title).empty()) return refuse("a saved page without a title");
-      auto normal = normalizeClipping(std::move(c));
-      if (!normal) return refuse(normal.error());
-      clippings.push_back(std::move(normal).value());
-      if (!mbox) break;
-      continue;
-    }
-
-    const char* rawSubject = g_mime_message_get_subject(message.get());
-    bool forwardSubject = false;
-    const std::string subject = cleanSubject(rawSubject ? rawSubject : "", &forwardSubject);
-    Cleaned cleaned = cleanBody(body, forwardSubject);
-    if (trimSpace(cleaned.body).empty())
-      return refuse("no text once quotes and signature are gone");
-
-    Clipping c;
-    c.title = !subject.empty()                    ? subject
-              : !cleaned.forwardedSubject.empty() ? cleaned.forwardedSubject
-                                                  : firstLine(cleaned.body);
-    c.source = !cleaned.source.empty() ? cleaned.source : senderOf(message.get());
-    c.authors = std::move(cleaned.authors);
-    c.published = dateOf(message.get());
-    const std::string list = listNameOf(message.get());
-    c.collection = list.empty() ? "e-mail" : list;
-    c.body = std::move(cleaned.body);
-    auto normal = normalizeClipping(std::move(c));
-    if (!normal) return refuse(normal.error());
-    if (clippings.size() >= MAX_EMAIL_CLIPPINGS) return refuse("more than 100000 clippings");
-    clippings.push_back(std::move(normal).value());
-    if (!mbox) break;
+  GPtr<GMimeMessage> message(g_mime_parser_construct_message(parser.get(), options.get()));
+  if (!message) {
+    if (!mbox) return ImportError{0, "not an e-mail message"};
+    return refuse("not an e-mail message");
   }
-  if (clippings.empty())
-    return ImportError{0, mbox ? "no message found in the mbox" : "not an e-mail message"};
+  std::vector<Clipping> clippings;
+  if (auto why = messageClippings(message.get(), mbox, clippings)) return refuse(*why);
+  return clippings;
+}
+
+ParseResult parseEmail(std::string_view bytes) {
+  if (auto error = checkImportBytes(bytes)) return *error;
+  if (!bytes.starts_with("From ")) return parseEmailMessage(bytes, false, 1, 0);
+
+  // An mbox: a message at a time, as a streaming import reads it (store/import.cpp).
+  RecordSplitter splitter(RecordSplitter::Kind::MboxMessages, MAX_MESSAGE_BYTES);
+  std::vector<Record> messages;
+  if (auto error = splitter.feed(bytes, messages)) return *error;
+  if (auto error = splitter.finish(messages)) return *error;
+  std::vector<Clipping> clippings;
+  for (const Record& m : messages) {
+    if (m.number > MAX_EMAIL_MESSAGES)
+      return ImportError{m.line, "message " + std::to_string(m.number) + ": more than " +
+                                     std::to_string(MAX_EMAIL_MESSAGES) + " messages"};
+    auto parsed = parseEmailMessage(m.bytes, true, m.number, m.line);
+    if (!parsed) return parsed.error();
+    if (clippings.size() + parsed->size() > MAX_EMAIL_CLIPPINGS)
+      return ImportError{m.line,
+                         "message " + std::to_string(m.number) + ": more than 100000 clippings"};
+    for (Clipping& c : parsed.value()) clippings.push_back(std::move(c));
+  }
+  if (clippings.empty()) return ImportError{0, "no message found in the mbox"};
   return clippings;
 }
 

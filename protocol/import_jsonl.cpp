@@ -180,6 +180,18 @@ Expected<Clipping, std::string> readRecord(std::string_view line) {
 
 }  // namespace
 
+ParseResult parseJsonlLine(std::string_view line, std::size_t lineNumber) {
+  if (findInvalidUtf8(line)) return ImportError{lineNumber, "not UTF-8 text (binary file?)"};
+  if (trimSpace(line).empty()) return std::vector<Clipping>{};
+  if (line.size() > MAX_JSONL_LINE_BYTES)
+    return ImportError{lineNumber, "line is larger than 16 MiB"};
+  auto record = readRecord(line);
+  if (!record) return ImportError{lineNumber, record.error()};
+  auto normal = normalizeClipping(std::move(record).value());
+  if (!normal) return ImportError{lineNumber, normal.error()};
+  return std::vector<Clipping>{std::move(normal).value()};
+}
+
 ParseResult parseJsonl(std::string_view text) {
   if (auto error = checkImportText(text)) return *error;
   if (text.starts_with("\xEF\xBB\xBF")) text.remove_prefix(3);
@@ -188,12 +200,9 @@ ParseResult parseJsonl(std::string_view text) {
   std::size_t lineNumber = 0;
   for (std::string_view line : splitLines(text)) {
     ++lineNumber;
-    if (trimSpace(line).empty()) continue;
-    auto record = readRecord(line);
-    if (!record) return ImportError{lineNumber, record.error()};
-    auto normal = normalizeClipping(std::move(record).value());
-    if (!normal) return ImportError{lineNumber, normal.error()};
-    clippings.push_back(std::move(normal).value());
+    auto parsed = parseJsonlLine(line, lineNumber);
+    if (!parsed) return parsed.error();
+    for (Clipping& c : parsed.value()) clippings.push_back(std::move(c));
   }
   return clippings;
 }

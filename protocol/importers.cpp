@@ -169,6 +169,81 @@ std::optional<ImportError> checkImportBytes(std::string_view bytes) {
   return std::nullopt;
 }
 
+RecordSplitter::RecordSplitter(Kind kind, std::size_t maxRecordBytes)
+    : m_kind(kind), m_max(maxRecordBytes) {}
+
+std::optional<ImportError> RecordSplitter::tooLarge() const {
+  const std::string what = m_kind == Kind::Lines ? "line " : "message ";
+  const std::string size = m_max % (1u << 20) == 0 ? std::to_string(m_max >> 20) + " MiB"
+                                                   : std::to_string(m_max) + " bytes";
+  return ImportError{m_line,
+                     what + std::to_string(m_number + 1) +
+                         (m_kind == Kind::Lines ? "" : " at line " + std::to_string(m_line)) +
+                         " is larger than " + size};
+}
+
+// The current record is m_buffer[m_start, end); the next starts at next.
+void RecordSplitter::emit(std::size_t end, std::size_t next, std::vector<Record>& out) {
+  ++m_number;
+  out.push_back(Record{m_buffer.substr(m_start, end - m_start), m_number, m_line});
+  m_line += m_linesIn;
+  m_linesIn = 0;
+  m_start = next;
+}
+
+std::optional<ImportError> RecordSplitter::feed(std::string_view bytes, std::vector<Record>& out) {
+  // Records already given out leave the buffer once per piece, not once per record.
+  m_buffer.erase(0, m_start);
+  m_scanned -= m_start;
+  m_start = 0;
+  m_buffer.append(bytes);
+  for (;;) {
+    const std::size_t nl = m_buffer.find('\n', m_scanned);
+    if (nl == std::string::npos) {
+      m_scanned = m_buffer.size();
+      break;
+    }
+    if (m_kind == Kind::Lines) {
+      ++m_linesIn;
+      m_scanned = nl + 1;
+      const std::size_t end = nl > m_start && m_buffer[nl - 1] == '\r' ? nl - 1 : nl;
+      if (end - m_start > m_max) return tooLarge();
+      emit(end, nl + 1, out);
+      continue;
+    }
+    // An mbox: a line starting "From " after this line end starts the next message; not
+    // decided until five bytes past the line end have come.
+    if (m_buffer.size() - (nl + 1) < 5) {
+      m_scanned = nl;
+      break;
+    }
+    ++m_linesIn;
+    m_scanned = nl + 1;
+    if (std::string_view(m_buffer).substr(nl + 1, 5) == "From ") {
+      if (nl + 1 - m_start > m_max) return tooLarge();
+      emit(nl + 1, nl + 1, out);
+    }
+  }
+  // + 1: a line end not yet cut off.
+  if (m_buffer.size() - m_start > m_max + 1) return tooLarge();
+  return std::nullopt;
+}
+
+std::optional<ImportError> RecordSplitter::finish(std::vector<Record>& out) {
+  if (m_kind == Kind::MboxMessages) {
+    // The last line ends, fewer than five bytes from the end, were not yet counted.
+    for (std::size_t at = m_scanned; (at = m_buffer.find('\n', at)) != std::string::npos; ++at)
+      ++m_linesIn;
+  }
+  m_scanned = m_buffer.size();
+  if (m_start == m_buffer.size()) return std::nullopt;
+  std::size_t end = m_buffer.size();
+  if (m_kind == Kind::Lines && m_buffer.back() == '\r') --end;
+  if (end - m_start > m_max) return tooLarge();
+  emit(end, m_buffer.size(), out);
+  return std::nullopt;
+}
+
 ParseResult parse(Format format, std::string_view bytes) {
   switch (format) {
     case Format::Digest:

@@ -84,7 +84,9 @@ ParseResult parseJsonl(std::string_view text);
 /// rules), transfer encodings undone and converted to UTF-8 from the declared charset
 /// (ISO-8859-1 read as windows-1252, its superset; undeclared 8-bit text as UTF-8 when valid,
 /// else windows-1252). A message whose text parseDigest reads as two or more clippings gives
-/// those clippings; any other message gives one (details: import_email.cpp). At most
+/// those clippings (for an HTML-only message, the whole text of its HTML); any other message
+/// gives one (details: import_email.cpp). An mbox is cut by RecordSplitter and each message
+/// read by parseEmailMessage, as a streaming import does. At most
 /// MAX_EMAIL_MESSAGES messages. The error's line is 0: GMime does not say where.
 inline constexpr std::size_t MAX_EMAIL_MESSAGES = 100'000;
 ParseResult parseEmail(std::string_view bytes);
@@ -110,5 +112,61 @@ ParseResult parsePdf(std::string_view bytes);
 /// The parser of format: text formats get checkImportText's checks, the others
 /// checkImportBytes's.
 ParseResult parse(Format format, std::string_view bytes);
+
+// ---------------------------------------------------------------------------------------------
+// Streaming. An mbox and a jsonl file are read a record at a time (a message, a line), so an
+// import holds one record and its clippings, never the whole file or the whole file's parse.
+// The reading loop is the caller's (store/import.h); these are the pure parts.
+
+/// Largest mbox message, and largest jsonl line, a streaming import holds at once. A jsonl
+/// line holds one clipping, whose body is at most 1 MiB (6 MiB written as \u escapes).
+inline constexpr std::size_t MAX_MESSAGE_BYTES = 64u << 20;
+inline constexpr std::size_t MAX_JSONL_LINE_BYTES = 16u << 20;
+
+/// One record of a streamed file.
+struct Record {
+  std::string bytes;       // a message from its "From " line on, or a line without its end
+  std::size_t number = 0;  // 1-based: the message or line number
+  std::size_t line = 0;    // 1-based line of the file where it starts
+};
+
+/// Cuts the bytes of a file, given in pieces of any size, into records: the messages of an
+/// mbox (a message starts at a line beginning "From ", as GMime reads an mbox) or the lines
+/// of a text ('\n' ends a line; a '\r' before it is dropped). Holds at most one record (plus
+/// the piece it was given); a record longer than maxRecordBytes is refused, naming its
+/// number and line ("message 7 at line 1234 is larger than 64 MiB").
+class RecordSplitter {
+ public:
+  enum class Kind { MboxMessages, Lines };
+  RecordSplitter(Kind kind, std::size_t maxRecordBytes);
+
+  /// The next bytes of the file; the records they complete are appended to out.
+  [[nodiscard]] std::optional<ImportError> feed(std::string_view bytes, std::vector<Record>& out);
+  /// The end of the file: the last record, when there is one, is appended to out.
+  [[nodiscard]] std::optional<ImportError> finish(std::vector<Record>& out);
+
+ private:
+  std::optional<ImportError> tooLarge() const;
+  void emit(std::size_t end, std::size_t next, std::vector<Record>& out);
+
+  Kind m_kind;
+  std::size_t m_max;
+  std::string m_buffer;       // the current record from m_start on (and records given out)
+  std::size_t m_start = 0;    // where the current record starts in m_buffer
+  std::size_t m_scanned = 0;  // bytes of m_buffer already looked at for line ends
+  std::size_t m_number = 0;   // records emitted
+  std::size_t m_line = 1;     // line where the current record starts
+  std::size_t m_linesIn = 0;  // line ends inside the current record so far
+};
+
+/// The clippings of one message (parseEmail's rules): a message of an mbox, from its "From "
+/// line on (mbox true), or a whole one-message file. number and line name it in errors
+/// ("message 3: no text part"; the error's line is line when mbox, else 0).
+ParseResult parseEmailMessage(std::string_view bytes, bool mbox, std::size_t number,
+                              std::size_t line);
+
+/// One line of a jsonl file (parseJsonl's rules), lineNumber for its errors: no clipping for
+/// a blank line. The line must be UTF-8 without NUL bytes.
+ParseResult parseJsonlLine(std::string_view line, std::size_t lineNumber);
 
 }  // namespace fieldsync::protocol

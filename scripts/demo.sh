@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job on an embedded default: a throwaway coordinator node under the build folder
-# imports the shared listserv digest, lists and searches it, signs a release, verifies every
+# imports the seed listserv digest (tests/fixtures/), lists and searches it, signs a release, verifies every
 # signature and signer, and exports the release for the stock minisign tool. Then a second
 # throwaway node, a field office, syncs with it over CurveZMQ on loopback and ends with the
 # same 12 clippings, verified.

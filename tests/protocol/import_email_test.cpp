@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -235,6 +236,82 @@ TEST(EmailImport, NonUtf8BytesReachTheParserThroughParse) {
   const auto text = parse(Format::Digest, "caf\xE9\n");
   ASSERT_FALSE(text.ok());
   EXPECT_EQ(text.error().message, "not UTF-8 text (binary file?)");
+}
+
+// A digest mailed with only an HTML part, as list servers that send HTML do: paragraphs as
+// <p>, lines as <br>. Its whole text goes to the digest parser, not the web page rules that
+// would pick one article.
+TEST(EmailImport, ADigestMailedAsHtmlOnlyGivesItsArticles) {
+  const std::string digest = readFixtureBytes("icrtop-listserv-2013-01-11.txt");
+  const std::vector<Clipping> plain = parseDigest(digest).value();
+  std::string html = "<html><head><title>ICRtoP listserv</title></head><body>\n<p>";
+  for (std::string_view line : splitLines(digest)) {
+    if (line.find_first_not_of(" \t\r") == std::string_view::npos) {  // a line of no-break
+      html += "</p>\n<p>";                                            // spaces is text
+      continue;
+    }
+    for (char c : line)
+      html += c == '&' ? "&amp;" : c == '<' ? "&lt;" : c == '>' ? "&gt;" : std::string(1, c);
+    html += "<br>\n";
+  }
+  html += "</p></body></html>\n";
+  const std::vector<Clipping> mailed = parseOk(
+      message("From: ICRtoP <listserv@icrtop.example.org>\nSubject: ICRtoP listserv digest\n"
+              "Date: Fri, 11 Jan 2013 10:00:00 -0500\nMIME-Version: 1.0\n"
+              "Content-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: 8bit\n",
+              html));
+  ASSERT_EQ(mailed.size(), plain.size());
+  for (std::size_t i = 0; i < plain.size(); ++i) {
+    EXPECT_EQ(mailed[i].title, plain[i].title) << "clipping " << i;
+    EXPECT_EQ(mailed[i].source, plain[i].source) << "clipping " << i;
+    EXPECT_EQ(mailed[i].tags, plain[i].tags) << "clipping " << i;
+  }
+}
+
+// An mbox is cut into messages as its bytes come, in pieces of any size: the same messages,
+// numbered, with the line each starts on.
+TEST(EmailImport, AnMboxCutInPiecesOfAnySizeGivesTheSameMessages) {
+  const std::string mbox = readFixtureBytes("email/icrtop-digest.mbox");
+  std::vector<Record> whole;
+  RecordSplitter all(RecordSplitter::Kind::MboxMessages, MAX_MESSAGE_BYTES);
+  ASSERT_FALSE(all.feed(mbox, whole));
+  ASSERT_FALSE(all.finish(whole));
+  ASSERT_EQ(whole.size(), 2u);
+  EXPECT_EQ(whole[0].line, 1u);
+  EXPECT_TRUE(whole[1].bytes.starts_with("From "));
+  EXPECT_EQ(whole[0].bytes + whole[1].bytes, mbox);
+  const auto lines =
+      static_cast<std::size_t>(std::count(whole[0].bytes.begin(), whole[0].bytes.end(), '\n'));
+  EXPECT_EQ(whole[1].line, lines + 1);
+  for (std::size_t piece : {1u, 2u, 5u, 7u, 4096u}) {
+    RecordSplitter splitter(RecordSplitter::Kind::MboxMessages, MAX_MESSAGE_BYTES);
+    std::vector<Record> got;
+    for (std::size_t at = 0; at < mbox.size(); at += piece)
+      ASSERT_FALSE(splitter.feed(std::string_view(mbox).substr(at, piece), got));
+    ASSERT_FALSE(splitter.finish(got));
+    ASSERT_EQ(got.size(), whole.size()) << "pieces of " << piece;
+    for (std::size_t i = 0; i < got.size(); ++i) {
+      EXPECT_EQ(got[i].bytes, whole[i].bytes) << "pieces of " << piece;
+      EXPECT_EQ(got[i].number, i + 1);
+      EXPECT_EQ(got[i].line, whole[i].line) << "pieces of " << piece;
+    }
+  }
+}
+
+TEST(EmailImport, AMessageLargerThanTheBoundIsRefusedNamingItsNumberAndLine) {
+  const std::string small = "From a@b Fri Jan 11 10:00:00 2013\nFrom: a@b\nSubject: s\n\nshort\n";
+  const std::string large =
+      "From a@b Fri Jan 11 10:00:00 2013\nFrom: a@b\nSubject: s\n\n" + std::string(200, 'x') + "\n";
+  RecordSplitter splitter(RecordSplitter::Kind::MboxMessages, 128);
+  std::vector<Record> got;
+  const std::string mbox = small + small + large + small;
+  std::optional<ImportError> error;
+  for (std::size_t at = 0; at < mbox.size() && !error; at += 16)
+    error = splitter.feed(std::string_view(mbox).substr(at, 16), got);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->message, "message 3 at line 11 is larger than 128 bytes");
+  EXPECT_EQ(error->line, 11u);
+  EXPECT_EQ(got.size(), 2u);
 }
 
 }  // namespace

@@ -129,5 +129,41 @@ TEST(JsonlImport, NeverReturnsAPartialResult) {
   EXPECT_EQ(result.error().line, 10u);
 }
 
+// Streaming import reads a line at a time: the lines of any pieces, numbered, a \r before the
+// end dropped, and the same clippings as the whole text.
+TEST(JsonlImport, LinesCutFromPiecesOfAnySizeGiveTheSameClippings) {
+  const std::string text =
+      "{\"title\": \"One\"}\r\n\n{\"title\": \"Two\", \"tags\": [\"x\"]}\n{\"title\": \"Three\"}";
+  const std::vector<Clipping> whole = parseJsonl(text).value();
+  for (std::size_t piece : {1u, 3u, 64u}) {
+    RecordSplitter splitter(RecordSplitter::Kind::Lines, MAX_JSONL_LINE_BYTES);
+    std::vector<Record> lines;
+    for (std::size_t at = 0; at < text.size(); at += piece)
+      ASSERT_FALSE(splitter.feed(std::string_view(text).substr(at, piece), lines));
+    ASSERT_FALSE(splitter.finish(lines));
+    ASSERT_EQ(lines.size(), 4u);
+    EXPECT_EQ(lines[0].bytes, "{\"title\": \"One\"}");
+    EXPECT_EQ(lines[3].number, 4u);
+    std::vector<Clipping> streamed;
+    for (const Record& line : lines) {
+      auto parsed = parseJsonlLine(line.bytes, line.number);
+      ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+      for (Clipping& c : parsed.value()) streamed.push_back(std::move(c));
+    }
+    EXPECT_EQ(streamed, whole) << "pieces of " << piece;
+  }
+}
+
+TEST(JsonlImport, ALineLongerThanTheBoundIsRefusedWithItsNumber) {
+  RecordSplitter splitter(RecordSplitter::Kind::Lines, 64);
+  std::vector<Record> lines;
+  const std::string text = "{\"title\": \"One\"}\n{\"title\": \"" + std::string(100, 'x') + "\"}\n";
+  const auto error = splitter.feed(text, lines);
+  ASSERT_TRUE(error);
+  EXPECT_EQ(error->message, "line 2 is larger than 64 bytes");
+  EXPECT_EQ(error->line, 2u);
+  EXPECT_EQ(parseJsonlLine("{\"title\": \"\xff\"}", 9).error().line, 9u);
+}
+
 }  // namespace
 }  // namespace fieldsync::protocol

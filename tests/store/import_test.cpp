@@ -1,0 +1,107 @@
+// store::importFiles: files checked whole before anything is stored, then stored in batches,
+// and a PDF read under limits. Real files in a temp folder, a real archive.
+#include "store/import.h"
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "tests/store/store_fixture.h"
+
+namespace fieldsync::store {
+namespace {
+
+using testing::keyNumber;
+using testing::TempArchive;
+namespace fs = std::filesystem;
+
+class Import : public ::testing::Test {
+ protected:
+  std::string file(const std::string& name, const std::string& text) {
+    const fs::path path = m_archive.dir.path() / name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path.string();
+  }
+  std::optional<ImportRefused> import(const std::vector<std::string>& files,
+                                      const ImportOptions& options = {}) {
+    return importFiles(*m_archive.archive, m_key, files, options, 1'700'000'000,
+                       [&](const FileImported& f) { m_done.push_back(f); });
+  }
+
+  TempArchive m_archive;
+  protocol::SecretKey m_key = keyNumber(1);
+  std::vector<FileImported> m_done;
+};
+
+std::string lines(int from, int to) {
+  std::string out;
+  for (int i = from; i <= to; ++i) out += "{\"title\": \"Clipping " + std::to_string(i) + "\"}\n";
+  return out;
+}
+
+TEST_F(Import, AFileLargerThanABatchIsStoredWholeInSeveralBatches) {
+  ImportOptions options;
+  options.batchClippings = 3;
+  options.keepIds = true;
+  ASSERT_FALSE(import({file("ten.jsonl", lines(1, 10))}, options));
+  ASSERT_EQ(m_done.size(), 1u);
+  EXPECT_EQ(m_done[0].stored, 10u);
+  EXPECT_EQ(m_done[0].storedIds.size(), 10u);
+  EXPECT_EQ(m_archive.count(), 10u);
+}
+
+TEST_F(Import, ABadLinePastTheFirstBatchesStoresNothing) {
+  ImportOptions options;
+  options.batchClippings = 3;
+  const auto refused =
+      import({file("good.jsonl", lines(1, 4)), file("bad.jsonl", lines(5, 12) + "{\"titel\": 1}\n")},
+             options);
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->problems.size(), 1u);
+  EXPECT_NE(refused->problems[0].find("bad.jsonl:9: unknown field"), std::string::npos)
+      << refused->problems[0];
+  EXPECT_TRUE(m_done.empty());
+  EXPECT_EQ(m_archive.count(), 0u);
+}
+
+TEST_F(Import, AnMboxMessageBeyondTheBatchesIsStoredOnceWhenImportedAgain) {
+  std::string mbox;
+  for (int i = 0; i < 7; ++i)
+    mbox += "From a@example.org Mon Jan 14 09:00:00 2013\nFrom: A <a@example.org>\nSubject: Report " +
+            std::to_string(i) + "\nDate: Mon, 14 Jan 2013 09:00:00 +0000\n\nText " +
+            std::to_string(i) + ".\n";
+  ImportOptions options;
+  options.batchClippings = 2;
+  const std::string inbox = file("inbox.mbox", mbox);
+  ASSERT_FALSE(import({inbox}, options));
+  ASSERT_FALSE(import({inbox}, options));
+  ASSERT_EQ(m_done.size(), 2u);
+  EXPECT_EQ(m_done[0].stored, 7u);
+  EXPECT_EQ(m_done[1].stored, 0u);
+  EXPECT_EQ(m_done[1].duplicates, 7u);
+  EXPECT_EQ(m_archive.count(), 7u);
+}
+
+// tests/fixtures/pdf/bomb.pdf: 35 KB whose page inflates to 4 GiB of text operators (two
+// nested FlateDecode filters). Read in a child process under a CPU limit (here 2 s, 30 s by
+// default) and a memory limit, it is refused, and nothing else given with it is stored.
+TEST_F(Import, APdfDecompressionBombIsRefusedWithinTheLimits) {
+  ImportOptions options;
+  options.pdfCpuSeconds = 2;
+  const auto refused = import({std::string(FIELDSYNC_FIXTURES_DIR) + "/pdf/bomb.pdf",
+                               std::string(FIELDSYNC_FIXTURES_DIR) + "/pdf/report.pdf"},
+                              options);
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->problems.size(), 1u);
+  EXPECT_NE(refused->problems[0].find("bomb.pdf: the PDF could not be read within 512 MiB of "
+                                      "memory and 2 s of CPU (a decompression bomb?)"),
+            std::string::npos)
+      << refused->problems[0];
+  EXPECT_EQ(m_archive.count(), 0u);
+  // The same limits let a real report through.
+  ASSERT_FALSE(import({std::string(FIELDSYNC_FIXTURES_DIR) + "/pdf/report.pdf"}, options));
+  EXPECT_EQ(m_archive.count(), 1u);
+}
+
+}  // namespace
+}  // namespace fieldsync::store
