@@ -64,7 +64,8 @@ TEST_F(Hardening, BundleExportRefusesASymlinkAFifoADeviceAndAFolder) {
            {(m_dir / "folder.fsb").string(), "is a folder"}}) {
     const auto r = run(m_node, {"bundle", "export", path});
     EXPECT_NE(r.status, 0) << path;
-    EXPECT_NE(r.err.find(path + " " + what), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(path), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(what), std::string::npos) << r.err;
   }
   EXPECT_TRUE(fs::is_symlink(m_dir / "link.fsb"));
   EXPECT_EQ(slurp(target), "do not replace me");
