@@ -16,6 +16,9 @@
 //   badsigs       a listed peer sends 10 batches of 1,000 objects with bad signatures per
 //                 session, session after session
 //   badsigs-kept  the same without refusals: every session verifies one batch of 1,000
+//   rounds        a listed peer sends Hello, then round-1 reconcile frames of 65,536 fingerprint
+//                 ranges each that never say `last` (issue 18.1), reconnecting when cut
+//   rounds-kept   the same without refusals: every session is ended at the round bound
 //
 // The server runs in a child process (fork and exec of this program), so its memory (VmHWM, VmRSS
 // from /proc/PID/status) and CPU time (utime + stime from /proc/PID/stat) are its own; attackers
@@ -284,6 +287,42 @@ void badSignatures(const std::string& endpoint, const protocol::SecretKey& key,
   }
 }
 
+/// A listed peer whose round 1 never ends: frames of 65,536 ranges, each over a span the server
+/// holds nothing in, for ever (a fresh connection whenever sends stop getting through).
+void endlessRound(const std::string& endpoint, const protocol::SecretKey& key,
+                  const protocol::PublicKey& server, std::atomic<bool>& stop, AttackCount& count) {
+  sync::Hello hello;
+  hello.salt.fill(7);
+  const Bytes opening = sync::encode(hello);
+  constexpr std::int64_t FROM = 2'000'000'000;
+  constexpr std::int64_t RANGES = 65536;
+  auto frameAt = [&](std::int64_t f) {
+    protocol::Frame frame{protocol::Bound{protocol::SyncKey{FROM + f * RANGES, {}}, false}, {}};
+    for (std::int64_t r = 1; r <= RANGES; ++r) {
+      protocol::RangeEntry entry;
+      entry.upper = protocol::Bound{protocol::SyncKey{FROM + f * RANGES + r, {}}, false};
+      entry.mode = protocol::RangeMode::Fingerprint;
+      entry.fingerprint.fill(0x42);
+      frame.ranges.push_back(entry);
+    }
+    return sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(frame)});
+  };
+  std::vector<Bytes> frames;
+  for (std::int64_t f = 0; f < 64; ++f) frames.push_back(frameAt(f));
+  while (!stop) {
+    zmq::context_t context;
+    auto socket = node::makeClientSocket(context, key, server, attackerLimits());
+    node::connectEndpoint(socket, endpoint);
+    ++count.connections;
+    if (!socket.send(zmq::buffer(opening), zmq::send_flags::none)) continue;
+    for (const auto& frame : frames) {  // 64 frames: 4.2 million ranges, were they kept
+      if (stop || !socket.send(zmq::buffer(frame), zmq::send_flags::none)) break;
+      ++count.messages;
+      count.bytes += frame.size();
+    }
+  }
+}
+
 int rawConnect(std::uint16_t port, const std::string& source) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
   if (fd < 0) return -1;
@@ -442,6 +481,9 @@ Figures run(const std::string& scenario, double seconds) {
     if (scenario.rfind("flood", 0) == 0) {
       attackers.emplace_back(flood, server.endpoint(), std::cref(hostileKey), serverKey.publicKey(),
                              std::ref(stop), std::ref(count));
+    } else if (scenario.rfind("rounds", 0) == 0) {
+      attackers.emplace_back(endlessRound, server.endpoint(), std::cref(hostileKey),
+                             serverKey.publicKey(), std::ref(stop), std::ref(count));
     } else if (scenario == "handshakes") {
       attackers.emplace_back(halfOpen, server.endpoint(), std::ref(stop), std::ref(count));
       attackers.emplace_back(strangers, server.endpoint(), serverKey.publicKey(), std::ref(stop),
@@ -488,9 +530,11 @@ double mb(long kb) { return static_cast<double>(kb) / 1024.0; }
 void print(const Figures& f) {
   std::printf(
       "%-12s %5.1f s  server CPU %5.2f s (%3.0f%% of a core)  RSS %6.1f -> %6.1f MB  HWM %6.1f -> "
-      "%6.1f MB  fds <= %zu\n",
+      "%6.1f MB  fds <= %zu\n"
+      "             RSS above idle: %.1f MB at the end, %.1f MB at most (target < 64 MB)\n",
       f.scenario.c_str(), f.seconds, f.cpu, 100 * f.cpu / f.seconds, mb(f.rssBefore),
-      mb(f.rssAfter), mb(f.hwmBefore), mb(f.hwmAfter), f.fdsMax);
+      mb(f.rssAfter), mb(f.hwmBefore), mb(f.hwmAfter), f.fdsMax, mb(f.rssAfter - f.rssBefore),
+      mb(std::max(f.hwmAfter, f.rssBefore) - f.rssBefore));
   std::printf(
       "             good peer: %zu syncs ok, %d failed, latency median %.3f s, max %.3f s\n",
       f.latencies.size(), f.goodFailed, percentile(f.latencies, 0.5),
@@ -520,7 +564,8 @@ int main(int argc, char** argv) {
     }
   }
   if (scenarios.empty())
-    scenarios = {"idle", "flood", "flood-kept", "handshakes", "badsigs", "badsigs-kept"};
+    scenarios = {"idle",    "flood",        "flood-kept", "handshakes",
+                 "badsigs", "badsigs-kept", "rounds",     "rounds-kept"};
   ::signal(SIGPIPE, SIG_IGN);
   double load[3] = {};
   if (getloadavg(load, 3) == 3)

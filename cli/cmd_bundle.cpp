@@ -103,7 +103,7 @@ struct ExportOptions {
 };
 
 nlohmann::json timeJson(std::int64_t unixSeconds) {
-  return unixSeconds != 0 ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
+  return unixSeconds != 0 ? nlohmann::json(isoTimeJson(unixSeconds)) : nlohmann::json(nullptr);
 }
 
 /// "for hub: 3 objects it is not known to hold (in step as of the stick of ...)".
@@ -239,7 +239,7 @@ nlohmann::json stickJson(const std::optional<store::ImportReport::Stick>& stick)
   if (!stick) return nullptr;
   static constexpr const char* OUTCOMES[] = {"recorded", "older", "stranger"};
   return {{"writer", stick->writer.hex()},
-          {"at", isoTime(stick->at)},
+          {"at", isoTimeJson(stick->at)},
           {"ids", stick->ids},
           {"outcome", OUTCOMES[stick->outcome.kind]},
           {"peer", stick->outcome.peer.empty() ? nlohmann::json(nullptr)
@@ -364,7 +364,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
           printReport(lines, report);
         }
       },
-      std::filesystem::temp_directory_path(), options);
+      temporaryFolder(), options);
   bar.reset();
   if (!result) refuse(o.file, result.error());
   const auto& r = result.value();
@@ -376,7 +376,7 @@ int runVerify(const Global& global, const VerifyOptions& o) {
     auto problems = nlohmann::json::array();
     for (const auto& p : r.problems) problems.push_back(problemJson(p));
     std::cout << nlohmann::json{{"file", o.file},
-                                {"createdAt", isoTime(r.header.createdAt)},
+                                {"createdAt", isoTimeJson(r.header.createdAt)},
                                 {"announced", r.header.objectCount},
                                 {"checked", totals.checked + refused},
                                 {"valid", totals.valid},
@@ -464,10 +464,10 @@ int runList(const ListOptions& o) {
     nlohmann::json holdings = nullptr;
     if (held)
       holdings = {
-          {"writer", held->writer.hex()}, {"at", isoTime(held->at)}, {"ids", held->ids.size()}};
+          {"writer", held->writer.hex()}, {"at", isoTimeJson(held->at)}, {"ids", held->ids.size()}};
     std::cout << nlohmann::json{{"file", o.file},
                                 {"version", header.version},
-                                {"createdAt", isoTime(header.createdAt)},
+                                {"createdAt", isoTimeJson(header.createdAt)},
                                 {"announced", header.objectCount},
                                 {"count", count},
                                 {"intact", whole},

@@ -17,33 +17,18 @@ struct Options {
 
 int run(const Global& global, const Options& o) {
   auto dir = homePath(global);
+  if (auto partial = store::Home::partial(dir)) throw UsageError("refusing to init: " + *partial);
   if (store::Home::exists(dir))
     throw UsageError("refusing to init " + dir.string() +
                      ": it already holds a fieldsync node (choose another --home)");
   store::InitOptions options;
   options.name = o.name;
   options.passphrase = readPassphrase(global);
-  const bool dirExisted = std::filesystem::exists(dir);
+  // A coordinator node trusts itself from its first moment: written with its identity, in
+  // the same transaction (a coordinator that does not trust itself would refuse releases).
+  if (o.coordinator) options.coordinator = o.name.empty() ? "this node" : o.name;
   store::Home::init(dir, options);
-  std::unique_ptr<store::Home> home;
-  try {
-    home = store::Home::open(dir);
-    if (o.coordinator) {
-      const protocol::Anchor self{home->publicKey(), protocol::Role::Coordinator,
-                                  o.name.empty() ? "this node" : o.name};
-      home->archive().write([&](store::WriteTxn& txn) { txn.setAnchor(self); });
-    }
-  } catch (...) {
-    // A coordinator node that does not trust itself would refuse every release: remove what
-    // init made (and only that: the folder may hold the user's other files) rather than
-    // leave a half-made node, as Home::init does for its own failures.
-    home.reset();
-    std::error_code ignored;
-    std::filesystem::remove_all(store::Home::archiveDir(dir), ignored);
-    std::filesystem::remove(store::Home::keyFile(dir), ignored);
-    if (!dirExisted) std::filesystem::remove(dir, ignored);  // only if empty
-    throw;
-  }
+  const auto home = store::Home::open(dir);
   if (o.json) {
     std::cout << nlohmann::json{{"home", dir.string()},
                                 {"name", o.name},

@@ -154,12 +154,12 @@ int runList(const Global& global, bool json) {
             {{"id", c.id.hex()},
              {"role", protocol::roleName(c.cert.role)},
              {"name", c.cert.name},
-             {"validUntil", c.cert.validUntil ? nlohmann::json(isoTime(c.cert.validUntil))
+             {"validUntil", c.cert.validUntil ? nlohmann::json(isoTimeJson(c.cert.validUntil))
                                               : nlohmann::json(nullptr)}});
       j["certificates"] = certificates;
       keys.push_back(std::move(j));
     }
-    std::cout << nlohmann::json{{"at", isoTime(at)}, {"keys", keys}} << '\n';
+    std::cout << nlohmann::json{{"at", isoTimeJson(at)}, {"keys", keys}} << '\n';
     return EXIT_OK;
   }
 

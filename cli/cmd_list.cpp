@@ -2,6 +2,7 @@
 // its verdict (store/verdict.h): a mark before the line, a "trust" field in JSON; --trusted
 // keeps only the trusted ones. Objects signed more than a day ahead of this computer's clock
 // come last, marked future-dated (docs/decisions/0005-future-dated-objects.md).
+#include <charconv>
 #include <algorithm>
 #include <iostream>
 #include <map>
@@ -66,9 +67,12 @@ struct Printing {
 /// Prints the objects with these ids, in this order, at most p.limit of them: one line each
 /// behind its trust mark, or one JSON document with "trust" in each object. Future-dated ones
 /// are marked "future-dated (signed TIME, N days ahead)", in JSON futureDated and daysAhead.
+/// Everything goes to a buffer, printed only once all of it is made: a failure on the way
+/// (a stored object that does not decode) prints nothing but its message.
 void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectId>& ids,
                   const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
                   const Printing& p) {
+  std::ostringstream out;
   const auto graph = store::loadTrust(txn);
   store::Judge judge(graph);
   auto list = nlohmann::json::array();
@@ -94,17 +98,28 @@ void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectI
       }
       list.push_back(std::move(j));
     } else if (signedAt == future.end()) {
-      printListLine(std::cout, object.value(), trust);
+      printListLine(out, object.value(), trust);
     } else {
       std::ostringstream line;
       printListLine(line, object.value(), trust);
       std::string text = line.str();
       if (!text.empty() && text.back() == '\n') text.pop_back();
-      std::cout << text << "  future-dated (signed " << isoTime(signedAt->second) << ", "
+      out << text << "  future-dated (signed " << isoTime(signedAt->second) << ", "
                 << daysAhead(signedAt->second, clock) << " days ahead)\n";
     }
   }
-  if (p.json) std::cout << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
+  if (p.json) out << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
+  std::cout << out.str();
+}
+
+/// --limit N: at most N (0: none, which with --json still gives the count 0); no --limit: all.
+std::size_t parseLimit(const std::string& text) {
+  if (text.empty()) return SIZE_MAX;
+  std::size_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size())
+    throw UsageError("--limit: not a whole number of clippings (0 or more): " + text);
+  return value;
 }
 
 /// The ids to walk and how many to ask the store for: with --trusted the store cannot know
@@ -115,14 +130,14 @@ std::size_t storeLimit(const Printing& p, std::size_t future) {
 
 struct ListOptions {
   std::string tag, source, since;
-  std::size_t limit = 0;
+  std::string limit;  // parseLimit
   bool trusted = false;
   bool json = false;
 };
 
 struct SearchOptions {
   std::vector<std::string> words;
-  std::size_t limit = 0;
+  std::string limit;  // parseLimit
   bool trusted = false;
   bool json = false;
 };
@@ -135,7 +150,7 @@ void addList(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--tag", o->tag, "Only clippings with this tag");
   cmd->add_option("--source", o->source, "Only clippings from this source");
   cmd->add_option("--since", o->since, "Only clippings published on or after this date");
-  cmd->add_option("--limit", o->limit, "At most this many");
+  cmd->add_option("--limit", o->limit, "At most this many (0: none; default: all)");
   cmd->add_flag("--trusted", o->trusted,
                 "Only clippings whose signer this node trusts (no UNTRUSTED, REVOKED... marks)");
   cmd->add_flag("--json", o->json, "Print a JSON document");
@@ -159,11 +174,11 @@ void addList(CLI::App& app, Invocation& invocation) {
         if (!date) throw UsageError("--since: not a date: " + o->since);
         query.since = *date;
       }
-      auto home = openHome(invocation.global);
+      auto home = openHomeToRead(invocation.global);
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const Printing p{o->limit ? o->limit : SIZE_MAX, o->trusted, o->json};
+      const Printing p{parseLimit(o->limit), o->trusted, o->json};
       query.limit = storeLimit(p, future.size());
       printObjects(txn, futureLast(txn.list(query), future, query.limit), future, clock, p);
       return EXIT_OK;
@@ -175,7 +190,7 @@ void addSearch(CLI::App& app, Invocation& invocation) {
   auto o = std::make_shared<SearchOptions>();
   auto* cmd = app.add_subcommand("search", "Find clippings whose title or body hold every word");
   cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")->required();
-  cmd->add_option("--limit", o->limit, "At most this many");
+  cmd->add_option("--limit", o->limit, "At most this many (0: none; default: all)");
   cmd->add_flag("--trusted", o->trusted, "Only clippings whose signer this node trusts");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->footer("Example:\n  fieldsync search cholera mopti --limit 10 --trusted");
@@ -185,11 +200,11 @@ void addSearch(CLI::App& app, Invocation& invocation) {
       for (const auto& w : o->words) words += w + " ";
       if (protocol::searchTerms(words).empty())
         throw UsageError("nothing to search for: give words of letters or digits");
-      auto home = openHome(invocation.global);
+      auto home = openHomeToRead(invocation.global);
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const Printing p{o->limit ? o->limit : SIZE_MAX, o->trusted, o->json};
+      const Printing p{parseLimit(o->limit), o->trusted, o->json};
       const std::size_t asked = storeLimit(p, future.size());
       printObjects(txn, futureLast(txn.search(words, asked), future, asked), future, clock, p);
       return EXIT_OK;

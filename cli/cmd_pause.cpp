@@ -22,7 +22,7 @@ std::string describeEnd(std::int64_t until) {
 
 nlohmann::json untilJson(std::int64_t until) {
   return until == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
-                                             : nlohmann::json(isoTime(until));
+                                             : nlohmann::json(isoTimeJson(until));
 }
 
 int runPause(const Global& global, const std::optional<std::string>& forText, bool json) {

@@ -16,7 +16,7 @@ namespace fieldsync::cli {
 namespace {
 
 nlohmann::json timeJson(std::int64_t unixSeconds) {
-  return unixSeconds != 0 ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
+  return unixSeconds != 0 ? nlohmann::json(isoTimeJson(unixSeconds)) : nlohmann::json(nullptr);
 }
 
 /// The settings options of `peers add` and `peers set`, as typed; unset ones are left alone.
@@ -129,7 +129,7 @@ nlohmann::json peerJson(const store::PeerRecord& peer, std::int64_t at) {
       {"usedToday", store::budgetUsedToday(s, at)},
       {"leftToday", left ? nlohmann::json(*left) : nlohmann::json(nullptr)},
       {"refusedUntil",
-       s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil)) : nlohmann::json(nullptr)},
+       s.refusedAt(at) ? nlohmann::json(isoTimeJson(s.refusedUntil)) : nlohmann::json(nullptr)},
       {"refusedReason",
        s.refusedAt(at) ? nlohmann::json(s.refusedReason) : nlohmann::json(nullptr)},
       {"refusals", s.refusals}};
@@ -312,7 +312,7 @@ int runList(const Global& global, bool json) {
     nlohmann::json pausedJson = nullptr;
     if (paused)
       pausedJson = *paused == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
-                                                         : nlohmann::json(isoTime(*paused));
+                                                         : nlohmann::json(isoTimeJson(*paused));
     std::cout << nlohmann::json{{"pausedUntil", pausedJson}, {"peers", list}} << '\n';
     return EXIT_OK;
   }

@@ -192,7 +192,7 @@ int runList(const Global& global, bool json) {
                {"sequence", latest},
                {"id", head.id.hex()},
                {"signer", {{"key", object.payload.signer.hex()}, {"name", report.signerName}}},
-               {"signedAt", isoTime(object.payload.signedAt)},
+               {"signedAt", isoTimeJson(object.payload.signedAt)},
                {"clippings", report.members},
                {"parts", report.parts},
                {"trustedChain", !owner.has_value()},

@@ -17,7 +17,7 @@ std::string signerLine(const store::ObjectReport& report, const protocol::Public
 }
 
 int runShow(const Global& global, const std::string& text, bool json) {
-  auto home = openHome(global);
+  auto home = openHomeToRead(global);
   auto txn = home->archive().beginRead();
   // A retracted clipping is no longer here: say who took it back, when and why.
   if (auto notice = retractedHere(txn, text)) {

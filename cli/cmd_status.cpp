@@ -20,7 +20,7 @@ namespace fieldsync::cli {
 namespace {
 
 nlohmann::json timeOrNull(std::int64_t unixSeconds) {
-  return unixSeconds ? nlohmann::json(isoTime(unixSeconds)) : nlohmann::json(nullptr);
+  return unixSeconds ? nlohmann::json(isoTimeJson(unixSeconds)) : nlohmann::json(nullptr);
 }
 
 /// store::describeStanding made safe for a terminal: the error and a refusal's reason may
@@ -131,7 +131,7 @@ int runStatus(const Global& global, bool json) {
                       {"newest", newest ? objectJson(*newest, false) : nlohmann::json(nullptr)},
                       {"futureDated",
                        {{"count", future},
-                        {"latestSignedAt", future ? nlohmann::json(isoTime(latest)) : nullptr},
+                        {"latestSignedAt", future ? nlohmann::json(isoTimeJson(latest)) : nullptr},
                         {"daysAhead", future ? nlohmann::json(daysAhead) : nullptr}}}};
     auto list = nlohmann::json::array();
     for (const auto& peer : peers) {
@@ -154,7 +154,7 @@ int runStatus(const Global& global, bool json) {
                       {"objectsOut", s.objectsOut},
                       {"bytesIn", s.bytesIn},
                       {"bytesOut", s.bytesOut},
-                      {"refusedUntil", s.refusedAt(at) ? nlohmann::json(isoTime(s.refusedUntil))
+                      {"refusedUntil", s.refusedAt(at) ? nlohmann::json(isoTimeJson(s.refusedUntil))
                                                        : nlohmann::json(nullptr)},
                       {"refusedReason",
                        s.refusedAt(at) ? nlohmann::json(s.refusedReason) : nlohmann::json(nullptr)},
@@ -163,7 +163,7 @@ int runStatus(const Global& global, bool json) {
     out["peers"] = list;
     out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
                          : *paused == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
-                                                                 : nlohmann::json(isoTime(*paused));
+                                                                 : nlohmann::json(isoTimeJson(*paused));
     std::cout << out << '\n';
     return EXIT_OK;
   }

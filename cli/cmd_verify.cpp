@@ -32,7 +32,7 @@ std::string plural(std::size_t n, const std::string& word) {
 
 int run(const Global& global, const Options& options) {
   if (options.all && !options.ids.empty()) throw UsageError("give ids or --all, not both");
-  auto home = openHome(global);
+  auto home = openHomeToRead(global);
   const bool everything = options.ids.empty();
   Totals totals;
   auto objects = nlohmann::json::array();

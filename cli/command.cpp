@@ -30,6 +30,27 @@ std::unique_ptr<store::Home> openHome(const Global& global) {
   return store::Home::open(dir);
 }
 
+std::unique_ptr<store::Home> openHomeToRead(const Global& global) {
+  auto dir = homePath(global);
+  if (!store::Home::exists(dir))
+    throw UsageError("no fieldsync node in " + dir.string() +
+                     ": run `fieldsync init` first, or point --home or FIELDSYNC_HOME at one");
+  return store::Home::open(dir, /*readOnly=*/true);
+}
+
+fs::path temporaryFolder() {
+  std::error_code ec;
+  auto dir = fs::temp_directory_path(ec);
+  if (!ec) return dir;
+  const char* tmpdir = std::getenv("TMPDIR");
+  if (tmpdir && *tmpdir)
+    throw UsageError(std::string("TMPDIR is ") + tmpdir +
+                     ", which is not an existing folder: temporary files go there. Create it, "
+                     "point TMPDIR at a folder that exists, or unset it (then /tmp is used)");
+  throw UsageError("no folder for temporary files: /tmp does not exist or is not a folder; set "
+                   "TMPDIR to a folder that exists");
+}
+
 std::optional<std::string> readPassphrase(const Global& global) {
   std::string path = global.passphraseFile;
   if (path.empty()) {
@@ -48,6 +69,7 @@ protocol::SecretKey loadSecretKey(const Global& global, const store::Home& home)
   auto passphrase = readPassphrase(global);
   std::optional<std::string_view> view;
   if (passphrase) view = *passphrase;
+  if (auto warning = home.keyFileWarning()) std::cerr << *warning << '\n';
   auto key = home.loadSecretKey(view);
   if (!key) throw UsageError(std::string(protocol::describe(key.error())));
   return std::move(key).value();

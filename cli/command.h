@@ -53,6 +53,12 @@ struct Invocation {
 /// --home, else $FIELDSYNC_HOME, else $XDG_DATA_HOME/fieldsync, else ~/.local/share/fieldsync.
 std::filesystem::path homePath(const Global& global);
 std::unique_ptr<store::Home> openHome(const Global& global);
+/// As openHome, the archive opened read-only: for commands that only read (list, show,
+/// search, verify), so a read-only home still answers them.
+std::unique_ptr<store::Home> openHomeToRead(const Global& global);
+/// The folder for temporary files (TMPDIR, else /tmp); UsageError naming TMPDIR and what to
+/// do when it is not an existing folder.
+std::filesystem::path temporaryFolder();
 /// The passphrase in --passphrase-file or $FIELDSYNC_PASSPHRASE_FILE (first line), if any.
 std::optional<std::string> readPassphrase(const Global& global);
 /// The node's secret key, opened with the passphrase when it is sealed; UsageError if not.

@@ -11,76 +11,9 @@ namespace fieldsync::cli {
 
 std::string isoTime(std::int64_t unixSeconds) { return protocol::formatUtc(unixSeconds); }
 
-namespace {
-
-/// The code point of the well-formed UTF-8 sequence at text[at] and its length; length 0
-/// when the bytes there are not one (the caller escapes that byte alone).
-std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  std::size_t length = 0;
-  char32_t cp = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3, cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4, cp = lead & 0x07;
-  } else {
-    return {0, 0};
-  }
-  if (at + length > text.size()) return {0, 0};
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xC0) != 0x80) return {0, 0};
-    cp = (cp << 6) | (byte(at + i) & 0x3F);
-  }
-  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
-  return {cp, length};
-}
-
-/// Code points beyond ASCII that act on a terminal or on the order of the text around them.
-bool actsOnTerminal(char32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
-}
-
-}  // namespace
-
-std::string forTerminal(std::string_view text, Lines lines) {
-  static constexpr char HEX[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size();) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (c < 0x80) {
-      const bool kept = lines == Lines::Keep && (c == '\n' || c == '\t');
-      if ((c < 0x20 || c == 0x7F) && !kept) {
-        out += "\\x";
-        out += HEX[c >> 4];
-        out += HEX[c & 0xF];
-      } else {
-        out += static_cast<char>(c);
-      }
-      ++i;
-      continue;
-    }
-    const auto [cp, length] = codePointAt(text, i);
-    if (length == 0) {
-      out += "\\x";
-      out += HEX[c >> 4];
-      out += HEX[c & 0xF];
-      ++i;
-    } else if (actsOnTerminal(cp)) {
-      out += "\\u";
-      for (int shift = 12; shift >= 0; shift -= 4) out += HEX[(cp >> shift) & 0xF];
-      i += length;
-    } else {
-      out.append(text.substr(i, length));
-      i += length;
-    }
-  }
-  return out;
+nlohmann::json isoTimeJson(std::int64_t unixSeconds) {
+  if (auto iso = protocol::isoUtc(unixSeconds)) return *iso;
+  return nullptr;
 }
 
 nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) {
@@ -88,7 +21,7 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
   nlohmann::json j{{"id", object.id.hex()},
                    {"kind", protocol::kindName(payload.kind())},
                    {"signer", payload.signer.hex()},
-                   {"signedAt", isoTime(payload.signedAt)}};
+                   {"signedAt", isoTimeJson(payload.signedAt)}};
   if (const auto* c = payload.clipping()) {
     j["title"] = c->title;
     j["source"] = c->source;
@@ -113,10 +46,10 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
     j["role"] = protocol::roleName(k->role);
     j["name"] = k->name;
     j["validUntil"] =
-        k->validUntil ? nlohmann::json(isoTime(k->validUntil)) : nlohmann::json(nullptr);
+        k->validUntil ? nlohmann::json(isoTimeJson(k->validUntil)) : nlohmann::json(nullptr);
   } else if (const auto* v = std::get_if<protocol::Revocation>(&payload.body)) {
     j["subject"] = v->subject.hex();
-    j["since"] = isoTime(v->since);
+    j["since"] = isoTimeJson(v->since);
     j["reason"] = v->reason;
   }
   return j;
@@ -317,8 +250,8 @@ nlohmann::json revocationJson(const std::optional<protocol::RevocationRecord>& r
   return {{"id", revocation->id.hex()},
           {"subject", revocation->revocation.subject.hex()},
           {"signer", revocation->signer.hex()},
-          {"signedAt", isoTime(revocation->signedAt)},
-          {"since", isoTime(revocation->revocation.since)},
+          {"signedAt", isoTimeJson(revocation->signedAt)},
+          {"since", isoTimeJson(revocation->revocation.since)},
           {"reason", revocation->revocation.reason}};
 }
 
@@ -341,7 +274,7 @@ nlohmann::json reportJson(const store::ObjectReport& report) {
   if (report.object) {
     const auto& payload = report.object->payload;
     j["kind"] = protocol::kindName(payload.kind());
-    j["signedAt"] = isoTime(payload.signedAt);
+    j["signedAt"] = isoTimeJson(payload.signedAt);
     j["signer"] = trustJson(payload.signer, report.signerName, report.trust);
     if (const auto* c = payload.clipping()) j["title"] = c->title;
     if (const auto* r = std::get_if<protocol::Release>(&payload.body)) {
@@ -430,7 +363,7 @@ nlohmann::json retractionJson(const store::RetractionNotice& notice) {
           {"signer", notice.signer.hex()},
           {"signerName",
            notice.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(notice.signerName)},
-          {"signedAt", isoTime(notice.signedAt)},
+          {"signedAt", isoTimeJson(notice.signedAt)},
           {"reason", notice.reason}};
 }
 

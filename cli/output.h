@@ -15,6 +15,7 @@
 #include <string>
 
 #include "protocol/object.h"
+#include "protocol/text.h"
 #include "protocol/trust.h"
 #include "store/provenance.h"
 #include "store/retraction.h"
@@ -23,24 +24,20 @@
 
 namespace fieldsync::cli {
 
-/// "2013-01-11T00:00:00Z".
+/// "2013-01-11T00:00:00Z"; "unix time N (...)" outside the years 0-9999 (protocol::formatUtc).
 std::string isoTime(std::int64_t unixSeconds);
+/// For JSON: always an ISO 8601 UTC string, or null when the time is outside the years
+/// 0-9999 (a signer may claim any time).
+nlohmann::json isoTimeJson(std::int64_t unixSeconds);
 
 /// The first 12 hex digits, as lists print ids and keys.
 using store::shortHex;
 
-/// Where forTerminal keeps line breaks: Join for a field printed on one line (every control
-/// character escaped), Keep for a body printed as lines (newline and tab kept as they are).
-enum class Lines { Join, Keep };
-
-/// text made safe to show on a terminal, every character that could act on it written as a
-/// visible escape instead: C0 controls as \xNN (\x1b for ESC; newline and tab too unless
-/// Keep), DEL as \x7f, C1 controls (U+0080-U+009F) as \u0085, the bidirectional embeddings,
-/// overrides and isolates (U+202A-U+202E, U+2066-U+2069) as \u202e, the line and paragraph
-/// separators (U+2028, U+2029) as \u2028, and bytes that are not UTF-8 as \xNN. Everything
-/// else, other scripts included, is kept. A backslash stays one backslash: the escapes are
-/// for people to see, not to decode.
-std::string forTerminal(std::string_view text, Lines lines = Lines::Join);
+/// The one output path for people (protocol/text.h): every text from a clipping, a
+/// certificate, a bundle or a peer reaches the terminal through it, as it reaches the node's
+/// log (node/log.h).
+using protocol::forTerminal;
+using Lines = protocol::TerminalLines;
 
 /// id, kind, signer, signedAt and the body's fields; the clipping body text only withBody.
 nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody);

@@ -53,7 +53,17 @@ void Daemon::stop() {
 }
 
 void Daemon::run() {
-  std::thread serving([this] { m_server.run(); });
+  // The server stops on its own only for an error it cannot serve through (the archive's
+  // lock file replaced): the node then stops, and run() throws it.
+  std::exception_ptr serverFailed;
+  std::thread serving([this, &serverFailed] {
+    try {
+      m_server.run();
+    } catch (...) {
+      serverFailed = std::current_exception();
+      stop();
+    }
+  });
   try {
     // A full disk or map (Error with Action::BackOff) stops this round of dialing, not the
     // node: the server goes on, and dialing starts again after a back-off, so the node
@@ -77,6 +87,7 @@ void Daemon::run() {
     throw;
   }
   serving.join();
+  if (serverFailed) std::rethrow_exception(serverFailed);
 }
 
 void Daemon::dialLoop() {

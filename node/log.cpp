@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "protocol/text.h"
+
 namespace fieldsync::node {
 
 std::string_view logLevelName(LogLevel level) {
@@ -84,7 +86,9 @@ std::string formatLogLine(LogLevel level, std::string_view message, LogFormat fo
     line += logLevelName(level);
     line += ' ';
   }
-  for (char c : message) line += static_cast<unsigned char>(c) < 0x20 || c == 0x7f ? ' ' : c;
+  // The one output path for people (protocol::forTerminal): a peer's text cannot start a line
+  // of its own, nor act on the terminal or the journal reading it.
+  line += protocol::forTerminal(message);
   line += '\n';
   return line;
 }

@@ -47,7 +47,16 @@ struct Open {
   RateLimiter sending{0};
   RateLimiter receiving{0};
   std::deque<std::pair<Clock::time_point, Bytes>> outbox;
+  std::size_t outboxBytes = 0;
+  /// It sent faster than its replies could leave, past MAX_OUTBOX_BYTES: a violation.
+  bool overran = false;
 };
+
+// The most reply bytes one session may have waiting for its link's cap. A peer that keeps to
+// the protocol waits for its batches' acks (a window of a few batches) and for each round's
+// answer, so its replies waiting here are one round and a few acks; one that sends on
+// regardless would otherwise grow this queue with every message.
+constexpr std::size_t MAX_OUTBOX_BYTES = 32u << 20;
 
 // How long a session whose connection ended waits for the messages that connection delivered
 // before it ended (they are queued with every other peer's, and read in turn).
@@ -211,7 +220,8 @@ void Server::run() {
     // session, and serving goes on.
     try {
       // Only the peer's own session, under the key CURVE authenticated, can get it refused.
-      const bool misbehaved = open.session->peerMisbehaved() && !open.staleStart;
+      const bool misbehaved =
+          (open.session->peerMisbehaved() || open.overran) && !open.staleStart;
       const Settlement settled =
           settleSession(m_archive, open.report, misbehaved, m_options.penalize, now);
       if (settled.refusal) {
@@ -258,12 +268,14 @@ void Server::run() {
     while (!open.outbox.empty() && open.outbox.front().first <= now) {
       if (!sendTo(it->first, open.outbox.front().second)) {
         open.outbox.clear();
+        open.outboxBytes = 0;
         if (!open.session->over()) {
           open.session->abort("the peer stopped reading");
           open.report.failure = "the peer stopped reading";
         }
         return false;
       }
+      open.outboxBytes -= open.outbox.front().second.size();
       open.outbox.pop_front();
     }
     return true;
@@ -354,10 +366,22 @@ void Server::run() {
       it = next;
     }
   };
+  // The archive's lock file replaced under us (store::Archive::checkLock): this node must not
+  // write again. Serving stops, and run() throws the reason once every session is told.
+  std::optional<std::string> fatal;
+  auto lockLost = [&] {
+    try {
+      m_archive.checkLock();
+      return false;
+    } catch (const Error& e) {
+      fatal = e.what();
+      return true;
+    }
+  };
   refreshPeers();
   refreshPause();
   auto nextRefresh = Clock::now() + m_options.peerListRefresh;
-  while (!m_stop.load()) {
+  while (!m_stop.load() && !fatal) {
     std::array<zmq::pollitem_t, 2> items{zmq::pollitem_t{impl.socket.handle(), 0, ZMQ_POLLIN, 0},
                                          zmq::pollitem_t{impl.monitor.handle(), 0, ZMQ_POLLIN, 0}};
     auto wait = std::chrono::milliseconds(200);
@@ -376,6 +400,7 @@ void Server::run() {
     closeGone(pending);
     const auto now = Clock::now();
     if (now >= nextRefresh) {
+      if (lockLost()) break;
       refreshPeers();
       refreshPause();
       nextRefresh = now + m_options.peerListRefresh;
@@ -481,6 +506,7 @@ void Server::run() {
       // The archive failed us (disk full, ...): end this session, tell the peer, go on.
       replies = {open.session->abort(std::string("this node cannot store now: ") + e.what())};
       open.report.failure = e.what();
+      (void)lockLost();
     }
     // Replies leave once their bytes are paid for (at once on a link with no cap).
     const auto read = open.receiving.delayFor(payload.size());
@@ -489,17 +515,33 @@ void Server::run() {
     for (auto& reply : replies) {
       auto at = now + std::max(read, open.sending.delayFor(reply.size()));
       if (!open.outbox.empty()) at = std::max(at, open.outbox.back().first);
+      open.outboxBytes += reply.size();
       open.outbox.emplace_back(at, std::move(reply));
+    }
+    if (open.outboxBytes > MAX_OUTBOX_BYTES && !open.session->over()) {
+      // Replies wait for the link's cap and the peer sends on regardless: what waits would
+      // grow with what it sends. Drop them, end the session and blame the peer.
+      const std::string why = "the peer sent more than " +
+                              std::to_string(MAX_OUTBOX_BYTES >> 20) +
+                              " MiB of replies ahead of its link's cap";
+      open.outbox.clear();
+      open.outboxBytes = 0;
+      open.overran = true;
+      open.report.failure = why;
+      open.outbox.emplace_back(now, open.session->abort(why));
+      open.outboxBytes = open.outbox.back().second.size();
     }
     if (!flush(it, now) || open.session->over()) closeIfSent(it);
   }
   for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
     auto next = std::next(it);
-    sendTo(it->first, it->second.session->abort("the server is shutting down"));
-    it->second.report.failure = "the server shut down";
+    sendTo(it->first, it->second.session->abort(fatal ? "this node stopped: it cannot write safely"
+                                                      : "the server is shutting down"));
+    it->second.report.failure = fatal ? "the server stopped: " + *fatal : "the server shut down";
     close(it);
     it = next;
   }
+  if (fatal) throw Error(*fatal);
 }
 
 }  // namespace fieldsync::node

@@ -80,7 +80,9 @@ class Server {
 
   /// The endpoint bound, with the port picked when listen asked for "*".
   const std::string& endpoint() const { return m_endpoint; }
-  /// Serves until stop() is called.
+  /// Serves until stop() is called. Throws Error when the archive can no longer be written
+  /// safely (its lock file was replaced: store::Archive::checkLock, checked every
+  /// peerListRefresh and after a failed write), once open sessions are told.
   void run();
   /// Asks run() to return; safe from any thread and from a signal handler.
   void stop() { m_stop.store(true); }

@@ -186,6 +186,8 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
     m_roundOpen = true;
     m_awaitingRound = false;
     m_roundEnd = Bound::lowest();
+    m_roundRanges = 0;
+    m_roundIds = 0;
     ++m_stats.rounds;
   }
   if (!reconcile.frame.empty()) {
@@ -204,6 +206,21 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
       return;
     }
     m_roundEnd = frame->ranges.empty() ? frame->lower : frame->ranges.back().upper;
+    // The reply to a round grows with the round's ranges and ids: bounded by this archive's
+    // size or a fixed limit, whichever is larger, never by what the peer chooses to send.
+    m_roundRanges += std::max<std::size_t>(frame->ranges.size(), 1);  // a frame costs one
+    for (const auto& range : frame->ranges) m_roundIds += range.ids.size();
+    const std::uint64_t held = m_localCountAtStart;
+    const std::uint64_t maxRanges = std::max<std::uint64_t>(m_options.roundRanges, 2 * held);
+    const std::uint64_t maxIds = std::max<std::uint64_t>(m_options.roundIds, 8 * held);
+    if (m_roundRanges > maxRanges || m_roundIds > maxIds) {
+      fail("reconciliation round " + std::to_string(m_round) + " holds more than " +
+               (m_roundRanges > maxRanges ? std::to_string(maxRanges) + " ranges"
+                                          : std::to_string(maxIds) + " ids") +
+               " (the most a round may hold against this archive)",
+           out);
+      return;
+    }
     m_incomingNeedsAnswer |= protocol::needsAnswer(*frame);
     const auto txn = m_archive.beginRead();
     const store::ArchiveRangeIndex index(txn);

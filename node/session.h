@@ -69,6 +69,14 @@ struct SessionOptions {
   protocol::Tuning tuning;
   protocol::sync::MessageLimits limits;
   protocol::FrameLimits frameLimits;
+  /// What one round of the peer may hold in all its frames: ranges and short ids. The reply
+  /// built for a round grows with what the round holds, so a round over these is refused as a
+  /// violation (the peer is blamed). Each is at least the fixed value here, or, for a large
+  /// archive, a multiple of this archive's object count (a legitimate round splits ranges of
+  /// this archive or lists the peer's ids in them): the session's memory is bounded by the
+  /// archive or a fixed limit, never by how much the peer sends.
+  std::size_t roundRanges = 1u << 17;
+  std::size_t roundIds = 1u << 21;
   BatchVerifier verifier;  // empty: parallelVerifier over every core
   /// Called with the ids of each batch this side sent, once the peer acknowledged it (so the
   /// peer has committed them), in the order sent. For tests and tools that must know what a
@@ -196,6 +204,8 @@ class Session {
   /// Where the open round's frames so far end: the next frame must start there or later, so a
   /// round costs at most one pass over the archive however many frames the peer sends.
   protocol::Bound m_roundEnd = protocol::Bound::lowest();
+  std::size_t m_roundRanges = 0;  // ranges and short ids in the open round's frames so far
+  std::size_t m_roundIds = 0;
 
   // Objects.
   std::deque<Push> m_pushes;

@@ -241,6 +241,10 @@ std::string_view describe(KeyFileProblem problem) {
       return "the secret key is sealed with a passphrase; give it with --passphrase-file";
     case KeyFileProblem::WrongPassphrase:
       return "wrong passphrase: it does not open the secret key";
+    case KeyFileProblem::OtherNode:
+      return "the secret key file is a valid key, but another node's: this home's archive "
+             "belongs to a different key. Put this home's own node.key back (or point --home "
+             "at the home this key belongs to)";
   }
   return "unknown key file problem";
 }

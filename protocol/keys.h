@@ -115,6 +115,7 @@ enum class KeyFileProblem {
   Malformed,           // not a fieldsync key file, or damaged
   PassphraseRequired,  // sealed, and no passphrase was given
   WrongPassphrase,     // sealed, and the passphrase does not open it
+  OtherNode,           // a valid key file, but another node's (store::Home: not its archive's)
 };
 std::string_view describe(KeyFileProblem problem);
 

@@ -1,5 +1,6 @@
 #include "protocol/text.h"
 
+#include <cstdio>
 #include <ctime>
 
 #include <algorithm>
@@ -672,16 +673,22 @@ std::optional<std::string> fieldProblem(const Clipping& c) {
   for (const Field& f : fields) {
     if (f.value.size() > f.limit)
       return std::string(f.name) + " is larger than " + std::string(f.limitText);
+    if (f.value.find('\0') != std::string_view::npos)
+      return std::string(f.name) + " holds a NUL character (U+0000, \\u0000 in JSON)";
     if (!isValidUtf8(f.value)) return std::string(f.name) + " is not valid UTF-8";
   }
   if (c.authors.size() > MAX_LIST_ITEMS) return std::string("authors: more than 64 authors");
   for (const std::string& a : c.authors) {
     if (a.size() > MAX_FIELD_BYTES)
       return std::string("authors: an author is larger than 4096 bytes");
+    if (a.find('\0') != std::string::npos)
+      return std::string("authors: an author holds a NUL character (U+0000, \\u0000 in JSON)");
     if (!isValidUtf8(a)) return std::string("authors: an author is not valid UTF-8");
   }
   if (c.tags.size() > MAX_LIST_ITEMS) return std::string("tags: more than 64 tags");
   for (const std::string& t : c.tags) {
+    if (t.find('\0') != std::string::npos)
+      return std::string("tags: a tag holds a NUL character (U+0000, \\u0000 in JSON)");
     if (!isValidUtf8(t)) return std::string("tags: a tag is not valid UTF-8");
     if (t.size() > MAX_TAG_BYTES) return "tags: tag is larger than 128 bytes: " + excerpt(t, 40);
   }
@@ -761,14 +768,96 @@ std::optional<std::string> checkNormalClipping(const Clipping& c) {
   return fieldProblem(c);
 }
 
-std::string formatUtc(std::int64_t unixSeconds) {
+std::optional<std::string> isoUtc(std::int64_t unixSeconds) {
+  // 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z: the years ISO 8601 writes in four digits.
+  constexpr std::int64_t FIRST = -62'167'219'200;
+  constexpr std::int64_t LAST = 253'402'300'799;
+  if (unixSeconds < FIRST || unixSeconds > LAST) return std::nullopt;
   const auto t = static_cast<std::time_t>(unixSeconds);
   std::tm tm{};
-  // A year past what tm holds (signedAt is whatever the signer claimed): say the number.
-  if (gmtime_r(&t, &tm) == nullptr) return "unix time " + std::to_string(unixSeconds);
-  char buffer[32];
-  std::strftime(buffer, sizeof buffer, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buffer;
+  if (gmtime_r(&t, &tm) == nullptr) return std::nullopt;
+  char buffer[80];
+  std::snprintf(buffer, sizeof buffer, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  return std::string(buffer);
+}
+
+std::string formatUtc(std::int64_t unixSeconds) {
+  // A year past 9999 or before 0 (signedAt is whatever the signer claimed): say the number.
+  if (auto iso = isoUtc(unixSeconds)) return *iso;
+  return "unix time " + std::to_string(unixSeconds) + " (outside the calendar years 0-9999)";
+}
+
+namespace {
+
+/// The code point of the well-formed UTF-8 sequence at text[at] and its length; length 0
+/// when the bytes there are not one (the caller escapes that byte alone).
+std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(at);
+  std::size_t length = 0;
+  char32_t cp = 0;
+  if (lead >= 0xC2 && lead <= 0xDF) {
+    length = 2, cp = lead & 0x1F;
+  } else if (lead >= 0xE0 && lead <= 0xEF) {
+    length = 3, cp = lead & 0x0F;
+  } else if (lead >= 0xF0 && lead <= 0xF4) {
+    length = 4, cp = lead & 0x07;
+  } else {
+    return {0, 0};
+  }
+  if (at + length > text.size()) return {0, 0};
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(at + i) & 0xC0) != 0x80) return {0, 0};
+    cp = (cp << 6) | (byte(at + i) & 0x3F);
+  }
+  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
+  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
+  return {cp, length};
+}
+
+/// Code points beyond ASCII that act on a terminal or on the order of the text around them.
+bool actsOnTerminal(char32_t cp) {
+  return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
+         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
+}
+
+}  // namespace
+
+std::string forTerminal(std::string_view text, TerminalLines lines) {
+  static constexpr char HEX[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x80) {
+      const bool kept = lines == TerminalLines::Keep && (c == '\n' || c == '\t');
+      if ((c < 0x20 || c == 0x7F) && !kept) {
+        out += "\\x";
+        out += HEX[c >> 4];
+        out += HEX[c & 0xF];
+      } else {
+        out += static_cast<char>(c);
+      }
+      ++i;
+      continue;
+    }
+    const auto [cp, length] = codePointAt(text, i);
+    if (length == 0) {
+      out += "\\x";
+      out += HEX[c >> 4];
+      out += HEX[c & 0xF];
+      ++i;
+    } else if (actsOnTerminal(cp)) {
+      out += "\\u";
+      for (int shift = 12; shift >= 0; shift -= 4) out += HEX[(cp >> shift) & 0xF];
+      i += length;
+    } else {
+      out.append(text.substr(i, length));
+      i += length;
+    }
+  }
+  return out;
 }
 
 }  // namespace fieldsync::protocol

@@ -46,8 +46,24 @@ std::vector<std::string> searchTerms(std::string_view text);
 /// dates (2013-02-30, month 13) are not dates.
 std::optional<std::string> parseDate(std::string_view text);
 
-/// Unix seconds as an ISO 8601 UTC timestamp: "2013-01-11T00:00:00Z"; years past 9999 have
-/// more digits, and a time too far off for a calendar year is "unix time N".
+/// Where forTerminal keeps line breaks: Join for a field printed on one line (every control
+/// character escaped), Keep for a body printed as lines (newline and tab kept as they are).
+enum class TerminalLines { Join, Keep };
+
+/// Text made safe to show on a terminal or write to a log line, every character that could act on it written as a
+/// visible escape instead: C0 controls as \xNN (\x1b for ESC; newline and tab too unless
+/// Keep), DEL as \x7f, C1 controls (U+0080-U+009F) as \u0085, the bidirectional embeddings,
+/// overrides and isolates (U+202A-U+202E, U+2066-U+2069) as \u202e, the line and paragraph
+/// separators (U+2028, U+2029) as \u2028, and bytes that are not UTF-8 as \xNN. Everything
+/// else, other scripts included, is kept. A backslash stays one backslash: the escapes are
+/// for people to see, not to decode.
+std::string forTerminal(std::string_view text, TerminalLines lines = TerminalLines::Join);
+
+/// Unix seconds as an ISO 8601 UTC timestamp, "2013-01-11T00:00:00Z", for the years 0000 to
+/// 9999; empty outside them (a signer may claim any int64 time).
+std::optional<std::string> isoUtc(std::int64_t unixSeconds);
+/// isoUtc for people: outside the years 0-9999, "unix time N (outside the calendar years
+/// 0-9999)", always with the number.
 std::string formatUtc(std::int64_t unixSeconds);
 
 /// Bounds on a clipping's fields, so one record cannot exhaust a node.

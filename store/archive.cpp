@@ -20,6 +20,7 @@
 #include <utility>
 
 #include "protocol/text.h"
+#include "store/archive_file.h"
 #include "store/files.h"
 #include "store/lmdb.h"
 #include "store/peers_access.h"
@@ -280,6 +281,8 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   namespace fs = std::filesystem;
   std::error_code ec;
   const bool exists = fs::exists(options.dir / "data.mdb", ec);
+  // Read before LMDB maps it: a cut-short file would be SIGBUS at the first page past its end.
+  if (exists) (void)checkDataFile(options.dir);
   if (!exists) {
     if (!options.create || options.readOnly) {
       throw Error("no archive at " + options.dir.string() +
@@ -322,9 +325,19 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   // without MDB_BAD_RSLOT, and a slot is freed when its read ends, not when its thread exits
   // (pool threads of the node would otherwise pin slots). The price: each read takes a slot
   // from the lock table (a short mutex), and at most maxreaders (126) reads are live at once.
-  const unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0u);
+  unsigned flags = MDB_NOTLS | (options.readOnly ? MDB_RDONLY : 0u);
+  if (options.readOnly && exists) {
+    // A reader registers in lock.mdb, which LMDB opens for writing. A home without write
+    // permission (read-only media, another user's copy) still answers: without the lock file,
+    // as nothing can write there through this user either.
+    const auto lock = options.dir / "lock.mdb";
+    const bool lockWritable = ::access(lock.c_str(), W_OK) == 0 ||
+                              (errno == ENOENT && ::access(options.dir.c_str(), W_OK) == 0);
+    if (!lockWritable) flags |= MDB_NOLOCK;
+  }
   lmdb::check(::mdb_env_open(env, options.dir.c_str(), flags, 0600),
               "mdb_env_open(" + options.dir.string() + ")");
+  archive->m_lock = identityOf(options.dir / "lock.mdb");
 
   if (exists && !options.readOnly) {
     MDB_envinfo info{};
@@ -2164,6 +2177,7 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
     }
   }
   std::lock_guard writer(m_gate->writer);
+  checkLock();
   for (;;) {
     MDB_txn* txn = beginTxn(0);
     bool open = true;
@@ -2191,6 +2205,7 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
       // What the commit will add to the file, for a DiskFull message: the commit frees the
       // transaction whether or not it succeeds, so it is measured now.
       const std::uint64_t adds = bytesAdded(pagesBefore, txn);
+      checkLock();  // a lock replaced during the batch: the scope aborts the transaction
       open = false;
       const std::uint64_t scrubThrough = writeTxn.m_pending->scrubThrough;
       const bool removed = writeTxn.m_pending->removed;
@@ -2207,6 +2222,19 @@ void Archive::write(const std::function<void(WriteTxn&)>& batch) {
     }
     remap(true);  // no transaction of ours is live now; double the map and run batch again
   }
+}
+
+void Archive::checkLock() const {
+  if (m_options.readOnly || !m_lock) return;
+  if (!m_lockLost.load()) {
+    if (identityOf(m_options.dir / "lock.mdb") == m_lock) return;
+    m_lockLost = true;
+  }
+  throw Error("the archive's lock file " + (m_options.dir / "lock.mdb").string() +
+              " was deleted or replaced while this process had the archive open: another "
+              "process may now write the archive under another lock, so this one writes no "
+              "more (nothing it acknowledged is lost). Stop every fieldsync process using this "
+              "home (serve, sync, import), then start again");
 }
 
 }  // namespace fieldsync::store

@@ -44,6 +44,7 @@
 // Errors: absence is std::optional; expected refusals are Expected; LMDB and I/O problems
 // throw fieldsync::Error naming the call ("mdb_txn_commit: MDB_MAP_FULL ...").
 
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -57,6 +58,7 @@
 #include "protocol/error.h"
 #include "protocol/object.h"
 #include "protocol/trust.h"
+#include "store/archive_file.h"
 
 typedef struct MDB_env MDB_env;
 typedef struct MDB_txn MDB_txn;
@@ -347,6 +349,12 @@ class Archive {
   void write(const std::function<void(WriteTxn&)>& batch);
 
   const std::filesystem::path& dir() const { return m_options.dir; }
+  /// Throws Error when the lock file (lock.mdb) is not the one this archive opened: deleted
+  /// or replaced meanwhile, so another process may write the archive under another lock.
+  /// Once it has thrown it always throws: this archive writes no more. write() calls it
+  /// before each transaction and before each commit; a long-running process (serve) also
+  /// calls it now and then to stop at once. Does nothing for a read-only archive.
+  void checkLock() const;
   /// The current size of the map in bytes (grows on demand, see Options::initialMapBytes).
   std::size_t mapBytes() const;
 
@@ -404,6 +412,8 @@ class Archive {
   std::unique_ptr<Dbs> m_dbs;
   std::unique_ptr<Gate> m_gate;
   bool m_staleBuffers = false;  // LMDB's page buffers may hold bytes of removed objects
+  std::optional<FileIdentity> m_lock;    // lock.mdb as opened (store/archive_file.h)
+  mutable std::atomic<bool> m_lockLost{false};
   ScrubStats m_scrub;
 };
 

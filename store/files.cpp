@@ -1,6 +1,7 @@
 #include "store/files.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <unistd.h>
 
@@ -71,6 +72,26 @@ void syncFolder(const fs::path& dir) {
   }
 }
 
+/// Refuses (Error) to write at path unless nothing is there or a regular file is: a symbolic
+/// link, a device, a FIFO, a socket or a folder is never followed nor replaced. Checked before
+/// writing and again just before the rename that puts the file in place.
+void checkTarget(const fs::path& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) return;
+    fail("lstat", path, errno);
+  }
+  if (S_ISREG(st.st_mode)) return;
+  const char* what = S_ISLNK(st.st_mode)                         ? "a symbolic link"
+                     : S_ISDIR(st.st_mode)                       ? "a folder"
+                     : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                     : S_ISFIFO(st.st_mode)                      ? "a FIFO (named pipe)"
+                                                                 : "not a regular file";
+  throw Error(path.string() + " is " + what +
+              ": fieldsync writes a file only where nothing is or a regular file is, and "
+              "neither follows nor replaces anything else; give another path");
+}
+
 fs::path temporaryFor(const fs::path& path) {
   return path.parent_path() /
          ("." + path.filename().string() + ".tmp-" + std::to_string(::getpid()));
@@ -111,11 +132,52 @@ std::string formatSize(std::uint64_t bytes) {
   return text;
 }
 
+std::string readFileBounded(const fs::path& path, std::size_t maxBytes, const std::string& what) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  if (fd < 0) throw Error("cannot open " + what + " " + path.string() + ": " + std::strerror(errno));
+  struct Close {
+    int fd;
+    ~Close() { ::close(fd); }
+  } closeFd{fd};
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) fail("fstat", path, errno);
+  if (!S_ISREG(st.st_mode))
+    throw Error(what + " " + path.string() + " is not a regular file (" +
+                (S_ISDIR(st.st_mode)                          ? "a folder"
+                 : S_ISFIFO(st.st_mode)                       ? "a FIFO"
+                 : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
+                                                              : "something else") +
+                "): put the file itself there");
+  auto tooLarge = [&] {
+    return Error(what + " " + path.string() + " is larger than " + formatSize(maxBytes) +
+                 ": it is not what it should be");
+  };
+  if (static_cast<std::uint64_t>(st.st_size) > maxBytes) throw tooLarge();
+  std::string text;
+  char buffer[1 << 14];
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer, sizeof buffer);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("read", path, errno);
+    if (n == 0) break;
+    text.append(buffer, static_cast<std::size_t>(n));
+    if (text.size() > maxBytes) throw tooLarge();
+  }
+  return text;
+}
+
 void writeFileDurably(const fs::path& path, std::string_view text, unsigned mode, bool exclusive) {
   std::error_code ec;
   if (exclusive && fs::exists(path, ec)) fail("create", path, EEXIST);
+  checkTarget(path);
   const fs::path temporary = temporaryFor(path);
   writeSynced(temporary, text, mode);
+  try {
+    checkTarget(path);
+  } catch (...) {
+    ::unlink(temporary.c_str());
+    throw;
+  }
   // link() fails when path exists, which makes exclusive creation atomic; rename() replaces.
   const int rc = exclusive ? ::link(temporary.c_str(), path.c_str())
                            : ::rename(temporary.c_str(), path.c_str());
@@ -132,10 +194,12 @@ void writeFilesDurably(const fs::path& dir,
   try {
     for (const auto& [name, content] : files) {
       const fs::path final = dir / name;
+      checkTarget(final);
       const fs::path temporary = temporaryFor(final);
       writeSynced(temporary, content, mode);
       written.emplace_back(temporary, final);
     }
+    for (const auto& [temporary, final] : written) checkTarget(final);
     for (const auto& [temporary, final] : written) fs::rename(temporary, final);
   } catch (...) {
     std::error_code ignored;
@@ -147,6 +211,7 @@ void writeFilesDurably(const fs::path& dir,
 
 DurableFile::DurableFile(fs::path path, unsigned mode)
     : m_path(std::move(path)), m_temporary(temporaryFor(m_path)) {
+  checkTarget(m_path);
   m_fd = ::open(m_temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
                 static_cast<mode_t>(mode));
   if (m_fd < 0) fail("open", m_temporary, errno);
@@ -174,6 +239,12 @@ void DurableFile::commit() {
     const int err = errno;
     ::unlink(m_temporary.c_str());
     fail("close", m_path, err, m_size);
+  }
+  try {
+    checkTarget(m_path);
+  } catch (...) {
+    ::unlink(m_temporary.c_str());
+    throw;
   }
   if (::rename(m_temporary.c_str(), m_path.c_str()) != 0) {
     const int err = errno;

@@ -3,7 +3,9 @@
 // the key file, release exports. A temporary file beside the target, fsync, rename, fsync
 // of the folder. Errors: fieldsync::Error naming the call and the path; a full disk (ENOSPC,
 // EDQUOT) is DiskFull, naming the folder, the free space and what the write needed. On any
-// failure no temporary file is left behind and the target is untouched.
+// failure no temporary file is left behind and the target is untouched. A file is written only
+// where nothing is or a regular file is: a symbolic link, device, FIFO, socket or folder at
+// the path is refused (Error naming what is there), never followed nor replaced.
 
 #include <cstdint>
 #include <filesystem>
@@ -45,6 +47,14 @@ std::optional<std::uint64_t> freeBytesAt(const std::filesystem::path& path);
 
 /// "512 B", "1.5 KiB", "64.0 MiB": sizes for people, in binary units.
 std::string formatSize(std::uint64_t bytes);
+
+/// Reads the whole of the regular file at path, of at most maxBytes; `what` names it in errors
+/// ("the key file"). Refuses (Error naming the path and what is there) anything else: a FIFO
+/// or a device (opened non-blocking and checked before any read, so neither can hang nor
+/// feed it without end), a folder, a file over maxBytes (checked before reading, and again
+/// while reading should it grow).
+std::string readFileBounded(const std::filesystem::path& path, std::size_t maxBytes,
+                            const std::string& what);
 
 /// Writes text to path with the given permission bits. With exclusive, refuses (Error) when
 /// path already exists; otherwise replaces it.

@@ -69,7 +69,12 @@ TEST(Logger, ControlCharactersCannotForgeLines) {
   // A peer's error text reaches the log: it must not start a line of its own.
   EXPECT_EQ(
       formatLogLine(LogLevel::Warn, "bad\n<3>forged\r\x1b[2J", LogFormat::Journal, fixedTime()),
-      "<4>bad <3>forged  [2J\n");
+      "<4>bad\\x0a<3>forged\\x0d\\x1b[2J\n");
+  // Nor act on the terminal showing the log: C1 controls, bidi overrides, bytes not UTF-8
+  // are written as visible escapes, as every command prints a peer's text (forTerminal).
+  EXPECT_EQ(formatLogLine(LogLevel::Warn, "a\xc2\x9b" "2Jb\xe2\x80\xae" "c\x9b", LogFormat::Journal,
+                          fixedTime()),
+            "<4>a\\u009b2Jb\\u202ec\\x9b\n");
 }
 
 TEST(Logger, LinesFromManyThreadsNeverInterleave) {

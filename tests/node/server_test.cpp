@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <filesystem>
+#include <future>
 #include <mutex>
 #include <set>
 #include <thread>
@@ -558,6 +560,77 @@ TEST_F(HostileTest, AFloodingPeerIsRefusedCutOffAndTheGoodPeerIsServedMeanwhile)
   expectHostileRefusedAtTheHandshake();
   // The good peer is untouched by the other's penalty.
   EXPECT_FALSE(stored("good")->state.refusedAt(unixNow()));
+}
+
+// Issue 18.5: lock.mdb deleted under a running server, and a new one made by another opener (as
+// a second command would): the server notices within its re-read of the peer list, stops
+// writing and says why; everything it acknowledged is in the archive as the new opener sees it.
+TEST_F(ServerTest, AServerWhoseLockFileIsReplacedStopsAndLosesNothingItAcknowledged) {
+  ServerOptions options;
+  options.listen = "tcp://127.0.0.1:*";
+  options.transport = testLimits();
+  options.peerListRefresh = 100ms;
+  Server server(*m_server.archive, m_serverKey, options, m_log.callback());
+  m_endpoint = server.endpoint();
+  auto running = std::async(std::launch::async, [&] {
+    try {
+      server.run();
+      return std::string("run() returned without an error");
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+  });
+  expectServesAGoodClient();
+  std::filesystem::remove(m_server.options.dir / "lock.mdb");
+  auto other = store::Archive::open({.dir = m_server.options.dir});
+  const bool stopped = running.wait_for(20s) == std::future_status::ready;
+  if (!stopped) server.stop();
+  const std::string why = running.get();
+  ASSERT_TRUE(stopped) << m_log.all();
+  EXPECT_NE(why.find("lock.mdb was deleted or replaced"), std::string::npos) << why;
+  EXPECT_EQ(idsOf(*other), idsOf(*m_good.archive));
+}
+
+// Issue 18.1: a listed peer sends Hello, then round-1 frames of 65,536 fingerprint ranges each
+// (every one over a span the server holds nothing in, so each asks for an answer) that never
+// say `last`. The reply the server builds grows with the round: past the fixed bound of a
+// round it is refused like any other violation (stored, cut off), not served until it runs
+// out of memory.
+TEST_F(HostileTest, RoundOneFramesThatNeverEndAreRefusedAtTheRoundBound) {
+  startPenalizing();
+  auto socket = hostileSocket();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  sendRaw(socket, sync::encode(hello));
+  constexpr std::int64_t FROM = 2'000'000'000;  // after every clipping the server holds
+  constexpr std::int64_t RANGES = 65536;
+  std::size_t sent = 0;
+  for (std::int64_t f = 0; f < 3; ++f) {  // 196,608 ranges: past the bound within the third
+    protocol::Frame frame{protocol::Bound{protocol::SyncKey{FROM + f * RANGES, {}}, false}, {}};
+    for (std::int64_t r = 1; r <= RANGES; ++r) {
+      protocol::RangeEntry entry;
+      entry.upper = protocol::Bound{protocol::SyncKey{FROM + f * RANGES + r, {}}, false};
+      entry.mode = protocol::RangeMode::Fingerprint;
+      entry.fingerprint.fill(0x42);
+      frame.ranges.push_back(entry);
+    }
+    if (!socket.send(zmq::buffer(sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(frame)})),
+                     zmq::send_flags::none))
+      break;
+    ++sent;
+  }
+  EXPECT_EQ(sent, 3u);
+  const auto got = answers(socket);
+  ASSERT_FALSE(got.empty()) << m_log.all();
+  const auto* failure = std::get_if<sync::Failure>(&got.back());
+  ASSERT_NE(failure, nullptr) << sync::messageName(got.back());
+  EXPECT_NE(failure->reason.find("holds more than 131072 ranges"), std::string::npos)
+      << failure->reason;
+  ASSERT_TRUE(waitRefused("hostile")) << m_log.all();
+  EXPECT_NE(stored("hostile")->state.refusedReason.find("holds more than"), std::string::npos)
+      << stored("hostile")->state.refusedReason;
+  expectServesAGoodClient();
+  expectHostileRefusedAtTheHandshake();
 }
 
 // Scenario b: hundreds of TCP connections that never finish the handshake (silent, or a part

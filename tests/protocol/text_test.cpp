@@ -444,9 +444,18 @@ TEST(FormatUtc, PrintsAnyTimeASignerMayClaim) {
   EXPECT_EQ(formatUtc(1357862400), "2013-01-11T00:00:00Z");
   EXPECT_EQ(formatUtc(0), "1970-01-01T00:00:00Z");
   EXPECT_EQ(formatUtc(-1), "1969-12-31T23:59:59Z");
-  EXPECT_EQ(formatUtc(253402300800), "10000-01-01T00:00:00Z");
-  EXPECT_EQ(formatUtc(INT64_MAX), "unix time 9223372036854775807");
-  EXPECT_EQ(formatUtc(INT64_MIN), "unix time -9223372036854775808");
+  EXPECT_EQ(formatUtc(253402300799), "9999-12-31T23:59:59Z");
+  EXPECT_EQ(formatUtc(-62167219200), "0000-01-01T00:00:00Z");
+  // Outside the four-digit years: the number, never a non-ISO date (issue 18.7).
+  EXPECT_EQ(formatUtc(253402300800),
+            "unix time 253402300800 (outside the calendar years 0-9999)");
+  EXPECT_EQ(formatUtc(INT64_MAX),
+            "unix time 9223372036854775807 (outside the calendar years 0-9999)");
+  EXPECT_EQ(formatUtc(INT64_MIN),
+            "unix time -9223372036854775808 (outside the calendar years 0-9999)");
+  EXPECT_FALSE(isoUtc(INT64_MIN));
+  EXPECT_FALSE(isoUtc(-62167219201));
+  EXPECT_EQ(isoUtc(0), "1970-01-01T00:00:00Z");
 }
 
 }  // namespace

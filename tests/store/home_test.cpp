@@ -1,6 +1,9 @@
 #include "store/home.h"
 
 #include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -69,13 +72,38 @@ TEST_F(HomeTest, SealedKeyOpensOnlyWithThePassphrase) {
 }
 
 TEST_F(HomeTest, FailedInitLeavesNothingBehind) {
-  fs::create_directories(m_dir);
-  // A folder where the key file's temporary file must go (store/files.cpp names it
-  // ".<name>.tmp-<pid>") makes writing the key fail after the archive was created.
-  fs::create_directories(m_dir / (".node.key.tmp-" + std::to_string(::getpid())));
+  // A map size that is not a size makes opening the new archive fail, midway through init.
+  ::setenv("FIELDSYNC_MAP_INITIAL", "lots", 1);
   EXPECT_THROW(Home::init(m_dir, cheap()), Error);
+  ::unsetenv("FIELDSYNC_MAP_INITIAL");
   EXPECT_FALSE(Home::exists(m_dir));
-  EXPECT_FALSE(fs::exists(Home::archiveDir(m_dir)));
+  EXPECT_FALSE(fs::exists(m_dir));
+  for (const auto& entry : fs::directory_iterator(m_dir.parent_path()))
+    EXPECT_NE(entry.path().filename().string().rfind("." + m_dir.filename().string() + ".init-", 0),
+              0u)
+        << entry.path();
+}
+
+// Into a folder that holds other files (a config file, say), init moves the archive and then
+// the key file in, and leaves the other files as they were.
+TEST_F(HomeTest, InitIntoAFolderWithOtherFilesKeepsThem) {
+  fs::create_directories(m_dir);
+  std::ofstream(m_dir / "notes.txt") << "mine";
+  Home::init(m_dir, cheap());
+  EXPECT_TRUE(Home::open(m_dir)->loadSecretKey(std::nullopt).ok());
+  EXPECT_TRUE(fs::exists(m_dir / "notes.txt"));
+  EXPECT_FALSE(Home::partial(m_dir));
+}
+
+// A key file of another node is named as such (issue 18.7), not "damaged".
+TEST_F(HomeTest, AnotherNodesKeyFileIsOtherNodeNotMalformed) {
+  Home::init(m_dir, cheap());
+  const fs::path other = m_dir.parent_path() / "other-node";
+  Home::init(other, cheap());
+  fs::copy_file(Home::keyFile(other), Home::keyFile(m_dir), fs::copy_options::overwrite_existing);
+  EXPECT_EQ(Home::open(m_dir)->loadSecretKey(std::nullopt).error(),
+            protocol::KeyFileProblem::OtherNode);
+  fs::remove_all(other);
 }
 
 }  // namespace
