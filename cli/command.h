@@ -91,5 +91,6 @@ void addStatus(CLI::App& app, Invocation& invocation);
 void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
 void addConfig(CLI::App& app, Invocation& invocation);
 void addRetract(CLI::App& app, Invocation& invocation);
+void addAnnotate(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli
