@@ -49,9 +49,9 @@ class Annotate : public NodesTest {
 TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedClipping) {
   ASSERT_FALSE(m_maliTags.empty());
   const std::string removed = m_maliTags.front();
-  auto done = run(m_hq, {"annotate", m_mali.substr(0, 12), "--title", "Mali: thousands flee",
-                         "--tag", "Topic:Displacement", "--untag", removed, "--reason",
-                         "the digest's heading was cut"});
+  auto done = run(
+      m_hq, {"annotate", m_mali.substr(0, 12), "--title", "Mali: thousands flee", "--tag",
+             "Topic:Displacement", "--untag", removed, "--reason", "the digest's heading was cut"});
   ASSERT_EQ(done.status, 0) << done.err;
   EXPECT_NE(done.out.find("Signed annotation"), std::string::npos) << done.out;
 
@@ -94,9 +94,9 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
 
 TEST_F(Annotate, AStickCarriesCorrectionsToAnOfficeThatTrustsTheHubAndOneArticleListsOnce) {
   ASSERT_EQ(run(m_hq, {"annotate", m_mali, "--title", "Mali: thousands flee"}).status, 0);
-  ASSERT_EQ(run(m_hq, {"annotate", m_other, "--duplicate-of", m_mali, "--reason", "same story"})
-                .status,
-            0);
+  ASSERT_EQ(
+      run(m_hq, {"annotate", m_other, "--duplicate-of", m_mali, "--reason", "same story"}).status,
+      0);
   EXPECT_EQ(runJson(m_hq, {"list", "--json"})["count"], 11);
   EXPECT_NE(run(m_hq, {"show", m_mali}).out.find("duplicate " + m_other + " is listed under it"),
             std::string::npos);

@@ -294,7 +294,8 @@ std::function<void(schema::Payload::Builder)> annotation(AnnotationSpec s) {
 
 std::vector<std::string> numberedTags(std::size_t n) {
   std::vector<std::string> tags;
-  for (std::size_t i = 0; i < n; ++i) tags.push_back("t" + std::string(3 - std::to_string(i).size(), '0') + std::to_string(i));
+  for (std::size_t i = 0; i < n; ++i)
+    tags.push_back("t" + std::string(3 - std::to_string(i).size(), '0') + std::to_string(i));
   return tags;
 }
 
@@ -586,16 +587,20 @@ std::vector<Probe> probes() {
 
       // Annotations
       {"annotation: a new title", annotation({}), OK},
-      {"annotation: tags alone", annotation({.title = std::nullopt, .addTags = {"region:mali"}}), OK},
+      {"annotation: tags alone", annotation({.title = std::nullopt, .addTags = {"region:mali"}}),
+       OK},
       {"annotation: a duplicate mark alone",
        annotation({.title = std::nullopt, .duplicateOf = Bytes(32, 0x22)}), OK},
       {"annotation: everything",
-       annotation({.addTags = {"a", "b"}, .removeTags = {"c"}, .duplicateOf = Bytes(32, 0x22),
+       annotation({.addTags = {"a", "b"},
+                   .removeTags = {"c"},
+                   .duplicateOf = Bytes(32, 0x22),
                    .reason = "first sentence was the title"}),
        OK},
       {"annotation: clipping required", annotation({.clipping = std::nullopt}), INVALID},
       {"annotation: clipping 31 bytes", annotation({.clipping = Bytes(31, 0x11)}), INVALID},
-      {"annotation: changes nothing", annotation({.title = std::nullopt, .reason = "why"}), INVALID},
+      {"annotation: changes nothing", annotation({.title = std::nullopt, .reason = "why"}),
+       INVALID},
       {"annotation: title 1024", annotation({.title = std::string(1024, 't')}), OK},
       {"annotation: title 1025", annotation({.title = std::string(1025, 't')}), INVALID},
       {"annotation: title untrimmed", annotation({.title = " A title"}), INVALID},

@@ -124,8 +124,9 @@ TEST_F(Annotations, TrustArrivingLaterMakesAWaitingAnnotationTakeEffect) {
 
 TEST_F(Annotations, ARevokedSignerCannotCorrectEvenItsOwnClippings) {
   auto c = clipping(m_office, "Gao road reopens");
-  store({c, testing::signBody(m_coordinator, protocol::Revocation{m_office.publicKey(), T0 + 50, "stolen"},
-                              T0 + 60),
+  store({c,
+         testing::signBody(m_coordinator,
+                           protocol::Revocation{m_office.publicKey(), T0 + 50, "stolen"}, T0 + 60),
          note(m_office, c.id(), retitle("Gao road closed forever"))});
   EXPECT_EQ(view(c.id()).clipping.title, "Gao road reopens");
 }
