@@ -21,7 +21,8 @@ struct AnnotateOptions {
 
 int runAnnotate(const Global& global, const AnnotateOptions& o) {
   if (o.title.empty() && o.tags.empty() && o.untags.empty() && o.duplicateOf.empty())
-    throw UsageError("say what to correct: --title TEXT, --tag TAG, --untag TAG or --duplicate-of ID");
+    throw UsageError(
+        "say what to correct: --title TEXT, --tag TAG, --untag TAG or --duplicate-of ID");
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
   store::AnnotateRequest request;
@@ -61,7 +62,8 @@ int runAnnotate(const Global& global, const AnnotateOptions& o) {
 void addAnnotate(CLI::App& app, Invocation& invocation) {
   auto o = std::make_shared<AnnotateOptions>();
   auto* cmd = app.add_subcommand(
-      "annotate", "Correct a clipping's title or tags, or mark it a duplicate, keeping its signature");
+      "annotate",
+      "Correct a clipping's title or tags, or mark it a duplicate, keeping its signature");
   cmd->add_option("id", o->id, "Clipping id or a unique prefix of at least 8 hex digits")
       ->required();
   cmd->add_option("--title", o->title, "The title it should have");

@@ -75,8 +75,9 @@ void printFolded(std::ostream& out, const store::ListedClipping& listed) {
   if (!listed.alsoSignedBy.empty()) {
     std::string names;
     for (const auto& other : listed.alsoSignedBy)
-      names += (names.empty() ? "" : ", ") +
-               (other.name.empty() ? "key " + shortHex(other.signer.hex()) : forTerminal(other.name));
+      names +=
+          (names.empty() ? "" : ", ") +
+          (other.name.empty() ? "key " + shortHex(other.signer.hex()) : forTerminal(other.name));
     printListNote(out, "also signed by " + names);
   }
   if (!listed.duplicates.empty()) {

@@ -50,8 +50,7 @@ int runShow(const Global& global, const std::string& text, bool json, bool origi
     // Every other signer of its content, and the clippings marked duplicates of it.
     for (const auto& [signer, copy] : txn.sameContent(view->content))
       if (copy != id)
-        others.push_back(
-            {copy, signer, graph.evaluate(signer, protocol::Role::Field, now()).name});
+        others.push_back({copy, signer, graph.evaluate(signer, protocol::Role::Field, now()).name});
     duplicates = folder.duplicatesOf(id);
   }
   protocol::DecodedObject shown = object.value();
@@ -63,10 +62,11 @@ int runShow(const Global& global, const std::string& text, bool json, bool origi
       j.update(correctionsJson(*view));
       j["alsoSignedBy"] = nlohmann::json::array();
       for (const auto& other : others)
-        j["alsoSignedBy"].push_back({{"id", other.id.hex()},
-                                     {"signer", other.signer.hex()},
-                                     {"signerName", other.name.empty() ? nlohmann::json(nullptr)
-                                                                       : nlohmann::json(other.name)}});
+        j["alsoSignedBy"].push_back(
+            {{"id", other.id.hex()},
+             {"signer", other.signer.hex()},
+             {"signerName",
+              other.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(other.name)}});
     }
     if (view) {
       j["duplicates"] = nlohmann::json::array();

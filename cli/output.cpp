@@ -631,18 +631,19 @@ std::string because(const store::Correction& c) {
 }
 
 nlohmann::json correctionJson(const store::Correction& c, bool effect) {
-  return {{"annotation", c.annotation.hex()},
-          {"clipping", c.clipping.hex()},
-          {"signer", c.signer.hex()},
-          {"signerName", c.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.signerName)},
-          {"signedAt", isoTime(c.signedAt)},
-          {"reason", c.reason},
-          {"title", c.body.title.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.body.title)},
-          {"addTags", c.body.addTags},
-          {"removeTags", c.body.removeTags},
-          {"duplicateOf",
-           c.body.duplicateOf ? nlohmann::json(c.body.duplicateOf->hex()) : nlohmann::json()},
-          {"effect", effect}};
+  return {
+      {"annotation", c.annotation.hex()},
+      {"clipping", c.clipping.hex()},
+      {"signer", c.signer.hex()},
+      {"signerName", c.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.signerName)},
+      {"signedAt", isoTime(c.signedAt)},
+      {"reason", c.reason},
+      {"title", c.body.title.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.body.title)},
+      {"addTags", c.body.addTags},
+      {"removeTags", c.body.removeTags},
+      {"duplicateOf",
+       c.body.duplicateOf ? nlohmann::json(c.body.duplicateOf->hex()) : nlohmann::json()},
+      {"effect", effect}};
 }
 
 }  // namespace
@@ -650,12 +651,13 @@ nlohmann::json correctionJson(const store::Correction& c, bool effect) {
 std::vector<std::string> describeCorrections(const store::CorrectedClipping& view) {
   std::vector<std::string> lines;
   if (view.retitled)
-    lines.push_back("retitled by " + byWhom(*view.retitled) + " (was: " +
-                    forTerminal(view.object.payload.clipping()->title) + ")" +
+    lines.push_back("retitled by " + byWhom(*view.retitled) +
+                    " (was: " + forTerminal(view.object.payload.clipping()->title) + ")" +
                     because(*view.retitled));
   for (const auto& change : view.tagChanges)
-    lines.push_back("tag " + forTerminal(change.tag) + (change.added ? " added by " : " removed by ") +
-                    byWhom(change.by) + because(change.by));
+    lines.push_back("tag " + forTerminal(change.tag) +
+                    (change.added ? " added by " : " removed by ") + byWhom(change.by) +
+                    because(change.by));
   if (view.duplicate)
     lines.push_back("duplicate of " + view.duplicate->body.duplicateOf->hex() + ", marked by " +
                     byWhom(*view.duplicate) + because(*view.duplicate));
@@ -669,8 +671,8 @@ std::vector<std::string> describeCorrections(const store::CorrectedClipping& vie
 nlohmann::json correctionsJson(const store::CorrectedClipping& view) {
   const auto& signedClipping = *view.object.payload.clipping();
   nlohmann::json j{{"original", {{"title", signedClipping.title}, {"tags", signedClipping.tags}}},
-                   {"duplicateOf",
-                    view.duplicateOf() ? nlohmann::json(view.duplicateOf()->hex()) : nlohmann::json()}};
+                   {"duplicateOf", view.duplicateOf() ? nlohmann::json(view.duplicateOf()->hex())
+                                                      : nlohmann::json()}};
   std::vector<std::pair<std::int64_t, nlohmann::json>> all;
   std::set<protocol::ObjectId> seen;
   auto add = [&](const store::Correction& c, bool effect) {
@@ -696,10 +698,10 @@ nlohmann::json listedJson(const store::ListedClipping& listed) {
   j["trust"] = store::trustName(listed.trust);
   j["alsoSignedBy"] = nlohmann::json::array();
   for (const auto& other : listed.alsoSignedBy)
-    j["alsoSignedBy"].push_back(
-        {{"id", other.id.hex()},
-         {"signer", other.signer.hex()},
-         {"signerName", other.name.empty() ? nlohmann::json(nullptr) : nlohmann::json(other.name)}});
+    j["alsoSignedBy"].push_back({{"id", other.id.hex()},
+                                 {"signer", other.signer.hex()},
+                                 {"signerName", other.name.empty() ? nlohmann::json(nullptr)
+                                                                   : nlohmann::json(other.name)}});
   j["duplicates"] = nlohmann::json::array();
   for (const auto& id : listed.duplicates) j["duplicates"].push_back(id.hex());
   return j;

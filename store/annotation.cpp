@@ -164,8 +164,8 @@ ObjectId Folder::representative(const protocol::DecodedObject& clipping,
   for (const auto& [signer, id] : members) {
     auto object = id == clipping.id ? std::optional(clipping) : loadClipping(m_txn, id);
     if (!object) continue;
-    candidates.push_back({m_judge.judge(*object) != ClippingTrust::Trusted,
-                          object->payload.signedAt, id, signer});
+    candidates.push_back(
+        {m_judge.judge(*object) != ClippingTrust::Trusted, object->payload.signedAt, id, signer});
   }
   if (candidates.empty()) return clipping.id;
   std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {

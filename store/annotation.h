@@ -62,13 +62,13 @@ struct TagChange {
 
 /// A clipping as this node reads it.
 struct CorrectedClipping {
-  protocol::DecodedObject object;  // as signed
-  protocol::Clipping clipping;     // its title and tags corrected; the rest as signed
-  ContentHash content;             // protocol::contentHash of the signed clipping
-  std::optional<Correction> retitled;          // whose title stands, when not the signed one
-  std::vector<TagChange> tagChanges;           // oldest first
-  std::optional<Correction> duplicate;         // the latest mark "duplicate of ...", if any
-  std::vector<Correction> withoutEffect;       // held, naming it, but changing nothing here
+  protocol::DecodedObject object;         // as signed
+  protocol::Clipping clipping;            // its title and tags corrected; the rest as signed
+  ContentHash content;                    // protocol::contentHash of the signed clipping
+  std::optional<Correction> retitled;     // whose title stands, when not the signed one
+  std::vector<TagChange> tagChanges;      // oldest first
+  std::optional<Correction> duplicate;    // the latest mark "duplicate of ...", if any
+  std::vector<Correction> withoutEffect;  // held, naming it, but changing nothing here
   bool corrected() const { return retitled || !tagChanges.empty() || duplicate; }
   std::optional<ObjectId> duplicateOf() const {
     return duplicate ? duplicate->body.duplicateOf : std::nullopt;

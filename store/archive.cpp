@@ -57,9 +57,9 @@ enum Db : std::size_t {
   BY_TARGET
 };
 constexpr std::array<const char*, 18> DB_NAMES = {
-    "objects",   "by_time",   "by_published", "by_tag",     "by_signer",  "by_content",
-    "by_seq",    "terms_recent", "terms",     "meta",       "by_kind",    "by_release",
-    "by_member", "keys",      "peers",        "sync_index", "retracted",  "by_target"};
+    "objects",   "by_time",      "by_published", "by_tag",     "by_signer", "by_content",
+    "by_seq",    "terms_recent", "terms",        "meta",       "by_kind",   "by_release",
+    "by_member", "keys",         "peers",        "sync_index", "retracted", "by_target"};
 // by_target values: what the annotation in the key does to the clipping in the key.
 constexpr std::uint8_t TARGET_CORRECTS = 't', TARGET_ORIGINAL = 'd';
 
