@@ -125,10 +125,9 @@ TEST_F(Annotate, AStickCarriesCorrectionsToAnOfficeThatTrustsTheHubAndOneArticle
   EXPECT_NE(refused.err.find("would change nothing on this node"), std::string::npos)
       << refused.err;
   // Goma may correct its own copy of the article, which corrects the article.
-  std::string gomaCopy;
-  for (const auto& o : runJson(goma, {"list", "--original", "--json"})["objects"])
-    if (o["kind"] == "clipping" && o["signer"] == goma.key && o["title"] == m_maliTitle)
-      gomaCopy = o["id"];
+  const auto also = object(list, m_mali)["alsoSignedBy"];
+  ASSERT_EQ(also.size(), 1u) << list;
+  const std::string gomaCopy = also[0]["id"];
   ASSERT_FALSE(gomaCopy.empty());
   ASSERT_EQ(run(goma, {"annotate", gomaCopy, "--tag", "region:sahel"}).status, 0);
   EXPECT_EQ(runJson(goma, {"list", "--tag", "region:sahel", "--json"})["count"], 1);
