@@ -181,6 +181,7 @@ int runExport(const Global& global, const ExportOptions& o) {
                        {"keyCerts", s.keyCerts},
                        {"revocations", s.revocations},
                        {"retractions", s.retractions},
+                       {"annotations", s.annotations},
                        {"bytes", out.size()}};
     doc["heldIds"] = s.heldIds ? nlohmann::json(*s.heldIds) : nlohmann::json(nullptr);
     if (peer && peer->state.inStepAt != 0) doc["afterSeq"] = peer->state.inStepSeq;
@@ -198,6 +199,7 @@ int runExport(const Global& global, const ExportOptions& o) {
               << plural(s.keyCerts, "key certificate") << ", "
               << plural(s.revocations, "revocation");
     if (s.retractions) std::cout << ", " << plural(s.retractions, "retraction");
+    if (s.annotations) std::cout << ", " << plural(s.annotations, "annotation");
     std::cout << "), " << out.size() << " bytes\n";
     if (s.heldIds)
       std::cout << "it says what this node holds: " << plural(*s.heldIds, "object")

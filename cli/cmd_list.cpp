@@ -1,9 +1,12 @@
 // fieldsync list and fieldsync search: clippings newest first, as lines or JSON, each with
 // its verdict (store/verdict.h): a mark before the line, a "trust" field in JSON; --trusted
 // keeps only the trusted ones. Objects signed more than a day ahead of this computer's clock
-// come last, marked future-dated (docs/decisions/0005-future-dated-objects.md).
-#include <charconv>
+// come last, marked future-dated (docs/decisions/0005-future-dated-objects.md). Clippings read
+// corrected by the annotations in effect here, one line per article (store/annotation.h: the
+// same content signed by several offices, duplicates under their original); --original lists
+// them as signed, one line per object.
 #include <algorithm>
+#include <charconv>
 #include <iostream>
 #include <map>
 #include <sstream>
@@ -13,6 +16,7 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "protocol/text.h"
+#include "store/annotation.h"
 #include "store/provenance.h"
 #include "store/sync_index.h"
 #include "store/verdict.h"
@@ -62,7 +66,78 @@ struct Printing {
   std::size_t limit = SIZE_MAX;
   bool trustedOnly = false;  // --trusted: only those whose verdict is trusted
   bool json = false;
+  bool original = false;           // --original: as signed, no folding
+  std::optional<std::string> tag;  // list --tag, on the corrected tags (not with original)
 };
+
+/// "also signed by Goma office, key 81aa0c3d12ab" and "duplicates: 7a3c01d2e4f5, ..." under
+/// a list line.
+void printFolded(std::ostream& out, const store::ListedClipping& listed) {
+  if (!listed.alsoSignedBy.empty()) {
+    std::string names;
+    for (const auto& other : listed.alsoSignedBy)
+      names +=
+          (names.empty() ? "" : ", ") +
+          (other.name.empty() ? "key " + shortHex(other.signer.hex()) : forTerminal(other.name));
+    printListNote(out, "also signed by " + names);
+  }
+  if (!listed.duplicates.empty()) {
+    std::string ids;
+    for (const auto& id : listed.duplicates) ids += (ids.empty() ? "" : ", ") + shortHex(id.hex());
+    printListNote(out, "duplicates: " + ids);
+  }
+}
+
+/// Prints a line (and the notes of what is folded under it), with the future-dated tail.
+void printLine(std::ostream& out, const protocol::DecodedObject& object,
+               store::ClippingTrust trust,
+               const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
+               const store::ListedClipping* listed) {
+  const auto signedAt = future.find(object.id);
+  std::ostringstream line;
+  printListLine(line, object, trust);
+  std::string text = line.str();
+  if (signedAt != future.end()) {
+    if (!text.empty() && text.back() == '\n') text.pop_back();
+    text += "  future-dated (signed " + isoTime(signedAt->second) + ", " +
+            std::to_string(daysAhead(signedAt->second, clock)) + " days ahead)\n";
+  }
+  out << text;
+  if (listed) printFolded(out, *listed);
+}
+
+/// The corrected, folded listing (store::Folder) of the ids, in their order.
+void printFolded(std::ostream& out, const store::ReadTxn& txn, const std::vector<protocol::ObjectId>& ids,
+                 const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
+                 const Printing& p) {
+  const auto graph = store::loadTrust(txn);
+  store::Folder folder(txn, graph);
+  auto list = nlohmann::json::array();
+  std::size_t printed = 0;
+  for (const auto& id : ids) {
+    if (printed == p.limit) break;
+    auto listed = folder.next(id);
+    if (!listed) continue;
+    if (p.trustedOnly && listed->trust != store::ClippingTrust::Trusted) continue;
+    const auto& tags = listed->view.clipping.tags;
+    if (p.tag && !std::binary_search(tags.begin(), tags.end(), *p.tag)) continue;
+    ++printed;
+    const auto signedAt = future.find(listed->view.object.id);
+    if (p.json) {
+      auto j = listedJson(*listed);
+      if (signedAt != future.end()) {
+        j["futureDated"] = true;
+        j["daysAhead"] = daysAhead(signedAt->second, clock);
+      }
+      list.push_back(std::move(j));
+      continue;
+    }
+    protocol::DecodedObject shown = listed->view.object;
+    shown.payload.body = listed->view.clipping;
+    printLine(out, shown, listed->trust, future, clock, &*listed);
+  }
+  if (p.json) out << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
+}
 
 /// Prints the objects with these ids, in this order, at most p.limit of them: one line each
 /// behind its trust mark, or one JSON document with "trust" in each object. Future-dated ones
@@ -73,6 +148,11 @@ void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectI
                   const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
                   const Printing& p) {
   std::ostringstream out;
+  if (!p.original) {
+    printFolded(out, txn, ids, future, clock, p);
+    std::cout << out.str();
+    return;
+  }
   const auto graph = store::loadTrust(txn);
   store::Judge judge(graph);
   auto list = nlohmann::json::array();
@@ -97,15 +177,8 @@ void printObjects(const store::ReadTxn& txn, const std::vector<protocol::ObjectI
         j["daysAhead"] = daysAhead(signedAt->second, clock);
       }
       list.push_back(std::move(j));
-    } else if (signedAt == future.end()) {
-      printListLine(out, object.value(), trust);
     } else {
-      std::ostringstream line;
-      printListLine(line, object.value(), trust);
-      std::string text = line.str();
-      if (!text.empty() && text.back() == '\n') text.pop_back();
-      out << text << "  future-dated (signed " << isoTime(signedAt->second) << ", "
-                << daysAhead(signedAt->second, clock) << " days ahead)\n";
+      printLine(out, object.value(), trust, future, clock, nullptr);
     }
   }
   if (p.json) out << nlohmann::json{{"count", list.size()}, {"objects", list}} << '\n';
@@ -122,10 +195,11 @@ std::size_t parseLimit(const std::string& text) {
   return value;
 }
 
-/// The ids to walk and how many to ask the store for: with --trusted the store cannot know
-/// which ones will be left out, so all of them, cut while printing.
+/// The ids to walk and how many to ask the store for: with --trusted, or folded (duplicates
+/// and other offices' copies are left out), the store cannot know which ones will be left
+/// out, so all of them, cut while printing.
 std::size_t storeLimit(const Printing& p, std::size_t future) {
-  return p.trustedOnly ? SIZE_MAX : widened(p.limit, future);
+  return p.trustedOnly || !p.original ? SIZE_MAX : widened(p.limit, future);
 }
 
 struct ListOptions {
@@ -133,6 +207,7 @@ struct ListOptions {
   std::string limit;  // parseLimit
   bool trusted = false;
   bool json = false;
+  bool original = false;
 };
 
 struct SearchOptions {
@@ -140,6 +215,7 @@ struct SearchOptions {
   std::string limit;  // parseLimit
   bool trusted = false;
   bool json = false;
+  bool original = false;
 };
 
 }  // namespace
@@ -153,6 +229,8 @@ void addList(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--limit", o->limit, "At most this many (0: none; default: all)");
   cmd->add_flag("--trusted", o->trusted,
                 "Only clippings whose signer this node trusts (no UNTRUSTED, REVOKED... marks)");
+  cmd->add_flag("--original", o->original,
+                "As signed: no corrections, every office's copy and every duplicate on its line");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->footer(
       "Examples:\n"
@@ -178,7 +256,13 @@ void addList(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const Printing p{parseLimit(o->limit), o->trusted, o->json};
+      Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}};
+      if (!o->original && query.tag) {
+        // Corrected tags: those the clippings were signed with less the removed ones, and
+        // every clipping when an annotation adds the tag somewhere.
+        p.tag = query.tag;
+        if (store::someAnnotationAdds(txn, *query.tag)) query.tag.reset();
+      }
       query.limit = storeLimit(p, future.size());
       printObjects(txn, futureLast(txn.list(query), future, query.limit), future, clock, p);
       return EXIT_OK;
@@ -192,6 +276,8 @@ void addSearch(CLI::App& app, Invocation& invocation) {
   cmd->add_option("words", o->words, "Words to find (case and accents do not matter)")->required();
   cmd->add_option("--limit", o->limit, "At most this many (0: none; default: all)");
   cmd->add_flag("--trusted", o->trusted, "Only clippings whose signer this node trusts");
+  cmd->add_flag("--original", o->original,
+                "As signed: no corrections, every office's copy and every duplicate on its line");
   cmd->add_flag("--json", o->json, "Print a JSON document");
   cmd->footer("Example:\n  fieldsync search cholera mopti --limit 10 --trusted");
   cmd->callback([&invocation, o] {
@@ -204,7 +290,7 @@ void addSearch(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const Printing p{parseLimit(o->limit), o->trusted, o->json};
+      const Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}};
       const std::size_t asked = storeLimit(p, future.size());
       printObjects(txn, futureLast(txn.search(words, asked), future, asked), future, clock, p);
       return EXIT_OK;

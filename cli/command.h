@@ -97,6 +97,7 @@ void addStatus(CLI::App& app, Invocation& invocation);
 void addPause(CLI::App& app, Invocation& invocation);  // pause and resume
 void addConfig(CLI::App& app, Invocation& invocation);
 void addRetract(CLI::App& app, Invocation& invocation);
+void addAnnotate(CLI::App& app, Invocation& invocation);
 void addWeb(CLI::App& app, Invocation& invocation);
 
 }  // namespace fieldsync::cli

@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   addKeys(app, invocation);
   addRelease(app, invocation);
   addRetract(app, invocation);
+  addAnnotate(app, invocation);
   addPeers(app, invocation);
   addBundle(app, invocation);
   addSync(app, invocation);

@@ -1,5 +1,7 @@
 #include "cli/output.h"
 
+#include <set>
+
 #include "protocol/text.h"
 #include "store/words.h"
 
@@ -51,6 +53,13 @@ nlohmann::json objectJson(const protocol::DecodedObject& object, bool withBody) 
     j["subject"] = v->subject.hex();
     j["since"] = isoTimeJson(v->since);
     j["reason"] = v->reason;
+  } else if (const auto* a = std::get_if<protocol::Annotation>(&payload.body)) {
+    j["clipping"] = a->clipping.hex();
+    j["title"] = a->title.empty() ? nlohmann::json(nullptr) : nlohmann::json(a->title);
+    j["addTags"] = a->addTags;
+    j["removeTags"] = a->removeTags;
+    j["duplicateOf"] = a->duplicateOf ? nlohmann::json(a->duplicateOf->hex()) : nlohmann::json();
+    j["reason"] = a->reason;
   }
   return j;
 }
@@ -210,6 +219,13 @@ void printObject(std::ostream& out, const protocol::DecodedObject& object,
     field("subject:", v->subject.hex());
     field("since:", isoTime(v->since));
     field("reason:", v->reason);
+  } else if (const auto* a = std::get_if<protocol::Annotation>(&payload.body)) {
+    field("clipping:", a->clipping.hex());
+    field("title:", a->title);
+    field("add tags:", join(a->addTags));
+    field("untag:", join(a->removeTags));
+    field("duplicate:", a->duplicateOf ? a->duplicateOf->hex() : "");
+    field("reason:", a->reason);
   }
   if (provenance) {
     out << "signer:     " << provenance->signer << '\n';  // named by the caller, made safe
@@ -365,6 +381,103 @@ nlohmann::json retractionJson(const store::RetractionNotice& notice) {
            notice.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(notice.signerName)},
           {"signedAt", isoTimeJson(notice.signedAt)},
           {"reason", notice.reason}};
+}
+
+// --- Annotation ------------------------------------------------------------------------------
+
+void printListNote(std::ostream& out, const std::string& text) {
+  constexpr std::size_t INDENT = TRUST_MARK_WIDTH + 1 + 12 + 2;
+  out << std::string(INDENT, ' ') << fitColumns(text, 80 - INDENT) << '\n';
+}
+
+namespace {
+
+/// "HQ on 2026-12-06T10:00:00Z", ": reason" when there is one.
+std::string byWhom(const store::Correction& c) {
+  const std::string who =
+      c.signerName.empty() ? "key " + shortHex(c.signer.hex()) : forTerminal(c.signerName);
+  return who + " on " + isoTime(c.signedAt);
+}
+
+std::string because(const store::Correction& c) {
+  return c.reason.empty() ? "" : ": " + forTerminal(c.reason);
+}
+
+nlohmann::json correctionJson(const store::Correction& c, bool effect) {
+  return {
+      {"annotation", c.annotation.hex()},
+      {"clipping", c.clipping.hex()},
+      {"signer", c.signer.hex()},
+      {"signerName", c.signerName.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.signerName)},
+      {"signedAt", isoTime(c.signedAt)},
+      {"reason", c.reason},
+      {"title", c.body.title.empty() ? nlohmann::json(nullptr) : nlohmann::json(c.body.title)},
+      {"addTags", c.body.addTags},
+      {"removeTags", c.body.removeTags},
+      {"duplicateOf",
+       c.body.duplicateOf ? nlohmann::json(c.body.duplicateOf->hex()) : nlohmann::json()},
+      {"effect", effect}};
+}
+
+}  // namespace
+
+std::vector<std::string> describeCorrections(const store::CorrectedClipping& view) {
+  std::vector<std::string> lines;
+  if (view.retitled)
+    lines.push_back("retitled by " + byWhom(*view.retitled) +
+                    " (was: " + forTerminal(view.object.payload.clipping()->title) + ")" +
+                    because(*view.retitled));
+  for (const auto& change : view.tagChanges)
+    lines.push_back("tag " + forTerminal(change.tag) +
+                    (change.added ? " added by " : " removed by ") + byWhom(change.by) +
+                    because(change.by));
+  if (view.duplicate)
+    lines.push_back("duplicate of " + view.duplicate->body.duplicateOf->hex() + ", marked by " +
+                    byWhom(*view.duplicate) + because(*view.duplicate));
+  for (const auto& c : view.withoutEffect)
+    lines.push_back("annotation " + shortHex(c.annotation.hex()) + " by " + byWhom(c) +
+                    " has no effect here (its signer neither signed the clipping nor is trusted "
+                    "here)");
+  return lines;
+}
+
+nlohmann::json correctionsJson(const store::CorrectedClipping& view) {
+  const auto& signedClipping = *view.object.payload.clipping();
+  nlohmann::json j{{"original", {{"title", signedClipping.title}, {"tags", signedClipping.tags}}},
+                   {"duplicateOf", view.duplicateOf() ? nlohmann::json(view.duplicateOf()->hex())
+                                                      : nlohmann::json()}};
+  std::vector<std::pair<std::int64_t, nlohmann::json>> all;
+  std::set<protocol::ObjectId> seen;
+  auto add = [&](const store::Correction& c, bool effect) {
+    if (seen.insert(c.annotation).second) all.emplace_back(c.signedAt, correctionJson(c, effect));
+  };
+  if (view.retitled) add(*view.retitled, true);
+  for (const auto& change : view.tagChanges) add(change.by, true);
+  if (view.duplicate) add(*view.duplicate, true);
+  for (const auto& c : view.withoutEffect) add(c, false);
+  std::stable_sort(all.begin(), all.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  j["corrections"] = nlohmann::json::array();
+  for (auto& [at, c] : all) j["corrections"].push_back(std::move(c));
+  return j;
+}
+
+nlohmann::json listedJson(const store::ListedClipping& listed) {
+  protocol::DecodedObject shown = listed.view.object;
+  shown.payload.body = listed.view.clipping;
+  auto j = objectJson(shown, false);
+  j["contentHash"] = listed.view.content.hex();
+  j.update(correctionsJson(listed.view));
+  j["trust"] = store::trustName(listed.trust);
+  j["alsoSignedBy"] = nlohmann::json::array();
+  for (const auto& other : listed.alsoSignedBy)
+    j["alsoSignedBy"].push_back({{"id", other.id.hex()},
+                                 {"signer", other.signer.hex()},
+                                 {"signerName", other.name.empty() ? nlohmann::json(nullptr)
+                                                                   : nlohmann::json(other.name)}});
+  j["duplicates"] = nlohmann::json::array();
+  for (const auto& id : listed.duplicates) j["duplicates"].push_back(id.hex());
+  return j;
 }
 
 }  // namespace fieldsync::cli

@@ -17,6 +17,7 @@
 #include "protocol/object.h"
 #include "protocol/text.h"
 #include "protocol/trust.h"
+#include "store/annotation.h"
 #include "store/provenance.h"
 #include "store/retraction.h"
 #include "store/verdict.h"
@@ -116,5 +117,27 @@ std::string describeRetraction(const store::RetractionNotice& notice);
 
 /// {"retraction", "signer", "signerName" (or null), "signedAt", "reason"}.
 nlohmann::json retractionJson(const store::RetractionNotice& notice);
+
+// --- Annotation ------------------------------------------------------------------------------
+
+/// A line under a list line, indented past the mark and id columns, cut to 80 columns: what
+/// was folded under the clipping ("also signed by ...", "duplicates: ..."). text is made safe
+/// by the caller.
+void printListNote(std::ostream& out, const std::string& text);
+
+/// One line per correction in effect, for `show`: "retitled by HQ on 2026-12-06T10:00:00Z
+/// (was: ...): reason", "tag x added by ...", "tag x removed by ...", "duplicate of <id> by
+/// ..."; then "annotation <id> by ... has no effect here (...)" for the others. Made safe.
+std::vector<std::string> describeCorrections(const store::CorrectedClipping& view);
+
+/// {"original": {"title", "tags"}, "duplicateOf" (id or null), "corrections": [{"annotation",
+/// "signer", "signerName", "signedAt", "reason", "title", "addTags", "removeTags",
+/// "duplicateOf", "effect"}]}: what --json adds to a clipping (docs/cli.md).
+nlohmann::json correctionsJson(const store::CorrectedClipping& view);
+
+/// A clipping as list and search print it in JSON: objectJson of the corrected view (title and
+/// tags corrected; contentHash the signed one's), correctionsJson, "trust", "alsoSignedBy":
+/// [{"id", "signer", "signerName"}] and "duplicates": [ids].
+nlohmann::json listedJson(const store::ListedClipping& listed);
 
 }  // namespace fieldsync::cli

@@ -34,13 +34,14 @@ _fieldsync_subcommands() {
 _fieldsync_command_options() {
   case "$1" in
     init) echo "--name --coordinator --json" ;;
-    id | status | show) echo "--json" ;;
+    id | status) echo "--json" ;;
+    show) echo "--original --json" ;;
     "config check" | "config apply") echo "--json" ;;
     "config show") echo "--json --listen --dial --no-dial --beacon --no-beacon --log-level" ;;
     import) echo "--format --tag --json" ;;
     add) echo "--title --source --author --date --url --tag --language --collection --json" ;;
-    list) echo "--tag --source --since --limit --trusted --json" ;;
-    search) echo "--limit --trusted --json" ;;
+    list) echo "--tag --source --since --limit --trusted --original --json" ;;
+    search) echo "--limit --trusted --original --json" ;;
     verify) echo "--all --verbose -v --json" ;;
     "keys trust") echo "--role --name --json" ;;
     "keys untrust" | "peers remove" | "peers forgive" | resume) echo "--json" ;;
@@ -48,6 +49,7 @@ _fieldsync_command_options() {
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
     retract) echo "--reason --signer --since --json" ;;
+    annotate) echo "--title --tag --untag --duplicate-of --reason --json" ;;
     "release create") echo "--tag --since-release --ids --notes --include-untrusted --json" ;;
     "release export") echo "--out --json" ;;
     "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;
@@ -175,7 +177,7 @@ _fieldsync() {
 
   if [[ -z $cmd ]]; then
     _fieldsync_words "init id config import add list show search verify keys release retract
-      peers bundle sync serve status pause resume web"
+      annotate peers bundle sync serve status pause resume web"
     return 0
   fi
   local subs

@@ -75,6 +75,15 @@ void writeRetraction(schema::Retraction::Builder b, const Retraction& r) {
   setText(r.reason, [&](auto t) { b.setReason(t); });
 }
 
+void writeAnnotation(schema::Annotation::Builder b, const Annotation& a) {
+  b.setClipping(dataOf(a.clipping.bytes));
+  setText(a.title, [&](auto t) { b.setTitle(t); });
+  setTextList(a.addTags, [&](unsigned n) { return b.initAddTags(n); });
+  setTextList(a.removeTags, [&](unsigned n) { return b.initRemoveTags(n); });
+  if (a.duplicateOf) b.setDuplicateOf(dataOf(a.duplicateOf->bytes));
+  setText(a.reason, [&](auto t) { b.setReason(t); });
+}
+
 schema::Role toSchema(Role role) {
   return role == Role::Coordinator ? schema::Role::COORDINATOR : schema::Role::FIELD;
 }
@@ -207,6 +216,18 @@ Retraction readRetraction(schema::Retraction::Reader r) {
   return retraction;
 }
 
+Annotation readAnnotation(schema::Annotation::Reader r) {
+  Annotation a;
+  a.clipping = Digest{readFixed<ID_BYTES>(r.getClipping(), "clipping")};
+  a.title = readText(r.hasTitle(), r.getTitle(), "title");
+  a.addTags = readTextList(r.hasAddTags(), r.getAddTags(), "addTags");
+  a.removeTags = readTextList(r.hasRemoveTags(), r.getRemoveTags(), "removeTags");
+  if (r.hasDuplicateOf())
+    a.duplicateOf = Digest{readFixed<ID_BYTES>(r.getDuplicateOf(), "duplicateOf")};
+  a.reason = readText(r.hasReason(), r.getReason(), "reason");
+  return a;
+}
+
 Role readRole(schema::Role role) {
   switch (role) {
     case schema::Role::FIELD:
@@ -238,6 +259,8 @@ Body readBody(schema::Payload::Body::Reader body) {
       return readRetraction(body.getRetraction());
     case schema::Payload::Body::RELEASE_PART:
       return readReleasePart(body.getReleasePart());
+    case schema::Payload::Body::ANNOTATION:
+      return readAnnotation(body.getAnnotation());
   }
   throw Reject{Reason::UnknownKind, "unknown body kind " + std::to_string(unsigned(body.which()))};
 }
@@ -338,6 +361,24 @@ std::optional<std::string> checkReleaseName(const std::string& name) {
   return std::nullopt;
 }
 
+/// An annotation's own rules; its title and tags are held to a clipping's (checkNormalClipping).
+std::optional<std::string> checkAnnotation(const Annotation& a) {
+  if (a.title.empty() && a.addTags.empty() && a.removeTags.empty() && !a.duplicateOf)
+    return "changes nothing (no title, tags or duplicateOf)";
+  for (const auto* tags : {&a.addTags, &a.removeTags}) {
+    Clipping asClipping;
+    asClipping.title = a.title.empty() ? "-" : a.title;
+    asClipping.tags = *tags;
+    if (auto problem = checkNormalClipping(asClipping)) return problem;
+  }
+  for (const auto& tag : a.addTags)
+    if (std::ranges::binary_search(a.removeTags, tag))
+      return "tag " + tag + " is both added and removed";
+  if (a.duplicateOf && *a.duplicateOf == a.clipping) return "a clipping is not its own duplicate";
+  if (!textWithin(a.reason, MAX_FIELD_BYTES)) return "reason must be at most 4096 bytes of UTF-8";
+  return std::nullopt;
+}
+
 }  // namespace
 
 std::optional<Digest> Digest::fromHex(std::string_view text) {
@@ -365,6 +406,8 @@ std::string_view kindName(Kind kind) {
       return "retraction";
     case Kind::ReleasePart:
       return "releasePart";
+    case Kind::Annotation:
+      return "annotation";
   }
   return "unknown";
 }
@@ -415,9 +458,11 @@ std::vector<std::uint8_t> encodePayload(const Payload& payload) {
           setText(b.reason, [&](auto t) { r.setReason(t); });
         } else if constexpr (std::is_same_v<B, Retraction>) {
           writeRetraction(body.initRetraction(), b);
-        } else {
-          static_assert(std::is_same_v<B, ReleasePart>);
+        } else if constexpr (std::is_same_v<B, ReleasePart>) {
           writeReleasePart(body.initReleasePart(), b);
+        } else {
+          static_assert(std::is_same_v<B, Annotation>);
+          writeAnnotation(body.initAnnotation(), b);
         }
       },
       payload.body);
@@ -475,6 +520,8 @@ Expected<std::monostate, Rejection> checkBody(const Body& body) {
     if (!t->subject && t->since != 0) return invalid("retraction since is set without a subject");
     if (t->reason.empty() || !textWithin(t->reason, MAX_FIELD_BYTES))
       return invalid("retraction reason must be 1 to 4096 bytes of UTF-8");
+  } else if (auto a = std::get_if<Annotation>(&body)) {
+    if (auto problem = checkAnnotation(*a)) return invalid("annotation: " + *problem);
   } else if (auto k = std::get_if<KeyCert>(&body)) {
     if (!textWithin(k->name, MAX_FIELD_BYTES)) return invalid("key certificate name too long");
     if (k->validUntil < 0) return invalid("key certificate validUntil is negative");

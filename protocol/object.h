@@ -2,7 +2,7 @@
 // Signed objects: the unit that nodes store and sync.
 //
 //   Payload      = { signer, signedAt, body: Clipping | Release | KeyCert | Revocation |
-//                                            Retraction | ReleasePart }
+//                                            Retraction | ReleasePart | Annotation }
 //   SignedObject = { payload: canonical Cap'n Proto bytes of Payload, signature }
 //   id           = BLAKE2b-256(ID_TAG || payload)
 //   signature    = Ed25519(SIG_TAG || id)
@@ -99,11 +99,33 @@ struct Retraction {
   bool operator==(const Retraction&) const = default;
 };
 
-enum class Kind : std::uint8_t { Clipping, Release, KeyCert, Revocation, Retraction, ReleasePart };
+/// Corrects how a clipping reads without touching its signed bytes (docs/trust.md,
+/// "Annotation"): a new title, tags added or removed, or "the same article as" another
+/// clipping. At least one of them. Whether it takes effect is the store's rule
+/// (store/annotation.h).
+struct Annotation {
+  ObjectId clipping;
+  std::string title;                    // empty: unchanged; else a title in normal form
+  std::vector<std::string> addTags;     // normal tags (normalizeTag), sorted, unique
+  std::vector<std::string> removeTags;  // likewise, none of them in addTags
+  std::optional<ObjectId> duplicateOf;  // never the clipping itself
+  std::string reason;                   // optional, at most MAX_FIELD_BYTES
+  bool operator==(const Annotation&) const = default;
+};
+
+enum class Kind : std::uint8_t {
+  Clipping,
+  Release,
+  KeyCert,
+  Revocation,
+  Retraction,
+  ReleasePart,
+  Annotation
+};
 std::string_view kindName(Kind kind);
 
-using Body = std::variant<Clipping, Release, KeyCert, Revocation, Retraction,
-                          ReleasePart>;  // index == Kind
+using Body = std::variant<Clipping, Release, KeyCert, Revocation, Retraction, ReleasePart,
+                          Annotation>;  // index == Kind
 
 struct Payload {
   PublicKey signer;

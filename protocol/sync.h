@@ -20,7 +20,9 @@ namespace fieldsync::protocol::sync {
 
 /// 2: objects may be retractions and release parts, which a version-1 node cannot read; the
 /// two do not sync (each says which version the other speaks) rather than refuse batches.
-inline constexpr std::uint32_t PROTOCOL_VERSION = 2;
+/// 3: objects may be annotations, which a version-2 node cannot read (it would refuse every
+/// batch holding one as an unknown kind); the two do not sync, as above.
+inline constexpr std::uint32_t PROTOCOL_VERSION = 3;
 inline constexpr std::string_view ARCHIVE_FINGERPRINT_TAG = "fieldsync/archive-fingerprint/v1";
 
 /// A whole archive: two archives holding the same objects have the same state.

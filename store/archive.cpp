@@ -54,12 +54,15 @@ enum Db : std::size_t {
   KEYS,
   PEERS,
   SYNC_INDEX,
-  RETRACTED
+  RETRACTED,
+  BY_TARGET
 };
-constexpr std::array<const char*, 17> DB_NAMES = {
+constexpr std::array<const char*, 18> DB_NAMES = {
     "objects",   "by_time",      "by_published", "by_tag",     "by_signer", "by_content",
     "by_seq",    "terms_recent", "terms",        "meta",       "by_kind",   "by_release",
-    "by_member", "keys",         "peers",        "sync_index", "retracted"};
+    "by_member", "keys",         "peers",        "sync_index", "retracted", "by_target"};
+// by_target values: what the annotation in the key does to the clipping in the key.
+constexpr std::uint8_t TARGET_CORRECTS = 't', TARGET_ORIGINAL = 'd';
 
 constexpr std::string_view META_SCHEMA = "schema";
 constexpr std::string_view META_SEQ = "seq";  // the last seq given; absent: none yet
@@ -246,6 +249,7 @@ struct Archive::Dbs {
   std::array<MDB_dbi, DB_NAMES.size()> dbi{};
   bool hasSyncIndex = true;  // false: a schema-1 archive opened read-only
   bool hasRetracted = true;  // false: a schema-1 or 2 archive opened read-only (no tombstones)
+  bool hasByTarget = true;   // false: a schema-1 to 3 archive opened read-only (no annotations)
   MDB_dbi operator[](Db db) const { return dbi[db]; }
 };
 
@@ -381,6 +385,10 @@ bool Archive::openDatabases(bool created) {
       m_dbs->hasRetracted = false;
       return;
     }
+    if (db == BY_TARGET && schema < 4 && readOnly) {
+      m_dbs->hasByTarget = false;
+      return;
+    }
     const int rc = ::mdb_dbi_open(txn, DB_NAMES[db], dbFlags, &m_dbs->dbi[db]);
     if (rc == MDB_NOTFOUND) {
       throw Error(m_options.dir.string() + " is not a fieldsync archive (no database " +
@@ -417,8 +425,9 @@ bool Archive::openDatabases(bool created) {
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
   }
-  if (schema == 2 && !readOnly) {
-    // Schema 2 -> 3: opening created the empty retracted database; nothing else changes.
+  if (schema >= 2 && schema < SCHEMA_VERSION && !readOnly) {
+    // Schema 2 -> 3 and 3 -> 4: opening created the empty retracted and by_target databases;
+    // nothing else changes (no older fieldsync could store an annotation).
     const std::string version = std::to_string(SCHEMA_VERSION);
     MDB_val value = lmdb::val(version);
     lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
@@ -854,6 +863,39 @@ bool ReadTxn::contains(const ObjectId& id) const { return get(id).has_value(); }
 std::optional<ObjectId> ReadTxn::findByContent(const ContentHash& hash,
                                                const PublicKey& signer) const {
   return findContent(m_txn, (*m_archive->m_dbs)[BY_CONTENT], hash, signer);
+}
+
+std::vector<std::pair<PublicKey, ObjectId>> ReadTxn::sameContent(const ContentHash& hash) const {
+  std::vector<std::pair<PublicKey, ObjectId>> out;
+  Cursor cursor(m_txn, (*m_archive->m_dbs)[BY_CONTENT], "by_content");
+  MDB_val key = lmdb::val(hash.bytes);
+  for (bool ok = cursor.get(key, MDB_SET_RANGE); ok && lmdb::startsWith(key, hash.bytes);
+       ok = cursor.get(key, MDB_NEXT)) {
+    if (key.mv_size != 2 * ID_BYTES + protocol::PUBLIC_KEY_BYTES)
+      throw Error("the content index (by_content) is damaged");
+    auto& [signer, id] = out.emplace_back();
+    std::memcpy(signer.bytes.data(), static_cast<const std::uint8_t*>(key.mv_data) + ID_BYTES,
+                protocol::PUBLIC_KEY_BYTES);
+    id = idAtEnd(key);
+  }
+  return out;
+}
+
+std::vector<AnnotationRef> ReadTxn::annotationsNaming(const ObjectId& clipping) const {
+  std::vector<AnnotationRef> out;
+  const Archive::Dbs& dbs = *m_archive->m_dbs;
+  if (!dbs.hasByTarget) return out;
+  Cursor cursor(m_txn, dbs[BY_TARGET], "by_target");
+  MDB_val key = lmdb::val(clipping.bytes);
+  MDB_val data{};
+  for (bool ok = cursor.get(key, data, MDB_SET_RANGE); ok && lmdb::startsWith(key, clipping.bytes);
+       ok = cursor.get(key, data, MDB_NEXT)) {
+    if (key.mv_size != 2 * ID_BYTES || data.mv_size != 1)
+      throw Error("the annotation index (by_target) is damaged");
+    const auto role = *static_cast<const std::uint8_t*>(data.mv_data);
+    out.push_back({idAtEnd(key), role == TARGET_ORIGINAL});
+  }
+  return out;
 }
 
 std::optional<std::string> ReadTxn::getMeta(std::string_view key) const {
@@ -1551,6 +1593,14 @@ std::vector<IndexEntry> plainEntries(const protocol::Payload& payload, const Obj
     // Not in by_release: a part is not a release. Its members read as a release's do; the
     // part's id in the key leads to (name, sequence) and so to the release.
     addMembers(out, part->clippings, id, part->sequence, part->name);
+  } else if (const auto* note = std::get_if<protocol::Annotation>(&payload.body)) {
+    auto target = [&](const ObjectId& clipping, std::uint8_t role) {
+      IndexEntry& entry = out.emplace_back(IndexEntry{BY_TARGET, {}, {role}});
+      entry.key.assign(clipping.bytes.begin(), clipping.bytes.end());
+      entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    };
+    target(note->clipping, TARGET_CORRECTS);
+    if (note->duplicateOf) target(*note->duplicateOf, TARGET_ORIGINAL);
   }
   return out;
 }
@@ -1612,6 +1662,7 @@ PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
     case protocol::Kind::Clipping:
     case protocol::Kind::Release:
     case protocol::Kind::ReleasePart:
+    case protocol::Kind::Annotation:  // judged when read (store/annotation.h), nothing to settle
       break;
   }
 
@@ -2053,6 +2104,7 @@ bool Archive::reopenIfIdle() {
   lmdb::Txn owned(txn);  // its commit keeps the handles it opened
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db == RETRACTED && !m_dbs->hasRetracted) continue;
+    if (db == BY_TARGET && !m_dbs->hasByTarget) continue;
     lmdb::check(::mdb_dbi_open(txn, DB_NAMES[db], 0, &m_dbs->dbi[db]),
                 std::string("mdb_dbi_open(") + DB_NAMES[db] + ")");
   }

@@ -25,6 +25,8 @@
 //   retracted    tombstones, never removed, never synced (the retractions themselves are):
 //                'c' || clipping id || retraction id -> onlyIfSignedBy (32) or ""
 //                's' || signer (32) || since (8 bytes BE, offset binary) || retraction id -> ""
+//   by_target    clipping id || annotation id -> 't' (the annotation corrects that clipping)
+//                or 'd' (it marks another clipping a duplicate of that one)
 //
 // Every stored object gets the next local sequence number (seq, from 1, never reused; local to
 // this archive, not synced). The full-text index is a small two-tier log-structured index
@@ -76,7 +78,10 @@ using protocol::PublicKey;
 /// ArchiveRangeIndex (its constructor throws Error saying to open the archive writable once).
 /// 3: adds retracted (tombstones). Opening a version-2 archive writable creates it, empty, and
 /// sets version 3; opened read-only, such an archive reads as having no tombstones.
-inline constexpr std::uint32_t SCHEMA_VERSION = 3;
+/// 4: adds by_target (annotations by the clippings they name). Opening a version-2 or 3
+/// archive writable creates it, empty (no older fieldsync could store an annotation), and sets
+/// version 4; opened read-only, such an archive reads as having no annotations.
+inline constexpr std::uint32_t SCHEMA_VERSION = 4;
 
 /// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
 /// office has, so in practice the disk fills first (DiskFull, store/files.h).
@@ -165,6 +170,14 @@ struct ListQuery {
   std::size_t limit = SIZE_MAX;
 };
 
+/// An annotation that names a clipping (by_target): as the clipping it corrects, or (original)
+/// as the clipping another one duplicates.
+struct AnnotationRef {
+  ObjectId annotation;
+  bool original = false;
+  bool operator==(const AnnotationRef&) const = default;
+};
+
 struct TermIndexStats;  // store/prefix.h, for tests
 struct SyncTree;        // store/sync_index.h
 
@@ -188,6 +201,11 @@ class ReadTxn {
   Expected<ObjectId, PrefixProblem> resolve(std::string_view hexIdOrPrefix) const;
   /// An object with this content already signed by signer, if any.
   std::optional<ObjectId> findByContent(const ContentHash& hash, const PublicKey& signer) const;
+  /// Every clipping with this content (protocol::contentHash), by signer then id: the same
+  /// article signed by several offices.
+  std::vector<std::pair<PublicKey, ObjectId>> sameContent(const ContentHash& hash) const;
+  /// The annotations that name clipping (by_target), by annotation id. Cheap: one seek.
+  std::vector<AnnotationRef> annotationsNaming(const ObjectId& clipping) const;
   /// Ids matching query, newest first: by published date (at its precision), then signedAt,
   /// then id, all descending. Objects without a published date sort as oldest.
   std::vector<ObjectId> list(const ListQuery& query) const;

@@ -79,10 +79,12 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   auto keyCerts = oldestFirst(protocol::Kind::KeyCert);
   auto revocations = oldestFirst(protocol::Kind::Revocation);
   auto retractions = oldestFirst(protocol::Kind::Retraction);
+  auto annotations = oldestFirst(protocol::Kind::Annotation);  // small; always along, as trust
   const auto releases = oldestFirst(protocol::Kind::Release);
   std::set<ObjectId> notClippings(keyCerts.begin(), keyCerts.end());
   notClippings.insert(revocations.begin(), revocations.end());
   notClippings.insert(retractions.begin(), retractions.end());
+  notClippings.insert(annotations.begin(), annotations.end());
   notClippings.insert(releases.begin(), releases.end());
   // Release parts travel with their release (below), never as clippings.
   for (const auto& id : txn.ofKind(protocol::Kind::ReleasePart)) notClippings.insert(id);
@@ -163,21 +165,24 @@ Expected<Selected, std::string> select(const ReadTxn& txn, const BundleSelection
   dropKnown(keyCerts);
   dropKnown(revocations);
   dropKnown(retractions);
+  dropKnown(annotations);
 
   Selected out;
   out.ids.reserve(keyCerts.size() + revocations.size() + retractions.size() + releaseIds.size() +
-                  clippings.size());
+                  clippings.size() + annotations.size());
   out.ids.insert(out.ids.end(), keyCerts.begin(), keyCerts.end());
   out.ids.insert(out.ids.end(), revocations.begin(), revocations.end());
   out.ids.insert(out.ids.end(), retractions.begin(), retractions.end());
   out.ids.insert(out.ids.end(), releaseIds.begin(), releaseIds.end());
   out.ids.insert(out.ids.end(), clippings.begin(), clippings.end());
+  out.ids.insert(out.ids.end(), annotations.begin(), annotations.end());
   out.counts.objects = out.ids.size();
   out.counts.clippings = clippings.size();
   out.counts.releases = releaseIds.size();
   out.counts.keyCerts = keyCerts.size();
   out.counts.revocations = revocations.size();
   out.counts.retractions = retractions.size();
+  out.counts.annotations = annotations.size();
   out.counts.leftOut = leftOut;
   return out;
 }

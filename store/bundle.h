@@ -33,8 +33,8 @@ struct BundleSelection {
   /// Clippings that have every one of these tags.
   std::vector<std::string> tags;
   /// Only objects that arrived in this archive after this local seq (ReadTxn::since).
-  /// Applies to clippings and releases; key certificates, revocations and retractions always
-  /// come along.
+  /// Applies to clippings and releases; key certificates, revocations, retractions and
+  /// annotations always come along.
   std::optional<std::uint64_t> afterSeq;
   /// `bundle export --for PEER`: only what the listed peer of this name is not known to hold.
   /// It is known to hold what this archive held at its last in-step session (the objects up
@@ -68,6 +68,7 @@ struct ExportSummary {
   std::uint64_t keyCerts = 0;
   std::uint64_t revocations = 0;
   std::uint64_t retractions = 0;
+  std::uint64_t annotations = 0;
   /// The ids the bundle's holdings block lists (every object of this archive); empty when the
   /// bundle has no block: none was asked for, or the archive holds more than
   /// BundleLimits::maxHeldIds objects.

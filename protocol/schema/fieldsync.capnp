@@ -71,6 +71,18 @@ struct Retraction {
   reason @3 :Text;          # required
 }
 
+# Corrects how a clipping reads without touching its signed bytes: a new title, tags added or
+# removed, or "the same article as" another clipping. Takes effect on a node when its signer
+# signed the clipping, or is trusted there for the field role (docs/trust.md, "Annotation").
+struct Annotation {
+  clipping @0 :Data;        # 32-byte id of the clipping it corrects
+  title @1 :Text;           # unset: the title stands; else a clipping title in normal form
+  addTags @2 :List(Text);   # normal tags, sorted, unique
+  removeTags @3 :List(Text); # normal tags, sorted, unique, none of them in addTags
+  duplicateOf @4 :Data;     # 32-byte id of the clipping this one repeats; unset: none
+  reason @5 :Text;          # optional, at most 4096 bytes
+}
+
 struct Payload {
   signer @0 :Data;          # 32-byte Ed25519 public key
   signedAt @1 :Int64;       # unix seconds
@@ -81,6 +93,7 @@ struct Payload {
     revocation @5 :Revocation;
     retraction @6 :Retraction;
     releasePart @7 :ReleasePart;
+    annotation @8 :Annotation;
   }
 }
 

@@ -442,7 +442,7 @@ def judge(obj):
     signer = fixed(get_data(ps, 0), 32, "signer")
     signed_at = ps.data(0, 64, signed=True)
     tag = ps.data(64, 16)
-    if tag > 5:
+    if tag > 6:
         raise Refuse("unknown kind")
     # An unset body reads as the kind's struct with every field unset.
     bs = Struct(ps.b, ps.ptr(1)) if ps.has(1) else Struct(b"\0" * 8, 0)
@@ -519,6 +519,28 @@ def judge(obj):
         if not reason or len(reason) > 4096 or not utf8_ok(reason):
             bad("reason")
         body = ("struct", struct.pack("<q", since), [DL(clips), D(subject), T(reason)])
+    elif tag == 6:
+        clip = fixed(get_data(bs, 0), 32, "clipping")
+        title = get_text(bs, 1, "title") or b""
+        adds = get_text_list(bs, 2, "addTags") or []
+        removes = get_text_list(bs, 3, "removeTags") or []
+        dup = get_data(bs, 4)
+        if dup is not None:
+            fixed(dup, 32, "duplicateOf")
+        reason = get_text(bs, 5, "reason") or b""
+        if not title and not adds and not removes and dup is None:
+            bad("changes nothing")
+        for tags in (adds, removes):
+            c = {k: b"" for k in ("source", "published", "url", "language", "body", "collection")}
+            c.update(title=title or b"-", authors=[], tags=tags)
+            check_clipping(c)
+        if set(adds) & set(removes):
+            bad("a tag added and removed")
+        if dup == clip:
+            bad("duplicate of itself")
+        if len(reason) > 4096 or (reason and not utf8_ok(reason)):
+            bad("reason")
+        body = ("struct", b"", [D(clip), T(title), TL(adds), TL(removes), D(dup), T(reason)])
     else:
         name = get_text(bs, 0, "name") or b""
         seq = bs.data(0, 64)

@@ -267,6 +267,38 @@ std::function<void(schema::Payload::Builder)> retraction(RetractionSpec s) {
 
 Bytes key32() { return Bytes(32, 0x42); }
 
+struct AnnotationSpec {
+  std::optional<Bytes> clipping = Bytes(32, 0x11);
+  std::optional<std::string> title = "A better title";
+  std::vector<std::string> addTags{};
+  std::vector<std::string> removeTags{};
+  std::optional<Bytes> duplicateOf{};
+  std::optional<std::string> reason{};
+};
+
+std::function<void(schema::Payload::Builder)> annotation(AnnotationSpec s) {
+  return [s](schema::Payload::Builder p) {
+    auto a = p.initBody().initAnnotation();
+    if (s.clipping) a.setClipping(asData(*s.clipping));
+    if (s.title) a.setTitle(text(*s.title));
+    auto tags = [](auto list, const std::vector<std::string>& values) {
+      for (unsigned i = 0; i < values.size(); ++i) list.set(i, text(values[i]));
+    };
+    if (!s.addTags.empty()) tags(a.initAddTags(static_cast<unsigned>(s.addTags.size())), s.addTags);
+    if (!s.removeTags.empty())
+      tags(a.initRemoveTags(static_cast<unsigned>(s.removeTags.size())), s.removeTags);
+    if (s.duplicateOf) a.setDuplicateOf(asData(*s.duplicateOf));
+    if (s.reason) a.setReason(text(*s.reason));
+  };
+}
+
+std::vector<std::string> numberedTags(std::size_t n) {
+  std::vector<std::string> tags;
+  for (std::size_t i = 0; i < n; ++i)
+    tags.push_back("t" + std::string(3 - std::to_string(i).size(), '0') + std::to_string(i));
+  return tags;
+}
+
 std::function<void(schema::Payload::Builder)> keyCert(std::optional<Bytes> subject,
                                                       std::uint16_t role, std::string name,
                                                       std::int64_t validUntil) {
@@ -553,6 +585,43 @@ std::vector<Probe> probes() {
        retraction({.reason = " two  lines\r\n"}), OK},
       {"retraction: reason not UTF-8", retraction({.reason = "bad\xC0\xAF"}), INVALID},
 
+      // Annotations
+      {"annotation: a new title", annotation({}), OK},
+      {"annotation: tags alone", annotation({.title = std::nullopt, .addTags = {"region:mali"}}),
+       OK},
+      {"annotation: a duplicate mark alone",
+       annotation({.title = std::nullopt, .duplicateOf = Bytes(32, 0x22)}), OK},
+      {"annotation: everything",
+       annotation({.addTags = {"a", "b"},
+                   .removeTags = {"c"},
+                   .duplicateOf = Bytes(32, 0x22),
+                   .reason = "first sentence was the title"}),
+       OK},
+      {"annotation: clipping required", annotation({.clipping = std::nullopt}), INVALID},
+      {"annotation: clipping 31 bytes", annotation({.clipping = Bytes(31, 0x11)}), INVALID},
+      {"annotation: changes nothing", annotation({.title = std::nullopt, .reason = "why"}),
+       INVALID},
+      {"annotation: title 1024", annotation({.title = std::string(1024, 't')}), OK},
+      {"annotation: title 1025", annotation({.title = std::string(1025, 't')}), INVALID},
+      {"annotation: title untrimmed", annotation({.title = " A title"}), INVALID},
+      {"annotation: title two spaces", annotation({.title = "A  title"}), INVALID},
+      {"annotation: title not UTF-8", annotation({.title = "A\xC0\xAF"}), INVALID},
+      {"annotation: added tags sorted", annotation({.addTags = {"b", "a"}}), INVALID},
+      {"annotation: added tags unique", annotation({.addTags = {"a", "a"}}), INVALID},
+      {"annotation: added tag lowercase", annotation({.addTags = {"Region:mali"}}), INVALID},
+      {"annotation: removed tags sorted", annotation({.removeTags = {"b", "a"}}), INVALID},
+      {"annotation: 64 tags", annotation({.addTags = numberedTags(64)}), OK},
+      {"annotation: 65 tags", annotation({.addTags = numberedTags(65)}), INVALID},
+      {"annotation: 65 removed tags", annotation({.removeTags = numberedTags(65)}), INVALID},
+      {"annotation: tag 129 bytes", annotation({.addTags = {std::string(129, 't')}}), INVALID},
+      {"annotation: a tag added and removed", annotation({.addTags = {"a"}, .removeTags = {"a"}}),
+       INVALID},
+      {"annotation: duplicate of itself", annotation({.duplicateOf = Bytes(32, 0x11)}), INVALID},
+      {"annotation: duplicateOf 31 bytes", annotation({.duplicateOf = Bytes(31, 0x22)}), INVALID},
+      {"annotation: reason 4096", annotation({.reason = std::string(4096, 'r')}), OK},
+      {"annotation: reason 4097", annotation({.reason = std::string(4097, 'r')}), INVALID},
+      {"annotation: reason as written", annotation({.reason = " two  lines\r\n"}), OK},
+
       // Key certificates
       {"keyCert: smallest", keyCert(key32(), 0, "", 0), OK},
       {"keyCert: coordinator, named, expiring", keyCert(key32(), 1, "Goma office", 1), OK},
@@ -672,7 +741,7 @@ Bytes releasePayload() { return payloadBytes(release({})); }
 TEST(SpecProbes, UnknownBodyKindIsUnknownKind) {
   auto payload = releasePayload();
   ASSERT_EQ(payload[16], 1);  // the release's union tag
-  payload[16] = 6;            // the first tag this version does not know
+  payload[16] = 7;            // the first tag this version does not know
   EXPECT_EQ(judge(signedObject(payload)), Reason::UnknownKind);
 }
 
@@ -808,6 +877,23 @@ constexpr Vector RETRACTION_OF_A_KEY = {
     "b43532ffe6d80639538e77edc109cfcb1a697910079d82a54d22ec150c1c8d00",
 };
 
+/// Corrects the clipping vector: a new title, a tag each way, a duplicate mark, a reason.
+constexpr Vector ANNOTATION_OF_THE_CLIPPING = {
+    "000000000200020080a7f0500000000006000000000000000500000002010000"
+    "100000000000060003a107bff3ce10be1d70dd18e74bc09967e4d6309ba50d5f"
+    "1ddc8664125531b8150000000201000021000000ea0000002d0000000e000000"
+    "390000000e00000041000000020100004d0000008201000021e8eaebe62adc6c"
+    "16b23ad27a02f34bba1a4ab36e3d1740403b949687bef1155468652072657370"
+    "6f6e736962696c69747920746f206f626a65637400000000010000009a000000"
+    "726567696f6e3a6d6964646c652d65617374000000000000010000006a000000"
+    "726567696f6e3a7379726961000000000102030405060708090a0b0c0d0e0f10"
+    "1112131415161718191a1b1c1d1e1f2074686520636f6c756d6e277320666972"
+    "7374206c696e65207761732074616b656e20666f7220697473207469746c6500",
+    "9de576cca4d3b9eb148496acf22cd49165562157b4a777bb41a3f86daca4f58a",
+    "51713f8d15e4e5627afe5d1ac9d3ad62e49a291512212b132cbf7779ebe4ed1b"
+    "a70da956a671352f7df3b6bb47e78819e0ee06e0b723dc9797ffb0e9d38ed604",
+};
+
 constexpr std::string_view SUBJECT_PUBLIC_KEY =
     "8a88e3dd7409f195fd52db2d3cba5d72ca6709bf1d94121bf3748801b40f6f5c";
 constexpr std::string_view CLIPPING_VECTOR_CONTENT_HASH =
@@ -837,6 +923,17 @@ Payload retractionOfAKey() {
   return Payload{vectorKey().publicKey(), RETRACTION_SIGNED_AT, r};
 }
 
+Payload annotationOfTheClipping() {
+  Annotation a;
+  a.clipping = digestOf(CLIPPING_VECTOR_ID);
+  a.title = "The responsibility to object";
+  a.addTags = {"region:middle-east"};
+  a.removeTags = {"region:syria"};
+  a.duplicateOf = countingId();
+  a.reason = "the column's first line was taken for its title";
+  return Payload{vectorKey().publicKey(), RETRACTION_SIGNED_AT, a};
+}
+
 void expectVector(const Payload& payload, const Vector& vector) {
   auto object = sign(payload, vectorKey());
   ASSERT_TRUE(object.ok()) << object.error().message();
@@ -854,6 +951,9 @@ void expectVector(const Payload& payload, const Vector& vector) {
 TEST(SpecVectors, MinimalClipping) { expectVector(minimalClipping(), MINIMAL_CLIPPING); }
 TEST(SpecVectors, RetractionOfTwoClippings) { expectVector(retractionOfTwo(), RETRACTION_OF_TWO); }
 TEST(SpecVectors, RetractionOfAKeySince) { expectVector(retractionOfAKey(), RETRACTION_OF_A_KEY); }
+TEST(SpecVectors, AnnotationOfTheClippingVector) {
+  expectVector(annotationOfTheClipping(), ANNOTATION_OF_THE_CLIPPING);
+}
 
 /// The minimal clipping's SignedObject: root, payload and signature pointers, then both.
 constexpr std::string_view MINIMAL_OBJECT_HEAD = "000000000000020005000000420200002500000002020000";
@@ -916,7 +1016,8 @@ std::string documentWithoutWhitespace() {
 
 TEST(SpecVectors, DocsProtocolMdPrintsEveryPinnedHexString) {
   const std::string doc = documentWithoutWhitespace();
-  for (const Vector* v : {&MINIMAL_CLIPPING, &RETRACTION_OF_TWO, &RETRACTION_OF_A_KEY})
+  for (const Vector* v :
+       {&MINIMAL_CLIPPING, &RETRACTION_OF_TWO, &RETRACTION_OF_A_KEY, &ANNOTATION_OF_THE_CLIPPING})
     for (std::string_view hex : {v->payload, v->id, v->signature})
       EXPECT_NE(doc.find(hex), std::string::npos) << "docs/protocol.md lacks " << hex;
   for (std::string_view hex :
