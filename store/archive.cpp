@@ -339,8 +339,16 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
                               (errno == ENOENT && ::access(options.dir.c_str(), W_OK) == 0);
     if (!lockWritable) flags |= MDB_NOLOCK;
   }
-  lmdb::check(::mdb_env_open(env, options.dir.c_str(), flags, 0600),
-              "mdb_env_open(" + options.dir.string() + ")");
+  if (const int rc = ::mdb_env_open(env, options.dir.c_str(), flags, 0600);
+      (rc == EROFS || rc == EACCES) && !options.readOnly) {
+    // A read-only home (read-only media, another user's copy): say what still works.
+    throw lmdb::LmdbError(options.dir.string() + " cannot be written here (" + ::mdb_strerror(rc) +
+                              "): list, show, search and verify still answer; a command that "
+                              "stores something needs the home on a writable disk",
+                          rc, Action::Fail);
+  } else {
+    lmdb::check(rc, "mdb_env_open(" + options.dir.string() + ")");
+  }
   archive->m_lock = identityOf(options.dir / "lock.mdb");
 
   if (exists && !options.readOnly) {
