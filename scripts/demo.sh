@@ -42,10 +42,16 @@ step "The release, its signer and trust, its chain and its clippings" release sh
 step "Verify every id, signature and signer (problems are listed, then a summary)" verify --all
 step "Export the release for anyone to check with minisign" \
   release export weekly --out "$home/export/weekly"
+# The coordinator publishes its key apart from the manifest (on the office wall, the intranet):
+# a key that travels beside the manifest would prove nothing.
+printf '\n== %s\n$ fieldsync keys export-minisign > %q\n' \
+  "The coordinator publishes its key in minisign's format, apart from the export" "$home/coordinator.pub"
+fs keys export-minisign >"$home/coordinator.pub"
+cat "$home/coordinator.pub"
 if command -v minisign >/dev/null; then
   printf '\n== %s\n$ minisign -V -p %q -m %q\n' "Anyone checks the export with the stock minisign tool" \
-    "$home/export/weekly/minisign.pub" "$home/export/weekly/manifest"
-  minisign -V -p "$home/export/weekly/minisign.pub" -m "$home/export/weekly/manifest"
+    "$home/coordinator.pub" "$home/export/weekly/manifest"
+  minisign -V -p "$home/coordinator.pub" -m "$home/export/weekly/manifest"
 fi
 
 # Two nodes on this machine: the hub serves on a free loopback port, the field office syncs.
