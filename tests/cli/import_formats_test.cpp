@@ -159,7 +159,9 @@ TEST_F(ImportFormats, ALargeMboxOrJsonlStreamsWithMemoryFarBelowItsSize) {
     EXPECT_EQ(status, 0) << name;
     std::cout << name << ": " << (16 << 20) / (1 << 20) << " MiB, peak memory " << (peak >> 20)
               << " MiB (" << (baseline >> 20) << " MiB importing one line)" << std::endl;
+#ifndef FIELDSYNC_SANITIZED  // ASan's quarantine keeps freed batches: its peak is not ours
     EXPECT_LT(peak - baseline, (16L << 20) / 2) << name;
+#endif
   }
   EXPECT_EQ(runJson({"list", "--json"})["count"], 3);  // one, and one of each large file
 }
