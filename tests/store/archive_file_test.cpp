@@ -21,8 +21,8 @@ using testing::TempArchive;
 std::vector<protocol::VerifiedObject> some(int n, int from = 0) {
   std::vector<protocol::VerifiedObject> objects;
   for (int i = from; i < from + n; ++i)
-    objects.push_back(signBody(keyNumber(1), clipping("clipping " + std::to_string(i),
-                                                      std::string(2000, 'x')),
+    objects.push_back(signBody(keyNumber(1),
+                               clipping("clipping " + std::to_string(i), std::string(2000, 'x')),
                                1'700'000'000 + i));
   return objects;
 }
@@ -50,8 +50,7 @@ TEST(ArchiveFile, ATruncatedDataFileIsRefusedByNameBeforeItIsMapped) {
     const std::string message = openError(dir, readOnly);
     EXPECT_NE(message.find("data.mdb is damaged"), std::string::npos) << message;
     EXPECT_NE(message.find("cut short"), std::string::npos) << message;
-    EXPECT_NE(message.find(std::to_string(size / 2) + " bytes long"), std::string::npos)
-        << message;
+    EXPECT_NE(message.find(std::to_string(size / 2) + " bytes long"), std::string::npos) << message;
   }
 }
 
@@ -68,8 +67,7 @@ TEST(ArchiveFile, ADataFileCutInsideItsMetaPagesOrOverwrittenIsRefusedByName) {
     std::ofstream out(dir / "data.mdb", std::ios::binary | std::ios::trunc);
     out << std::string(3 * pageBytes, 'z');
   }
-  EXPECT_NE(openError(dir).find("the first meta page is not an LMDB meta page"),
-            std::string::npos)
+  EXPECT_NE(openError(dir).find("the first meta page is not an LMDB meta page"), std::string::npos)
       << openError(dir);
 }
 

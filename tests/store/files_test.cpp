@@ -84,10 +84,10 @@ TEST(Files, NothingButARegularFileOrNothingIsEverReplacedOrFollowed) {
   for (const auto& [path, what] : refused) {
     SCOPED_TRACE(path.string());
     for (const auto& message :
-         {writeError([&] { writeFileDurably(path, "new", 0644); }),
-          writeError([&] {
+         {writeError([&] { writeFileDurably(path, "new", 0644); }), writeError([&] {
             DurableFile out(path, 0644);
-            out.write(std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("new"), 3));
+            out.write(
+                std::span<const std::uint8_t>(reinterpret_cast<const std::uint8_t*>("new"), 3));
             out.commit();
           }),
           writeError([&] {

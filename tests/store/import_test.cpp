@@ -53,9 +53,9 @@ TEST_F(Import, AFileLargerThanABatchIsStoredWholeInSeveralBatches) {
 TEST_F(Import, ABadLinePastTheFirstBatchesStoresNothing) {
   ImportOptions options;
   options.batchClippings = 3;
-  const auto refused =
-      import({file("good.jsonl", lines(1, 4)), file("bad.jsonl", lines(5, 12) + "{\"titel\": 1}\n")},
-             options);
+  const auto refused = import(
+      {file("good.jsonl", lines(1, 4)), file("bad.jsonl", lines(5, 12) + "{\"titel\": 1}\n")},
+      options);
   ASSERT_TRUE(refused);
   ASSERT_EQ(refused->problems.size(), 1u);
   EXPECT_NE(refused->problems[0].find("bad.jsonl:9: unknown field"), std::string::npos)
@@ -67,9 +67,10 @@ TEST_F(Import, ABadLinePastTheFirstBatchesStoresNothing) {
 TEST_F(Import, AnMboxMessageBeyondTheBatchesIsStoredOnceWhenImportedAgain) {
   std::string mbox;
   for (int i = 0; i < 7; ++i)
-    mbox += "From a@example.org Mon Jan 14 09:00:00 2013\nFrom: A <a@example.org>\nSubject: Report " +
-            std::to_string(i) + "\nDate: Mon, 14 Jan 2013 09:00:00 +0000\n\nText " +
-            std::to_string(i) + ".\n";
+    mbox +=
+        "From a@example.org Mon Jan 14 09:00:00 2013\nFrom: A <a@example.org>\nSubject: Report " +
+        std::to_string(i) + "\nDate: Mon, 14 Jan 2013 09:00:00 +0000\n\nText " + std::to_string(i) +
+        ".\n";
   ImportOptions options;
   options.batchClippings = 2;
   const std::string inbox = file("inbox.mbox", mbox);
