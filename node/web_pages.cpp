@@ -8,37 +8,6 @@ namespace {
 
 constexpr std::string_view REPLACEMENT = "\xEF\xBF\xBD";  // U+FFFD
 
-/// The length of the well-formed UTF-8 sequence at text[at] and its code point; 0 when the
-/// bytes there are not one.
-std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  std::size_t length = 0;
-  char32_t cp = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3, cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4, cp = lead & 0x07;
-  } else {
-    return {0, 0};
-  }
-  if (at + length > text.size()) return {0, 0};
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xC0) != 0x80) return {0, 0};
-    cp = (cp << 6) | (byte(at + i) & 0x3F);
-  }
-  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
-  return {cp, length};
-}
-
-bool actsOnPage(char32_t cp) {
-  return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
-         (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
-}
-
 std::string isoTime(std::int64_t t) { return protocol::formatUtc(t); }
 std::string isoDate(std::int64_t t) { return protocol::formatUtc(t).substr(0, 10); }
 
@@ -203,12 +172,12 @@ std::string escapeHtml(std::string_view text) {
       ++i;
       continue;
     }
-    const auto [cp, length] = codePointAt(text, i);
+    const auto [cp, length] = protocol::codePointAt(text, i);
     if (length == 0) {
       out += REPLACEMENT;
       ++i;
     } else {
-      if (actsOnPage(cp))
+      if (protocol::isDisplayControl(cp))
         out += REPLACEMENT;
       else
         out.append(text.substr(i, length));

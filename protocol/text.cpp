@@ -788,41 +788,15 @@ std::string formatUtc(std::int64_t unixSeconds) {
   return "unix time " + std::to_string(unixSeconds) + " (outside the calendar years 0-9999)";
 }
 
-namespace {
-
-/// The code point of the well-formed UTF-8 sequence at text[at] and its length; length 0
-/// when the bytes there are not one (the caller escapes that byte alone).
 std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at) {
-  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
-  const unsigned char lead = byte(at);
-  std::size_t length = 0;
-  char32_t cp = 0;
-  if (lead >= 0xC2 && lead <= 0xDF) {
-    length = 2, cp = lead & 0x1F;
-  } else if (lead >= 0xE0 && lead <= 0xEF) {
-    length = 3, cp = lead & 0x0F;
-  } else if (lead >= 0xF0 && lead <= 0xF4) {
-    length = 4, cp = lead & 0x07;
-  } else {
-    return {0, 0};
-  }
-  if (at + length > text.size()) return {0, 0};
-  for (std::size_t i = 1; i < length; ++i) {
-    if ((byte(at + i) & 0xC0) != 0x80) return {0, 0};
-    cp = (cp << 6) | (byte(at + i) & 0x3F);
-  }
-  const bool overlong = (length == 3 && cp < 0x800) || (length == 4 && cp < 0x10000);
-  if (overlong || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return {0, 0};
-  return {cp, length};
+  const Decoded decoded = decodeMultiByte(text, at);
+  return {decoded.codePoint, decoded.length};
 }
 
-/// Code points beyond ASCII that act on a terminal or on the order of the text around them.
-bool actsOnTerminal(char32_t cp) {
+bool isDisplayControl(char32_t cp) {
   return (cp >= 0x80 && cp <= 0x9F) || (cp >= 0x202A && cp <= 0x202E) ||
          (cp >= 0x2066 && cp <= 0x2069) || cp == 0x2028 || cp == 0x2029;
 }
-
-}  // namespace
 
 std::string forTerminal(std::string_view text, TerminalLines lines) {
   static constexpr char HEX[] = "0123456789abcdef";
@@ -848,7 +822,7 @@ std::string forTerminal(std::string_view text, TerminalLines lines) {
       out += HEX[c >> 4];
       out += HEX[c & 0xF];
       ++i;
-    } else if (actsOnTerminal(cp)) {
+    } else if (isDisplayControl(cp)) {
       out += "\\u";
       for (int shift = 12; shift >= 0; shift -= 4) out += HEX[(cp >> shift) & 0xF];
       i += length;

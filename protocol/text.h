@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "protocol/clipping.h"
@@ -46,13 +47,23 @@ std::vector<std::string> searchTerms(std::string_view text);
 /// dates (2013-02-30, month 13) are not dates.
 std::optional<std::string> parseDate(std::string_view text);
 
+/// The code point of the well-formed UTF-8 sequence at text[at] and its length; length 0
+/// when the bytes there are not one (overlong, surrogate, past U+10FFFF, cut short).
+/// Precondition: text[at] is not ASCII (>= 0x80).
+std::pair<char32_t, std::size_t> codePointAt(std::string_view text, std::size_t at);
+
+/// Code points beyond ASCII that act on a terminal or on the order of the text around them:
+/// C1 controls, the bidirectional embeddings, overrides and isolates, the line and paragraph
+/// separators. forTerminal escapes them; the reading room's HTML replaces them.
+bool isDisplayControl(char32_t cp);
+
 /// Where forTerminal keeps line breaks: Join for a field printed on one line (every control
 /// character escaped), Keep for a body printed as lines (newline and tab kept as they are).
 enum class TerminalLines { Join, Keep };
 
-/// Text made safe to show on a terminal or write to a log line, every character that could act on it written as a
-/// visible escape instead: C0 controls as \xNN (\x1b for ESC; newline and tab too unless
-/// Keep), DEL as \x7f, C1 controls (U+0080-U+009F) as \u0085, the bidirectional embeddings,
+/// Text made safe to show on a terminal or write to a log line, every character that could act on
+/// it written as a visible escape instead: C0 controls as \xNN (\x1b for ESC; newline and tab too
+/// unless Keep), DEL as \x7f, C1 controls (U+0080-U+009F) as \u0085, the bidirectional embeddings,
 /// overrides and isolates (U+202A-U+202E, U+2066-U+2069) as \u202e, the line and paragraph
 /// separators (U+2028, U+2029) as \u2028, and bytes that are not UTF-8 as \xNN. Everything
 /// else, other scripts included, is kept. A backslash stays one backslash: the escapes are
