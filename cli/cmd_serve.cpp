@@ -1,15 +1,13 @@
 // fieldsync serve: answers sync sessions from listed peers until SIGINT or SIGTERM. Its
 // settings: config.toml, then the flags (cli/settings.h); its log: node/log.h on stderr.
-#include <pthread.h>
 #include <unistd.h>
 
-#include <csignal>
 #include <iostream>
-#include <thread>
 
 #include "cli/command.h"
 #include "cli/output.h"
 #include "cli/settings.h"
+#include "cli/stop_signals.h"
 #include "node/beacon.h"
 #include "node/daemon.h"
 #include "node/log.h"
@@ -33,16 +31,8 @@ int runServe(const Global& global, const ServeFlags& flags) {
   }
   for (const auto& change : *changes) logger.info("config: " + describeChange(change));
 
-  // SIGINT and SIGTERM are taken by one thread that asks the server to stop; blocked before
-  // any other thread starts, so none of them (ZeroMQ's included) receives them.
-  // A shell starts background jobs with SIGINT ignored; take it back, or sigwait never sees it.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before any other thread starts (cli/stop_signals.h).
+  const StopSignals signals;
 
   const node::LogSink log = logger.sink();
   // Addresses heard in listed peers' beacons: a second address for the dialer to try, never
@@ -81,26 +71,17 @@ int runServe(const Global& global, const ServeFlags& flags) {
       },
       log);
 
-  std::thread waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    logger.info(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
-    server.stop();
-  });
-  try {
-    server.run();
-  } catch (const std::exception& e) {
-    logger.error(std::string("stopped on an error: ") + e.what());
-    pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter, then fail
-    waiter.join();
-    throw;
-  } catch (...) {
-    pthread_kill(waiter.native_handle(), SIGTERM);
-    waiter.join();
-    throw;
-  }
-  waiter.join();
-  logger.info("stopped");
+  signals.runUntilStopped(
+      logger,
+      [&] {
+        try {
+          server.run();
+        } catch (const std::exception& e) {
+          logger.error(std::string("stopped on an error: ") + e.what());
+          throw;
+        }
+      },
+      [&] { server.stop(); });
   return EXIT_OK;
 }
 

@@ -1,14 +1,11 @@
 // fieldsync web: the reading room, a read-only web server over the archive (node/web_server.h),
 // until SIGINT or SIGTERM. Its log: node/log.h on stderr.
-#include <pthread.h>
 #include <unistd.h>
 
-#include <csignal>
-#include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "cli/command.h"
+#include "cli/stop_signals.h"
 #include "node/log.h"
 #include "node/web_server.h"
 
@@ -20,16 +17,6 @@ struct WebFlags {
   std::string passwordFile;
 };
 
-/// The first line of the password file; UsageError when it is missing or empty.
-std::string readPassword(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  if (!in || !std::getline(in, line) || line.empty() || line.size() > 1024)
-    throw UsageError("--password-file " + path +
-                     ": cannot read a password from its first line (1 to 1024 bytes)");
-  return line;
-}
-
 int runWeb(const Global& global, const WebFlags& flags) {
   node::Logger logger(std::cerr, node::LogLevel::Info, node::detectLogFormat(STDERR_FILENO));
   auto home = openHome(global);
@@ -37,17 +24,11 @@ int runWeb(const Global& global, const WebFlags& flags) {
   options.listen = flags.listen;
   options.nodeName = home->name();
   options.nodeKey = home->publicKey().hex();
-  if (!flags.passwordFile.empty()) options.password = readPassword(flags.passwordFile);
+  if (!flags.passwordFile.empty())
+    options.password = readSecretLine(flags.passwordFile, "password file");
 
-  // SIGINT and SIGTERM go to one thread that stops the server; blocked before the server's
-  // threads start, so none of them receives them.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  // Before the server's threads start (cli/stop_signals.h).
+  const StopSignals signals;
 
   std::unique_ptr<node::WebServer> server;
   try {
@@ -62,21 +43,8 @@ int runWeb(const Global& global, const WebFlags& flags) {
   logger.info("reading room for " + home->archive().dir().parent_path().string() + " on http://" +
               server->address() + "/ (read-only; Ctrl-C stops)");
 
-  std::thread waiter([&] {
-    int signal = 0;
-    sigwait(&signals, &signal);
-    logger.info(std::string("stopping on ") + (signal == SIGINT ? "SIGINT" : "SIGTERM"));
-    server->stop();
-  });
-  try {
-    server->run();
-  } catch (...) {
-    pthread_kill(waiter.native_handle(), SIGTERM);  // wake the waiter, then fail
-    waiter.join();
-    throw;
-  }
-  waiter.join();
-  logger.info("stopped");
+  signals.runUntilStopped(
+      logger, [&] { server->run(); }, [&] { server->stop(); });
   return EXIT_OK;
 }
 
