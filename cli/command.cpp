@@ -3,8 +3,8 @@
 #include <sys/stat.h>
 
 #include <chrono>
-#include <ctime>
 #include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -47,8 +47,9 @@ fs::path temporaryFolder() {
     throw UsageError(std::string("TMPDIR is ") + tmpdir +
                      ", which is not an existing folder: temporary files go there. Create it, "
                      "point TMPDIR at a folder that exists, or unset it (then /tmp is used)");
-  throw UsageError("no folder for temporary files: /tmp does not exist or is not a folder; set "
-                   "TMPDIR to a folder that exists");
+  throw UsageError(
+      "no folder for temporary files: /tmp does not exist or is not a folder; set "
+      "TMPDIR to a folder that exists");
 }
 
 std::optional<std::string> readPassphrase(const Global& global) {
@@ -57,11 +58,15 @@ std::optional<std::string> readPassphrase(const Global& global) {
     if (const char* env = std::getenv("FIELDSYNC_PASSPHRASE_FILE"); env && *env) path = env;
   }
   if (path.empty()) return std::nullopt;
-  constexpr std::size_t MAX_PASSPHRASE_BYTES = 4096;
-  std::string text = readInput(path, MAX_PASSPHRASE_BYTES);
+  return readSecretLine(path, "passphrase file");
+}
+
+std::string readSecretLine(const std::string& path, const std::string& what) {
+  constexpr std::size_t MAX_SECRET_FILE_BYTES = 4096;
+  std::string text = readInput(path, MAX_SECRET_FILE_BYTES);
   std::string line = text.substr(0, text.find('\n'));
   if (!line.empty() && line.back() == '\r') line.pop_back();
-  if (line.empty()) throw UsageError("the passphrase file " + path + " is empty");
+  if (line.empty()) throw UsageError("the " + what + " " + path + " is empty");
   return line;
 }
 

@@ -63,6 +63,10 @@ std::filesystem::path temporaryFolder();
 std::optional<std::string> readPassphrase(const Global& global);
 /// The node's secret key, opened with the passphrase when it is sealed; UsageError if not.
 protocol::SecretKey loadSecretKey(const Global& global, const store::Home& home);
+/// The first line, without its line end, of a small file holding a secret (a passphrase, a
+/// password); UsageError naming it as `what` ("password file") when it cannot be read, is
+/// over 4 KiB or starts with an empty line.
+std::string readSecretLine(const std::string& path, const std::string& what);
 /// The whole of a file ("-" is standard input) of at most maxBytes; UsageError otherwise.
 std::string readInput(const std::string& path, std::size_t maxBytes);
 /// Resolves an id or unique prefix; UsageError naming the candidates when ambiguous.
