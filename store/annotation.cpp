@@ -5,6 +5,7 @@
 
 #include "protocol/text.h"
 #include "store/provenance.h"
+#include "store/stored_object.h"
 
 namespace fieldsync::store {
 namespace {
@@ -15,16 +16,8 @@ using protocol::Role;
 /// A chain of duplicate marks longer than this ends where it was cut.
 constexpr std::size_t MAX_CHAIN = 64;
 
-std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
-  auto bytes = txn.get(id);
-  if (!bytes) return std::nullopt;
-  auto decoded = protocol::decode(*bytes);
-  if (!decoded) return std::nullopt;
-  return std::move(decoded).value();
-}
-
 std::optional<protocol::DecodedObject> loadClipping(const ReadTxn& txn, const ObjectId& id) {
-  auto object = load(txn, id);
+  auto object = loadStored(txn, id);
   if (!object || object->payload.kind() != Kind::Clipping) return std::nullopt;
   return object;
 }
@@ -54,7 +47,7 @@ CorrectedClipping correctClipping(const ReadTxn& txn, const protocol::TrustGraph
   for (const auto& [memberSigner, member] : members) {
     for (const AnnotationRef& ref : txn.annotationsNaming(member)) {
       if (ref.original) continue;
-      auto object = load(txn, ref.annotation);
+      auto object = loadStored(txn, ref.annotation);
       if (!object || object->payload.kind() != Kind::Annotation) continue;
       const auto& body = std::get<protocol::Annotation>(object->payload.body);
       if (body.clipping != member) continue;
@@ -137,7 +130,7 @@ std::vector<ObjectId> Folder::duplicatesOf(const ObjectId& original) {
     if (!visited.insert(at).second || visited.size() > 4 * MAX_CHAIN) continue;
     for (const AnnotationRef& ref : m_txn.annotationsNaming(at)) {
       if (!ref.original) continue;
-      auto object = load(m_txn, ref.annotation);
+      auto object = loadStored(m_txn, ref.annotation);
       if (!object || object->payload.kind() != Kind::Annotation) continue;
       const ObjectId marked = std::get<protocol::Annotation>(object->payload.body).clipping;
       const CorrectedClipping* v = view(marked);
@@ -200,7 +193,7 @@ std::optional<ListedClipping> Folder::next(const ObjectId& id) {
 
 bool someAnnotationAdds(const ReadTxn& txn, std::string_view tag) {
   for (const ObjectId& id : txn.ofKind(Kind::Annotation)) {
-    auto object = load(txn, id);
+    auto object = loadStored(txn, id);
     if (!object || object->payload.kind() != Kind::Annotation) continue;
     const auto& adds = std::get<protocol::Annotation>(object->payload.body).addTags;
     if (std::find(adds.begin(), adds.end(), tag) != adds.end()) return true;

@@ -4,6 +4,7 @@
 #include <span>
 
 #include "store/provenance.h"
+#include "store/stored_object.h"
 
 namespace fieldsync::store {
 namespace {
@@ -13,15 +14,6 @@ using protocol::Role;
 
 bool trustedCoordinator(const protocol::TrustGraph& trust, const protocol::Payload& payload) {
   return trust.evaluate(payload.signer, Role::Coordinator, payload.signedAt).trusted();
-}
-
-/// The decoded object id names in txn, if held and readable.
-std::optional<protocol::DecodedObject> load(const ReadTxn& txn, const ObjectId& id) {
-  auto bytes = txn.get(id);
-  if (!bytes) return std::nullopt;
-  auto decoded = protocol::decode(*bytes);
-  if (!decoded) return std::nullopt;
-  return std::move(decoded).value();
 }
 
 /// Removes clipping (held, decoded) and remembers its content, so import does not sign it
@@ -64,7 +56,7 @@ void apply(WriteTxn& txn, const ReadTxn& view, const protocol::TrustGraph& trust
       coordinator ? std::nullopt : std::optional<PublicKey>(payload.signer);
   for (const ObjectId& target : retraction.clippings) {
     if (!tombstoned(txn, target, id, onlyIf)) txn.addTombstone(target, id, onlyIf);
-    auto held = load(view, target);
+    auto held = loadStored(view, target);
     if (held && held->payload.kind() == Kind::Clipping &&
         (coordinator || held->payload.signer == payload.signer))
       take(txn, *held, id);
@@ -75,7 +67,7 @@ void apply(WriteTxn& txn, const ReadTxn& view, const protocol::TrustGraph& trust
     if (txn.signerTombstone(*retraction.subject, retraction.since)) return;
     txn.addSignerTombstone(*retraction.subject, retraction.since, id);
     for (const ObjectId& signed_ : signedBy(view, *retraction.subject, retraction.since)) {
-      auto held = load(view, signed_);
+      auto held = loadStored(view, signed_);
       if (held && held->payload.kind() == Kind::Clipping) take(txn, *held, id);
     }
   }
@@ -94,7 +86,7 @@ void settleRetractions(WriteTxn& txn) {
   if (retractions.empty()) return;
   const protocol::TrustGraph trust = loadTrust(view);
   for (const ObjectId& id : retractions) {
-    auto object = load(view, id);
+    auto object = loadStored(view, id);
     if (object && object->payload.kind() == Kind::Retraction)
       apply(txn, view, trust, id, object->payload);
   }
@@ -126,7 +118,7 @@ Expected<RetractResult, std::string> retract(Archive& archive, const protocol::S
         result.already.push_back(id);
         continue;
       }
-      auto held = load(txn, id);
+      auto held = loadStored(txn, id);
       if (!held) {
         result.notHeld.push_back(id);
         listed.push_back(id);
@@ -145,7 +137,7 @@ Expected<RetractResult, std::string> retract(Archive& archive, const protocol::S
     }
     if (request.subject) {
       for (const ObjectId& id : signedBy(txn, *request.subject, request.since)) {
-        auto held = load(txn, id);
+        auto held = loadStored(txn, id);
         if (held && held->payload.kind() == Kind::Clipping &&
             !std::binary_search(listed.begin(), listed.end(), id))
           result.removed.push_back({id, held->payload.clipping()->title});
@@ -184,7 +176,7 @@ std::optional<RetractionNotice> retractionOf(const ReadTxn& txn, const protocol:
   if (txn.contains(clipping)) return std::nullopt;  // a tombstone that did not take effect
   auto tombstone = txn.tombstone(clipping);
   if (!tombstone) return std::nullopt;
-  auto object = load(txn, tombstone->retraction);
+  auto object = loadStored(txn, tombstone->retraction);
   if (!object || object->payload.kind() != Kind::Retraction) return std::nullopt;
   const auto& payload = object->payload;
   RetractionNotice notice{object->id, payload.signer,
