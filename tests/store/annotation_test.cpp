@@ -272,27 +272,6 @@ TEST_F(Annotations, AnnotationsAreIndexedByTargetAndLeaveTheIndexWhenRemoved) {
   EXPECT_TRUE(txn.annotationsNaming(b.id()).empty());
 }
 
-/// Makes dir's archive (closed) a schema-3 archive: no by_target database, schema "3".
-void downgradeToSchema3(const std::filesystem::path& dir) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi byTarget = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "by_target", 0, &byTarget), 0);
-  ASSERT_EQ(mdb_drop(txn, byTarget, 1), 0);
-  MDB_dbi meta = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-  std::string name = "schema", three = "3";
-  MDB_val key{name.size(), name.data()};
-  MDB_val data{three.size(), three.data()};
-  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
-}
-
 TEST(AnnotationSchema, ASchema3ArchiveGetsItsAnnotationIndexWhenOpenedWritable) {
   TempDir dir;
   const auto office = testing::keyNumber(2);
@@ -301,7 +280,7 @@ TEST(AnnotationSchema, ASchema3ArchiveGetsItsAnnotationIndexWhenOpenedWritable) 
     auto archive = Archive::open({.dir = dir.path(), .create = true});
     archive->write([&](WriteTxn& txn) { (void)txn.put(c); });
   }
-  downgradeToSchema3(dir.path());
+  testing::downgradeSchema(dir.path(), "by_target", "3");  // no annotation index
   {
     auto archive = Archive::open({.dir = dir.path(), .readOnly = true});
     auto txn = archive->beginRead();

@@ -518,34 +518,12 @@ TEST(ArchiveTombstone, ASignerTombstoneRefusesClippingsSignedFromItsSince) {
   EXPECT_FALSE(txn.signerTombstone(partner.publicKey(), 1000));
 }
 
-/// Makes dir's archive (closed) a schema-2 archive: no retracted database, schema "2".
-void downgradeToSchema2(const std::filesystem::path& dir) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi retracted = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "retracted", 0, &retracted), 0);
-  ASSERT_EQ(mdb_drop(txn, retracted, 1), 0);
-  MDB_dbi meta = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-  std::string name = "schema";
-  std::string two = "2";
-  MDB_val key{name.size(), name.data()};
-  MDB_val data{two.size(), two.data()};
-  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
-}
-
 TEST(ArchiveTombstone, ASchema2ArchiveGetsTombstonesWhenOpenedWritable) {
   const Corpus c;
   TempArchive t;
   t.putAll({c.keep1});
   t.archive.reset();
-  downgradeToSchema2(t.options.dir);
+  testing::downgradeSchema(t.options.dir, "retracted", "2");  // no tombstones
 
   Options readOnly = t.options;
   readOnly.readOnly = true;

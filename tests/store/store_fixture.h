@@ -140,4 +140,28 @@ inline void overwriteStoredBytes(const std::filesystem::path& dir, const ObjectI
   mdb_env_close(env);
 }
 
+/// Makes dir's archive (closed) one an older release wrote, through LMDB itself: `database`
+/// (which that release did not have) dropped, or only emptied with keepEmpty, as a migration
+/// that did not commit leaves it; the meta "schema" set to schema.
+inline void downgradeSchema(const std::filesystem::path& dir, const std::string& database,
+                            std::string schema, bool keepEmpty = false) {
+  MDB_env* env = nullptr;
+  ASSERT_EQ(mdb_env_create(&env), 0);
+  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
+  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
+  MDB_txn* txn = nullptr;
+  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
+  MDB_dbi dropped = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, database.c_str(), 0, &dropped), 0);
+  ASSERT_EQ(mdb_drop(txn, dropped, keepEmpty ? 0 : 1), 0);
+  MDB_dbi meta = 0;
+  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
+  std::string name = "schema";
+  MDB_val key{name.size(), name.data()};
+  MDB_val data{schema.size(), schema.data()};
+  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
+  ASSERT_EQ(mdb_txn_commit(txn), 0);
+  mdb_env_close(env);
+}
+
 }  // namespace fieldsync::store::testing

@@ -269,30 +269,6 @@ TEST(ArchiveRangeIndex, TooSmallABlockSizeIsRefused) {
 
 // --- Schema 1 -> 2 --------------------------------------------------------------------------
 
-/// Makes dir's archive (closed) a schema-1 archive, as the previous release wrote it: no
-/// sync_index database, schema "1". With leaveEmptyDatabase, as a migration that did not
-/// commit leaves it: an empty sync_index. Through LMDB itself.
-void downgradeToSchema1(const std::filesystem::path& dir, bool leaveEmptyDatabase = false) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi tree = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "sync_index", 0, &tree), 0);
-  ASSERT_EQ(mdb_drop(txn, tree, leaveEmptyDatabase ? 0 : 1), 0);
-  MDB_dbi meta = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-  std::string name = "schema";
-  std::string one = "1";
-  MDB_val key{name.size(), name.data()};
-  MDB_val data{one.size(), one.data()};
-  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
-}
-
 /// A schema-1 archive of 1,000 objects (several levels at maxChildren 4) and its reference.
 struct Schema1Archive {
   explicit Schema1Archive(bool leaveEmptyDatabase = false) : t(maxChildren(4)) {
@@ -300,7 +276,7 @@ struct Schema1Archive {
     putAll(t, reference, clippingsAt(100, 300, "older"));
     putAll(t, reference, clippingsAt(900, 300, "newer"));
     t.archive.reset();
-    downgradeToSchema1(t.dir.path() / "archive", leaveEmptyDatabase);
+    testing::downgradeSchema(t.dir.path() / "archive", "sync_index", "1", leaveEmptyDatabase);
   }
   TempArchive t;
   VectorRangeIndex reference;
