@@ -58,6 +58,7 @@
 #include "store/archive.h"
 #include "store/ingest.h"
 #include "store/peers.h"
+#include "support/endless_round.h"
 
 namespace {
 namespace fs = std::filesystem;
@@ -294,21 +295,8 @@ void endlessRound(const std::string& endpoint, const protocol::SecretKey& key,
   sync::Hello hello;
   hello.salt.fill(7);
   const Bytes opening = sync::encode(hello);
-  constexpr std::int64_t FROM = 2'000'000'000;
-  constexpr std::int64_t RANGES = 65536;
-  auto frameAt = [&](std::int64_t f) {
-    protocol::Frame frame{protocol::Bound{protocol::SyncKey{FROM + f * RANGES, {}}, false}, {}};
-    for (std::int64_t r = 1; r <= RANGES; ++r) {
-      protocol::RangeEntry entry;
-      entry.upper = protocol::Bound{protocol::SyncKey{FROM + f * RANGES + r, {}}, false};
-      entry.mode = protocol::RangeMode::Fingerprint;
-      entry.fingerprint.fill(0x42);
-      frame.ranges.push_back(entry);
-    }
-    return sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(frame)});
-  };
   std::vector<Bytes> frames;
-  for (std::int64_t f = 0; f < 64; ++f) frames.push_back(frameAt(f));
+  for (std::int64_t f = 0; f < 64; ++f) frames.push_back(fieldsync::testing::endlessRoundFrame(f));
   while (!stop) {
     zmq::context_t context;
     auto socket = node::makeClientSocket(context, key, server, attackerLimits());

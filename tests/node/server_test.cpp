@@ -24,6 +24,7 @@
 #include "protocol/sync.h"
 #include "store/peers.h"
 #include "store/store_fixture.h"
+#include "support/endless_round.h"
 
 namespace fieldsync::node {
 namespace {
@@ -602,20 +603,9 @@ TEST_F(HostileTest, RoundOneFramesThatNeverEndAreRefusedAtTheRoundBound) {
   sync::Hello hello;
   hello.salt.fill(7);
   sendRaw(socket, sync::encode(hello));
-  constexpr std::int64_t FROM = 2'000'000'000;  // after every clipping the server holds
-  constexpr std::int64_t RANGES = 65536;
   std::size_t sent = 0;
   for (std::int64_t f = 0; f < 3; ++f) {  // 196,608 ranges: past the bound within the third
-    protocol::Frame frame{protocol::Bound{protocol::SyncKey{FROM + f * RANGES, {}}, false}, {}};
-    for (std::int64_t r = 1; r <= RANGES; ++r) {
-      protocol::RangeEntry entry;
-      entry.upper = protocol::Bound{protocol::SyncKey{FROM + f * RANGES + r, {}}, false};
-      entry.mode = protocol::RangeMode::Fingerprint;
-      entry.fingerprint.fill(0x42);
-      frame.ranges.push_back(entry);
-    }
-    if (!socket.send(zmq::buffer(sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(frame)})),
-                     zmq::send_flags::none))
+    if (!socket.send(zmq::buffer(fieldsync::testing::endlessRoundFrame(f)), zmq::send_flags::none))
       break;
     ++sent;
   }
