@@ -51,7 +51,7 @@ install: build
 # libFuzzer targets (fuzz/), built with clang in their own folder and run FUZZ_SECONDS each
 # from their seed corpora, after replaying the reproducers in fuzz/crashes/; fails when any
 # finds a crash. Not part of `make test`: see docs/fuzzing.md. `make fuzz-smoke` is the brief
-# run CI makes (FUZZ_SMOKE_SECONDS each, about 4 minutes for every target with the build).
+# run CI makes (FUZZ_SMOKE_SECONDS each, as many targets at once as there are cores).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
 FUZZ_SMOKE_SECONDS ?= 12
