@@ -62,6 +62,40 @@ constexpr std::size_t MAX_OUTBOX_BYTES = 32u << 20;
 // before it ended (they are queued with every other peer's, and read in turn).
 constexpr std::chrono::seconds LINK_GONE_GRACE{2};
 
+/// The routing ids of the connections whose sessions ended here, the latest MAX of them. What
+/// such a connection still sends (frames it queued before its peer reconnected, or before its
+/// session failed) is dropped unread unless it opens a new session with Hello: before, each
+/// queued frame opened a session that failed at once, two log lines a frame, and a peer that
+/// reconnected as fast as it could filled the log at 450 lines a second.
+class EndedConnections {
+ public:
+  static constexpr std::size_t MAX = 4096;
+  void add(const std::string& routingId) {
+    if (!m_ids.insert(routingId).second) return;
+    m_order.push_back(routingId);
+    if (m_order.size() > MAX) {
+      m_ids.erase(m_order.front());
+      m_order.pop_front();
+    }
+  }
+  bool contains(const std::string& routingId) const { return m_ids.contains(routingId); }
+
+ private:
+  std::set<std::string> m_ids;
+  std::deque<std::string> m_order;  // oldest first
+};
+
+/// What a session of a peer left of a round it did not finish (Session::unfinishedRound), and
+/// when: the peer's next session within CARRY_UNFINISHED_ROUND counts it towards the bound of
+/// its first round, so that a peer cannot escape the round bound by ending sessions before it.
+/// A peer whose link is cut mid-round (as links are) keeps well under the bound: a correct
+/// round holds far fewer ranges than the bound (docs/protocol.md "Reconciliation").
+struct CarriedRound {
+  std::pair<std::size_t, std::size_t> held;  // ranges, short ids
+  Clock::time_point at;
+};
+constexpr std::chrono::minutes CARRY_UNFINISHED_ROUND{10};
+
 /// A connection's remote end as getpeername(2) tells it: "ip" and "ip:port".
 struct Remote {
   std::string ip;
@@ -162,6 +196,8 @@ struct Server::Impl {
   std::map<std::string, Open> sessions;          // by routing id
   std::map<int, Remote> connections;             // open, by descriptor, as accepted
   std::map<std::string, std::size_t> cutForCap;  // by IP, since the last log line about it
+  EndedConnections ended;
+  std::map<protocol::PublicKey, CarriedRound> carried;  // by listed peer
 };
 
 Server::Server(store::Archive& archive, const protocol::SecretKey& identity, ServerOptions options,
@@ -220,8 +256,7 @@ void Server::run() {
     // session, and serving goes on.
     try {
       // Only the peer's own session, under the key CURVE authenticated, can get it refused.
-      const bool misbehaved =
-          (open.session->peerMisbehaved() || open.overran) && !open.staleStart;
+      const bool misbehaved = (open.session->peerMisbehaved() || open.overran) && !open.staleStart;
       const Settlement settled =
           settleSession(m_archive, open.report, misbehaved, m_options.penalize, now);
       if (settled.refusal) {
@@ -239,6 +274,12 @@ void Server::run() {
       m_log("could not record the session with peer " + open.report.peer + ": " + e.what());
     }
     if (m_options.onSession) m_options.onSession(open.report);
+    if (open.report.key) {
+      const auto held = open.session->unfinishedRound();
+      if (held.first > 0 || held.second > 0)
+        impl.carried[*open.report.key] = CarriedRound{held, Clock::now()};
+    }
+    impl.ended.add(it->first);
     impl.sessions.erase(it);
   };
   // Marks the sessions whose connection is fd: the peer went away. What it sent before is
@@ -448,6 +489,10 @@ void Server::run() {
         cut(fd);
         continue;
       }
+      const auto first = protocol::sync::decode(
+          {static_cast<const std::uint8_t*>(payload.data()), payload.size()});
+      const bool hello = first.ok() && std::holds_alternative<protocol::sync::Hello>(*first);
+      if (!hello && impl.ended.contains(routingId)) continue;
       if (impl.sessions.size() >= m_options.maxSessions) {
         m_log(LogLevel::Warn, "refused a session: " + std::to_string(impl.sessions.size()) +
                                   " sessions open already (busy)");
@@ -474,15 +519,10 @@ void Server::run() {
       }
       Open open;
       open.started = now;
-      const auto first = protocol::sync::decode(
-          {static_cast<const std::uint8_t*>(payload.data()), payload.size()});
-      open.staleStart = first.ok() && !std::holds_alternative<protocol::sync::Hello>(*first);
+      open.staleStart = first.ok() && !hello;
       open.report.key = key;
       open.report.peer = peer ? peer->name : key->hex().substr(0, 8);
       open.receiving.setRate(plan.session.rate, burstFor(plan.session.rate));
-      open.session =
-          std::make_unique<Session>(m_archive, Session::Role::Responder, std::move(plan.session));
-      if (m_options.pairs) m_options.pairs->beginAnswer(*key);
       // A peer that reconnects (its link was cut) starts over: its old session is closed.
       for (auto old = impl.sessions.begin(); old != impl.sessions.end(); ++old) {
         if (old->second.report.key == open.report.key) {
@@ -492,6 +532,16 @@ void Server::run() {
           break;
         }
       }
+      // What a recent session of the peer left of an unfinished round counts in this one.
+      if (auto carried = impl.carried.find(*key); carried != impl.carried.end()) {
+        if (now - carried->second.at < CARRY_UNFINISHED_ROUND)
+          std::tie(plan.session.carriedRoundRanges, plan.session.carriedRoundIds) =
+              carried->second.held;
+        impl.carried.erase(carried);
+      }
+      open.session =
+          std::make_unique<Session>(m_archive, Session::Role::Responder, std::move(plan.session));
+      if (m_options.pairs) m_options.pairs->beginAnswer(*key);
       m_log(LogLevel::Debug, "peer " + open.report.peer + ": session opened");
       it = impl.sessions.emplace(routingId, std::move(open)).first;
     }
@@ -521,8 +571,7 @@ void Server::run() {
     if (open.outboxBytes > MAX_OUTBOX_BYTES && !open.session->over()) {
       // Replies wait for the link's cap and the peer sends on regardless: what waits would
       // grow with what it sends. Drop them, end the session and blame the peer.
-      const std::string why = "the peer sent more than " +
-                              std::to_string(MAX_OUTBOX_BYTES >> 20) +
+      const std::string why = "the peer sent more than " + std::to_string(MAX_OUTBOX_BYTES >> 20) +
                               " MiB of replies ahead of its link's cap";
       open.outbox.clear();
       open.outboxBytes = 0;

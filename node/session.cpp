@@ -186,8 +186,11 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
     m_roundOpen = true;
     m_awaitingRound = false;
     m_roundEnd = Bound::lowest();
-    m_roundRanges = 0;
-    m_roundIds = 0;
+    // The peer's first round here counts what its previous session left unfinished.
+    const bool first = !std::exchange(m_peerRoundBegan, true);
+    m_roundRanges = first ? m_options.carriedRoundRanges : 0;
+    m_roundIds = first ? m_options.carriedRoundIds : 0;
+    m_carriedIntoRound = first && (m_roundRanges > 0 || m_roundIds > 0);
     ++m_stats.rounds;
   }
   if (!reconcile.frame.empty()) {
@@ -217,7 +220,10 @@ void Session::onReconcile(const sync::Reconcile& reconcile, std::vector<Bytes>& 
       fail("reconciliation round " + std::to_string(m_round) + " holds more than " +
                (m_roundRanges > maxRanges ? std::to_string(maxRanges) + " ranges"
                                           : std::to_string(maxIds) + " ids") +
-               " (the most a round may hold against this archive)",
+               " (the most a round may hold against this archive" +
+               (m_carriedIntoRound
+                    ? ", counting the round the peer left unfinished in its previous session)"
+                    : ")"),
            out);
       return;
     }

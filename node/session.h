@@ -77,6 +77,13 @@ struct SessionOptions {
   /// archive or a fixed limit, never by how much the peer sends.
   std::size_t roundRanges = 1u << 17;
   std::size_t roundIds = 1u << 21;
+  /// What the peer's round held when its previous session here ended before the round did
+  /// (Session::unfinishedRound, kept by the server for a while): it counts towards this
+  /// session's first round of the peer, so that ending a session before the bound does not reset
+  /// it. A peer that streamed frames and reconnected each time before the third was never
+  /// refused, and kept the server decoding frames of 65,536 ranges for as long as it liked.
+  std::size_t carriedRoundRanges = 0;
+  std::size_t carriedRoundIds = 0;
   BatchVerifier verifier;  // empty: parallelVerifier over every core
   /// Called with the ids of each batch this side sent, once the peer acknowledged it (so the
   /// peer has committed them), in the order sent. For tests and tools that must know what a
@@ -151,6 +158,15 @@ class Session {
   /// The cap both sides keep to on this link, bytes per second each way (0: none): this side's
   /// until the peer's Hello arrives, then the smaller non-zero of both.
   std::uint64_t linkRate() const { return m_linkRate; }
+  /// What to carry to the peer's next session (SessionOptions::carriedRoundRanges): the
+  /// ranges and short ids of the peer's open round (frames arrived, the last one not yet),
+  /// carried ones included; what this session was given when no round of the peer began here;
+  /// zeros once one of its rounds ended.
+  std::pair<std::size_t, std::size_t> unfinishedRound() const {
+    if (m_roundOpen) return {m_roundRanges, m_roundIds};
+    if (!m_peerRoundBegan) return {m_options.carriedRoundRanges, m_options.carriedRoundIds};
+    return {};
+  }
   /// The peer's archive as it last reported it.
   const std::optional<protocol::sync::ArchiveState>& peerState() const { return m_peerState; }
 
@@ -200,7 +216,9 @@ class Session {
   bool m_reconciled = false;
   protocol::Reply m_incoming;  // our reply to the peer's round, gathered frame by frame
   bool m_incomingNeedsAnswer = false;
-  bool m_roundOpen = false;  // receiving the frames of the peer's round m_round
+  bool m_roundOpen = false;         // receiving the frames of the peer's round m_round
+  bool m_peerRoundBegan = false;    // a round of the peer began here (the carry is used up)
+  bool m_carriedIntoRound = false;  // the open round counts a carry
   /// Where the open round's frames so far end: the next frame must start there or later, so a
   /// round costs at most one pass over the archive however many frames the peer sends.
   protocol::Bound m_roundEnd = protocol::Bound::lowest();

@@ -238,6 +238,7 @@ zmq::socket_t makeServerSocket(zmq::context_t& context, const protocol::SecretKe
   setOption(socket, zap_enforce_domain_t{}, true, "ZMQ_ZAP_ENFORCE_DOMAIN");
   setOption(socket, zmq::sockopt::router_mandatory, true, "ZMQ_ROUTER_MANDATORY");
   applyLimits(socket, limits);
+  setOption(socket, zmq::sockopt::rcvhwm, limits.serverReceiveHighWater, "ZMQ_RCVHWM");
   return socket;
 }
 

@@ -49,9 +49,15 @@ struct TransportLimits {
   /// passes is maxMessageBytes - CURVE_MESSAGE_OVERHEAD.
   std::int64_t maxMessageBytes = 8 << 20;
   /// Messages queued per connection each way (ZMQ_SNDHWM, ZMQ_RCVHWM): with maxMessageBytes,
-  /// what one peer can hold of our memory (16 x 8 MiB).
+  /// what one connection can hold of our memory (16 x 8 MiB each way).
   int sendHighWater = 16;
   int receiveHighWater = 16;
+  /// A server's ZMQ_RCVHWM instead (its ROUTER socket, per connection): a listed peer may open
+  /// connections one after another, each filled with messages before it is dropped, and what
+  /// they queued stays in memory until the server reads it. At 16 the endless-round attack held
+  /// 170 MB of queued frames this way (docs/reliability.md); at 2 a connection holds at most
+  /// 2 messages, and a client's sends wait for the server to read (TCP's own backpressure).
+  int serverReceiveHighWater = 2;
   /// A ping after this long without traffic (ZMQ_HEARTBEAT_IVL).
   std::chrono::milliseconds heartbeatInterval{10'000};
   /// No traffic for this long closes the connection, on our side (ZMQ_HEARTBEAT_TIMEOUT) and,

@@ -625,6 +625,42 @@ TEST_F(HostileTest, RoundOneFramesThatNeverEndAreRefusedAtTheRoundBound) {
   expectHostileRefusedAtTheHandshake();
 }
 
+// The same attack, reconnecting before each session reaches the bound: two frames per
+// connection, again and again. What a replaced session's round held counts towards the next
+// session's (the peer is refused within a few connections; before, never), and the frames a
+// connection queued before its session was replaced are dropped unread: no session opens for
+// them and nothing is logged (before, two log lines a frame).
+TEST_F(HostileTest, AnEndlessRoundIsRefusedThoughThePeerReconnectsBeforeTheBound) {
+  startPenalizing();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  bool refused = false;
+  std::int64_t frame = 0;
+  for (int connection = 0; connection < 8 && !refused; ++connection) {
+    auto socket = hostileSocket();
+    sendRaw(socket, sync::encode(hello));
+    const auto greeting = answers(socket, 60'000ms, "hello");
+    ASSERT_FALSE(greeting.empty()) << "connection " << connection << "\n" << m_log.all();
+    if (std::holds_alternative<sync::Failure>(greeting.back())) {
+      refused = true;
+      break;
+    }
+    for (int f = 0; f < 2; ++f)
+      ASSERT_TRUE(socket.send(zmq::buffer(fieldsync::testing::endlessRoundFrame(frame++)),
+                              zmq::send_flags::none));
+    // A failure comes when the carried round passes the bound; the frames alone ask for none.
+    const auto got = answers(socket, 2'000ms);
+    refused = !got.empty() && std::holds_alternative<sync::Failure>(got.back());
+  }
+  ASSERT_TRUE(waitRefused("hostile")) << m_log.all();
+  EXPECT_NE(stored("hostile")->state.refusedReason.find("left unfinished in its previous session"),
+            std::string::npos)
+      << stored("hostile")->state.refusedReason;
+  EXPECT_FALSE(m_log.find({"expected hello, got reconcile"}, 0ms)) << m_log.all();
+  expectServesAGoodClient();
+  expectHostileRefusedAtTheHandshake();
+}
+
 // Scenario b: hundreds of TCP connections that never finish the handshake (silent, or a part
 // of a greeting) from one address, and unlisted CURVE clients retrying from another: the
 // server cuts connections over the per-address cap at once, refuses the strangers at ZAP, and

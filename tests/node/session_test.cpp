@@ -14,6 +14,7 @@
 #include "store/provenance.h"
 #include "store/store_fixture.h"
 #include "store/sync_index.h"
+#include "support/endless_round.h"
 
 namespace fieldsync::node {
 namespace {
@@ -321,10 +322,13 @@ TEST(Session, NodesWhoseClocksDisagreeStillEndWithTheUnion) {
 /// A responder fed `messages` after a proper Hello; returns it for inspection.
 struct HostileCase {
   TempArchive archive;
-  Session responder{*archive.archive, Session::Role::Responder};
+  Session responder;
   std::vector<Bytes> replies;
 
-  HostileCase() { archive.putAll(clippings(1, 0, 10)); }
+  explicit HostileCase(SessionOptions options = {})
+      : responder(*archive.archive, Session::Role::Responder, std::move(options)) {
+    archive.putAll(clippings(1, 0, 10));
+  }
   void hello() {
     sync::Hello hello;
     hello.salt.fill(3);
@@ -411,6 +415,40 @@ TEST(SessionHostile, AFrameGoingBackOverItsRoundIsRefused) {
   ASSERT_FALSE(c.responder.failed()) << c.responder.failure();
   c.feed(sync::encode(sync::Reconcile{1, false, protocol::encodeFrame(all)}));
   c.expectRefused("goes back over an earlier frame");
+}
+
+// A peer that ends its sessions before its round reaches the bound, again and again, would
+// never be refused and would keep the server decoding frames: the server hands what a session's
+// open round held (unfinishedRound) to the peer's next session, where it counts towards the
+// first round's bound. A round that ends carries nothing.
+TEST(SessionHostile, ARoundLeftUnfinishedByReconnectingCountsTowardsTheNextOnesBound) {
+  SessionOptions options;
+  options.roundRanges = 100;
+  HostileCase first(options);
+  first.hello();
+  first.feed(fieldsync::testing::endlessRoundFrame(0, 60));
+  ASSERT_FALSE(first.responder.failed()) << first.responder.failure();
+  EXPECT_EQ(first.responder.unfinishedRound().first, 60u);
+
+  options.carriedRoundRanges = first.responder.unfinishedRound().first;
+  options.carriedRoundIds = first.responder.unfinishedRound().second;
+  HostileCase second(options);
+  second.hello();
+  second.feed(fieldsync::testing::endlessRoundFrame(1, 60));
+  second.expectRefused("counting the round the peer left unfinished in its previous session");
+  // A session that ends before the peer begins a round passes what it was given on.
+  HostileCase idle(options);
+  idle.hello();
+  EXPECT_EQ(idle.responder.unfinishedRound().first, 60u);
+
+  // The same frame without the carry is within the bound; once its round ends, nothing is open.
+  options.carriedRoundRanges = options.carriedRoundIds = 0;
+  HostileCase fresh(options);
+  fresh.hello();
+  fresh.feed(fieldsync::testing::endlessRoundFrame(1, 60));
+  ASSERT_FALSE(fresh.responder.failed()) << fresh.responder.failure();
+  fresh.feed(sync::encode(sync::Reconcile{1, true, {}}));
+  EXPECT_EQ(fresh.responder.unfinishedRound(), (std::pair<std::size_t, std::size_t>{}));
 }
 
 TEST(SessionHostile, ABatchWithABadSignatureStoresNothingOfIt) {

@@ -15,12 +15,14 @@ namespace fieldsync::testing {
 inline constexpr std::int64_t ENDLESS_ROUND_RANGES = 65536;
 
 /// The index-th frame of the round (0, 1, ...), encoded: its ranges follow the previous
-/// frame's, from a time after every clipping a test or benchmark archive holds.
-inline std::vector<std::uint8_t> endlessRoundFrame(std::int64_t index) {
+/// frame's, from a time after every clipping a test or benchmark archive holds. A test of the
+/// bound itself may ask for fewer ranges a frame.
+inline std::vector<std::uint8_t> endlessRoundFrame(std::int64_t index,
+                                                   std::int64_t ranges = ENDLESS_ROUND_RANGES) {
   constexpr std::int64_t FROM = 2'000'000'000;
   const std::int64_t start = FROM + index * ENDLESS_ROUND_RANGES;
   protocol::Frame frame{protocol::Bound{protocol::SyncKey{start, {}}, false}, {}};
-  for (std::int64_t r = 1; r <= ENDLESS_ROUND_RANGES; ++r) {
+  for (std::int64_t r = 1; r <= ranges; ++r) {
     protocol::RangeEntry entry;
     entry.upper = protocol::Bound{protocol::SyncKey{start + r, {}}, false};
     entry.mode = protocol::RangeMode::Fingerprint;
