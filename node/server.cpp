@@ -11,6 +11,7 @@
 #include <set>
 
 #include "node/rate_limiter.h"
+#include "node/units.h"
 #include "store/pause.h"
 #include "store/peers.h"
 
@@ -48,15 +49,10 @@ struct Open {
   RateLimiter receiving{0};
   std::deque<std::pair<Clock::time_point, Bytes>> outbox;
   std::size_t outboxBytes = 0;
-  /// It sent faster than its replies could leave, past MAX_OUTBOX_BYTES: a violation.
+  /// It sent faster than its replies could leave, past ServerOptions::maxQueuedReplyBytes: a
+  /// violation.
   bool overran = false;
 };
-
-// The most reply bytes one session may have waiting for its link's cap. A peer that keeps to
-// the protocol waits for its batches' acks (a window of a few batches) and for each round's
-// answer, so its replies waiting here are one round and a few acks; one that sends on
-// regardless would otherwise grow this queue with every message.
-constexpr std::size_t MAX_OUTBOX_BYTES = 32u << 20;
 
 // How long a session whose connection ended waits for the messages that connection delivered
 // before it ended (they are queued with every other peer's, and read in turn).
@@ -568,19 +564,23 @@ void Server::run() {
       open.outboxBytes += reply.size();
       open.outbox.emplace_back(at, std::move(reply));
     }
-    if (open.outboxBytes > MAX_OUTBOX_BYTES && !open.session->over()) {
+    // What is due leaves now; what is left waits for the link's cap.
+    bool sent = flush(it, now);
+    if (sent && open.outboxBytes > m_options.maxQueuedReplyBytes && !open.session->over()) {
       // Replies wait for the link's cap and the peer sends on regardless: what waits would
       // grow with what it sends. Drop them, end the session and blame the peer.
-      const std::string why = "the peer sent more than " + std::to_string(MAX_OUTBOX_BYTES >> 20) +
-                              " MiB of replies ahead of its link's cap";
+      const std::string why = "the peer asked for more than " +
+                              formatSize(m_options.maxQueuedReplyBytes) +
+                              " of replies ahead of its link's cap";
       open.outbox.clear();
       open.outboxBytes = 0;
       open.overran = true;
       open.report.failure = why;
       open.outbox.emplace_back(now, open.session->abort(why));
       open.outboxBytes = open.outbox.back().second.size();
+      sent = flush(it, now);
     }
-    if (!flush(it, now) || open.session->over()) closeIfSent(it);
+    if (!sent || open.session->over()) closeIfSent(it);
   }
   for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
     auto next = std::next(it);

@@ -56,6 +56,12 @@ struct ServerOptions {
   /// Refuse a peer for a while when its session breaks the rules (store::refuse).
   bool penalize = true;
   std::chrono::milliseconds peerListRefresh{2'000};
+  /// The most reply bytes one session may have waiting for its link's cap. A peer that keeps
+  /// to the protocol waits for its batches' acks (a window of a few batches) and for each
+  /// round's answer, so its replies waiting are one round and a few acks; one that sends on
+  /// regardless would otherwise grow this queue with every message. Past it the session ends
+  /// as a violation.
+  std::size_t maxQueuedReplyBytes = 32u << 20;
   /// Shared with the daemon's dialer so that a pair runs one session at a time
   /// (node/peer_link.h); null: every session of a listed peer is answered.
   PairSessions* pairs = nullptr;

@@ -145,13 +145,15 @@ class ServerTest : public ::testing::Test {
 
   /// penalize off by default: these tests send one hostile input after another under one key,
   /// and each would get it refused (tests/node/hostile_test.cpp tests the refusal).
-  void startServer(std::chrono::milliseconds idleTimeout = 10'000ms, bool penalize = false) {
+  void startServer(std::chrono::milliseconds idleTimeout = 10'000ms, bool penalize = false,
+                   const std::function<void(ServerOptions&)>& adjust = {}) {
     ServerOptions options;
     options.listen = "tcp://127.0.0.1:*";
     options.penalize = penalize;
     options.transport = testLimits();
     options.transport.linger = 1000ms;  // its last words reach the peers when it stops
     options.idleTimeout = idleTimeout;
+    if (adjust) adjust(options);
     m_running = std::make_unique<Server>(*m_server.archive, m_serverKey, options, m_log.callback());
     m_endpoint = m_running->endpoint();
     m_thread = std::thread([this] { m_running->run(); });
@@ -657,6 +659,40 @@ TEST_F(HostileTest, AnEndlessRoundIsRefusedThoughThePeerReconnectsBeforeTheBound
             std::string::npos)
       << stored("hostile")->state.refusedReason;
   EXPECT_FALSE(m_log.find({"expected hello, got reconcile"}, 0ms)) << m_log.all();
+  expectServesAGoodClient();
+  expectHostileRefusedAtTheHandshake();
+}
+
+// Replies that wait for a link's cap are bounded (ServerOptions::maxQueuedReplyBytes; 32 MiB in
+// `serve`, 2 kB here): a peer on a capped link that asks for more than that ahead of what the
+// cap lets leave ends its session as a violation and is refused, and what waited is dropped.
+TEST_F(HostileTest, RepliesWaitingForALinksCapPastTheBoundEndTheSessionAndRefuseThePeer) {
+  m_server.archive->write([&](store::WriteTxn& txn) {
+    const auto changed = store::updatePeerSettings(
+        txn, "hostile", [](store::PeerSettings& settings) { settings.rate = 100; });
+    ASSERT_TRUE(changed.ok());
+  });
+  startServer(10'000ms, true, [](ServerOptions& options) { options.maxQueuedReplyBytes = 2000; });
+  auto socket = hostileSocket();
+  sync::Hello hello;
+  hello.salt.fill(7);
+  sendRaw(socket, sync::encode(hello));
+  // Round 1 says "I have nothing anywhere": the answer is the server's 40 clippings, which at
+  // 100 bytes a second would leave over minutes.
+  protocol::Frame all{protocol::Bound::lowest(), {}};
+  protocol::RangeEntry nothing;
+  nothing.upper = protocol::Bound::end();
+  nothing.mode = protocol::RangeMode::IdList;
+  all.ranges.push_back(nothing);
+  sendRaw(socket, sync::encode(sync::Reconcile{1, true, protocol::encodeFrame(all)}));
+  const auto got = answers(socket, 30'000ms);
+  ASSERT_FALSE(got.empty()) << m_log.all();
+  const auto* failure = std::get_if<sync::Failure>(&got.back());
+  ASSERT_NE(failure, nullptr) << sync::messageName(got.back());
+  EXPECT_NE(failure->reason.find("more than 2k of replies ahead of its link's cap"),
+            std::string::npos)
+      << failure->reason;
+  ASSERT_TRUE(waitRefused("hostile")) << m_log.all();
   expectServesAGoodClient();
   expectHostileRefusedAtTheHandshake();
 }
