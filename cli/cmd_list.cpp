@@ -89,8 +89,7 @@ void printFolded(std::ostream& out, const store::ListedClipping& listed) {
 }
 
 /// Prints a line (and the notes of what is folded under it), with the future-dated tail.
-void printLine(std::ostream& out, const protocol::DecodedObject& object,
-               store::ClippingTrust trust,
+void printLine(std::ostream& out, const protocol::DecodedObject& object, store::ClippingTrust trust,
                const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
                const store::ListedClipping* listed) {
   const auto signedAt = future.find(object.id);
@@ -107,7 +106,8 @@ void printLine(std::ostream& out, const protocol::DecodedObject& object,
 }
 
 /// The corrected, folded listing (store::Folder) of the ids, in their order.
-void printFolded(std::ostream& out, const store::ReadTxn& txn, const std::vector<protocol::ObjectId>& ids,
+void printFolded(std::ostream& out, const store::ReadTxn& txn,
+                 const std::vector<protocol::ObjectId>& ids,
                  const std::map<protocol::ObjectId, std::int64_t>& future, std::int64_t clock,
                  const Printing& p) {
   const auto graph = store::loadTrust(txn);

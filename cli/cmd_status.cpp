@@ -161,9 +161,10 @@ int runStatus(const Global& global, bool json) {
                       {"budgetSpent", jsonOrNull(node::describeSpentBudget(txn, peer, at))}});
     }
     out["peers"] = list;
-    out["pausedUntil"] = !paused                                 ? nlohmann::json(nullptr)
-                         : *paused == store::PAUSED_INDEFINITELY ? nlohmann::json("indefinitely")
-                                                                 : nlohmann::json(isoTimeJson(*paused));
+    out["pausedUntil"] = !paused ? nlohmann::json(nullptr)
+                         : *paused == store::PAUSED_INDEFINITELY
+                             ? nlohmann::json("indefinitely")
+                             : nlohmann::json(isoTimeJson(*paused));
     std::cout << out << '\n';
     return EXIT_OK;
   }
