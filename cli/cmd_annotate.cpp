@@ -9,6 +9,7 @@
 #include "cli/command.h"
 #include "cli/output.h"
 #include "store/annotation.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -50,7 +51,8 @@ int runAnnotate(const Global& global, const AnnotateOptions& o) {
   std::cout << "Signed annotation " << result->annotation.hex() << '\n';
   std::cout << "  " << shortHex(result->view.object.id.hex()) << "  "
             << forTerminal(result->view.clipping.title) << '\n';
-  for (const auto& line : describeCorrections(result->view)) std::cout << "  " << line << '\n';
+  for (const auto& line : store::describeCorrections(result->view))
+    std::cout << "  " << forTerminal(line) << '\n';
   if (!global.quiet)
     std::cout << "It reaches other nodes with sync and bundles; each applies it when it trusts "
                  "this key (docs/trust.md, \"Annotation\").\n";

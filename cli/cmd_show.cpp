@@ -9,6 +9,7 @@
 #include "store/annotation.h"
 #include "store/provenance.h"
 #include "store/verdict.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -84,7 +85,8 @@ int runShow(const Global& global, const std::string& text, bool json, bool origi
   const Provenance provenance{trust, signerLine(report, object->payload.signer), verify.str()};
   printObject(std::cout, shown, &provenance);
   std::vector<std::string> notes;
-  if (view && !original) notes = describeCorrections(*view);
+  if (view && !original)
+    for (const auto& line : store::describeCorrections(*view)) notes.push_back(forTerminal(line));
   for (const auto& other : others)
     notes.push_back("also signed by " +
                     (other.name.empty() ? "key " + other.signer.hex() : forTerminal(other.name)) +

@@ -393,16 +393,6 @@ void printListNote(std::ostream& out, const std::string& text) {
 namespace {
 
 /// "HQ on 2026-12-06T10:00:00Z", ": reason" when there is one.
-std::string byWhom(const store::Correction& c) {
-  const std::string who =
-      c.signerName.empty() ? "key " + shortHex(c.signer.hex()) : forTerminal(c.signerName);
-  return who + " on " + isoTime(c.signedAt);
-}
-
-std::string because(const store::Correction& c) {
-  return c.reason.empty() ? "" : ": " + forTerminal(c.reason);
-}
-
 nlohmann::json correctionJson(const store::Correction& c, bool effect) {
   return {
       {"annotation", c.annotation.hex()},
@@ -420,26 +410,6 @@ nlohmann::json correctionJson(const store::Correction& c, bool effect) {
 }
 
 }  // namespace
-
-std::vector<std::string> describeCorrections(const store::CorrectedClipping& view) {
-  std::vector<std::string> lines;
-  if (view.retitled)
-    lines.push_back("retitled by " + byWhom(*view.retitled) +
-                    " (was: " + forTerminal(view.object.payload.clipping()->title) + ")" +
-                    because(*view.retitled));
-  for (const auto& change : view.tagChanges)
-    lines.push_back("tag " + forTerminal(change.tag) +
-                    (change.added ? " added by " : " removed by ") + byWhom(change.by) +
-                    because(change.by));
-  if (view.duplicate)
-    lines.push_back("duplicate of " + view.duplicate->body.duplicateOf->hex() + ", marked by " +
-                    byWhom(*view.duplicate) + because(*view.duplicate));
-  for (const auto& c : view.withoutEffect)
-    lines.push_back("annotation " + shortHex(c.annotation.hex()) + " by " + byWhom(c) +
-                    " has no effect here (its signer neither signed the clipping nor is trusted "
-                    "here)");
-  return lines;
-}
 
 nlohmann::json correctionsJson(const store::CorrectedClipping& view) {
   const auto& signedClipping = *view.object.payload.clipping();

@@ -125,11 +125,6 @@ nlohmann::json retractionJson(const store::RetractionNotice& notice);
 /// by the caller.
 void printListNote(std::ostream& out, const std::string& text);
 
-/// One line per correction in effect, for `show`: "retitled by HQ on 2026-12-06T10:00:00Z
-/// (was: ...): reason", "tag x added by ...", "tag x removed by ...", "duplicate of <id> by
-/// ..."; then "annotation <id> by ... has no effect here (...)" for the others. Made safe.
-std::vector<std::string> describeCorrections(const store::CorrectedClipping& view);
-
 /// {"original": {"title", "tags"}, "duplicateOf" (id or null), "corrections": [{"annotation",
 /// "signer", "signerName", "signedAt", "reason", "title", "addTags", "removeTags",
 /// "duplicateOf", "effect"}]}: what --json adds to a clipping (docs/cli.md).

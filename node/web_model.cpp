@@ -6,6 +6,7 @@
 
 #include "protocol/minisign.h"
 #include "protocol/text.h"
+#include "store/annotation.h"
 #include "store/pause.h"
 #include "store/peers.h"
 #include "store/provenance.h"
@@ -45,58 +46,62 @@ bool matches(const protocol::Clipping& c, const Filters& f) {
 
 ClippingRow rowOf(const protocol::DecodedObject& object, const protocol::Clipping& c,
                   store::ClippingTrust trust) {
-  return {object.id, c.title, c.source, c.published, c.tags, trust};
+  return {object.id, c.title, c.source, c.published, c.tags, trust, {}};
 }
 
-/// The clippings filters match, newest first, skipping `skip` and taking at most `take`;
-/// more: one more matched after them.
+/// A row as the front page shows it: corrected, with what is folded under it (as `list`).
+ClippingRow rowOf(const store::ListedClipping& listed) {
+  ClippingRow row = rowOf(listed.view.object, listed.view.clipping, listed.trust);
+  if (listed.view.corrected()) row.notes.push_back("corrected here (see the clipping)");
+  if (!listed.alsoSignedBy.empty()) {
+    std::string names;
+    for (const auto& other : listed.alsoSignedBy)
+      names += (names.empty() ? "" : ", ") +
+               (other.name.empty() ? "key " + store::shortHex(other.signer.hex()) : other.name);
+    row.notes.push_back("also signed by " + names);
+  }
+  if (!listed.duplicates.empty()) {
+    std::string ids;
+    for (const auto& id : listed.duplicates)
+      ids += (ids.empty() ? "" : ", ") + store::shortHex(id.hex());
+    row.notes.push_back("duplicates: " + ids);
+  }
+  return row;
+}
+
+/// The clippings filters match, newest first, corrected and folded as `list` shows them
+/// (store::Folder: one row per article, duplicates under their original), skipping `skip` and
+/// taking at most `take`; more: one more matched after them. Filters apply to the corrected
+/// clipping (a tag an annotation added finds it, one it removed does not).
 struct Matched {
-  std::vector<std::pair<protocol::DecodedObject, store::ClippingTrust>> objects;
+  std::vector<store::ListedClipping> rows;
   bool more = false;
 };
-Matched match(const store::ReadTxn& txn, store::Judge& judge, const Filters& f, std::size_t skip,
-              std::size_t take) {
-  const std::size_t need = skip + take + 1;
+Matched match(const store::ReadTxn& txn, const protocol::TrustGraph& graph, const Filters& f,
+              std::size_t skip, std::size_t take) {
   std::vector<protocol::ObjectId> ids;
-  // The store applies what it can; the rest is checked on the decoded clipping, which is read
-  // only until the page is full.
-  const bool exact = f.q.empty()
-                         ? f.until.empty()
-                         : (f.tag.empty() && f.source.empty() && f.from.empty() && f.until.empty());
   if (!f.q.empty()) {
-    ids = txn.search(f.q, exact ? need : SIZE_MAX);
+    ids = txn.search(f.q);
   } else {
     store::ListQuery query;
     query.kind = protocol::Kind::Clipping;
-    if (!f.tag.empty()) query.tag = f.tag;
+    if (!f.tag.empty() && !store::someAnnotationAdds(txn, f.tag)) query.tag = f.tag;
     if (!f.source.empty()) query.source = f.source;
     if (!f.from.empty()) query.since = f.from;
-    query.limit = exact ? need : SIZE_MAX;
     ids = txn.list(query);
   }
   Matched out;
+  store::Folder folder(txn, graph);
   std::size_t seen = 0;
-  std::size_t first = 0;
-  if (exact) {
-    // Every id matches: the rows before the page need not be read at all.
-    first = std::min(skip, ids.size());
-    seen = first;
-  }
-  for (std::size_t i = first; i < ids.size(); ++i) {
-    const auto& id = ids[i];
-    const auto bytes = txn.get(id);
-    if (!bytes) continue;
-    auto object = protocol::decode(*bytes);
-    if (!object) continue;
-    const auto* c = object->payload.clipping();
-    if (c == nullptr || (!exact && !matches(*c, f))) continue;
+  for (const auto& id : ids) {
+    auto listed = folder.next(id);
+    if (!listed || !matches(listed->view.clipping, f)) continue;
     if (seen++ < skip) continue;
-    if (out.objects.size() == take) {
+    if (out.rows.size() == take) {
       out.more = true;
       break;
     }
-    const auto trust = judge.judge(object.value());
-    out.objects.emplace_back(std::move(object.value()), trust);
+    out.rows.push_back(std::move(*listed));
   }
   return out;
 }
@@ -104,9 +109,10 @@ Matched match(const store::ReadTxn& txn, store::Judge& judge, const Filters& f, 
 ClippingView viewOf(const store::ReadTxn& txn, const protocol::TrustGraph& graph,
                     const protocol::DecodedObject& object) {
   const auto report = store::verifyObject(txn, graph, object.id);
+  const auto corrected = store::correctClipping(txn, graph, object);
   ClippingView view;
   view.id = object.id;
-  view.clipping = *object.payload.clipping();
+  view.clipping = corrected.clipping;
   view.signedAt = object.payload.signedAt;
   view.trust = store::judge(txn, graph, object.id, store::Check::Signature);
   view.verdict = store::verdictName(report.verdict());
@@ -115,6 +121,17 @@ ClippingView viewOf(const store::ReadTxn& txn, const protocol::TrustGraph& graph
   view.signerKey = object.payload.signer.hex();
   view.trustPath = store::describePath(report.trust.path);
   view.releases = report.releases;
+  view.corrections = store::describeCorrections(corrected);
+  store::Folder folder(txn, graph);
+  std::vector<store::CoSigner> others;
+  (void)folder.representative(object, &others);
+  for (const auto& other : others)
+    view.corrections.push_back(
+        "also signed by " +
+        (other.name.empty() ? "key " + store::shortHex(other.signer.hex()) : other.name) + " (" +
+        store::shortHex(other.id.hex()) + ")");
+  for (const auto& d : folder.duplicatesOf(object.id))
+    view.corrections.push_back("duplicate " + store::shortHex(d.hex()) + " is listed under it");
   return view;
 }
 
@@ -195,13 +212,11 @@ Expected<Filters, Refusal> parseFilters(const std::multimap<std::string, std::st
 
 ListView listView(const store::ReadTxn& txn, const NodeInfo& node, const Filters& filters) {
   const auto graph = store::loadTrust(txn);
-  store::Judge judge(graph);
   ListView view;
   view.nodeName = node.name;
   view.filters = filters;
-  auto matched = match(txn, judge, filters, (filters.page - 1) * filters.perPage, filters.perPage);
-  for (const auto& [object, trust] : matched.objects)
-    view.rows.push_back(rowOf(object, *object.payload.clipping(), trust));
+  auto matched = match(txn, graph, filters, (filters.page - 1) * filters.perPage, filters.perPage);
+  for (const auto& listed : matched.rows) view.rows.push_back(rowOf(listed));
   view.hasNext = matched.more && filters.page < MAX_PAGE;
   return view;
 }
@@ -320,7 +335,6 @@ StatusView statusView(const store::ReadTxn& txn, const NodeInfo& node, std::int6
 
 PrintView printSearch(const store::ReadTxn& txn, const NodeInfo& node, const Filters& filters) {
   const auto graph = store::loadTrust(txn);
-  store::Judge judge(graph);
   PrintView view;
   view.nodeName = node.name;
   view.title = filters.q.empty() ? "Clippings" : "Search: " + filters.q;
@@ -334,9 +348,9 @@ PrintView printSearch(const store::ReadTxn& txn, const NodeInfo& node, const Fil
   add("until", filters.until);
   view.subtitle = sub;
   const std::size_t take = std::min(MAX_PRINT, filters.perPage);
-  auto matched = match(txn, judge, filters, (filters.page - 1) * filters.perPage, take);
-  for (const auto& [object, trust] : matched.objects)
-    view.clippings.push_back(viewOf(txn, graph, object));
+  auto matched = match(txn, graph, filters, (filters.page - 1) * filters.perPage, take);
+  for (const auto& listed : matched.rows)
+    view.clippings.push_back(viewOf(txn, graph, listed.view.object));
   view.truncated = matched.more;
   return view;
 }

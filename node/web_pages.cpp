@@ -70,7 +70,9 @@ std::string rowsHtml(const std::vector<ClippingRow>& rows) {
       html += "<a href=\"/?source=" + encodeUrl(row.source) + "\">" + e(row.source) + "</a> · ";
     html += e(row.published.empty() ? std::string("undated") : row.published);
     html += " · <span class=\"id\">" + store::shortHex(row.id.hex()) + "</span> ";
-    html += tagsHtml(row.tags) + "</div></li>\n";
+    html += tagsHtml(row.tags) + "</div>";
+    for (const auto& note : row.notes) html += "<div class=\"meta note\">" + e(note) + "</div>";
+    html += "</li>\n";
   }
   return html + "</ol>";
 }
@@ -290,6 +292,11 @@ std::string renderClipping(const std::string& nodeName, const ClippingView& view
   body += field("language", c.language);
   body += field("collection", c.collection);
   body += "<dt>id</dt><dd class=\"id\">" + view.id.hex() + "</dd></dl>";
+  if (!view.corrections.empty()) {
+    body += "<h2>Corrections</h2><ul class=\"corrections\">";
+    for (const auto& line : view.corrections) body += "<li>" + e(line) + "</li>";
+    body += "</ul>";
+  }
   body += "<h2>Provenance</h2>" + provenanceHtml(view);
   body += "<h2>Text</h2><article class=\"body\">" + bodyHtml(c.body) + "</article>";
   return layout(nodeName, c.title, body);

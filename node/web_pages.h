@@ -57,6 +57,9 @@ struct ClippingRow {
   std::string published;
   std::vector<std::string> tags;
   store::ClippingTrust trust = store::ClippingTrust::Invalid;
+  /// Under the row, as `list` prints them: "corrected", "also signed by Goma office",
+  /// "duplicates: 7a3c01d2e4f5". Raw text.
+  std::vector<std::string> notes;
 };
 
 struct ListView {
@@ -80,6 +83,9 @@ struct ClippingView {
   std::string signerKey;                    // 64 hex
   std::string trustPath;                    // store::describePath, empty for none
   std::vector<store::ReleaseRef> releases;  // trusted chains that list it
+  /// What corrects it here (store::describeCorrections), and the other offices that signed
+  /// the same content; title and tags above are the corrected ones. Raw text.
+  std::vector<std::string> corrections;
 };
 std::string renderClipping(const std::string& nodeName, const ClippingView& view);
 

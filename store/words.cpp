@@ -234,4 +234,33 @@ std::string describeStanding(const PeerState& s, std::int64_t at) {
   return text;
 }
 
+namespace {
+
+std::string byWhom(const Correction& c) {
+  const std::string who = c.signerName.empty() ? "key " + shortHex(c.signer.hex()) : c.signerName;
+  return who + " on " + isoTime(c.signedAt);
+}
+
+std::string because(const Correction& c) { return c.reason.empty() ? "" : ": " + c.reason; }
+
+}  // namespace
+
+std::vector<std::string> describeCorrections(const CorrectedClipping& view) {
+  std::vector<std::string> lines;
+  if (view.retitled)
+    lines.push_back("retitled by " + byWhom(*view.retitled) + " (was: " +
+                    view.object.payload.clipping()->title + ")" + because(*view.retitled));
+  for (const auto& change : view.tagChanges)
+    lines.push_back("tag " + change.tag + (change.added ? " added by " : " removed by ") +
+                    byWhom(change.by) + because(change.by));
+  if (view.duplicate)
+    lines.push_back("duplicate of " + view.duplicate->body.duplicateOf->hex() + ", marked by " +
+                    byWhom(*view.duplicate) + because(*view.duplicate));
+  for (const auto& c : view.withoutEffect)
+    lines.push_back("annotation " + shortHex(c.annotation.hex()) + " by " + byWhom(c) +
+                    " has no effect here (its signer neither signed the clipping nor is trusted "
+                    "here)");
+  return lines;
+}
+
 }  // namespace fieldsync::store

@@ -15,6 +15,7 @@
 
 #include "protocol/object.h"
 #include "protocol/trust.h"
+#include "store/annotation.h"
 #include "store/peers.h"
 #include "store/provenance.h"
 #include "store/retraction.h"
@@ -72,5 +73,10 @@ std::string describeRetraction(const RetractionNotice& notice);
 /// Where this node stands with a peer at `at`: "in step as of TIME", "last synced TIME;
 /// failing since TIME: why; next attempt TIME", "in step as of the stick of TIME", a refusal.
 std::string describeStanding(const PeerState& state, std::int64_t at);
+
+/// What corrects a clipping here, one line each: "retitled by Goma office (field) on TIME
+/// (was: OLD): REASON", "tag x added by ...", "duplicate of ID, marked by ...", and the
+/// annotations that name it but change nothing here.
+std::vector<std::string> describeCorrections(const CorrectedClipping& view);
 
 }  // namespace fieldsync::store

@@ -9,6 +9,7 @@
 #include "node/web_model.h"
 #include "node/web_pages.h"
 #include "node/web_server.h"
+#include "store/annotation.h"
 #include "store/peers.h"
 #include "store/provenance.h"
 #include "tests/store/store_fixture.h"
@@ -226,6 +227,36 @@ TEST_F(Web, ClippingPageGivesFullTextAndProvenanceInWords) {
   EXPECT_TRUE(has(stranger, "listed by no release here"));
 }
 
+// The reading room reads clippings as `list` and `show` do: corrected by the annotations in
+// effect here, one row per article, duplicates under their original, what corrected it named.
+TEST_F(Web, PagesShowTheCorrectedViewAndWhatCorrectedIt) {
+  store::AnnotateRequest retitle;
+  retitle.clipping = m_kenya;
+  retitle.title = "Kenya: Tana River floods";
+  retitle.addTags = {"flood"};
+  retitle.reason = "the signed title named no river";
+  ASSERT_TRUE(store::annotate(*m_archive.archive, m_hq, retitle, 3000).ok());
+  store::AnnotateRequest duplicate;
+  duplicate.clipping = m_drc;
+  duplicate.duplicateOf = m_mali;
+  ASSERT_TRUE(store::annotate(*m_archive.archive, m_hq, duplicate, 3001).ok());
+
+  const auto front = body("/");
+  EXPECT_TRUE(has(front, "Kenya: Tana River floods")) << front;
+  EXPECT_FALSE(has(front, "Kenya: floods in the north"));
+  EXPECT_FALSE(has(front, "DRC: talks")) << "a duplicate is listed under its original";
+  EXPECT_TRUE(has(front, "duplicates: " + m_drc.hex().substr(0, 12)));
+  // A tag an annotation added finds the clipping.
+  EXPECT_TRUE(has(body("/?tag=flood"), "Kenya: Tana River floods"));
+
+  const auto page = body("/c/" + m_kenya.hex());
+  EXPECT_TRUE(has(page, "<h1>Kenya: Tana River floods</h1>"));
+  EXPECT_TRUE(has(page, "retitled by HQ"));
+  EXPECT_TRUE(has(page, "(was: Kenya: floods in the north): the signed title named no river"));
+  EXPECT_TRUE(has(page, "tag flood added by HQ"));
+  EXPECT_TRUE(has(body("/c/" + m_drc.hex()), "duplicate of " + m_mali.hex()));
+}
+
 TEST_F(Web, ReleasesPagesShowChainSignerVerdictClippingsAndExport) {
   const auto list = body("/releases");
   EXPECT_TRUE(has(list, "weekly@1"));
@@ -335,7 +366,8 @@ TEST(WebPages, EveryRenderedTitleGoesThroughTheEscape) {
                        "<b>src</b>",
                        "2013",
                        {"<i>"},
-                       store::ClippingTrust::Unknown});
+                       store::ClippingTrust::Unknown,
+                       {std::string("also signed by ") + IMG_TITLE}});
   view.filters.q = "\"><script>";
   const auto html = web::renderList(view);
   for (const char* markup : {"<img", "<script", "<b>", "<i>"})
