@@ -66,8 +66,9 @@ struct Printing {
   std::size_t limit = SIZE_MAX;
   bool trustedOnly = false;  // --trusted: only those whose verdict is trusted
   bool json = false;
-  bool original = false;           // --original: as signed, no folding
-  std::optional<std::string> tag;  // list --tag, on the corrected tags (not with original)
+  bool original = false;             // --original: as signed, no folding
+  std::optional<std::string> tag;    // list --tag, on the corrected tags (not with original)
+  std::optional<std::string> words;  // search: titles as signed or corrected (not with original)
 };
 
 /// "also signed by Goma office, key 81aa0c3d12ab" and "duplicates: 7a3c01d2e4f5, ..." under
@@ -121,6 +122,7 @@ void printFolded(std::ostream& out, const store::ReadTxn& txn,
     if (p.trustedOnly && listed->trust != store::ClippingTrust::Trusted) continue;
     const auto& tags = listed->view.clipping.tags;
     if (p.tag && !std::binary_search(tags.begin(), tags.end(), *p.tag)) continue;
+    if (p.words && !store::holdsEveryWord(listed->view, *p.words)) continue;
     ++printed;
     const auto signedAt = future.find(listed->view.object.id);
     if (p.json) {
@@ -256,7 +258,7 @@ void addList(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}};
+      Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}, {}};
       if (!o->original && query.tag) {
         // Corrected tags: those the clippings were signed with less the removed ones, and
         // every clipping when an annotation adds the tag somewhere.
@@ -290,9 +292,12 @@ void addSearch(CLI::App& app, Invocation& invocation) {
       auto txn = home->archive().beginRead();
       const std::int64_t clock = now();
       const auto future = futureDated(txn, clock);
-      const Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}};
+      Printing p{parseLimit(o->limit), o->trusted, o->json, o->original, {}, {}};
       const std::size_t asked = storeLimit(p, future.size());
-      printObjects(txn, futureLast(txn.search(words, asked), future, asked), future, clock, p);
+      // Corrected titles: the clippings retitled with one of the words are looked at too.
+      if (!o->original) p.words = words;
+      const auto ids = o->original ? txn.search(words, asked) : store::correctedSearch(txn, words);
+      printObjects(txn, futureLast(ids, future, asked), future, clock, p);
       return EXIT_OK;
     };
   });

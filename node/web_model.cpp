@@ -81,7 +81,7 @@ Matched match(const store::ReadTxn& txn, const protocol::TrustGraph& graph, cons
               std::size_t skip, std::size_t take) {
   std::vector<protocol::ObjectId> ids;
   if (!f.q.empty()) {
-    ids = txn.search(f.q);
+    ids = store::correctedSearch(txn, f.q);
   } else {
     store::ListQuery query;
     query.kind = protocol::Kind::Clipping;
@@ -96,6 +96,7 @@ Matched match(const store::ReadTxn& txn, const protocol::TrustGraph& graph, cons
   for (const auto& id : ids) {
     auto listed = folder.next(id);
     if (!listed || !matches(listed->view.clipping, f)) continue;
+    if (!f.q.empty() && !store::holdsEveryWord(listed->view, f.q)) continue;
     if (seen++ < skip) continue;
     if (out.rows.size() == take) {
       out.more = true;

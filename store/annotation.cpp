@@ -201,6 +201,41 @@ bool someAnnotationAdds(const ReadTxn& txn, std::string_view tag) {
   return false;
 }
 
+std::vector<ObjectId> correctedSearch(const ReadTxn& txn, std::string_view words) {
+  std::vector<ObjectId> hits = txn.search(words);
+  const auto terms = protocol::searchTerms(words);
+  const std::set<std::string> wanted(terms.begin(), terms.end());
+  std::set<ObjectId> found(hits.begin(), hits.end());
+  bool more = false;
+  for (const ObjectId& id : txn.ofKind(Kind::Annotation)) {
+    auto object = loadStored(txn, id);
+    if (!object || object->payload.kind() != Kind::Annotation) continue;
+    const auto& note = std::get<protocol::Annotation>(object->payload.body);
+    if (note.title.empty() || found.contains(note.clipping) || !txn.contains(note.clipping))
+      continue;
+    const auto titleTerms = protocol::searchTerms(note.title);
+    if (std::none_of(titleTerms.begin(), titleTerms.end(),
+                     [&](const std::string& t) { return wanted.contains(t); }))
+      continue;
+    found.insert(note.clipping);
+    hits.push_back(note.clipping);
+    more = true;
+  }
+  return more ? txn.inListOrder(std::move(hits)) : hits;
+}
+
+bool holdsEveryWord(const CorrectedClipping& view, std::string_view words) {
+  auto held = protocol::searchTerms(view.clipping.title);
+  for (const auto* text : {&view.object.payload.clipping()->title, &view.clipping.body}) {
+    const auto more = protocol::searchTerms(*text);
+    held.insert(held.end(), more.begin(), more.end());
+  }
+  const std::set<std::string> all(held.begin(), held.end());
+  const auto terms = protocol::searchTerms(words);
+  return std::all_of(terms.begin(), terms.end(),
+                     [&](const std::string& t) { return all.contains(t); });
+}
+
 // --- Writing ------------------------------------------------------------------------------------
 
 Expected<AnnotateResult, std::string> annotate(Archive& archive, const protocol::SecretKey& key,

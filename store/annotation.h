@@ -122,6 +122,15 @@ class Folder {
   std::set<ContentHash> m_shownContent;
 };
 
+/// The ids to walk (through a Folder) for a search of words as list and search show it: the
+/// store's hits on the signed text, and the clippings that an annotation held retitles with a
+/// title holding one of the words, in list() order. Keep only those for which holdsEveryWord:
+/// a clipping is found by its title as signed or as corrected here, and its body.
+std::vector<ObjectId> correctedSearch(const ReadTxn& txn, std::string_view words);
+
+/// Do view's titles (corrected here, and as signed) and body hold every search term of words?
+bool holdsEveryWord(const CorrectedClipping& view, std::string_view words);
+
 /// Does a `list --tag` need every clipping, rather than those signed with tag: true when an
 /// annotation held adds tag (whether or not it takes effect; the view decides).
 bool someAnnotationAdds(const ReadTxn& txn, std::string_view tag);

@@ -1321,6 +1321,20 @@ std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit)
   return out;
 }
 
+std::vector<ObjectId> ReadTxn::inListOrder(std::vector<ObjectId> ids) const {
+  std::vector<ListKey> keys;
+  keys.reserve(ids.size());
+  for (const ObjectId& id : ids) {
+    const auto bytes = get(id);
+    if (!bytes) throw Error("inListOrder: object " + id.hex() + " is not held");
+    keys.push_back(listKey(decodeStored(id, *bytes).payload, id));
+  }
+  std::sort(keys.begin(), keys.end(), std::greater<>());
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    std::memcpy(ids[i].bytes.data(), keys[i].data() + PUBLISHED_BYTES + TIME_BYTES, ID_BYTES);
+  return ids;
+}
+
 // --- WriteTxn -------------------------------------------------------------------------------
 
 namespace {

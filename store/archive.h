@@ -212,6 +212,8 @@ class ReadTxn {
   /// Ids of clippings whose title or body hold every term of words (folded as in
   /// protocol::searchTerms), newest first as list(). No terms -> empty.
   std::vector<ObjectId> search(std::string_view words, std::size_t limit = SIZE_MAX) const;
+  /// ids (held objects) in list() order, newest first; decodes each.
+  std::vector<ObjectId> inListOrder(std::vector<ObjectId> ids) const;
   /// Every object in id order, with its bytes (valid during the call only). Return false
   /// from fn to stop.
   void forEach(const std::function<bool(const ObjectId&, std::span<const std::uint8_t>)>& fn) const;
@@ -429,8 +431,8 @@ class Archive {
   MDB_env* m_env = nullptr;
   std::unique_ptr<Dbs> m_dbs;
   std::unique_ptr<Gate> m_gate;
-  bool m_staleBuffers = false;  // LMDB's page buffers may hold bytes of removed objects
-  std::optional<FileIdentity> m_lock;    // lock.mdb as opened (store/archive_file.h)
+  bool m_staleBuffers = false;         // LMDB's page buffers may hold bytes of removed objects
+  std::optional<FileIdentity> m_lock;  // lock.mdb as opened (store/archive_file.h)
   mutable std::atomic<bool> m_lockLost{false};
   ScrubStats m_scrub;
 };

@@ -50,7 +50,7 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
   ASSERT_FALSE(m_maliTags.empty());
   const std::string removed = m_maliTags.front();
   auto done = run(
-      m_hq, {"annotate", m_mali.substr(0, 12), "--title", "Mali: thousands flee", "--tag",
+      m_hq, {"annotate", m_mali.substr(0, 12), "--title", "Mali: thousands flee Tessalit", "--tag",
              "Topic:Displacement", "--untag", removed, "--reason", "the digest's heading was cut"});
   ASSERT_EQ(done.status, 0) << done.err;
   EXPECT_NE(done.out.find("Signed annotation"), std::string::npos) << done.out;
@@ -59,7 +59,7 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
   EXPECT_EQ(list["count"], 12);
   auto mali = object(list, m_mali);
   ASSERT_FALSE(mali.is_null()) << list;
-  EXPECT_EQ(mali["title"], "Mali: thousands flee");
+  EXPECT_EQ(mali["title"], "Mali: thousands flee Tessalit");
   EXPECT_EQ(mali["original"]["title"], m_maliTitle);
   EXPECT_EQ(mali["corrections"].size(), 1u);
   EXPECT_EQ(mali["corrections"][0]["effect"], true);
@@ -68,11 +68,17 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
   EXPECT_EQ(tagged["objects"][0]["id"], m_mali);
   EXPECT_EQ(object(runJson(m_hq, {"list", "--tag", removed, "--json"}), m_mali), nullptr);
   EXPECT_EQ(runJson(m_hq, {"search", "displaced", "urgent", "--json"})["objects"][0]["title"],
-            "Mali: thousands flee");
+            "Mali: thousands flee Tessalit");
   EXPECT_NE(run(m_hq, {"list"}).out.find("Mali: thousands flee"), std::string::npos);
+  // Found by a word of its corrected title, found by its title as signed, as before.
+  auto byNewTitle = runJson(m_hq, {"search", "tessalit", "--json"});
+  ASSERT_EQ(byNewTitle["count"], 1) << byNewTitle;
+  EXPECT_EQ(byNewTitle["objects"][0]["id"], m_mali);
+  EXPECT_EQ(runJson(m_hq, {"search", "tessalit", "--original", "--json"})["count"], 0);
+  EXPECT_EQ(runJson(m_hq, {"search", m_maliTitle, "--json"})["objects"][0]["id"], m_mali);
 
   auto shown = run(m_hq, {"show", m_mali});
-  EXPECT_NE(shown.out.find("title:      Mali: thousands flee"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("title:      Mali: thousands flee Tessalit"), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("retitled by HQ on "), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("(was: " + m_maliTitle + "): the digest's heading was cut"),
             std::string::npos)
@@ -85,7 +91,7 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
   EXPECT_EQ(runJson(m_hq, {"verify", m_mali, "--json"})["objects"][0]["verdict"], "valid");
 
   // Refused, nothing signed: the same again, no change, an unknown id.
-  auto again = run(m_hq, {"annotate", m_mali, "--title", "Mali: thousands flee"});
+  auto again = run(m_hq, {"annotate", m_mali, "--title", "Mali: thousands flee Tessalit"});
   EXPECT_EQ(again.status, 2);
   EXPECT_NE(again.err.find("changes nothing"), std::string::npos) << again.err;
   EXPECT_EQ(run(m_hq, {"annotate", m_mali}).status, 2);

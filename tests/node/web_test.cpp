@@ -246,8 +246,10 @@ TEST_F(Web, PagesShowTheCorrectedViewAndWhatCorrectedIt) {
   EXPECT_FALSE(has(front, "Kenya: floods in the north"));
   EXPECT_FALSE(has(front, "DRC: talks")) << "a duplicate is listed under its original";
   EXPECT_TRUE(has(front, "duplicates: " + m_drc.hex().substr(0, 12)));
-  // A tag an annotation added finds the clipping.
+  // A tag an annotation added finds the clipping, and so does a word of its corrected title.
   EXPECT_TRUE(has(body("/?tag=flood"), "Kenya: Tana River floods"));
+  EXPECT_TRUE(has(body("/?q=tana+river"), "Kenya: Tana River floods"));
+  EXPECT_FALSE(has(body("/?q=tana+kampala"), "Kenya: Tana River floods"));
 
   const auto page = body("/c/" + m_kenya.hex());
   EXPECT_TRUE(has(page, "<h1>Kenya: Tana River floods</h1>"));

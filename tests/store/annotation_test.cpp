@@ -111,6 +111,29 @@ TEST_F(Annotations, AStrangersAnnotationIsKeptButChangesNothing) {
   EXPECT_EQ(v.withoutEffect[0].annotation, n.id());
 }
 
+// Search reads titles as corrected here and as signed: a word of a retitle in effect finds the
+// clipping; a word of a retitle without effect (a stranger's) names a candidate that the
+// corrected view does not hold, so it is left out.
+TEST_F(Annotations, SearchFindsAClippingByItsCorrectedTitleOnlyWhereTheCorrectionTakesEffect) {
+  auto gao = clipping(m_office, "Untitled");
+  auto kidal = clipping(m_office, "Kidal market", T0 + 1);
+  store({gao, kidal, note(m_office, gao.id(), retitle("Gao road reopens")),
+         note(m_stranger, kidal.id(), retitle("Gao road closed"))});
+  auto txn = m_archive->beginRead();
+  const auto trust = loadTrust(txn);
+  Folder folder(txn, trust);
+  std::vector<ObjectId> found;
+  for (const auto& id : correctedSearch(txn, "gao road"))
+    if (auto listed = folder.next(id); listed && holdsEveryWord(listed->view, "gao road"))
+      found.push_back(listed->view.object.id);
+  EXPECT_EQ(found, std::vector<ObjectId>{gao.id()});
+  EXPECT_TRUE(txn.search("gao road").empty()) << "the signed text holds neither word";
+  // By its signed title still, and by its body.
+  const auto untitled = correctedSearch(txn, "untitled");
+  ASSERT_EQ(untitled.size(), 1u);
+  EXPECT_TRUE(holdsEveryWord(view(gao.id()), "untitled body"));
+}
+
 TEST_F(Annotations, TrustArrivingLaterMakesAWaitingAnnotationTakeEffect) {
   auto c = clipping(m_office, "Gao road reopens");
   store({c, note(m_other, c.id(), retitle("Gao road reopens to trucks"))});
