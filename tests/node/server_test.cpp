@@ -639,17 +639,24 @@ TEST_F(HostileTest, AnEndlessRoundIsRefusedThoughThePeerReconnectsBeforeTheBound
   bool refused = false;
   std::int64_t frame = 0;
   for (int connection = 0; connection < 8 && !refused; ++connection) {
+    // The link does not come up, or no greeting comes: refused at the handshake already (the
+    // Failure that said so was lost with the connection it came on); the stored refusal is
+    // checked below.
     auto socket = hostileSocket();
-    sendRaw(socket, sync::encode(hello));
-    const auto greeting = answers(socket, 60'000ms, "hello");
-    ASSERT_FALSE(greeting.empty()) << "connection " << connection << "\n" << m_log.all();
-    if (std::holds_alternative<sync::Failure>(greeting.back())) {
+    if (!socket.send(zmq::buffer(sync::encode(hello)), zmq::send_flags::none)) {
       refused = true;
       break;
     }
+    const auto greeting = answers(socket, 30'000ms, "hello");
+    if (greeting.empty() || std::holds_alternative<sync::Failure>(greeting.back())) {
+      refused = true;
+      break;
+    }
+    // The second send may find the connection cut already: refused at the first frame.
     for (int f = 0; f < 2; ++f)
-      ASSERT_TRUE(socket.send(zmq::buffer(fieldsync::testing::endlessRoundFrame(frame++)),
-                              zmq::send_flags::none));
+      if (!socket.send(zmq::buffer(fieldsync::testing::endlessRoundFrame(frame++)),
+                       zmq::send_flags::none))
+        break;
     // A failure comes when the carried round passes the bound; the frames alone ask for none.
     const auto got = answers(socket, 2'000ms);
     refused = !got.empty() && std::holds_alternative<sync::Failure>(got.back());
