@@ -17,13 +17,18 @@ namespace {
 struct AnnotateOptions {
   std::string id, title, duplicateOf, reason;
   std::vector<std::string> tags, untags;
+  bool notDuplicate = false;
   bool json = false;
 };
 
 int runAnnotate(const Global& global, const AnnotateOptions& o) {
-  if (o.title.empty() && o.tags.empty() && o.untags.empty() && o.duplicateOf.empty())
+  if (o.title.empty() && o.tags.empty() && o.untags.empty() && o.duplicateOf.empty() &&
+      !o.notDuplicate)
     throw UsageError(
-        "say what to correct: --title TEXT, --tag TAG, --untag TAG or --duplicate-of ID");
+        "say what to correct: --title TEXT, --tag TAG, --untag TAG, --duplicate-of ID or "
+        "--not-duplicate");
+  if (o.notDuplicate && !o.duplicateOf.empty())
+    throw UsageError("--duplicate-of and --not-duplicate: give one of them");
   auto home = openHome(global);
   auto key = loadSecretKey(global, *home);
   store::AnnotateRequest request;
@@ -31,6 +36,7 @@ int runAnnotate(const Global& global, const AnnotateOptions& o) {
     auto txn = home->archive().beginRead();
     request.clipping = resolveId(txn, o.id);
     if (!o.duplicateOf.empty()) request.duplicateOf = resolveId(txn, o.duplicateOf);
+    if (o.notDuplicate) request.duplicateOf = store::NOT_A_DUPLICATE;
   }
   request.title = o.title;
   request.addTags = o.tags;
@@ -73,13 +79,16 @@ void addAnnotate(CLI::App& app, Invocation& invocation) {
   cmd->add_option("--untag", o->untags, "Remove this tag (repeatable)");
   cmd->add_option("--duplicate-of", o->duplicateOf,
                   "It is the same article as this clipping: list it once, under that one");
+  cmd->add_flag("--not-duplicate", o->notDuplicate,
+                "It is no duplicate: withdraw the duplicate mark it has here");
   cmd->add_option("--reason", o->reason, "Why, shown with the correction");
   cmd->add_flag("--json", o->json, "Print the clipping's corrections as JSON");
   cmd->footer(
       "Examples:\n"
       "  fieldsync annotate 3f2a9c01d2e4 --title \"Mali: the road to Gao reopens\"\n"
       "  fieldsync annotate 3f2a9c01d2e4 --tag region:mali --untag region:niger\n"
-      "  fieldsync annotate 7a3c01d2e4f5 --duplicate-of 3f2a9c01d2e4 --reason \"same wire story\"");
+      "  fieldsync annotate 7a3c01d2e4f5 --duplicate-of 3f2a9c01d2e4 --reason \"same wire story\"\n"
+      "  fieldsync annotate 7a3c01d2e4f5 --not-duplicate");
   cmd->callback([&invocation, o] {
     invocation.action = [&invocation, o] { return runAnnotate(invocation.global, *o); };
   });

@@ -49,7 +49,7 @@ _fieldsync_command_options() {
     "keys certify") echo "--role --name --until --json" ;;
     "keys revoke") echo "--since --reason --json" ;;
     retract) echo "--reason --signer --since --json" ;;
-    annotate) echo "--title --tag --untag --duplicate-of --reason --json" ;;
+    annotate) echo "--title --tag --untag --duplicate-of --not-duplicate --reason --json" ;;
     "release create") echo "--tag --since-release --ids --notes --include-untrusted --json" ;;
     "release export") echo "--out --json" ;;
     "peers add") echo "--key --address --interval --max-backoff --rate --daily-budget --json" ;;

@@ -1,6 +1,7 @@
 #include "store/annotation.h"
 
 #include <algorithm>
+#include <cstdint>
 #include <tuple>
 
 #include "protocol/text.h"
@@ -241,6 +242,7 @@ bool holdsEveryWord(const CorrectedClipping& view, std::string_view words) {
 Expected<AnnotateResult, std::string> annotate(Archive& archive, const protocol::SecretKey& key,
                                                const AnnotateRequest& request, std::int64_t now) {
   const PublicKey self = key.publicKey();
+  std::int64_t at = now;
   protocol::Annotation body;
   body.clipping = request.clipping;
   body.reason = std::string(protocol::trimSpace(request.reason));
@@ -280,7 +282,11 @@ Expected<AnnotateResult, std::string> annotate(Archive& archive, const protocol:
     body.removeTags.erase(std::unique(body.removeTags.begin(), body.removeTags.end()),
                           body.removeTags.end());
 
-    if (request.duplicateOf) {
+    if (request.duplicateOf && *request.duplicateOf == NOT_A_DUPLICATE) {
+      if (!current.duplicateOf())
+        return request.clipping.hex() + " is not marked a duplicate here: nothing to withdraw";
+      body.duplicateOf = NOT_A_DUPLICATE;
+    } else if (request.duplicateOf) {
       if (*request.duplicateOf == request.clipping)
         return std::string("a clipping is not a duplicate of itself");
       auto original = loadClipping(txn, *request.duplicateOf);
@@ -294,8 +300,15 @@ Expected<AnnotateResult, std::string> annotate(Archive& archive, const protocol:
       return "this changes nothing in " + request.clipping.hex() +
              " as it reads here (the same title, tags already there or not there, the same "
              "duplicate mark)";
+    // The latest signedAt wins a field: signed in the same second as a correction in effect,
+    // this one could lose the tie to it (the larger id wins), so it is signed a second later.
+    std::vector<const Correction*> inEffect{current.retitled ? &*current.retitled : nullptr,
+                                            current.duplicate ? &*current.duplicate : nullptr};
+    for (const auto& change : current.tagChanges) inEffect.push_back(&change.by);
+    for (const Correction* c : inEffect)
+      if (c != nullptr && c->signedAt >= at && c->signedAt < INT64_MAX) at = c->signedAt + 1;
   }
-  auto object = protocol::sign(protocol::Payload{self, now, std::move(body)}, key);
+  auto object = protocol::sign(protocol::Payload{self, at, std::move(body)}, key);
   if (!object) return "cannot sign the annotation: " + object.error().message();
   archive.write([&](WriteTxn& txn) { (void)txn.put(*object); });
 

@@ -38,6 +38,15 @@
 
 namespace fieldsync::store {
 
+/// An annotation's duplicateOf set to the id of 32 zero bytes (no object's) says "not a
+/// duplicate of anything": as the latest mark it withdraws the earlier ones. A node that does
+/// not know this reads a mark to a clipping it does not hold, which lists the clipping as
+/// itself all the same.
+inline constexpr ObjectId NOT_A_DUPLICATE{};
+inline bool withdrawsDuplicateMark(const protocol::Annotation& a) {
+  return a.duplicateOf && *a.duplicateOf == NOT_A_DUPLICATE;
+}
+
 /// Does annotation (its payload) take effect here on a clipping signed by clippingSigner?
 bool annotationTakesEffect(const protocol::TrustGraph& trust, const protocol::Payload& annotation,
                            const PublicKey& clippingSigner);
@@ -67,11 +76,13 @@ struct CorrectedClipping {
   ContentHash content;                    // protocol::contentHash of the signed clipping
   std::optional<Correction> retitled;     // whose title stands, when not the signed one
   std::vector<TagChange> tagChanges;      // oldest first
-  std::optional<Correction> duplicate;    // the latest mark "duplicate of ...", if any
+  std::optional<Correction> duplicate;    // the latest mark "duplicate of ..." or its withdrawal
   std::vector<Correction> withoutEffect;  // held, naming it, but changing nothing here
   bool corrected() const { return retitled || !tagChanges.empty() || duplicate; }
+  /// The clipping it is marked a duplicate of: none when the latest mark withdraws the marks.
   std::optional<ObjectId> duplicateOf() const {
-    return duplicate ? duplicate->body.duplicateOf : std::nullopt;
+    if (!duplicate || withdrawsDuplicateMark(duplicate->body)) return std::nullopt;
+    return duplicate->body.duplicateOf;
   }
 };
 
@@ -141,7 +152,7 @@ struct AnnotateRequest {
   std::string title;
   std::vector<std::string> addTags;
   std::vector<std::string> removeTags;
-  std::optional<ObjectId> duplicateOf;
+  std::optional<ObjectId> duplicateOf;  // NOT_A_DUPLICATE: withdraw the mark
   std::string reason;
 };
 

@@ -253,9 +253,12 @@ std::vector<std::string> describeCorrections(const CorrectedClipping& view) {
   for (const auto& change : view.tagChanges)
     lines.push_back("tag " + change.tag + (change.added ? " added by " : " removed by ") +
                     byWhom(change.by) + because(change.by));
-  if (view.duplicate)
-    lines.push_back("duplicate of " + view.duplicate->body.duplicateOf->hex() + ", marked by " +
+  if (view.duplicateOf())
+    lines.push_back("duplicate of " + view.duplicateOf()->hex() + ", marked by " +
                     byWhom(*view.duplicate) + because(*view.duplicate));
+  else if (view.duplicate)
+    lines.push_back("not a duplicate: the mark was withdrawn by " + byWhom(*view.duplicate) +
+                    because(*view.duplicate));
   for (const auto& c : view.withoutEffect)
     lines.push_back("annotation " + shortHex(c.annotation.hex()) + " by " + byWhom(c) +
                     " has no effect here (its signer neither signed the clipping nor is trusted "

@@ -78,7 +78,8 @@ TEST_F(Annotate, ACorrectionShowsInListSearchAndShowAndOriginalShowsTheSignedCli
   EXPECT_EQ(runJson(m_hq, {"search", m_maliTitle, "--json"})["objects"][0]["id"], m_mali);
 
   auto shown = run(m_hq, {"show", m_mali});
-  EXPECT_NE(shown.out.find("title:      Mali: thousands flee Tessalit"), std::string::npos) << shown.out;
+  EXPECT_NE(shown.out.find("title:      Mali: thousands flee Tessalit"), std::string::npos)
+      << shown.out;
   EXPECT_NE(shown.out.find("retitled by HQ on "), std::string::npos) << shown.out;
   EXPECT_NE(shown.out.find("(was: " + m_maliTitle + "): the digest's heading was cut"),
             std::string::npos)
@@ -137,6 +138,28 @@ TEST_F(Annotate, AStickCarriesCorrectionsToAnOfficeThatTrustsTheHubAndOneArticle
   ASSERT_FALSE(gomaCopy.empty());
   ASSERT_EQ(run(goma, {"annotate", gomaCopy, "--tag", "region:sahel"}).status, 0);
   EXPECT_EQ(runJson(goma, {"list", "--tag", "region:sahel", "--json"})["count"], 1);
+}
+
+// A wrong duplicate mark is withdrawn by a later annotation: the clipping lists as itself again,
+// `show` says who withdrew it, and a second withdrawal is refused as changing nothing.
+TEST_F(Annotate, ADuplicateMarkIsWithdrawnAndTheClippingListsAsItselfAgain) {
+  ASSERT_EQ(run(m_hq, {"annotate", m_other, "--duplicate-of", m_mali}).status, 0);
+  ASSERT_EQ(runJson(m_hq, {"list", "--json"})["count"], 11);
+  auto withdrawn =
+      run(m_hq, {"annotate", m_other, "--not-duplicate", "--reason", "another report"});
+  ASSERT_EQ(withdrawn.status, 0) << withdrawn.err;
+  auto list = runJson(m_hq, {"list", "--json"});
+  EXPECT_EQ(list["count"], 12) << list;
+  EXPECT_TRUE(object(list, m_other)["duplicateOf"].is_null()) << list;
+  EXPECT_TRUE(object(list, m_mali)["duplicates"].empty()) << list;
+  EXPECT_NE(
+      run(m_hq, {"show", m_other}).out.find("not a duplicate: the mark was withdrawn by HQ on "),
+      std::string::npos);
+  auto again = run(m_hq, {"annotate", m_other, "--not-duplicate"});
+  EXPECT_EQ(again.status, 2);
+  EXPECT_NE(again.err.find("is not marked a duplicate here"), std::string::npos) << again.err;
+  EXPECT_EQ(run(m_hq, {"annotate", m_other, "--not-duplicate", "--duplicate-of", m_mali}).status,
+            2);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Annotations at the library level: whose corrections take effect, how several combine, what
 // folds in a listing, and that trust arriving later or a retraction changes the view.
 #include "store/annotation.h"
+#include "store/words.h"
 
 #include <gtest/gtest.h>
 #include <lmdb.h>
@@ -199,6 +200,28 @@ TEST_F(Annotations, ARetractedClippingsDuplicateMarkHidesNothing) {
   ASSERT_EQ(shown.size(), 1u);
   EXPECT_EQ(shown[0].view.object.id, copy.id());
   EXPECT_TRUE(shown[0].duplicates.empty());
+}
+
+// A later annotation whose duplicateOf is NOT_A_DUPLICATE withdraws the mark: both list again.
+TEST_F(Annotations, ALaterWithdrawalUndoesADuplicateMark) {
+  auto original = clipping(m_office, "Gao road reopens");
+  auto copy = clipping(m_office, "Gao road reopens (wire copy)");
+  protocol::Annotation dup;
+  dup.duplicateOf = original.id();
+  protocol::Annotation withdraw;
+  withdraw.duplicateOf = NOT_A_DUPLICATE;
+  store({original, copy, note(m_office, copy.id(), dup, T0 + 100)});
+  ASSERT_EQ(listing().size(), 1u);
+  store({note(m_coordinator, copy.id(), withdraw, T0 + 200)});
+  EXPECT_EQ(listing().size(), 2u);
+  const auto v = view(copy.id());
+  EXPECT_FALSE(v.duplicateOf());
+  ASSERT_TRUE(v.duplicate);
+  EXPECT_EQ(describeCorrections(v).back().rfind("not a duplicate: the mark was withdrawn by HQ", 0),
+            0u);
+  // An older withdrawal does not undo a newer mark.
+  store({note(m_office, copy.id(), dup, T0 + 300)});
+  EXPECT_EQ(listing().size(), 1u);
 }
 
 TEST_F(Annotations, ACycleOfDuplicateMarksStillListsOneOfThem) {
