@@ -302,11 +302,12 @@ Expected<AnnotateResult, std::string> annotate(Archive& archive, const protocol:
              "duplicate mark)";
     // The latest signedAt wins a field: signed in the same second as a correction in effect,
     // this one could lose the tie to it (the larger id wins), so it is signed a second later.
-    std::vector<const Correction*> inEffect{current.retitled ? &*current.retitled : nullptr,
-                                            current.duplicate ? &*current.duplicate : nullptr};
-    for (const auto& change : current.tagChanges) inEffect.push_back(&change.by);
-    for (const Correction* c : inEffect)
-      if (c != nullptr && c->signedAt >= at && c->signedAt < INT64_MAX) at = c->signedAt + 1;
+    auto after = [&](const Correction& c) {
+      if (c.signedAt >= at && c.signedAt < INT64_MAX) at = c.signedAt + 1;
+    };
+    if (current.retitled) after(*current.retitled);
+    if (current.duplicate) after(*current.duplicate);
+    for (const auto& change : current.tagChanges) after(change.by);
   }
   auto object = protocol::sign(protocol::Payload{self, at, std::move(body)}, key);
   if (!object) return "cannot sign the annotation: " + object.error().message();

@@ -1295,19 +1295,8 @@ std::vector<ObjectId> ReadTxn::search(std::string_view words, std::size_t limit)
   lmdb::check(::mdb_stat(m_txn, dbs[BY_PUBLISHED], &stat), "mdb_stat(by_published)");
   std::vector<ObjectId> out;
   if (hits.size() * 32 < stat.ms_entries) {
-    std::vector<ListKey> keys;
-    keys.reserve(hits.size());
-    for (const ObjectId& id : hits) {
-      const auto bytes = get(id);
-      if (!bytes) throw Error("the search index names a missing object " + id.hex());
-      keys.push_back(listKey(decodeStored(id, *bytes).payload, id));
-    }
-    std::sort(keys.begin(), keys.end(), std::greater<>());
-    for (const ListKey& k : keys) {
-      if (out.size() == limit) break;
-      ObjectId& id = out.emplace_back();
-      std::memcpy(id.bytes.data(), k.data() + PUBLISHED_BYTES + TIME_BYTES, ID_BYTES);
-    }
+    out = inListOrder(hits);
+    if (out.size() > limit) out.resize(limit);
   } else {
     Cursor cursor(m_txn, dbs[BY_PUBLISHED], "by_published");
     MDB_val key{};
@@ -1326,7 +1315,7 @@ std::vector<ObjectId> ReadTxn::inListOrder(std::vector<ObjectId> ids) const {
   keys.reserve(ids.size());
   for (const ObjectId& id : ids) {
     const auto bytes = get(id);
-    if (!bytes) throw Error("inListOrder: object " + id.hex() + " is not held");
+    if (!bytes) throw Error("the search index names a missing object " + id.hex());
     keys.push_back(listKey(decodeStored(id, *bytes).payload, id));
   }
   std::sort(keys.begin(), keys.end(), std::greater<>());

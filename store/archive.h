@@ -212,7 +212,8 @@ class ReadTxn {
   /// Ids of clippings whose title or body hold every term of words (folded as in
   /// protocol::searchTerms), newest first as list(). No terms -> empty.
   std::vector<ObjectId> search(std::string_view words, std::size_t limit = SIZE_MAX) const;
-  /// ids (held objects) in list() order, newest first; decodes each.
+  /// ids (held objects, as the search index names them) in list() order, newest first;
+  /// decodes each.
   std::vector<ObjectId> inListOrder(std::vector<ObjectId> ids) const;
   /// Every object in id order, with its bytes (valid during the call only). Return false
   /// from fn to stop.
