@@ -20,6 +20,7 @@
 #include "store/provenance.h"
 #include "store/sync_index.h"
 #include "store/verdict.h"
+#include "store/words.h"
 
 namespace fieldsync::cli {
 namespace {
@@ -72,21 +73,9 @@ struct Printing {
 };
 
 /// "also signed by Goma office, key 81aa0c3d12ab" and "duplicates: 7a3c01d2e4f5, ..." under
-/// a list line.
+/// a list line (store::describeFolded).
 void printFolded(std::ostream& out, const store::ListedClipping& listed) {
-  if (!listed.alsoSignedBy.empty()) {
-    std::string names;
-    for (const auto& other : listed.alsoSignedBy)
-      names +=
-          (names.empty() ? "" : ", ") +
-          (other.name.empty() ? "key " + shortHex(other.signer.hex()) : forTerminal(other.name));
-    printListNote(out, "also signed by " + names);
-  }
-  if (!listed.duplicates.empty()) {
-    std::string ids;
-    for (const auto& id : listed.duplicates) ids += (ids.empty() ? "" : ", ") + shortHex(id.hex());
-    printListNote(out, "duplicates: " + ids);
-  }
+  for (const auto& line : store::describeFolded(listed)) printListNote(out, forTerminal(line));
 }
 
 /// Prints a line (and the notes of what is folded under it), with the future-dated tail.

@@ -53,19 +53,7 @@ ClippingRow rowOf(const protocol::DecodedObject& object, const protocol::Clippin
 ClippingRow rowOf(const store::ListedClipping& listed) {
   ClippingRow row = rowOf(listed.view.object, listed.view.clipping, listed.trust);
   if (listed.view.corrected()) row.notes.push_back("corrected here (see the clipping)");
-  if (!listed.alsoSignedBy.empty()) {
-    std::string names;
-    for (const auto& other : listed.alsoSignedBy)
-      names += (names.empty() ? "" : ", ") +
-               (other.name.empty() ? "key " + store::shortHex(other.signer.hex()) : other.name);
-    row.notes.push_back("also signed by " + names);
-  }
-  if (!listed.duplicates.empty()) {
-    std::string ids;
-    for (const auto& id : listed.duplicates)
-      ids += (ids.empty() ? "" : ", ") + store::shortHex(id.hex());
-    row.notes.push_back("duplicates: " + ids);
-  }
+  for (auto& line : store::describeFolded(listed)) row.notes.push_back(std::move(line));
   return row;
 }
 

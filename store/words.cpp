@@ -245,6 +245,23 @@ std::string because(const Correction& c) { return c.reason.empty() ? "" : ": " +
 
 }  // namespace
 
+std::vector<std::string> describeFolded(const ListedClipping& listed) {
+  std::vector<std::string> lines;
+  if (!listed.alsoSignedBy.empty()) {
+    std::string names;
+    for (const auto& other : listed.alsoSignedBy)
+      names += (names.empty() ? "" : ", ") +
+               (other.name.empty() ? "key " + shortHex(other.signer.hex()) : other.name);
+    lines.push_back("also signed by " + names);
+  }
+  if (!listed.duplicates.empty()) {
+    std::string ids;
+    for (const auto& id : listed.duplicates) ids += (ids.empty() ? "" : ", ") + shortHex(id.hex());
+    lines.push_back("duplicates: " + ids);
+  }
+  return lines;
+}
+
 std::vector<std::string> describeCorrections(const CorrectedClipping& view) {
   std::vector<std::string> lines;
   if (view.retitled)

@@ -74,6 +74,10 @@ std::string describeRetraction(const RetractionNotice& notice);
 /// failing since TIME: why; next attempt TIME", "in step as of the stick of TIME", a refusal.
 std::string describeStanding(const PeerState& state, std::int64_t at);
 
+/// The notes under a listed clipping's line, as `list` and the reading room print them:
+/// "also signed by Goma office, key 81aa0c3d12ab" and "duplicates: 7a3c01d2e4f5, ...".
+std::vector<std::string> describeFolded(const ListedClipping& listed);
+
 /// What corrects a clipping here, one line each: "retitled by Goma office (field) on TIME
 /// (was: OLD): REASON", "tag x added by ...", "duplicate of ID, marked by ...", and the
 /// annotations that name it but change nothing here.
