@@ -537,19 +537,9 @@ TEST_F(Peers, TrafficIsCountedInTheStoredRecord) {
 /// older fieldsync would have.
 void putRawPeer(const std::filesystem::path& dir, std::string name,
                 std::vector<std::uint8_t> bytes) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi peers = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "peers", 0, &peers), 0);
-  MDB_val key{name.size(), name.data()};
-  MDB_val data{bytes.size(), bytes.data()};
-  ASSERT_EQ(mdb_put(txn, peers, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  testing::RawArchive raw(dir);
+  raw.put("peers", name, bytes);
+  raw.commit();
 }
 
 TEST_F(Peers, AVersion1RecordOnDiskIsReadWithDefaultsAndUpdated) {

@@ -62,17 +62,10 @@ struct Dump {
 
 Dump dumpArchive(const std::filesystem::path& dir) {
   Dump dump;
-  MDB_env* env = nullptr;
-  EXPECT_EQ(mdb_env_create(&env), 0);
-  EXPECT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  EXPECT_EQ(mdb_env_open(env, dir.c_str(), MDB_RDONLY, 0600), 0);
-  MDB_txn* txn = nullptr;
-  EXPECT_EQ(mdb_txn_begin(env, nullptr, MDB_RDONLY, &txn), 0);
+  testing::RawArchive raw(dir, testing::RawArchive::Mode::Read);
   auto each = [&](const char* name, auto&& fn) {
-    MDB_dbi dbi = 0;
-    ASSERT_EQ(mdb_dbi_open(txn, name, 0, &dbi), 0) << name;
     MDB_cursor* cursor = nullptr;
-    ASSERT_EQ(mdb_cursor_open(txn, dbi, &cursor), 0);
+    ASSERT_EQ(mdb_cursor_open(raw.txn(), raw.open(name), &cursor), 0);
     MDB_val key{};
     MDB_val data{};
     for (int rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == 0;
@@ -110,8 +103,6 @@ Dump dumpArchive(const std::filesystem::path& dir) {
   each("terms_recent", [&](auto key, auto data) {
     addPostings(std::string(key.begin() + 8, key.end()), bigEndian(key.data()), data);
   });
-  mdb_txn_abort(txn);
-  mdb_env_close(env);
   return dump;
 }
 

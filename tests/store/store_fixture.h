@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <filesystem>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -122,22 +123,60 @@ struct TempArchive {
   std::unique_ptr<Archive> archive;
 };
 
+/// dir's archive (closed) opened through LMDB itself, in one transaction: for tests that read
+/// it beside the store, or write it as an older release (or damage) would have. What is not
+/// committed is aborted. An LMDB failure throws, naming the call.
+class RawArchive {
+ public:
+  enum class Mode { Read, Write };
+  explicit RawArchive(const std::filesystem::path& dir, Mode mode = Mode::Write) {
+    const unsigned flags = mode == Mode::Read ? MDB_RDONLY : 0;
+    try {
+      check(mdb_env_create(&m_env), "mdb_env_create");
+      check(mdb_env_set_maxdbs(m_env, 32), "mdb_env_set_maxdbs");
+      check(mdb_env_open(m_env, dir.c_str(), flags, 0600), "mdb_env_open");
+      check(mdb_txn_begin(m_env, nullptr, flags, &m_txn), "mdb_txn_begin");
+    } catch (...) {
+      if (m_env != nullptr) mdb_env_close(m_env);
+      throw;
+    }
+  }
+  ~RawArchive() {
+    if (m_txn != nullptr) mdb_txn_abort(m_txn);
+    mdb_env_close(m_env);
+  }
+  RawArchive(const RawArchive&) = delete;
+  RawArchive& operator=(const RawArchive&) = delete;
+
+  MDB_txn* txn() const { return m_txn; }
+  MDB_dbi open(const std::string& database) {
+    MDB_dbi dbi = 0;
+    check(mdb_dbi_open(m_txn, database.c_str(), 0, &dbi), "mdb_dbi_open(" + database + ")");
+    return dbi;
+  }
+  /// key and value: contiguous bytes (a std::string, a std::vector or std::array of bytes).
+  template <typename Key, typename Value>
+  void put(const std::string& database, const Key& key, const Value& value) {
+    MDB_val k{std::size(key), const_cast<void*>(static_cast<const void*>(std::data(key)))};
+    MDB_val v{std::size(value), const_cast<void*>(static_cast<const void*>(std::data(value)))};
+    check(mdb_put(m_txn, open(database), &k, &v, 0), "mdb_put(" + database + ")");
+  }
+  void commit() { check(mdb_txn_commit(std::exchange(m_txn, nullptr)), "mdb_txn_commit"); }
+
+ private:
+  static void check(int rc, const std::string& call) {
+    if (rc != 0) throw std::runtime_error(call + ": " + mdb_strerror(rc));
+  }
+  MDB_env* m_env = nullptr;
+  MDB_txn* m_txn = nullptr;
+};
+
 /// Overwrites the stored bytes of id with bytes, through LMDB itself, the archive closed.
 inline void overwriteStoredBytes(const std::filesystem::path& dir, const ObjectId& id,
                                  std::vector<std::uint8_t> bytes) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dbi = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "objects", 0, &dbi), 0);
-  MDB_val key{id.bytes.size(), const_cast<std::uint8_t*>(id.bytes.data())};
-  MDB_val data{bytes.size(), bytes.data()};
-  ASSERT_EQ(mdb_put(txn, dbi, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  RawArchive raw(dir);
+  raw.put("objects", id.bytes, bytes);
+  raw.commit();
 }
 
 /// Makes dir's archive (closed) one an older release wrote, through LMDB itself: `database`
@@ -145,23 +184,10 @@ inline void overwriteStoredBytes(const std::filesystem::path& dir, const ObjectI
 /// that did not commit leaves it; the meta "schema" set to schema.
 inline void downgradeSchema(const std::filesystem::path& dir, const std::string& database,
                             std::string schema, bool keepEmpty = false) {
-  MDB_env* env = nullptr;
-  ASSERT_EQ(mdb_env_create(&env), 0);
-  ASSERT_EQ(mdb_env_set_maxdbs(env, 32), 0);
-  ASSERT_EQ(mdb_env_open(env, dir.c_str(), 0, 0600), 0);
-  MDB_txn* txn = nullptr;
-  ASSERT_EQ(mdb_txn_begin(env, nullptr, 0, &txn), 0);
-  MDB_dbi dropped = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, database.c_str(), 0, &dropped), 0);
-  ASSERT_EQ(mdb_drop(txn, dropped, keepEmpty ? 0 : 1), 0);
-  MDB_dbi meta = 0;
-  ASSERT_EQ(mdb_dbi_open(txn, "meta", 0, &meta), 0);
-  std::string name = "schema";
-  MDB_val key{name.size(), name.data()};
-  MDB_val data{schema.size(), schema.data()};
-  ASSERT_EQ(mdb_put(txn, meta, &key, &data, 0), 0);
-  ASSERT_EQ(mdb_txn_commit(txn), 0);
-  mdb_env_close(env);
+  RawArchive raw(dir);
+  ASSERT_EQ(mdb_drop(raw.txn(), raw.open(database), keepEmpty ? 0 : 1), 0);
+  raw.put("meta", std::string("schema"), schema);
+  raw.commit();
 }
 
 }  // namespace fieldsync::store::testing
