@@ -157,7 +157,9 @@ ClientReport KeptLink::session(store::Archive& archive, const std::string& addre
   zmq::socket_t& socket = *impl.socket;
   HandshakeMonitor& monitor = *impl.monitor;
 
-  Session session(archive, Session::Role::Initiator, options.session);
+  SessionOptions sessionOptions = options.session;
+  sessionOptions.commitInBackground = true;  // the loop below settles it
+  Session session(archive, Session::Role::Initiator, std::move(sessionOptions));
   // Sends keep to the link's cap (ours, or the peer's once its Hello told it); reads are paced
   // to our own cap only, for a peer that would not keep to it.
   RateLimiter sending(session.linkRate(), burstFor(session.linkRate()));
@@ -187,13 +189,20 @@ ClientReport KeptLink::session(store::Archive& archive, const std::string& addre
     sendAll(session.start());
     auto silence = Clock::now() + options.idleTimeout;
     while (!session.over()) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(silence - Clock::now());
+      const bool committing = session.committing();
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(silence - Clock::now());
+      // While batches commit in the background, look often: their acks leave as they end.
+      if (committing) left = std::clamp(left, std::chrono::milliseconds(0), COMMIT_POLL);
       zmq::pollitem_t items[] = {{socket.handle(), 0, ZMQ_POLLIN, 0},
                                  {monitor.socket().handle(), 0, ZMQ_POLLIN, 0}};
       if (left.count() > 0) zmq::poll(items, 2, left);
       if (!(items[0].revents & ZMQ_POLLIN)) {  // what arrived before a drop is read first
         if ((items[1].revents & ZMQ_POLLIN) && monitor.dropped()) throw cut();
+        if (committing) {  // the peer waits for acks: silent, not idle
+          sendAll(session.settle(false));
+          silence = Clock::now() + options.idleTimeout;
+          continue;
+        }
         if (Clock::now() < silence) continue;
         const std::string why = "no answer from " + address + " for " +
                                 std::to_string(options.idleTimeout.count() / 1000) + " s";
@@ -206,6 +215,7 @@ ClientReport KeptLink::session(store::Archive& archive, const std::string& addre
       std::this_thread::sleep_for(receiving.delayFor(message.size()));
       silence = Clock::now() + options.idleTimeout;
       sendAll(session.receive({static_cast<const std::uint8_t*>(message.data()), message.size()}));
+      sendAll(session.settle(false));
       if (options.progress) {
         const auto& stats = session.stats();
         const std::uint64_t done = stats.objectsIn + stats.duplicatesIn;

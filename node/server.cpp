@@ -239,6 +239,11 @@ void Server::run() {
   };
   auto close = [&](std::map<std::string, Open>::iterator it) {
     Open& open = it->second;
+    try {
+      (void)open.session->settle(true);  // what it received is committed, and counted
+    } catch (const Error& e) {
+      if (open.report.failure.empty()) open.report.failure = e.what();
+    }
     open.report.stats = open.session->stats();
     open.report.ok = open.session->finished();
     open.report.inStep = open.session->inStep();
@@ -415,6 +420,44 @@ void Server::run() {
       return true;
     }
   };
+  // The archive failed a session's write (disk full, ...): it ends, the peer is told, serving
+  // goes on.
+  auto failedToStore = [&](Open& open, const Error& e) {
+    open.report.failure = e.what();
+    (void)lockLost();
+    return open.session->abort(std::string("this node cannot store now: ") + e.what());
+  };
+  // Queues a session's replies; they leave once their bytes are paid for (at once on a link
+  // with no cap), and no earlier than `read` from now (this node's own cap on what it reads).
+  auto deliver = [&](std::map<std::string, Open>::iterator it, std::vector<Bytes> replies,
+                     Clock::time_point now, Clock::duration read) {
+    Open& open = it->second;
+    const auto linkRate = open.session->linkRate();
+    if (open.sending.rate() != linkRate) open.sending.setRate(linkRate, burstFor(linkRate));
+    for (auto& reply : replies) {
+      auto at = now + std::max(read, open.sending.delayFor(reply.size()));
+      if (!open.outbox.empty()) at = std::max(at, open.outbox.back().first);
+      open.outboxBytes += reply.size();
+      open.outbox.emplace_back(at, std::move(reply));
+    }
+    // What is due leaves now; what is left waits for the link's cap.
+    bool sent = flush(it, now);
+    if (sent && open.outboxBytes > m_options.maxQueuedReplyBytes && !open.session->over()) {
+      // Replies wait for the link's cap and the peer sends on regardless: what waits would
+      // grow with what it sends. Drop them, end the session and blame the peer.
+      const std::string why = "the peer asked for more than " +
+                              formatSize(m_options.maxQueuedReplyBytes) +
+                              " of replies ahead of its link's cap";
+      open.outbox.clear();
+      open.outboxBytes = 0;
+      open.overran = true;
+      open.report.failure = why;
+      open.outbox.emplace_back(now, open.session->abort(why));
+      open.outboxBytes = open.outbox.back().second.size();
+      sent = flush(it, now);
+    }
+    if (!sent || open.session->over()) closeIfSent(it);
+  };
   refreshPeers();
   refreshPause();
   auto nextRefresh = Clock::now() + m_options.peerListRefresh;
@@ -423,6 +466,8 @@ void Server::run() {
                                          zmq::pollitem_t{impl.monitor.handle(), 0, ZMQ_POLLIN, 0}};
     auto wait = std::chrono::milliseconds(200);
     for (const auto& [routingId, open] : impl.sessions) {
+      // Acks leave as their batches' commits end (Session::settle): look often meanwhile.
+      if (open.session->committing()) wait = std::min(wait, COMMIT_POLL);
       if (open.outbox.empty()) continue;
       const auto due =
           std::chrono::ceil<std::chrono::milliseconds>(open.outbox.front().first - Clock::now());
@@ -447,6 +492,21 @@ void Server::run() {
       if (!it->second.outbox.empty()) {
         (void)flush(it, now);
         closeIfSent(it);
+      }
+      it = next;
+    }
+    for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
+      auto next = std::next(it);
+      if (it->second.session->committing()) {
+        std::vector<Bytes> acks;
+        try {
+          acks = it->second.session->settle(false);
+        } catch (const Error& e) {
+          acks = {failedToStore(it->second, e)};
+        }
+        // A peer waiting for its acks is silent, not idle.
+        it->second.lastHeard = now;
+        if (!acks.empty()) deliver(it, std::move(acks), now, {});
       }
       it = next;
     }
@@ -535,6 +595,8 @@ void Server::run() {
               carried->second.held;
         impl.carried.erase(carried);
       }
+      // The loop settles it (Session::settle): batches commit while the next is verified.
+      plan.session.commitInBackground = true;
       open.session =
           std::make_unique<Session>(m_archive, Session::Role::Responder, std::move(plan.session));
       if (m_options.pairs) m_options.pairs->beginAnswer(*key);
@@ -548,39 +610,11 @@ void Server::run() {
     try {
       replies =
           open.session->receive({static_cast<const std::uint8_t*>(payload.data()), payload.size()});
+      for (auto& ack : open.session->settle(false)) replies.push_back(std::move(ack));
     } catch (const Error& e) {
-      // The archive failed us (disk full, ...): end this session, tell the peer, go on.
-      replies = {open.session->abort(std::string("this node cannot store now: ") + e.what())};
-      open.report.failure = e.what();
-      (void)lockLost();
+      replies = {failedToStore(open, e)};
     }
-    // Replies leave once their bytes are paid for (at once on a link with no cap).
-    const auto read = open.receiving.delayFor(payload.size());
-    const auto linkRate = open.session->linkRate();
-    if (open.sending.rate() != linkRate) open.sending.setRate(linkRate, burstFor(linkRate));
-    for (auto& reply : replies) {
-      auto at = now + std::max(read, open.sending.delayFor(reply.size()));
-      if (!open.outbox.empty()) at = std::max(at, open.outbox.back().first);
-      open.outboxBytes += reply.size();
-      open.outbox.emplace_back(at, std::move(reply));
-    }
-    // What is due leaves now; what is left waits for the link's cap.
-    bool sent = flush(it, now);
-    if (sent && open.outboxBytes > m_options.maxQueuedReplyBytes && !open.session->over()) {
-      // Replies wait for the link's cap and the peer sends on regardless: what waits would
-      // grow with what it sends. Drop them, end the session and blame the peer.
-      const std::string why = "the peer asked for more than " +
-                              formatSize(m_options.maxQueuedReplyBytes) +
-                              " of replies ahead of its link's cap";
-      open.outbox.clear();
-      open.outboxBytes = 0;
-      open.overran = true;
-      open.report.failure = why;
-      open.outbox.emplace_back(now, open.session->abort(why));
-      open.outboxBytes = open.outbox.back().second.size();
-      sent = flush(it, now);
-    }
-    if (!sent || open.session->over()) closeIfSent(it);
+    deliver(it, std::move(replies), now, open.receiving.delayFor(payload.size()));
   }
   for (auto it = impl.sessions.begin(); it != impl.sessions.end();) {
     auto next = std::next(it);

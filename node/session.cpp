@@ -346,6 +346,8 @@ void Session::pump(std::vector<Bytes>& out) {
     }
     send(*batch, out);
   }
+  // Done and the end wait for every received batch to be committed: Done carries the state.
+  if (committing()) return;
   if (!m_doneSent && m_reconciled && m_pushes.empty() && m_pushKeys.empty()) {
     m_doneSent = true;
     send(sync::Done{localState()}, out);
@@ -383,6 +385,16 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
       return;
     }
   }
+  if (m_options.commitInBackground) {
+    std::vector<protocol::VerifiedObject> ready;
+    ready.reserve(verified.size());
+    for (auto& object : verified) ready.push_back(std::move(*object));
+    if (!m_committer) m_committer = std::make_unique<store::Committer>(m_archive);
+    ++m_stats.batchesIn;
+    m_committer->submit(batch.number, std::move(ready));
+    for (const auto& committed : m_committer->collect(false)) acknowledge(committed, out);
+    return;
+  }
   std::uint64_t stored = 0;
   m_archive.write([&](store::WriteTxn& txn) {
     stored = 0;
@@ -391,10 +403,34 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
     }
   });
   ++m_stats.batchesIn;
-  m_stats.objectsIn += stored;
-  m_stats.duplicatesIn += verified.size() - stored;
-  send(sync::Ack{batch.number, localState()}, out);
+  acknowledge({batch.number, stored, verified.size() - stored, 0}, out);
 }
+
+void Session::acknowledge(const store::Committer::Committed& committed, std::vector<Bytes>& out) {
+  count(committed);
+  send(sync::Ack{committed.batch, localState()}, out);
+}
+
+void Session::count(const store::Committer::Committed& committed) {
+  m_stats.objectsIn += committed.stored;
+  m_stats.duplicatesIn += committed.alreadyPresent + committed.retracted;
+}
+
+std::vector<Bytes> Session::settle(bool wait) {
+  std::vector<Bytes> out;
+  if (!m_committer) return out;
+  for (const auto& committed : m_committer->collect(wait)) {
+    if (over()) {  // stored all the same; nobody to tell
+      count(committed);
+    } else {
+      acknowledge(committed, out);
+    }
+  }
+  if (!over()) pump(out);
+  return out;
+}
+
+bool Session::committing() const { return m_committer && !m_committer->idle(); }
 
 void Session::onAck(const sync::Ack& ack) {
   m_acked = ack.batch;

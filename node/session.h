@@ -24,9 +24,11 @@
 // Threads: a Session is used by one thread at a time; it opens short read transactions for
 // each message and never holds one between calls, so the archive can grow meanwhile.
 
+#include <chrono>
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -35,6 +37,7 @@
 #include "protocol/reconcile.h"
 #include "protocol/sync.h"
 #include "store/archive.h"
+#include "store/committer.h"
 
 namespace fieldsync::node {
 
@@ -85,6 +88,12 @@ struct SessionOptions {
   std::size_t carriedRoundRanges = 0;
   std::size_t carriedRoundIds = 0;
   BatchVerifier verifier;  // empty: parallelVerifier over every core
+  /// Commits received batches on a thread of their own (store/committer.h): the next batch is
+  /// verified while the last one is written, and batches that arrive meanwhile share one
+  /// transaction. Acks then leave from settle(), which the driver must call: after each
+  /// receive() and whenever committing() and no message is waiting. Off: each batch is
+  /// committed within receive() and acknowledged in its reply.
+  bool commitInBackground = false;
   /// Called with the ids of each batch this side sent, once the peer acknowledged it (so the
   /// peer has committed them), in the order sent. For tests and tools that must know what a
   /// peer holds for sure (tests/cli/crash_test.cpp); empty: the ids are not kept.
@@ -123,6 +132,9 @@ std::size_t batchBytesFor(std::uint64_t rate, std::size_t batchBytes);
 /// The burst a paced link allows after a quiet spell (node/rate_limiter.h): a quarter second of
 /// it, at least 1 KiB.
 std::uint64_t burstFor(std::uint64_t rate);
+/// How often a driver looks for ended commits while a session commits in the background
+/// (SessionOptions::commitInBackground): an ack leaves at most this late.
+inline constexpr std::chrono::milliseconds COMMIT_POLL{1};
 /// The smaller non-zero of two limits (0: no limit).
 std::uint64_t tighterLimit(std::uint64_t a, std::uint64_t b);
 
@@ -138,6 +150,12 @@ class Session {
   std::vector<Bytes> receive(std::span<const std::uint8_t> message);
   /// Ends the session from this side (a timeout, a shutdown): the Failure message to send.
   Bytes abort(const std::string& reason);
+  /// With commitInBackground: the acks of the batches committed since the last call, and what
+  /// follows from them (Done, the end). wait: until every batch received is committed. Throws
+  /// what the commit threw (fieldsync::Error), as receive() does when it commits itself.
+  std::vector<Bytes> settle(bool wait);
+  /// Batches received are not all committed and acknowledged yet (commitInBackground).
+  bool committing() const;
 
   bool finished() const { return m_state == State::Finished; }
   bool failed() const { return m_state == State::Failed; }
@@ -181,6 +199,9 @@ class Session {
   void onHello(const protocol::sync::Hello& hello, std::vector<Bytes>& out);
   void onReconcile(const protocol::sync::Reconcile& reconcile, std::vector<Bytes>& out);
   void onBatch(const protocol::sync::Batch& batch, std::vector<Bytes>& out);
+  /// Counts what a committed batch stored and acknowledges it.
+  void acknowledge(const store::Committer::Committed& committed, std::vector<Bytes>& out);
+  void count(const store::Committer::Committed& committed);
   void onAck(const protocol::sync::Ack& ack);
   void onDone(const protocol::sync::Done& done);
   /// Sends our reply round for the frames gathered from the peer's round.
@@ -209,6 +230,7 @@ class Session {
   protocol::Salt m_salt{};
   std::optional<protocol::Reconciler> m_reconciler;
   protocol::sync::BatchPacker m_packer;
+  std::unique_ptr<store::Committer> m_committer;  // commitInBackground, from the first batch
 
   // Reconciliation.
   std::uint32_t m_round = 0;     // the last round sent or received

@@ -3,11 +3,13 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <deque>
 #include <map>
 #include <set>
 #include <thread>
 #include <tuple>
 
+#include "store/committer.h"
 #include "store/stored_object.h"
 
 namespace fieldsync::store {
@@ -276,8 +278,21 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   Progress told{0, report.header.objectCount, 0};
   if (options.progress) options.progress(told);
 
-  // Verifies a window of items on every thread, then stores the valid ones in one batch and
-  // reports the rest, in file order.
+  // One batch is written (on the committer's thread) while the next is read and verified.
+  Committer committer(archive);
+  std::uint32_t batches = 0;
+  std::deque<Progress> stored;  // what to tell once each batch in flight is stored
+  auto account = [&](const std::vector<Committer::Committed>& committed) {
+    for (const auto& batch : committed) {
+      report.stored += batch.stored;
+      report.alreadyPresent += batch.alreadyPresent;
+      report.retracted += batch.retracted;
+      if (options.progress) options.progress(stored.front());
+      stored.pop_front();
+    }
+  };
+  // Verifies a window of items on every thread, then queues the valid ones to be stored in one
+  // transaction and reports the rest, in file order.
   auto flush = [&] {
     verified.assign(window.size(), std::nullopt);
     auto work = [&](unsigned t) {
@@ -289,43 +304,28 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
       for (unsigned t = 1; t < threads && t < window.size(); ++t) workers.emplace_back(work, t);
       work(0);
     }
-    std::vector<const protocol::VerifiedObject*> valid;
+    std::vector<protocol::VerifiedObject> valid;
     for (std::size_t i = 0; i < window.size(); ++i) {
       if (!window[i].ok()) {
         report.problems.push_back(window[i].error());
       } else if (!verified[i]->ok()) {
         report.problems.push_back(invalidObject(window[i].value(), verified[i]->error()));
       } else {
-        valid.push_back(&verified[i]->value());
+        valid.push_back(std::move(verified[i]->value()));
       }
     }
-    if (!valid.empty()) {
-      std::uint64_t stored = 0, present = 0, retracted = 0;
-      archive.write([&](WriteTxn& txn) {
-        stored = present = retracted = 0;  // the batch may run again after the map grows
-        for (const auto* object : valid) {
-          switch (txn.put(*object)) {
-            case PutOutcome::Stored:
-              ++stored;
-              break;
-            case PutOutcome::AlreadyPresent:
-              ++present;
-              break;
-            case PutOutcome::Retracted:
-              ++retracted;
-              break;
-          }
-        }
-      });
-      report.stored += stored;
-      report.alreadyPresent += present;
-      report.retracted += retracted;
-    }
+    verified.clear();
+    window.clear();
     told.done = report.read;
     told.bytes += windowBytes;
-    if (options.progress) options.progress(told);
-    window.clear();
     windowBytes = 0;
+    account(committer.collect(true));  // the batch before: memory stays at two batches
+    if (valid.empty()) {
+      if (options.progress) options.progress(told);
+      return;
+    }
+    stored.push_back(told);
+    committer.submit(++batches, std::move(valid));
   };
 
   while (auto item = reader.next()) {
@@ -337,6 +337,7 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
     if (window.size() >= options.batchObjects || windowBytes >= options.batchBytes) flush();
   }
   flush();
+  account(committer.collect(true));
   report.intact = reader.intact();
   if (const auto& held = reader.holdings()) {
     report.stick = ImportReport::Stick{held->writer, held->at, held->ids.size(), {}};

@@ -115,7 +115,8 @@ struct ImportReport {
 struct ImportOptions {
   /// A write transaction (and the objects held in memory to verify) ends at whichever comes
   /// first. Larger batches import faster (fewer commits and term-index batches, see
-  /// docs/benchmarks.md); the byte bound keeps memory at about twice batchBytes.
+  /// docs/benchmarks.md). One batch is stored while the next is read and verified, so memory
+  /// stays near three times batchBytes.
   std::size_t batchObjects = 8192;
   std::size_t batchBytes = 32u << 20;
   unsigned threads = 0;  // to verify signatures; 0: one per core

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
 #include <set>
 
 #include "protocol/sync.h"
@@ -168,6 +169,80 @@ TEST(Session, AFreshNodeReceivesEverythingInBoundedBatches) {
   EXPECT_EQ(initiator.stats().batchesIn, 20u);
   EXPECT_EQ(initiator.stats().duplicatesIn, 0u);
   EXPECT_EQ(responder.stats().objectsOut, 2000u);
+}
+
+TEST(Session, CommittingInTheBackgroundAcknowledgesEachBatchOnlyOnceItIsStored) {
+  TempArchive a, b;
+  a.putAll(clippings(1, 0, 700));
+  b.putAll(clippings(2, 0, 900));
+  std::set<protocol::ObjectId> all = idsOf(*a.archive);
+  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  SessionOptions options;
+  options.batchObjects = 50;
+  options.commitInBackground = true;
+  Session initiator(*a.archive, Session::Role::Initiator, options);
+  Session responder(*b.archive, Session::Role::Responder, options);
+
+  struct Side {
+    Session& session;
+    store::Archive& archive;
+    std::deque<Bytes> inbox;
+    std::map<std::uint32_t, std::vector<protocol::ObjectId>> received;  // batch -> its ids
+    std::uint32_t acksChecked = 0;
+  };
+  Side sides[] = {{initiator, *a.archive, {}, {}, 0}, {responder, *b.archive, {}, {}, 0}};
+  // What a side sends goes to the other; each Ack is checked against the sender's archive at
+  // the moment it leaves.
+  auto post = [&](int from, std::vector<Bytes> messages) {
+    for (auto& message : messages) {
+      const auto decoded = sync::decode(message);
+      ASSERT_TRUE(decoded.ok());
+      if (const auto* ack = std::get_if<sync::Ack>(&*decoded)) {
+        const auto txn = sides[from].archive.beginRead();
+        for (const auto& id : sides[from].received.at(ack->batch)) ASSERT_TRUE(txn.get(id));
+        ++sides[from].acksChecked;
+      }
+      sides[1 - from].inbox.push_back(std::move(message));
+    }
+  };
+  post(0, initiator.start());
+  while (!(initiator.over() && responder.over())) {
+    bool moved = false;
+    for (int i = 0; i < 2; ++i) {
+      Side& side = sides[i];
+      if (side.inbox.empty()) continue;
+      const auto decoded = sync::decode(side.inbox.front());
+      ASSERT_TRUE(decoded.ok());
+      if (const auto* batch = std::get_if<sync::Batch>(&*decoded)) {
+        std::vector<std::uint8_t> storage;
+        auto objects = sync::unpackBatch(*batch, {}, storage);
+        ASSERT_TRUE(objects.ok());
+        for (const auto& bytes : *objects)
+          side.received[batch->number].push_back(protocol::verify(bytes).value().id());
+      }
+      post(i, side.session.receive(side.inbox.front()));
+      side.inbox.pop_front();
+      post(i, side.session.settle(false));
+      moved = true;
+    }
+    if (moved) continue;
+    // Nothing in flight: whoever commits is waited for.
+    ASSERT_TRUE(initiator.committing() || responder.committing()) << "the session stalled";
+    for (int i = 0; i < 2; ++i) post(i, sides[i].session.settle(true));
+  }
+  ASSERT_TRUE(initiator.finished()) << initiator.failure();
+  ASSERT_TRUE(responder.finished()) << responder.failure();
+  EXPECT_TRUE(initiator.inStep());
+  EXPECT_TRUE(responder.inStep());
+  EXPECT_EQ(idsOf(*a.archive), all);
+  EXPECT_EQ(idsOf(*b.archive), all);
+  // Every batch acknowledged, and each ack checked: 900 and 700 objects in batches of 50.
+  EXPECT_EQ(sides[0].acksChecked, initiator.stats().batchesIn);
+  EXPECT_EQ(sides[1].acksChecked, responder.stats().batchesIn);
+  EXPECT_GE(initiator.stats().batchesIn, 18u);
+  EXPECT_GE(responder.stats().batchesIn, 14u);
+  EXPECT_EQ(initiator.stats().objectsIn, 900u);
+  EXPECT_EQ(responder.stats().objectsIn, 700u);
 }
 
 TEST(Session, TheCountToReceiveIsKnownOnceReconciliationIsOver) {

@@ -1,0 +1,95 @@
+#include "store/committer.h"
+
+#include <utility>
+
+namespace fieldsync::store {
+
+Committer::Committer(Archive& archive) : m_archive(archive), m_thread([this] { run(); }) {}
+
+Committer::~Committer() {
+  {
+    std::lock_guard lock(m_mutex);
+    m_stop = true;
+  }
+  m_wake.notify_one();
+  // m_thread joins as the last member goes, after run() drained the queue.
+}
+
+void Committer::submit(std::uint32_t batch, std::vector<protocol::VerifiedObject> objects) {
+  {
+    std::lock_guard lock(m_mutex);
+    m_queue.push_back(Job{batch, std::move(objects)});
+    ++m_inFlight;
+  }
+  m_wake.notify_one();
+}
+
+std::vector<Committer::Committed> Committer::collect(bool wait) {
+  std::unique_lock lock(m_mutex);
+  if (wait) {
+    m_done.wait(lock, [&] { return m_error || m_committed.size() == m_inFlight; });
+  }
+  if (m_error) {
+    m_inFlight = 0;
+    m_committed.clear();
+    std::rethrow_exception(std::exchange(m_error, nullptr));
+  }
+  m_inFlight -= m_committed.size();
+  return std::exchange(m_committed, {});
+}
+
+bool Committer::idle() const {
+  std::lock_guard lock(m_mutex);
+  return m_inFlight == 0 && !m_error;
+}
+
+void Committer::run() {
+  std::unique_lock lock(m_mutex);
+  for (;;) {
+    m_wake.wait(lock, [&] { return m_stop || !m_queue.empty(); });
+    if (m_queue.empty()) return;  // stopped, and nothing left
+    // Everything queued goes in one transaction: the peer's window bounds it.
+    std::deque<Job> jobs = std::exchange(m_queue, {});
+    const bool failed = m_failed;
+    lock.unlock();
+    std::vector<Committed> results;
+    std::exception_ptr error;
+    if (!failed) {  // after a failure nothing more is written: the session is over
+      try {
+        m_archive.write([&](WriteTxn& txn) {
+          results.clear();  // the batch may run again after the map grows
+          for (const Job& job : jobs) {
+            Committed& done = results.emplace_back(Committed{job.batch, 0, 0, 0});
+            for (const auto& object : job.objects) {
+              switch (txn.put(object)) {
+                case PutOutcome::Stored:
+                  ++done.stored;
+                  break;
+                case PutOutcome::AlreadyPresent:
+                  ++done.alreadyPresent;
+                  break;
+                case PutOutcome::Retracted:
+                  ++done.retracted;
+                  break;
+              }
+            }
+          }
+        });
+      } catch (...) {
+        error = std::current_exception();
+      }
+    }
+    jobs.clear();  // the objects' memory goes before the lock is taken again
+    lock.lock();
+    if (error) {
+      m_error = error;
+      m_failed = true;
+    }
+    if (!failed && !error) {
+      m_committed.insert(m_committed.end(), results.begin(), results.end());
+    }
+    m_done.notify_all();
+  }
+}
+
+}  // namespace fieldsync::store
