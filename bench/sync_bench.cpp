@@ -288,6 +288,9 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
     const auto txn = source.beginRead();
     const store::ArchiveRangeIndex index(txn);
     objects = index.size();
+    // As a session packs for a peer that reads a stream (every node since the stream came).
+    protocol::sync::BatchPacker packer(sessionOptions.compressionLevel);
+    packer.useStream();
     for (std::uint64_t from = 0; from < index.size();) {
       double start = threadCpuSeconds();
       std::vector<std::span<const std::uint8_t>> batch;
@@ -303,7 +306,7 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
       read += (threadCpuSeconds() - start);
       start = threadCpuSeconds();
       messages.push_back(protocol::sync::encode(
-          protocol::sync::packBatch(static_cast<std::uint32_t>(messages.size() + 1), batch)));
+          packer.pack(static_cast<std::uint32_t>(messages.size() + 1), batch)));
       pack += (threadCpuSeconds() - start);
     }
   }
@@ -318,6 +321,7 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
   double commit4 = 0;
   double decode = 0, unpack = 0, verify = 0, commit = 0, commitWall = 0, state = 0;
   std::uint64_t wire = 0;
+  protocol::sync::BatchUnpacker unpacker;
   for (const auto& message : messages) {
     wire += message.size();
     double start = threadCpuSeconds();
@@ -326,7 +330,7 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
     decode += (threadCpuSeconds() - start);
     start = threadCpuSeconds();
     std::vector<std::uint8_t> storage;
-    auto spans = protocol::sync::unpackBatch(batch, sessionOptions.limits, storage);
+    auto spans = unpacker.unpack(batch, sessionOptions.limits, storage);
     unpack += (threadCpuSeconds() - start);
     start = threadCpuSeconds();
     std::vector<protocol::VerifiedObject> verified;

@@ -1,7 +1,9 @@
-// protocol::wire::unpackBatch on arbitrary batches, as a peer would send them: the fields a
-// Batch message declares and its content, with small limits so the fuzzer reaches them. Input:
-// byte 0 (bit 0: zstd; bit 1: the rest is raw content that the target compresses itself, so
-// the fuzzer reaches the parsing behind a valid zstd frame), bytes 1-2 the declared object
+// protocol::wire::unpackBatch (and BatchUnpacker, for stream batches) on arbitrary batches, as
+// a peer would send them: the fields a Batch message declares and its content, with small
+// limits so the fuzzer reaches them. Input: byte 0 (bit 0: zstd; bit 1: the rest is raw content
+// that the target compresses itself, so the fuzzer reaches the parsing behind a valid zstd
+// frame; bit 2: a stream batch, ZstdStream, compressed as a session's stream when bit 1 is
+// set, else the rest as stream content), bytes 1-2 the declared object
 // count (big-endian), bytes 3-5 the declared raw size (big-endian; with bit 1, the real size
 // plus this value taken as a signed 24-bit skew), then the content. Checks, besides the
 // absence of crashes, leaks and undefined behaviour:
@@ -59,7 +61,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::uint32_t declared = static_cast<std::uint32_t>(data[3] << 16 | data[4] << 8 | data[5]);
   const std::span<const std::uint8_t> rest(data + 6, size - 6);
   batch.compression = (data[0] & 1) ? wire::Compression::Zstd : wire::Compression::None;
-  if ((data[0] & 2) && batch.compression == wire::Compression::Zstd) {
+  const bool stream = (data[0] & 4) != 0;
+  if (stream) batch.compression = wire::Compression::ZstdStream;
+  if ((data[0] & 2) && stream) {
+    ZSTD_CCtx* cctx = ZSTD_createCCtx();
+    FUZZ_CHECK(cctx != nullptr);
+    ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, wire::STREAM_WINDOW_LOG);
+    std::vector<std::uint8_t> packed(ZSTD_compressBound(rest.size()) + 64);
+    ZSTD_inBuffer in{rest.data(), rest.size(), 0};
+    ZSTD_outBuffer out{packed.data(), packed.size(), 0};
+    FUZZ_CHECK(ZSTD_compressStream2(cctx, &out, &in, ZSTD_e_flush) == 0);
+    ZSTD_freeCCtx(cctx);
+    packed.resize(out.pos);
+    batch.content = std::move(packed);
+    const auto skew = static_cast<std::int32_t>(declared << 8) >> 8;  // sign-extend 24 bits
+    batch.rawBytes = static_cast<std::uint32_t>(static_cast<std::int64_t>(rest.size()) + skew);
+  } else if ((data[0] & 2) && batch.compression == wire::Compression::Zstd) {
     std::vector<std::uint8_t> packed(ZSTD_compressBound(rest.size()));
     const std::size_t n = ZSTD_compress(packed.data(), packed.size(), rest.data(), rest.size(), 1);
     FUZZ_CHECK(!ZSTD_isError(n));
@@ -73,7 +90,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   std::vector<std::uint8_t> storage;
-  const auto unpacked = wire::unpackBatch(batch, limits, storage);
+  wire::BatchUnpacker unpacker;
+  const auto unpacked =
+      stream ? unpacker.unpack(batch, limits, storage) : wire::unpackBatch(batch, limits, storage);
   FUZZ_CHECK(storage.size() <= limits.maxBatchRawBytes);
   if (!unpacked) {
     FUZZ_CHECK(!unpacked.error().detail.empty());

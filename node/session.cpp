@@ -161,6 +161,8 @@ void Session::onHello(const sync::Hello& hello, std::vector<Bytes>& out) {
   // Both sides keep to the tighter of their limits, whichever set them.
   m_linkRate = tighterLimit(m_options.rate, hello.rate);
   m_linkBudget = tighterLimit(m_options.budget, hello.budget);
+  if (m_options.streamBatches && (hello.features & sync::FEATURE_ZSTD_STREAM) != 0)
+    m_packer.useStream();
   m_options.batchBytes = batchBytesFor(m_linkRate, m_unlimitedBatchBytes);
   m_state = State::Active;
 }
@@ -334,6 +336,8 @@ void Session::pump(std::vector<Bytes>& out) {
     if (m_linkBudget != 0) {
       const std::uint64_t used = m_stats.bytesIn + m_stats.bytesOut + BATCH_MESSAGE_OVERHEAD;
       room = static_cast<std::size_t>(used < m_linkBudget ? m_linkBudget - used : 0);
+      // A stream batch goes compressed whatever it gives: room for zstd's worst case.
+      if (m_packer.streaming()) *room -= std::min(*room, sync::streamOverhead(*room));
     }
     auto batch = nextBatch(room);
     if (!batch) {
@@ -370,8 +374,13 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
          out);
     return;
   }
+  if (batch.compression == sync::Compression::ZstdStream && !m_options.streamBatches) {
+    fail("batch " + std::to_string(batch.number) + " is a stream batch, and this node offered none",
+         out);
+    return;
+  }
   std::vector<std::uint8_t> storage;
-  auto objects = sync::unpackBatch(batch, m_options.limits, storage);
+  auto objects = m_unpacker.unpack(batch, m_options.limits, storage);
   if (!objects) {
     fail("batch " + std::to_string(batch.number) + ": " + objects.error().detail, out);
     return;
@@ -460,6 +469,7 @@ sync::Hello Session::hello(const sync::ArchiveState& state) const {
   hello.rate = static_cast<std::uint32_t>(
       std::min<std::uint64_t>(m_options.rate, std::numeric_limits<std::uint32_t>::max()));
   hello.budget = m_options.budget;
+  if (m_options.streamBatches) hello.features |= sync::FEATURE_ZSTD_STREAM;
   return hello;
 }
 

@@ -63,6 +63,10 @@ struct SessionOptions {
   std::uint64_t rate = 0;
   std::uint64_t budget = 0;
   int compressionLevel = 3;  // zstd; 1 is faster, higher packs a metered link tighter
+  /// Offers (Hello::features) and, with a peer that offers it too, sends batches as one zstd
+  /// stream per direction (protocol::sync::BatchPacker::useStream). Off: one zstd frame per
+  /// batch, as nodes before the stream did.
+  bool streamBatches = true;
   /// The initiator's opening (protocol::Reconciler::Opening): InStep when nothing arrived
   /// here since the last session with this peer found both archives equal.
   protocol::Reconciler::Opening opening = protocol::Reconciler::Opening::Full;
@@ -230,6 +234,7 @@ class Session {
   protocol::Salt m_salt{};
   std::optional<protocol::Reconciler> m_reconciler;
   protocol::sync::BatchPacker m_packer;
+  protocol::sync::BatchUnpacker m_unpacker;
   std::unique_ptr<store::Committer> m_committer;  // commitInBackground, from the first batch
 
   // Reconciliation.

@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <stdexcept>
 
 #include "schema/sync.capnp.h"
 
@@ -78,6 +79,7 @@ Message decodeOrThrow(std::span<const std::uint8_t> bytes, const MessageLimits& 
       out.state = readState(hello.getState());
       out.rate = hello.getRate();
       out.budget = hello.getBudget();
+      out.features = hello.getFeatures();
       return out;
     }
     case schema::SyncMessage::RECONCILE: {
@@ -97,6 +99,9 @@ Message decodeOrThrow(std::span<const std::uint8_t> bytes, const MessageLimits& 
           break;
         case schema::Compression::ZSTD:
           out.compression = Compression::Zstd;
+          break;
+        case schema::Compression::ZSTD_STREAM:
+          out.compression = Compression::ZstdStream;
           break;
         default:
           throw Refused{"unknown batch compression"};
@@ -157,6 +162,7 @@ std::vector<std::uint8_t> encode(const Message& message) {
     setState(out.initState(), hello->state);
     out.setRate(hello->rate);
     out.setBudget(hello->budget);
+    out.setFeatures(hello->features);
   } else if (const auto* reconcile = std::get_if<Reconcile>(&message)) {
     auto out = root.initReconcile();
     out.setRound(reconcile->round);
@@ -167,8 +173,17 @@ std::vector<std::uint8_t> encode(const Message& message) {
     out.setNumber(batch->number);
     out.setObjects(batch->objects);
     out.setRawBytes(batch->rawBytes);
-    out.setCompression(batch->compression == Compression::Zstd ? schema::Compression::ZSTD
-                                                               : schema::Compression::NONE);
+    switch (batch->compression) {
+      case Compression::None:
+        out.setCompression(schema::Compression::NONE);
+        break;
+      case Compression::Zstd:
+        out.setCompression(schema::Compression::ZSTD);
+        break;
+      case Compression::ZstdStream:
+        out.setCompression(schema::Compression::ZSTD_STREAM);
+        break;
+    }
     out.setContent(dataOf(batch->content));
   } else if (const auto* ack = std::get_if<Ack>(&message)) {
     auto out = root.initAck();
@@ -206,6 +221,19 @@ BatchPacker::BatchPacker(int level) : m_context(std::make_unique<Context>()), m_
 
 BatchPacker::~BatchPacker() = default;
 
+void BatchPacker::useStream() {
+  if (m_streaming) return;
+  ZSTD_CCtx* cctx = m_context->cctx;
+  ZSTD_CCtx_reset(cctx, ZSTD_reset_session_and_parameters);
+  if (ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_compressionLevel, m_level)) ||
+      ZSTD_isError(ZSTD_CCtx_setParameter(cctx, ZSTD_c_windowLog, STREAM_WINDOW_LOG))) {
+    throw std::invalid_argument("zstd refused the stream's parameters");
+  }
+  m_streaming = true;
+}
+
+std::size_t streamOverhead(std::size_t rawBytes) { return rawBytes / 128 + 64; }
+
 Batch BatchPacker::pack(std::uint32_t number,
                         const std::vector<std::span<const std::uint8_t>>& objects) {
   std::vector<std::uint8_t> raw;
@@ -218,6 +246,26 @@ Batch BatchPacker::pack(std::uint32_t number,
   batch.objects = static_cast<std::uint32_t>(objects.size());
   batch.rawBytes = static_cast<std::uint32_t>(raw.size());
   std::vector<std::uint8_t> packed(ZSTD_compressBound(raw.size()));
+  if (m_streaming) {
+    // Every batch goes through the stream, compressible or not: the receiver's stream must see
+    // what this side's saw. Incompressible bytes cost zstd's block headers, streamOverhead.
+    ZSTD_inBuffer in{raw.data(), raw.size(), 0};
+    ZSTD_outBuffer out{packed.data(), packed.size(), 0};
+    for (;;) {
+      const std::size_t left = ZSTD_compressStream2(m_context->cctx, &out, &in, ZSTD_e_flush);
+      if (ZSTD_isError(left)) {
+        throw std::runtime_error(std::string("zstd stream: ") + ZSTD_getErrorName(left));
+      }
+      if (left == 0) break;
+      packed.resize(packed.size() + left);
+      out.dst = packed.data();
+      out.size = packed.size();
+    }
+    packed.resize(out.pos);
+    batch.compression = Compression::ZstdStream;
+    batch.content = std::move(packed);
+    return batch;
+  }
   const std::size_t size = ZSTD_compressCCtx(m_context->cctx, packed.data(), packed.size(),
                                              raw.data(), raw.size(), m_level);
   if (!ZSTD_isError(size) && size < raw.size()) {
@@ -234,8 +282,10 @@ Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uin
   return BatchPacker().pack(number, objects);
 }
 
-Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch(
-    const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage) {
+namespace {
+
+Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> checkBounds(
+    const Batch& batch, const MessageLimits& limits) {
   if (batch.rawBytes > limits.maxBatchRawBytes) {
     return MessageProblem{"batch of " + std::to_string(batch.rawBytes) +
                           " bytes, over the limit of " + std::to_string(limits.maxBatchRawBytes)};
@@ -244,27 +294,12 @@ Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch
     return MessageProblem{"batch of " + std::to_string(batch.objects) +
                           " objects, over the limit of " + std::to_string(limits.maxBatchObjects)};
   }
-  std::span<const std::uint8_t> raw;
-  if (batch.compression == Compression::Zstd) {
-    const unsigned long long declared =
-        ZSTD_getFrameContentSize(batch.content.data(), batch.content.size());
-    if (declared != batch.rawBytes) {
-      return MessageProblem{"compressed batch does not declare its size as rawBytes"};
-    }
-    storage.resize(batch.rawBytes);
-    const std::size_t size =
-        ZSTD_decompress(storage.data(), storage.size(), batch.content.data(), batch.content.size());
-    if (ZSTD_isError(size) || size != batch.rawBytes) {
-      return MessageProblem{std::string("batch does not decompress: ") +
-                            (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong size")};
-    }
-    raw = storage;
-  } else {
-    if (batch.content.size() != batch.rawBytes) {
-      return MessageProblem{"batch content is not rawBytes long"};
-    }
-    raw = batch.content;
-  }
+  return std::vector<std::span<const std::uint8_t>>{};
+}
+
+/// The objects of a batch's raw content: each preceded by its length as a LEB128 varint.
+Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> splitObjects(
+    std::span<const std::uint8_t> raw, const Batch& batch, const MessageLimits& limits) {
   std::vector<std::span<const std::uint8_t>> objects;
   std::size_t pos = 0;
   while (pos < raw.size()) {
@@ -292,6 +327,83 @@ Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch
                           std::to_string(batch.objects)};
   }
   return objects;
+}
+
+}  // namespace
+
+Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch(
+    const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage) {
+  if (auto bounded = checkBounds(batch, limits); !bounded) return bounded;
+  switch (batch.compression) {
+    case Compression::Zstd: {
+      const unsigned long long declared =
+          ZSTD_getFrameContentSize(batch.content.data(), batch.content.size());
+      if (declared != batch.rawBytes) {
+        return MessageProblem{"compressed batch does not declare its size as rawBytes"};
+      }
+      storage.resize(batch.rawBytes);
+      const std::size_t size = ZSTD_decompress(storage.data(), storage.size(), batch.content.data(),
+                                               batch.content.size());
+      if (ZSTD_isError(size) || size != batch.rawBytes) {
+        return MessageProblem{std::string("batch does not decompress: ") +
+                              (ZSTD_isError(size) ? ZSTD_getErrorName(size) : "wrong size")};
+      }
+      return splitObjects(storage, batch, limits);
+    }
+    case Compression::None:
+      if (batch.content.size() != batch.rawBytes) {
+        return MessageProblem{"batch content is not rawBytes long"};
+      }
+      return splitObjects(batch.content, batch, limits);
+    case Compression::ZstdStream:
+      break;
+  }
+  return MessageProblem{"a stream batch outside a session's stream"};
+}
+
+struct BatchUnpacker::Context {
+  ZSTD_DCtx* dctx = nullptr;  // made at the first stream batch
+  ~Context() { ZSTD_freeDCtx(dctx); }
+};
+
+BatchUnpacker::BatchUnpacker() : m_context(std::make_unique<Context>()) {}
+
+BatchUnpacker::~BatchUnpacker() = default;
+
+Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> BatchUnpacker::unpack(
+    const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage) {
+  if (batch.compression != Compression::ZstdStream) return unpackBatch(batch, limits, storage);
+  if (auto bounded = checkBounds(batch, limits); !bounded) return bounded;
+  if (m_broken) return MessageProblem{"the batch stream broke earlier"};
+  if (m_context->dctx == nullptr) {
+    m_context->dctx = ZSTD_createDCtx();
+    if (m_context->dctx == nullptr) throw std::bad_alloc();
+    if (ZSTD_isError(
+            ZSTD_DCtx_setParameter(m_context->dctx, ZSTD_d_windowLogMax, STREAM_WINDOW_LOG))) {
+      throw std::invalid_argument("zstd refused the stream's window");
+    }
+  }
+  // The content must decompress to exactly rawBytes, all of it read; output past rawBytes has
+  // no room, so a batch that holds more is refused, never buffered.
+  storage.resize(batch.rawBytes);
+  ZSTD_inBuffer in{batch.content.data(), batch.content.size(), 0};
+  ZSTD_outBuffer out{storage.data(), storage.size(), 0};
+  for (;;) {
+    const std::size_t inBefore = in.pos;
+    const std::size_t outBefore = out.pos;
+    const std::size_t result = ZSTD_decompressStream(m_context->dctx, &out, &in);
+    if (ZSTD_isError(result)) {
+      m_broken = true;
+      return MessageProblem{std::string("batch does not decompress: ") + ZSTD_getErrorName(result)};
+    }
+    if (in.pos == in.size && out.pos == out.size) break;
+    if (in.pos == inBefore && out.pos == outBefore) break;  // no progress: short or too long
+  }
+  if (in.pos != in.size || out.pos != out.size) {
+    m_broken = true;
+    return MessageProblem{"stream batch does not decompress to exactly rawBytes"};
+  }
+  return splitObjects(storage, batch, limits);
 }
 
 }  // namespace fieldsync::protocol::sync

@@ -31,12 +31,16 @@ struct ArchiveState {
 # per second each way, and budget, bytes both ways together for this session; 0: no limit. Each
 # side keeps to the smaller non-zero value of its own and the peer's, so a cap set on one node
 # holds on the wire both ways, whichever side dialed (docs/protocol.md, "Caps and budgets").
+#
+# features: bits for what the sender can do beyond its version; a node ignores bits it does not
+# know, and a node that predates the field sends none. Bit 0 (1): it reads zstdStream batches.
 struct Hello {
   version @0 :UInt32;
   salt @1 :Data;
   state @2 :ArchiveState;
   rate @3 :UInt32;
   budget @4 :UInt64;
+  features @5 :UInt32;
 }
 
 # One frame of a reconciliation round (protocol/reconcile.h). Rounds alternate, the
@@ -48,9 +52,14 @@ struct Reconcile {
   frame @2 :Data;
 }
 
+# zstd: content is one zstd frame that declares rawBytes as its content size. zstdStream: content
+# continues the one zstd stream of the session in this direction (a frame with a window of at
+# most 1 MiB that never ends), flushed at the end of each batch, so it decompresses to exactly
+# rawBytes given the batches before it; sent only to a peer whose Hello has features bit 0.
 enum Compression {
   none @0;
   zstd @1;
+  zstdStream @2;
 }
 
 # Objects the receiver lacks. content, once decompressed (rawBytes long), is the objects'
