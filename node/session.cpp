@@ -399,6 +399,10 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
     ready.reserve(verified.size());
     for (auto& object : verified) ready.push_back(std::move(*object));
     if (!m_committer) m_committer = std::make_unique<store::Committer>(m_archive);
+    // A peer that sends past its window would queue without bound: wait for the commits.
+    if (m_stats.batchesIn - m_batchesCommitted >= m_options.window) {
+      for (const auto& committed : m_committer->collect(true)) acknowledge(committed, out);
+    }
     ++m_stats.batchesIn;
     m_committer->submit(batch.number, std::move(ready));
     for (const auto& committed : m_committer->collect(false)) acknowledge(committed, out);
@@ -421,6 +425,7 @@ void Session::acknowledge(const store::Committer::Committed& committed, std::vec
 }
 
 void Session::count(const store::Committer::Committed& committed) {
+  ++m_batchesCommitted;
   m_stats.objectsIn += committed.stored;
   m_stats.duplicatesIn += committed.alreadyPresent + committed.retracted;
 }

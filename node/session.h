@@ -236,6 +236,7 @@ class Session {
   protocol::sync::BatchPacker m_packer;
   protocol::sync::BatchUnpacker m_unpacker;
   std::unique_ptr<store::Committer> m_committer;  // commitInBackground, from the first batch
+  std::uint32_t m_batchesCommitted = 0;  // of m_stats.batchesIn
 
   // Reconciliation.
   std::uint32_t m_round = 0;     // the last round sent or received
