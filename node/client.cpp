@@ -225,10 +225,13 @@ ClientReport KeptLink::session(store::Archive& archive, const std::string& addre
     }
   } catch (const Error& e) {
     if (e.action() != Action::Retry) throw;
+    (void)session.abort(e.what());
+    (void)session.settle(true);  // what arrived before the cut is stored, and counted
     report.unreachable = true;
     report.stats = session.stats();
     return finish(false, e.what());
   }
+  (void)session.settle(true);  // a failed session's batches in flight are stored, and counted
   report.stats = session.stats();
   report.inStep = session.inStep();
   report.peerMisbehaved = session.peerMisbehaved();
