@@ -54,7 +54,7 @@ install: build
 # run CI makes (FUZZ_SMOKE_SECONDS each, as many targets at once as there are cores).
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
-FUZZ_SMOKE_SECONDS ?= 12
+FUZZ_SMOKE_SECONDS ?= 8
 FUZZ_CC ?= clang
 FUZZ_CXX ?= clang++
 .PHONY: fuzz fuzz-build fuzz-smoke
