@@ -99,6 +99,10 @@ struct Tuning {
   std::uint32_t plannedRounds = 3;  // splitting rounds before IdLists, for the fan-out
   std::size_t maxFrameBytes = 256 * 1024;
   std::size_t maxIdListItems = 4096;  // an IdList never holds more; larger ranges split
+  /// After round 1, a range found to differ is split so that each part expects about this
+  /// many differences: Sketches (ranges up to maxIdListItems, read whole) or Fingerprints.
+  double sketchDifferences = 1.0;
+  double fingerprintDifferences = 0.5;
   /// This node's horizon (protocol::horizonFor its clock): keys with a later signedAt are
   /// future-dated, kept apart as the tail. Unset: no tail (the order alone decides).
   std::optional<std::int64_t> horizon;
@@ -170,20 +174,38 @@ class Reconciler {
   const Salt& salt() const { return m_salt; }
 
  private:
-  /// As split (not finer at the end), but a range that holds items on both sides of the
-  /// horizon (tailFrom: the rank of the first future-dated item) is split as two parts.
-  void splitApart(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-                  std::uint32_t levelsLeft, std::uint64_t tailFrom, const RangeIndex& index,
-                  std::vector<RangeEntry>& out) const;
-  /// The rank of the first future-dated item of index (its size when there is no horizon).
-  std::uint64_t tailFrom(const RangeIndex& index) const;
-  /// The reply ranges splitting the items [from, to) (ranks), lying in [lower, upper).
+  /// What this side reads from a received frame before answering it: how dense the
+  /// differences are there and whether objects lack on both sides (docs/protocol.md, "How this
+  /// implementation splits").
+  struct Outlook {
+    std::uint32_t replyRound = 0;
+    bool late = false;        // replyRound is past the planned splitting rounds
+    double density = 0;       // expected differences per item, in ranges like the frame's
+    bool bothSides = false;   // its sketches show objects lacking on each side
+    double mineSpread = 0;    // with both sides: objects only this side holds, per item
+    double theirsSpread = 0;  // and only the peer holds
+    /// In the last planned round with both sides: the part size whose Needs next round would
+    /// rarely mislead (0: no estimate).
+    double safePart = 0;
+  };
+  /// The rounds' opening split: the items [from, to) (ranks), lying in [lower, upper), in
+  /// ranges planned to reach the leaves in levelsLeft rounds.
   void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
              std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
              std::vector<RangeEntry>& out) const;
-  void processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
-                     const Bound& lower, std::uint32_t levelsLeft, std::uint64_t tailFrom,
-                     const RangeIndex& index, Reply& reply, std::vector<RangeEntry>& out) const;
+  /// The answer to a range [from, to) found to differ, holding at least minDifferences
+  /// differences: an IdList, Sketches or Fingerprints of its parts, sized from the outlook; a
+  /// range holding items on both sides of the horizon (tailFrom: the rank of the first
+  /// future-dated item) is answered as two parts. keys: the range's keys when already read.
+  void answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+                       double minDifferences, double density, std::uint64_t tailFrom,
+                       const Outlook& outlook, const RangeIndex& index,
+                       const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
+  void divide(std::uint64_t from, std::uint64_t to, const Bound& upper, double minDifferences,
+              double density, const Outlook& outlook, const RangeIndex& index,
+              const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
+  /// The rank of the first future-dated item of index (its size when there is no horizon).
+  std::uint64_t tailFrom(const RangeIndex& index) const;
   RangeEntry idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
                     const RangeIndex& index) const;
   RangeEntry fingerprintEntry(std::uint64_t from, std::uint64_t to, const Bound& upper,
