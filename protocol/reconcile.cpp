@@ -336,7 +336,8 @@ std::vector<Frame> Reconciler::initiate(const RangeIndex& index, Opening opening
   } else if (opening == Opening::InStep) {
     frame.ranges.push_back(idList(0, present, upper, index));
   } else {
-    split(0, present, Bound::lowest(), upper, m_tuning.plannedRounds, true, index, frame.ranges);
+    split(0, present, Bound::lowest(), upper, m_tuning.plannedRounds, true, m_tuning.maxFanout,
+          index, frame.ranges);
   }
   if (tail) {
     frame.ranges.push_back(present == size ? entryOf(Bound::end(), RangeMode::IdList)
@@ -360,8 +361,8 @@ RangeEntry Reconciler::fingerprintEntry(std::uint64_t from, std::uint64_t to, co
 }
 
 void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-                       std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
-                       std::vector<RangeEntry>& out) const {
+                       std::uint32_t levelsLeft, bool finerAtEnd, std::size_t maxFanout,
+                       const RangeIndex& index, std::vector<RangeEntry>& out) const {
   (void)lower;
   const std::uint64_t size = to - from;
   const double leafCount = static_cast<double>(size) / static_cast<double>(m_tuning.leafItems);
@@ -372,7 +373,7 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
     out.push_back(idList(from, to, upper, index));
     return;
   }
-  fanout = std::min<std::uint64_t>({fanout, m_tuning.maxFanout, size});
+  fanout = std::min<std::uint64_t>({fanout, maxFanout, size});
   // At the last level, sketches: the answer then finds a single difference at once.
   const bool leaves = levelsLeft <= 1 && size <= m_tuning.maxIdListItems;
   const std::vector<SyncKey> keys = leaves ? index.keys(from, to) : std::vector<SyncKey>{};
@@ -383,8 +384,8 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
     const Bound partUpper = part == fanout ? upper : separator(keyAt(end - 1), keyAt(end));
     if (part == fanout && finerAtEnd) {
       const Bound partLower = out.empty() ? lower : out.back().upper;
-      split(start, end, partLower, partUpper, levelsLeft > 1 ? levelsLeft - 1 : 0, true, index,
-            out);
+      split(start, end, partLower, partUpper, levelsLeft > 1 ? levelsLeft - 1 : 0, true, maxFanout,
+            index, out);
     } else if (leaves) {
       RangeEntry entry = entryOf(partUpper, RangeMode::Sketch);
       entry.count = end - start;
@@ -506,7 +507,7 @@ std::uint64_t ceilOf(double value) {
 /// A sketch range whose Need may point at no object (sides differing by more than one) is
 /// answered with an IdList instead, once the expected number of such ranges in a late frame
 /// passes this: a misled Need found only in the last round would cost a round trip more.
-constexpr double MISLED_NEEDS_ALLOWED = 0.05;
+constexpr double MISLED_NEEDS_ALLOWED = 0.01;
 constexpr std::uint64_t MISLED_LIST_ITEMS = 256;
 /// A range larger than Tuning::maxIdListItems is read for sketches of its parts when it is
 /// expected to hold a difference in this many items or fewer.
@@ -522,35 +523,40 @@ std::uint64_t Reconciler::tailFrom(const RangeIndex& index) const {
 }
 
 void Reconciler::answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower,
-                                 const Bound& upper, double minDifferences, double density,
-                                 std::uint64_t tailFrom, const Outlook& outlook,
+                                 const Bound& upper, double minDifferences, bool peerHoldsMore,
+                                 double density, std::uint64_t tailFrom, const Outlook& outlook,
                                  const RangeIndex& index, const std::vector<SyncKey>* keys,
                                  std::vector<RangeEntry>& out) const {
-  const std::uint32_t planned = m_tuning.plannedRounds;
-  const auto nearEnd = [&](std::uint64_t end) { return to <= end && to + IN_STEP_NEWEST >= end; };
-  if ((nearEnd(tailFrom) || nearEnd(index.size())) && outlook.replyRound <= planned &&
-      to - from > m_tuning.leafItems) {
-    // The range that ends with the newest items (or just before the in-step opening's list
-    // of them): those are the usual difference, and they come in a run, which the density of
-    // the rest would not predict. Split it as round 1 does, finer towards the newest.
-    split(from, to, lower, upper, planned - outlook.replyRound + 1, true, index, out);
-    return;
-  }
   if (from < tailFrom && tailFrom < to) {
     // Items on both sides of the horizon: the bound (horizon + 1, zero id) lies above the last
     // present item and at most the first future-dated one, so within (lower, upper).
     const Bound horizon{*tailStart(*m_tuning.horizon), false};
-    divide(from, tailFrom, horizon, 1, density, outlook, index, nullptr, out);
-    divide(tailFrom, to, upper, 1, density, outlook, index, nullptr, out);
+    answerDiffering(from, tailFrom, lower, horizon, 1, false, density, tailFrom, outlook, index,
+                    nullptr, out);
+    answerDiffering(tailFrom, to, horizon, upper, 1, false, density, tailFrom, outlook, index,
+                    nullptr, out);
     return;
   }
-  divide(from, to, upper, minDifferences, density, outlook, index, keys, out);
+  const std::uint32_t planned = m_tuning.plannedRounds;
+  if (to <= tailFrom && to + IN_STEP_NEWEST >= tailFrom && outlook.replyRound <= planned &&
+      to - from > m_tuning.leafItems) {
+    // The range that ends with the newest present items (or just before the in-step
+    // opening's list of them): those are the usual difference, and they come in a run, which
+    // the density of the rest would not predict. Split it as round 1 does, finer towards the
+    // newest.
+    // Each level adds a fan-out less one: at most Tuning::maxFanout ranges in all.
+    const std::uint32_t levels = planned - outlook.replyRound + 1;
+    const std::size_t fanout = std::max<std::size_t>(m_tuning.maxFanout, 1);
+    split(from, to, lower, upper, levels, true, (fanout - 1) / (levels + 1) + 1, index, out);
+    return;
+  }
+  divide(from, to, upper, minDifferences, peerHoldsMore, density, outlook, index, keys, out);
 }
 
 void Reconciler::divide(std::uint64_t from, std::uint64_t to, const Bound& upper,
-                        double minDifferences, double density, const Outlook& outlook,
-                        const RangeIndex& index, const std::vector<SyncKey>* keys,
-                        std::vector<RangeEntry>& out) const {
+                        double minDifferences, bool peerHoldsMore, double density,
+                        const Outlook& outlook, const RangeIndex& index,
+                        const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const {
   const std::uint64_t size = to - from;
   const double expected = std::max(minDifferences, expectedDifferences(density, size));
   // Sketches need every key of the range read, fingerprints only sums: a large range is read
@@ -599,15 +605,17 @@ void Reconciler::divide(std::uint64_t from, std::uint64_t to, const Bound& upper
     const double shared = outlook.bothSides ? 0.01 : 0.05;
     parts = ceilOf(expected * std::max(1.0, expected - 1) / (2 * shared));
   }
-  // The list costs no more than the sketches (5 bytes an id, about 10 a part); or the range
-  // is known to hold several differences and is small: a list settles it a round sooner.
+  // The list costs no more than the sketches (5 bytes an id, about 10 a part), or the range
+  // is small: a list settles it a round sooner. Late, when the peer holds more here, a list
+  // too: sketches that do not settle would be listed by the peer next round, whose answer
+  // (a Need, the peer holding what this side lacks) comes a round trip later.
   // Not when most of the range is known to be one side's lack: the parts one side has nothing
   // in are then settled with "send me all" (a few bytes), where a list is answered id by id.
   const bool lopsided = minDifferences * 2 > static_cast<double>(size);
   if (lopsided && size > m_tuning.leafItems && round <= planned + 1) {
     parts = std::max(parts, ceilOf(static_cast<double>(size) / 8));
-  } else if (size <= m_tuning.maxIdListItems &&
-             (size <= 2 * parts || (minDifferences >= 2 && size <= m_tuning.leafItems))) {
+  } else if (size <= m_tuning.maxIdListItems && (size <= 2 * parts || size <= m_tuning.leafItems ||
+                                                 (round > planned && peerHoldsMore))) {
     out.push_back(idList(from, to, upper, index));
     return;
   }
@@ -753,8 +761,8 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
         } else if (from == to) {
           append(out, entryOf(range.upper, RangeMode::IdList));  // send me all
         } else {
-          answerDiffering(from, to, lower, range.upper, 1, densityAt(i), tail, outlook, index,
-                          nullptr, out);
+          answerDiffering(from, to, lower, range.upper, 1, false, densityAt(i), tail, outlook,
+                          index, nullptr, out);
         }
         break;
       case RangeMode::Sketch:
@@ -789,8 +797,9 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
                 to - from > range.count ? to - from - range.count : range.count - (to - from);
             const bool read = c.outcome == SketchOutcome::Undecodable;
             answerDiffering(from, to, lower, range.upper,
-                            std::max(read ? 2.0 : 1.0, static_cast<double>(apart)), densityAt(i),
-                            tail, outlook, index, read ? &c.keys : nullptr, out);
+                            std::max(read ? 2.0 : 1.0, static_cast<double>(apart)),
+                            range.count > to - from, densityAt(i), tail, outlook, index,
+                            read ? &c.keys : nullptr, out);
             break;
           }
         }

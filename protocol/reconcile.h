@@ -188,21 +188,23 @@ class Reconciler {
     /// rarely mislead (0: no estimate).
     double safePart = 0;
   };
-  /// The rounds' opening split: the items [from, to) (ranks), lying in [lower, upper), in
-  /// ranges planned to reach the leaves in levelsLeft rounds.
+  /// Round 1's split: the items [from, to) (ranks), lying in [lower, upper), in at most
+  /// maxFanout ranges per level, planned to reach the leaves in levelsLeft rounds; finerAtEnd:
+  /// the last range split again at each level.
   void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-             std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
-             std::vector<RangeEntry>& out) const;
+             std::uint32_t levelsLeft, bool finerAtEnd, std::size_t maxFanout,
+             const RangeIndex& index, std::vector<RangeEntry>& out) const;
   /// The answer to a range [from, to) found to differ, holding at least minDifferences
-  /// differences: an IdList, Sketches or Fingerprints of its parts, sized from the outlook; a
+  /// differences (peerHoldsMore: the peer holds more items there): an IdList, Sketches or
+  /// Fingerprints of its parts, sized from the outlook; a
   /// range holding items on both sides of the horizon (tailFrom: the rank of the first
   /// future-dated item) is answered as two parts. keys: the range's keys when already read.
   void answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-                       double minDifferences, double density, std::uint64_t tailFrom,
-                       const Outlook& outlook, const RangeIndex& index,
+                       double minDifferences, bool peerHoldsMore, double density,
+                       std::uint64_t tailFrom, const Outlook& outlook, const RangeIndex& index,
                        const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
   void divide(std::uint64_t from, std::uint64_t to, const Bound& upper, double minDifferences,
-              double density, const Outlook& outlook, const RangeIndex& index,
+              bool peerHoldsMore, double density, const Outlook& outlook, const RangeIndex& index,
               const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
   /// The rank of the first future-dated item of index (its size when there is no horizon).
   std::uint64_t tailFrom(const RangeIndex& index) const;
