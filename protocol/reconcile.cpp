@@ -547,8 +547,10 @@ void Reconciler::answerDiffering(std::uint64_t from, std::uint64_t to, const Bou
     // Each level adds a fan-out less one: at most Tuning::maxFanout ranges in all.
     const std::uint32_t levels = planned - outlook.replyRound + 1;
     const std::size_t fanout = std::max<std::size_t>(m_tuning.maxFanout, 1);
+    const std::size_t before = out.size();
     split(from, to, lower, upper, levels, true, (fanout - 1) / (levels + 1) + 1, index, out);
-    return;
+    if (out.size() - before <= fanout) return;
+    out.resize(before);  // deeper than planned (a small fan-out): split as any other range
   }
   divide(from, to, upper, minDifferences, peerHoldsMore, density, outlook, index, keys, out);
 }
