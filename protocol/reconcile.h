@@ -16,6 +16,8 @@
 //                the sides differ by one object, the XOR of the two sketches is its short id,
 //                so one difference is found without listing the range
 //   Skip         nothing to do (fills the gaps between the ranges that need work)
+// Which answer a side gives (how it splits, sketches or lists) is its own choice, made from
+// the density of differences the frame shows; the peer answers any choice by the same rules.
 // Processing a frame yields the reply ranges and what to push to the peer (objects the peer
 // lacks): whole key ranges or single keys. A round needs an answer when it holds a
 // Fingerprint, a Sketch, a Need (the id asked for may be no object's when a sketch misled)
@@ -99,8 +101,10 @@ struct Tuning {
   std::uint32_t plannedRounds = 3;  // splitting rounds before IdLists, for the fan-out
   std::size_t maxFrameBytes = 256 * 1024;
   std::size_t maxIdListItems = 4096;  // an IdList never holds more; larger ranges split
-  /// After round 1, a range found to differ is split so that each part expects about this
-  /// many differences: Sketches (ranges up to maxIdListItems, read whole) or Fingerprints.
+  /// After round 1, a range found to differ is split into parts expected to hold about this
+  /// many differences each: as Sketches where the range may be read whole (up to 2,048
+  /// items, or dense), else as Fingerprints (docs/protocol.md, "How this implementation
+  /// chooses").
   double sketchDifferences = 1.0;
   double fingerprintDifferences = 0.5;
   /// This node's horizon (protocol::horizonFor its clock): keys with a later signedAt are
@@ -176,7 +180,7 @@ class Reconciler {
  private:
   /// What this side reads from a received frame before answering it: how dense the
   /// differences are there and whether objects lack on both sides (docs/protocol.md, "How this
-  /// implementation splits").
+  /// implementation chooses").
   struct Outlook {
     std::uint32_t replyRound = 0;
     bool late = false;        // replyRound is past the planned splitting rounds
@@ -195,14 +199,16 @@ class Reconciler {
              std::uint32_t levelsLeft, bool finerAtEnd, std::size_t maxFanout,
              const RangeIndex& index, std::vector<RangeEntry>& out) const;
   /// The answer to a range [from, to) found to differ, holding at least minDifferences
-  /// differences (peerHoldsMore: the peer holds more items there): an IdList, Sketches or
-  /// Fingerprints of its parts, sized from the outlook; a
-  /// range holding items on both sides of the horizon (tailFrom: the rank of the first
-  /// future-dated item) is answered as two parts. keys: the range's keys when already read.
+  /// differences (peerHoldsMore: the peer holds more items there; density: differences per
+  /// item around it): an IdList, or Sketches or Fingerprints of its parts, sized from these
+  /// and the outlook. A range holding items on both sides of the horizon (tailFrom: the rank
+  /// of the first future-dated item) is answered as two parts; the range ending with the
+  /// newest items is split as round 1 splits. keys: the range's keys when already read.
   void answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
                        double minDifferences, bool peerHoldsMore, double density,
                        std::uint64_t tailFrom, const Outlook& outlook, const RangeIndex& index,
                        const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
+  /// answerDiffering for a range on one side of the horizon.
   void divide(std::uint64_t from, std::uint64_t to, const Bound& upper, double minDifferences,
               bool peerHoldsMore, double density, const Outlook& outlook, const RangeIndex& index,
               const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
