@@ -3,6 +3,7 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <bit>
 #include <cassert>
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,7 @@ namespace {
 constexpr std::string_view FINGERPRINT_TAG = "fieldsync/range-fingerprint/v1";
 constexpr unsigned PREFIX_CODES = 34;  // prefix lengths 0..32, and 33 for the infinite bound
 constexpr unsigned INFINITE_CODE = 33;
+constexpr std::uint64_t IN_STEP_NEWEST = 8;  // the in-step opening lists this many newest
 
 std::uint64_t biased(std::int64_t signedAt) {
   return static_cast<std::uint64_t>(signedAt) ^ (std::uint64_t{1} << 63);
@@ -318,7 +320,6 @@ Expected<Frame, FrameProblem> decodeFrame(std::span<const std::uint8_t> bytes,
 std::vector<Frame> Reconciler::initiate(const RangeIndex& index, Opening opening) const {
   Frame frame{Bound::lowest(), {}};
   const std::uint64_t size = index.size();
-  constexpr std::uint64_t IN_STEP_NEWEST = 8;
   // The future-dated tail (keys beyond the horizon) is one range of its own, after the rest:
   // it never takes the newest slots of the finer split or of the in-step IdList.
   const std::optional<SyncKey> tail =
@@ -335,31 +336,14 @@ std::vector<Frame> Reconciler::initiate(const RangeIndex& index, Opening opening
   } else if (opening == Opening::InStep) {
     frame.ranges.push_back(idList(0, present, upper, index));
   } else {
-    split(0, present, Bound::lowest(), upper, m_tuning.plannedRounds, true, index, frame.ranges);
+    split(0, present, Bound::lowest(), upper, m_tuning.plannedRounds, true, m_tuning.maxFanout,
+          index, frame.ranges);
   }
   if (tail) {
     frame.ranges.push_back(present == size ? entryOf(Bound::end(), RangeMode::IdList)
                                            : fingerprintEntry(present, size, Bound::end(), index));
   }
   return {std::move(frame)};
-}
-
-std::uint64_t Reconciler::tailFrom(const RangeIndex& index) const {
-  return m_tuning.horizon ? tailRank(index, *m_tuning.horizon) : index.size();
-}
-
-void Reconciler::splitApart(std::uint64_t from, std::uint64_t to, const Bound& lower,
-                            const Bound& upper, std::uint32_t levelsLeft, std::uint64_t tailFrom,
-                            const RangeIndex& index, std::vector<RangeEntry>& out) const {
-  if (from < tailFrom && tailFrom < to) {
-    // Items on both sides of the horizon: the bound (horizon + 1, zero id) lies above the last
-    // present item and at most the first future-dated one, so within (lower, upper).
-    const Bound horizon{*tailStart(*m_tuning.horizon), false};
-    split(from, tailFrom, lower, horizon, levelsLeft, false, index, out);
-    split(tailFrom, to, horizon, upper, levelsLeft, false, index, out);
-    return;
-  }
-  split(from, to, lower, upper, levelsLeft, false, index, out);
 }
 
 RangeEntry Reconciler::idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
@@ -377,8 +361,8 @@ RangeEntry Reconciler::fingerprintEntry(std::uint64_t from, std::uint64_t to, co
 }
 
 void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-                       std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
-                       std::vector<RangeEntry>& out) const {
+                       std::uint32_t levelsLeft, bool finerAtEnd, std::size_t maxFanout,
+                       const RangeIndex& index, std::vector<RangeEntry>& out) const {
   (void)lower;
   const std::uint64_t size = to - from;
   const double leafCount = static_cast<double>(size) / static_cast<double>(m_tuning.leafItems);
@@ -389,7 +373,7 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
     out.push_back(idList(from, to, upper, index));
     return;
   }
-  fanout = std::min<std::uint64_t>({fanout, m_tuning.maxFanout, size});
+  fanout = std::min<std::uint64_t>({fanout, maxFanout, size});
   // At the last level, sketches: the answer then finds a single difference at once.
   const bool leaves = levelsLeft <= 1 && size <= m_tuning.maxIdListItems;
   const std::vector<SyncKey> keys = leaves ? index.keys(from, to) : std::vector<SyncKey>{};
@@ -400,8 +384,8 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
     const Bound partUpper = part == fanout ? upper : separator(keyAt(end - 1), keyAt(end));
     if (part == fanout && finerAtEnd) {
       const Bound partLower = out.empty() ? lower : out.back().upper;
-      split(start, end, partLower, partUpper, levelsLeft > 1 ? levelsLeft - 1 : 0, true, index,
-            out);
+      split(start, end, partLower, partUpper, levelsLeft > 1 ? levelsLeft - 1 : 0, true, maxFanout,
+            index, out);
     } else if (leaves) {
       RangeEntry entry = entryOf(partUpper, RangeMode::Sketch);
       entry.count = end - start;
@@ -416,66 +400,410 @@ void Reconciler::split(std::uint64_t from, std::uint64_t to, const Bound& lower,
   }
 }
 
-void Reconciler::processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
-                               const Bound& lower, std::uint32_t levelsLeft, std::uint64_t tailFrom,
-                               const RangeIndex& index, Reply& reply,
-                               std::vector<RangeEntry>& out) const {
-  if (to - from > m_tuning.maxIdListItems) {  // far more here than a sketch covers: split
-    splitApart(from, to, lower, range.upper, levelsLeft, tailFrom, index, out);
+namespace {
+
+/// What a received Sketch says against this side's items in its range.
+enum class SketchOutcome : std::uint8_t {
+  Equal,        // same count and XOR
+  MineExtra,    // I hold one more, and the XOR names it
+  TheirsExtra,  // I hold one fewer, and the XOR names no item of mine: theirs, or misled
+  TheirsOnly,   // I hold none
+  MineOnly,     // the peer holds none
+  Undecodable,  // more than one difference
+  TooLarge,     // more items here than a sketch is read for: not read
+};
+
+/// A received range as it lies here, worked out before any is answered.
+struct Checked {
+  std::uint64_t from = 0, to = 0;
+  bool observed = false;  // a Fingerprint or a read Sketch over items here: differs is known
+  bool differs = false;
+  SketchOutcome outcome = SketchOutcome::Equal;
+  std::vector<SyncKey> keys;  // Sketch: my keys in the range
+  std::vector<ShortId> ids;   // and their short ids
+  ShortId odd{};              // Sketch: the XOR of the two sketches
+};
+
+/// Expected differences in a range of n items known to differ, at density differences per
+/// item: the mean of a Poisson count given that it is not zero (at least 1).
+double expectedDifferences(double density, std::uint64_t n) {
+  const double mean = density * static_cast<double>(n);
+  if (mean < 1e-9) return 1.0;
+  return mean / -std::expm1(-mean);
+}
+
+/// The density of differences per item that best explains which of a frame's ranges differ
+/// (maximum likelihood, each item differing independently), with one equal item assumed
+/// besides so that a frame whose ranges all differ still gives a finite answer. Ranges are
+/// grouped by the power of two of their size: this is called once per frame.
+double densityOf(const std::vector<Checked>& checked) {
+  struct Group {
+    double differing = 0, differingItems = 0;
+  };
+  std::array<Group, 64> groups{};
+  double equalItems = 1;
+  bool anyDiffer = false;
+  for (const Checked& range : checked) {
+    const std::uint64_t n = range.to - range.from;
+    if (n == 0 || !range.observed) continue;
+    if (!range.differs) {
+      equalItems += static_cast<double>(n);
+      continue;
+    }
+    Group& group = groups[static_cast<std::size_t>(std::bit_width(n) - 1)];
+    group.differing += 1;
+    group.differingItems += static_cast<double>(n);
+    anyDiffer = true;
+  }
+  if (!anyDiffer) return 0;
+  // The likelihood's slope in density falls as density grows: bisect for its zero.
+  auto slope = [&](double density) {
+    double total = -equalItems;
+    for (const Group& group : groups) {
+      if (group.differing == 0) continue;
+      const double n = group.differingItems / group.differing;
+      total += group.differing * n / std::expm1(density * n);
+    }
+    return total;
+  };
+  double low = std::log(1e-12), high = std::log(4.0);
+  for (int step = 0; step < 48; ++step) {
+    const double middle = (low + high) / 2;
+    (slope(std::exp(middle)) > 0 ? low : high) = middle;
+  }
+  return std::exp((low + high) / 2);
+}
+
+/// The density of differences around checked[at], from the ranges on either side of it (up to
+/// NEARBY of them each way): differences that cluster (the newest objects, a batch) make the
+/// ranges around a differing one differ too, which the frame's density alone would miss.
+double nearbyDensity(const std::vector<Checked>& checked, std::size_t at) {
+  constexpr std::size_t NEARBY = 4, LOOK = 32;
+  double ranges = 0, differing = 0, items = 0;
+  auto count = [&](std::size_t i) {
+    const Checked& range = checked[i];
+    if (!range.observed || range.to == range.from) return false;
+    ranges += 1;
+    differing += range.differs ? 1 : 0;
+    items += static_cast<double>(range.to - range.from);
+    return true;
+  };
+  for (std::size_t i = at, found = 0; i > 0 && at - i < LOOK && found < NEARBY;) {
+    if (count(--i)) ++found;
+  }
+  for (std::size_t i = at + 1, found = 0; i < checked.size() && i - at <= LOOK && found < NEARBY;
+       ++i) {
+    if (count(i)) ++found;
+  }
+  if (differing == 0) return 0;
+  const double share = differing / (ranges + 1);  // one equal range assumed besides
+  return -std::log1p(-share) / (items / ranges);
+}
+
+std::uint64_t ceilOf(double value) {
+  return value >= 1e18 ? std::uint64_t{1} << 60 : static_cast<std::uint64_t>(std::ceil(value));
+}
+
+/// A sketch range whose Need may point at no object (sides differing by more than one) is
+/// answered with an IdList instead, once the expected number of such ranges in a late frame
+/// passes this: a misled Need found only in the last round would cost a round trip more.
+constexpr double MISLED_NEEDS_ALLOWED = 0.01;
+constexpr std::uint64_t MISLED_LIST_ITEMS = 256;
+/// A range larger than Tuning::maxIdListItems is read for sketches of its parts when it is
+/// expected to hold a difference in this many items or fewer.
+constexpr double READ_PER_DIFFERENCE = 128;
+/// A range up to this size is read for sketches of its parts whatever the density: the work
+/// of reading is then bounded by the differences found (a few ranges per difference).
+constexpr std::uint64_t SKETCHED_ITEMS = 2048;  // larger ranges keep the Need and the risk
+
+}  // namespace
+
+std::uint64_t Reconciler::tailFrom(const RangeIndex& index) const {
+  return m_tuning.horizon ? tailRank(index, *m_tuning.horizon) : index.size();
+}
+
+void Reconciler::answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower,
+                                 const Bound& upper, double minDifferences, bool peerHoldsMore,
+                                 double density, std::uint64_t tailFrom, const Outlook& outlook,
+                                 const RangeIndex& index, const std::vector<SyncKey>* keys,
+                                 std::vector<RangeEntry>& out) const {
+  if (from < tailFrom && tailFrom < to) {
+    // Items on both sides of the horizon: the bound (horizon + 1, zero id) lies above the last
+    // present item and at most the first future-dated one, so within (lower, upper).
+    const Bound horizon{*tailStart(*m_tuning.horizon), false};
+    answerDiffering(from, tailFrom, lower, horizon, 1, false, density, tailFrom, outlook, index,
+                    nullptr, out);
+    answerDiffering(tailFrom, to, horizon, upper, 1, false, density, tailFrom, outlook, index,
+                    nullptr, out);
     return;
   }
-  const std::vector<SyncKey> keys = index.keys(from, to);
-  std::vector<ShortId> mine;
-  mine.reserve(keys.size());
-  ShortId sketch{};
-  for (const SyncKey& key : keys) {
-    mine.push_back(shortId(m_salt, key.id));
-    xorInto(sketch, mine.back());
+  const std::uint32_t planned = m_tuning.plannedRounds;
+  if (to <= tailFrom && to + IN_STEP_NEWEST >= tailFrom && outlook.replyRound <= planned &&
+      to - from > m_tuning.leafItems) {
+    // The range that ends with the newest present items (or just before the in-step
+    // opening's list of them): those are the usual difference, and they come in a run, which
+    // the density of the rest would not predict. Split it as round 1 does, finer towards the
+    // newest.
+    // Each level adds a fan-out less one: at most Tuning::maxFanout ranges in all.
+    const std::uint32_t levels = planned - outlook.replyRound + 1;
+    const std::size_t fanout = std::max<std::size_t>(m_tuning.maxFanout, 1);
+    const std::size_t before = out.size();
+    split(from, to, lower, upper, levels, true, (fanout - 1) / (levels + 1) + 1, index, out);
+    if (out.size() - before <= fanout) return;
+    out.resize(before);  // deeper than planned (a small fan-out): split as any other range
   }
-  if (keys.size() == range.count && sketch == range.sketch) {
-    append(out, skipTo(range.upper));
+  divide(from, to, upper, minDifferences, peerHoldsMore, density, outlook, index, keys, out);
+}
+
+void Reconciler::divide(std::uint64_t from, std::uint64_t to, const Bound& upper,
+                        double minDifferences, bool peerHoldsMore, double density,
+                        const Outlook& outlook, const RangeIndex& index,
+                        const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const {
+  const std::uint64_t size = to - from;
+  const double expected = std::max(minDifferences, expectedDifferences(density, size));
+  // Sketches need every key of the range read, fingerprints only sums: a large range is read
+  // for sketches only where differences are dense enough to pay for it.
+  const std::uint32_t round = outlook.replyRound, planned = m_tuning.plannedRounds;
+  const bool readable =
+      size <= SKETCHED_ITEMS ||
+      (round <= planned + 1 && static_cast<double>(size) <= expected * READ_PER_DIFFERENCE &&
+       size <= m_tuning.maxIdListItems * std::max<std::size_t>(m_tuning.maxFanout, 1));
+  if (!readable) {
+    // Fingerprints of parts small enough to be sketched next.
+    std::uint64_t parts =
+        std::max(ceilOf(static_cast<double>(size) / static_cast<double>(SKETCHED_ITEMS)),
+                 ceilOf(expected / m_tuning.fingerprintDifferences));
+    parts = std::clamp<std::uint64_t>(parts, 2, std::max<std::size_t>(m_tuning.maxFanout, 2));
+    std::uint64_t start = from;
+    for (std::uint64_t part = 1; part <= parts; ++part) {
+      const std::uint64_t end = from + size * part / parts;
+      const Bound partUpper = part == parts ? upper : separator(index.at(end - 1), index.at(end));
+      out.push_back(fingerprintEntry(start, end, partUpper, index));
+      start = end;
+    }
     return;
   }
-  ShortId odd = sketch;  // the one object's short id, if the sides differ by one
-  xorInto(odd, range.sketch);
-  const auto at = std::find(mine.begin(), mine.end(), odd);
-  if (keys.size() == range.count + 1 && at != mine.end()) {
-    reply.pushKeys.push_back(keys[static_cast<std::size_t>(at - mine.begin())]);
-    append(out, skipTo(range.upper));
-  } else if (keys.size() + 1 == range.count && at == mine.end()) {
-    append(out, entryOf(range.upper, RangeMode::Need, {odd}));
-  } else if (keys.empty()) {
-    append(out, entryOf(range.upper, RangeMode::IdList));  // send me all
-  } else if (range.count == 0) {
-    reply.pushRanges.push_back(KeyRange{lower, range.upper});
-    append(out, skipTo(range.upper));
-  } else {
-    append(out, entryOf(range.upper, RangeMode::IdList, std::move(mine)));
+  // Sketches of parts expecting about sketchDifferences each, half that in the last planned
+  // round; after it, one round is left to split in: parts fine enough that two differences
+  // rarely share one (a shared part is listed in the round after, and with objects lacking on
+  // both sides that list costs a round trip more); then none: list.
+  std::uint64_t parts = size;
+  if (round <= planned) {
+    const double target = m_tuning.sketchDifferences / (round < planned     ? 1.0
+                                                        : outlook.bothSides ? 4.0
+                                                                            : 2.0);
+    parts = ceilOf(expected / target);
+    // Both sides lack objects: the parts are answered late, where a misled Need costs a
+    // round trip more. Either parts small enough that Needs rarely mislead, or parts whose
+    // candidates are listed then (5 bytes an id) against sketches (about 10 bytes a part).
+    if (round == planned && outlook.bothSides && outlook.safePart > 0) {
+      const double n = static_cast<double>(size);
+      const double safe = std::ceil(n / std::max(1.0, outlook.safePart));
+      const double listed = std::ceil(std::sqrt(expected * n / 4));
+      const double listedCost = 10 * listed + expected / 2 * 5 * n / listed;
+      parts = std::max(parts, ceilOf(10 * safe <= listedCost ? safe : listed));
+    }
+  } else if (round == planned + 1) {
+    const double shared = outlook.bothSides ? 0.01 : 0.05;
+    parts = ceilOf(expected * std::max(1.0, expected - 1) / (2 * shared));
+  }
+  // The list costs no more than the sketches (5 bytes an id, about 10 a part), or the range
+  // is small: a list settles it a round sooner. Late, when the peer holds more here, a list
+  // too: sketches that do not settle would be listed by the peer next round, whose answer
+  // (a Need, the peer holding what this side lacks) comes a round trip later.
+  // Not when most of the range is known to be one side's lack: the parts one side has nothing
+  // in are then settled with "send me all" (a few bytes), where a list is answered id by id.
+  const bool lopsided = minDifferences * 2 > static_cast<double>(size);
+  if (lopsided && size > m_tuning.leafItems && round <= planned + 1) {
+    parts = std::max(parts, ceilOf(static_cast<double>(size) / 8));
+  } else if (size <= m_tuning.maxIdListItems && (size <= 2 * parts || size <= m_tuning.leafItems ||
+                                                 (round > planned && peerHoldsMore))) {
+    out.push_back(idList(from, to, upper, index));
+    return;
+  }
+  parts = std::min<std::uint64_t>({parts, std::max<std::size_t>(m_tuning.maxFanout, 1), size});
+  std::vector<SyncKey> read;
+  if (!keys) read = index.keys(from, to);
+  const std::vector<SyncKey>& all = keys ? *keys : read;
+  std::uint64_t start = 0;
+  for (std::uint64_t part = 1; part <= parts; ++part) {
+    const std::uint64_t end = size * part / parts;
+    RangeEntry entry =
+        entryOf(part == parts ? upper : separator(all[end - 1], all[end]), RangeMode::Sketch);
+    entry.count = end - start;
+    for (std::uint64_t i = start; i < end; ++i) xorInto(entry.sketch, shortId(m_salt, all[i].id));
+    out.push_back(std::move(entry));
+    start = end;
   }
 }
 
 void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeIndex& index,
                          Reply& reply) const {
   const std::uint32_t replyRound = round + 1;
-  const std::uint32_t levelsLeft =
-      replyRound <= m_tuning.plannedRounds ? m_tuning.plannedRounds - replyRound + 1 : 0;
   const std::uint64_t tail = tailFrom(index);
-  std::vector<RangeEntry> out;
+
+  // First where each range lies here and whether it differs: the answer to each depends on
+  // how many of them differ (the density of differences) and in which direction.
+  std::vector<Checked> checked(frame.ranges.size());
   Bound lower = frame.lower;
-  for (const RangeEntry& range : frame.ranges) {
-    const std::uint64_t from = rankOf(lower, index);
-    const std::uint64_t to = rankOf(range.upper, index);
+  double mineSeen = 0, theirsSeen = 0, equalCountsDiffer = 0;
+  for (std::size_t i = 0; i < frame.ranges.size(); ++i) {
+    const RangeEntry& range = frame.ranges[i];
+    Checked& c = checked[i];
+    c.from = rankOf(lower, index);
+    c.to = rankOf(range.upper, index);
+    lower = range.upper;
+    if (range.mode == RangeMode::Fingerprint) {
+      c.differs = fingerprint(m_salt, index.sum(c.from, c.to)) != range.fingerprint;
+      c.observed = true;
+      continue;
+    }
+    if (range.mode != RangeMode::Sketch) continue;
+    const std::uint64_t n = c.to - c.from;
+    if (n > m_tuning.maxIdListItems) {  // far more here than a sketch covers: split
+      c.outcome = SketchOutcome::TooLarge;
+      c.differs = true;
+      continue;
+    }
+    c.keys = index.keys(c.from, c.to);
+    ShortId sketch{};
+    c.ids.reserve(c.keys.size());
+    for (const SyncKey& key : c.keys) {
+      c.ids.push_back(shortId(m_salt, key.id));
+      xorInto(sketch, c.ids.back());
+    }
+    c.odd = sketch;  // the one object's short id, if the sides differ by one
+    xorInto(c.odd, range.sketch);
+    const bool found = std::find(c.ids.begin(), c.ids.end(), c.odd) != c.ids.end();
+    if (n == range.count && sketch == range.sketch) {
+      c.outcome = SketchOutcome::Equal;
+    } else if (n == range.count + 1 && found) {
+      c.outcome = SketchOutcome::MineExtra;
+    } else if (n + 1 == range.count && !found) {
+      c.outcome = SketchOutcome::TheirsExtra;
+    } else if (n == 0) {
+      c.outcome = SketchOutcome::TheirsOnly;
+    } else if (range.count == 0) {
+      c.outcome = SketchOutcome::MineOnly;
+    } else {
+      c.outcome = SketchOutcome::Undecodable;
+    }
+    c.differs = c.outcome != SketchOutcome::Equal;
+    c.observed = true;
+    if (c.outcome == SketchOutcome::MineExtra) mineSeen += 1;
+    if (c.outcome == SketchOutcome::TheirsExtra) theirsSeen += 1;
+    if (c.outcome == SketchOutcome::TheirsOnly) theirsSeen += static_cast<double>(range.count);
+    if (c.outcome == SketchOutcome::MineOnly) mineSeen += static_cast<double>(n);
+    if (c.outcome == SketchOutcome::Undecodable) {
+      mineSeen += static_cast<double>(n > range.count ? n - range.count : 0);
+      theirsSeen += static_cast<double>(range.count > n ? range.count - n : 0);
+      if (n == range.count) equalCountsDiffer += 1;
+    }
+  }
+  Outlook outlook;
+  outlook.replyRound = replyRound;
+  outlook.late = replyRound > m_tuning.plannedRounds;
+  outlook.density = densityOf(checked);
+  outlook.bothSides = equalCountsDiffer > 0 || (mineSeen > 0 && theirsSeen > 0);
+  auto densityAt = [&](std::size_t i) {
+    return std::max(outlook.density, nearbyDensity(checked, i));
+  };
+  // Over the whole span of the frame (its Skips included), the differences per item on each
+  // side: differences lie independently of each other, so these say how likely a part that
+  // holds one is to hold others too, which is what misleads a sketch.
+  double differing = 0;  // differences expected in the ranges that differ
+  for (std::size_t i = 0; i < checked.size(); ++i) {
+    const Checked& c = checked[i];
+    if (c.differs) differing += expectedDifferences(densityAt(i), c.to - c.from);
+  }
+  if (!checked.empty() && checked.back().to > checked.front().from && outlook.bothSides) {
+    const double span = static_cast<double>(checked.back().to - checked.front().from);
+    const double seen = std::max(differing, mineSeen + theirsSeen + 2 * equalCountsDiffer);
+    const double mineShare =
+        (mineSeen + equalCountsDiffer) / (mineSeen + theirsSeen + 2 * equalCountsDiffer);
+    outlook.mineSpread = seen * mineShare / span;
+    outlook.theirsSpread = seen * (1 - mineShare) / span;
+  }
+  // Late, a Need for the one object the peer seems to hold more in a part misleads when the
+  // part holds one more of each side's: about (mine n)(theirs n).
+  double misled = 0;
+  for (const Checked& c : checked) {
+    if (c.outcome != SketchOutcome::TheirsExtra) continue;
+    const double n = static_cast<double>(c.to - c.from) + 1;
+    misled += outlook.mineSpread * n * outlook.theirsSpread * n;
+  }
+  const bool listInsteadOfNeed = outlook.late && misled > MISLED_NEEDS_ALLOWED;
+  if (outlook.bothSides && replyRound == m_tuning.plannedRounds) {
+    // The largest part whose Needs, asked next round, mislead less than allowed in all.
+    double candidates = 0;
+    for (std::size_t i = 0; i < checked.size(); ++i) {
+      const Checked& c = checked[i];
+      if (c.differs) candidates += expectedDifferences(densityAt(i), c.to - c.from) / 2;
+    }
+    // The directions seen so far are few: assume the worst, differences half on each side,
+    // and aim at half the allowance.
+    const double half = (outlook.mineSpread + outlook.theirsSpread) / 2;
+    const double risk = candidates * half * half;
+    if (risk > 0) outlook.safePart = std::sqrt(MISLED_NEEDS_ALLOWED / 2 / risk);
+  }
+
+  std::vector<RangeEntry> out;
+  lower = frame.lower;
+  for (std::size_t i = 0; i < frame.ranges.size(); ++i) {
+    const RangeEntry& range = frame.ranges[i];
+    Checked& c = checked[i];
+    const std::uint64_t from = c.from, to = c.to;
     switch (range.mode) {
       case RangeMode::Skip:
         append(out, skipTo(range.upper));
         break;
       case RangeMode::Fingerprint:
-        if (fingerprint(m_salt, index.sum(from, to)) == range.fingerprint) {
+        if (!c.differs) {
           append(out, skipTo(range.upper));
         } else if (from == to) {
           append(out, entryOf(range.upper, RangeMode::IdList));  // send me all
         } else {
-          splitApart(from, to, lower, range.upper, levelsLeft, tail, index, out);
+          answerDiffering(from, to, lower, range.upper, 1, false, densityAt(i), tail, outlook,
+                          index, nullptr, out);
+        }
+        break;
+      case RangeMode::Sketch:
+        switch (c.outcome) {
+          case SketchOutcome::Equal:
+            append(out, skipTo(range.upper));
+            break;
+          case SketchOutcome::MineExtra: {
+            const auto at = std::find(c.ids.begin(), c.ids.end(), c.odd);
+            reply.pushKeys.push_back(c.keys[static_cast<std::size_t>(at - c.ids.begin())]);
+            append(out, skipTo(range.upper));
+            break;
+          }
+          case SketchOutcome::TheirsExtra:
+            if (listInsteadOfNeed && to - from <= MISLED_LIST_ITEMS) {
+              append(out, entryOf(range.upper, RangeMode::IdList, std::move(c.ids)));
+            } else {
+              append(out, entryOf(range.upper, RangeMode::Need, {c.odd}));
+            }
+            break;
+          case SketchOutcome::TheirsOnly:
+            append(out, entryOf(range.upper, RangeMode::IdList));  // send me all
+            break;
+          case SketchOutcome::MineOnly:
+            reply.pushRanges.push_back(KeyRange{lower, range.upper});
+            append(out, skipTo(range.upper));
+            break;
+          case SketchOutcome::TooLarge:
+          case SketchOutcome::Undecodable: {
+            // At least the difference of the counts, and two when the sketch did not decode.
+            const std::uint64_t apart =
+                to - from > range.count ? to - from - range.count : range.count - (to - from);
+            const bool read = c.outcome == SketchOutcome::Undecodable;
+            answerDiffering(from, to, lower, range.upper,
+                            std::max(read ? 2.0 : 1.0, static_cast<double>(apart)),
+                            range.count > to - from, densityAt(i), tail, outlook, index,
+                            read ? &c.keys : nullptr, out);
+            break;
+          }
         }
         break;
       case RangeMode::IdList: {
@@ -508,15 +836,12 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
           }
         }
         RangeEntry need = entryOf(range.upper, RangeMode::Need);
-        for (std::size_t i = 0; i < theirs.size(); ++i) {
-          if (!found[i]) need.ids.push_back(theirs[i]);
+        for (std::size_t j = 0; j < theirs.size(); ++j) {
+          if (!found[j]) need.ids.push_back(theirs[j]);
         }
         append(out, need.ids.empty() ? skipTo(range.upper) : std::move(need));
         break;
       }
-      case RangeMode::Sketch:
-        processSketch(range, from, to, lower, levelsLeft, tail, index, reply, out);
-        break;
       case RangeMode::Need: {
         // A Need answers an IdList or a Sketch of ours, so the range was small; bound the
         // work anyway, a peer may lie.
@@ -526,8 +851,9 @@ void Reconciler::process(const Frame& frame, std::uint32_t round, const RangeInd
         const std::uint64_t end = std::min<std::uint64_t>(to, from + m_tuning.maxIdListItems);
         const std::vector<SyncKey> keys = index.keys(from, end);
         for (const SyncKey& key : keys) {
-          const auto it = std::lower_bound(wanted.begin(), wanted.end(), shortId(m_salt, key.id));
-          if (it != wanted.end() && *it == shortId(m_salt, key.id)) {
+          const ShortId id = shortId(m_salt, key.id);
+          const auto it = std::lower_bound(wanted.begin(), wanted.end(), id);
+          if (it != wanted.end() && *it == id) {
             found[static_cast<std::size_t>(it - wanted.begin())] = true;
             reply.pushKeys.push_back(key);
           }

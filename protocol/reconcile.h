@@ -16,6 +16,8 @@
 //                the sides differ by one object, the XOR of the two sketches is its short id,
 //                so one difference is found without listing the range
 //   Skip         nothing to do (fills the gaps between the ranges that need work)
+// Which answer a side gives (how it splits, sketches or lists) is its own choice, made from
+// the density of differences the frame shows; the peer answers any choice by the same rules.
 // Processing a frame yields the reply ranges and what to push to the peer (objects the peer
 // lacks): whole key ranges or single keys. A round needs an answer when it holds a
 // Fingerprint, a Sketch, a Need (the id asked for may be no object's when a sketch misled)
@@ -99,6 +101,12 @@ struct Tuning {
   std::uint32_t plannedRounds = 3;  // splitting rounds before IdLists, for the fan-out
   std::size_t maxFrameBytes = 256 * 1024;
   std::size_t maxIdListItems = 4096;  // an IdList never holds more; larger ranges split
+  /// After round 1, a range found to differ is split into parts expected to hold about this
+  /// many differences each: as Sketches where the range may be read whole (up to 2,048
+  /// items, or dense), else as Fingerprints (docs/protocol.md, "How this implementation
+  /// chooses").
+  double sketchDifferences = 1.0;
+  double fingerprintDifferences = 0.5;
   /// This node's horizon (protocol::horizonFor its clock): keys with a later signedAt are
   /// future-dated, kept apart as the tail. Unset: no tail (the order alone decides).
   std::optional<std::int64_t> horizon;
@@ -170,20 +178,42 @@ class Reconciler {
   const Salt& salt() const { return m_salt; }
 
  private:
-  /// As split (not finer at the end), but a range that holds items on both sides of the
-  /// horizon (tailFrom: the rank of the first future-dated item) is split as two parts.
-  void splitApart(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-                  std::uint32_t levelsLeft, std::uint64_t tailFrom, const RangeIndex& index,
-                  std::vector<RangeEntry>& out) const;
+  /// What this side reads from a received frame before answering it: how dense the
+  /// differences are there and whether objects lack on both sides (docs/protocol.md, "How this
+  /// implementation chooses").
+  struct Outlook {
+    std::uint32_t replyRound = 0;
+    bool late = false;        // replyRound is past the planned splitting rounds
+    double density = 0;       // expected differences per item, in ranges like the frame's
+    bool bothSides = false;   // its sketches show objects lacking on each side
+    double mineSpread = 0;    // with both sides: objects only this side holds, per item
+    double theirsSpread = 0;  // and only the peer holds
+    /// In the last planned round with both sides: the part size whose Needs next round would
+    /// rarely mislead (0: no estimate).
+    double safePart = 0;
+  };
+  /// Round 1's split: the items [from, to) (ranks), lying in [lower, upper), in at most
+  /// maxFanout ranges per level, planned to reach the leaves in levelsLeft rounds; finerAtEnd:
+  /// the last range split again at each level.
+  void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+             std::uint32_t levelsLeft, bool finerAtEnd, std::size_t maxFanout,
+             const RangeIndex& index, std::vector<RangeEntry>& out) const;
+  /// The answer to a range [from, to) found to differ, holding at least minDifferences
+  /// differences (peerHoldsMore: the peer holds more items there; density: differences per
+  /// item around it): an IdList, or Sketches or Fingerprints of its parts, sized from these
+  /// and the outlook. A range holding items on both sides of the horizon (tailFrom: the rank
+  /// of the first future-dated item) is answered as two parts; the range ending with the
+  /// newest items is split as round 1 splits. keys: the range's keys when already read.
+  void answerDiffering(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
+                       double minDifferences, bool peerHoldsMore, double density,
+                       std::uint64_t tailFrom, const Outlook& outlook, const RangeIndex& index,
+                       const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
+  /// answerDiffering for a range on one side of the horizon.
+  void divide(std::uint64_t from, std::uint64_t to, const Bound& upper, double minDifferences,
+              bool peerHoldsMore, double density, const Outlook& outlook, const RangeIndex& index,
+              const std::vector<SyncKey>* keys, std::vector<RangeEntry>& out) const;
   /// The rank of the first future-dated item of index (its size when there is no horizon).
   std::uint64_t tailFrom(const RangeIndex& index) const;
-  /// The reply ranges splitting the items [from, to) (ranks), lying in [lower, upper).
-  void split(std::uint64_t from, std::uint64_t to, const Bound& lower, const Bound& upper,
-             std::uint32_t levelsLeft, bool finerAtEnd, const RangeIndex& index,
-             std::vector<RangeEntry>& out) const;
-  void processSketch(const RangeEntry& range, std::uint64_t from, std::uint64_t to,
-                     const Bound& lower, std::uint32_t levelsLeft, std::uint64_t tailFrom,
-                     const RangeIndex& index, Reply& reply, std::vector<RangeEntry>& out) const;
   RangeEntry idList(std::uint64_t from, std::uint64_t to, const Bound& upper,
                     const RangeIndex& index) const;
   RangeEntry fingerprintEntry(std::uint64_t from, std::uint64_t to, const Bound& upper,
