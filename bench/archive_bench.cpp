@@ -4,6 +4,7 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -149,6 +150,110 @@ void BM_Import(benchmark::State& state) {
   state.counters["archive"] = static_cast<double>(archive->beginRead().count());
 }
 BENCHMARK(BM_Import)->Arg(12)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// store::PreparedObject of one fixture clipping: its content hash and distinct search terms,
+/// the part of a put that runs outside the write transaction, on every core.
+void BM_PrepareObject(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  auto object = protocol::sign({key.publicKey(), 1357862400, fixtureClippings()[3]}, key).value();
+  for (auto _ : state) benchmark::DoNotOptimize(store::PreparedObject(object));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PrepareObject);
+
+/// An archive filled to `fill` fixture-sized clippings (batches of 5,000), signed by key.
+std::unique_ptr<store::Archive> filledArchive(const fs::path& dir, const protocol::SecretKey& key,
+                                              std::size_t fill, std::uint32_t skipIndexes,
+                                              std::int64_t& signedAt) {
+  auto archive =
+      store::Archive::open({.dir = dir, .create = true, .benchmarkSkipIndexes = skipIndexes});
+  for (std::size_t done = 0; done < fill; done += 5000) {
+    (void)store::ingestClippings(
+        *archive, key, fixtureCopies(std::min<std::size_t>(5000, fill - done), done), signedAt++);
+  }
+  return archive;
+}
+
+/// The store's commit alone (no signing): 20 durable write()s of range(1) pre-signed
+/// fixture-sized clippings each, into an archive first filled to range(0) objects (not
+/// timed). range(2): 0 puts them one by one (WriteTxn::put), 1 in one WriteTxn::putBatch,
+/// 2 in one putBatch of store::PreparedObject made beforehand (not timed: on other cores in
+/// import; BM_PrepareObject measures it);
+/// range(3): Options::benchmarkSkipIndexes, the indexes left out (BM_CommitWithout).
+/// Counters: us_cpu and us_wall per object (the write() with its commit and fsync), archive
+/// (objects at the end).
+void BM_Commit(benchmark::State& state) {
+  TempDir dir;
+  auto key = protocol::SecretKey::generate();
+  const auto fill = static_cast<std::size_t>(state.range(0));
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  const auto mode = state.range(2);
+  std::int64_t signedAt = 1700000000;
+  auto archive =
+      filledArchive(dir.path(), key, fill, static_cast<std::uint32_t>(state.range(3)), signedAt);
+  std::size_t offset = fill;
+  double cpu = 0, wall = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<protocol::VerifiedObject> objects;
+    objects.reserve(batch);
+    for (auto& clipping : fixtureCopies(batch, offset)) {
+      objects.push_back(
+          protocol::sign({key.publicKey(), signedAt, std::move(clipping)}, key).value());
+    }
+    offset += batch;
+    ++signedAt;
+    std::vector<store::PreparedObject> prepared;
+    if (mode == 2) {
+      for (const auto& object : objects) prepared.emplace_back(object);
+    }
+    state.ResumeTiming();
+    const auto wallStart = std::chrono::steady_clock::now();
+    const std::clock_t cpuStart = std::clock();
+    archive->write([&](store::WriteTxn& txn) {
+      if (mode == 2) {
+        (void)txn.putBatch(prepared);
+      } else if (mode == 1) {
+        (void)txn.putBatch(objects);
+      } else {
+        for (const auto& object : objects) (void)txn.put(object);
+      }
+    });
+    cpu += static_cast<double>(std::clock() - cpuStart) / CLOCKS_PER_SEC;
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wallStart).count();
+  }
+  const double n = static_cast<double>(state.iterations() * state.range(1));
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+  state.counters["us_cpu"] = cpu / n * 1e6;
+  state.counters["us_wall"] = wall / n * 1e6;
+  state.counters["archive"] = static_cast<double>(archive->beginRead().count());
+}
+BENCHMARK(BM_Commit)
+    ->ArgNames({"fill", "batch", "mode", "skip"})
+    ->Args({100000, 1000, 0, 0})
+    ->Args({100000, 1000, 1, 0})
+    ->Args({100000, 1000, 2, 0})
+    ->Iterations(std::getenv("BENCH_COMMIT_ITERATIONS")
+                     ? std::atoi(std::getenv("BENCH_COMMIT_ITERATIONS"))
+                     : 20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+/// Each index's share of the commit: BM_Commit with prepared objects (mode 2) at 100k objects,
+/// leaving out one index at a time (skip: store::SkipIndex; 255 leaves out all of them but
+/// objects).
+void BM_CommitWithout(benchmark::State& state) { BM_Commit(state); }
+BENCHMARK(BM_CommitWithout)
+    ->ArgNames({"fill", "batch", "mode", "skip"})
+    ->ArgsProduct({{100000},
+                   {1000},
+                   {2},
+                   {0, store::SKIP_SYNC_INDEX, store::SKIP_BY_TIME | store::SKIP_SYNC_INDEX,
+                    store::SKIP_BY_PUBLISHED, store::SKIP_BY_TAG, store::SKIP_BY_SIGNER,
+                    store::SKIP_BY_CONTENT, store::SKIP_BY_SEQ, store::SKIP_FULL_TEXT, 255}})
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 /// `fieldsync verify --all`: bytes, id and signature plus provenance (trust path, releases)
 /// of range(0) objects signed by a coordinator anchor, on range(1) threads.

@@ -27,8 +27,10 @@ struct IngestResult {
 /// reported as duplicates. Content that a retraction in effect here took is not signed again
 /// (IngestResult::retracted). Precondition: clippings are normalized (protocol::normalizeClipping);
 /// an invalid one throws std::invalid_argument before anything is written.
-/// progress is told of each clipping signed (done of total = clippings.size(), bytes signed);
-/// the store that follows is one transaction and is not counted.
+/// Hashes and signs on every core (a helper thread per core besides the caller's), then
+/// stores through WriteTxn::putBatch. progress is told, on the calling thread, as clippings
+/// are signed (done of total = clippings.size(), those not to sign counted from the start;
+/// bytes signed); the store that follows is one transaction and is not counted.
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
                              std::int64_t signedAt, const ProgressCallback& progress = {});
