@@ -73,26 +73,50 @@ void onEveryCore(std::size_t n, Work&& work, After&& after) {
 
 }  // namespace
 
+/// What signClippings hands to storeSigned.
+struct SignedClippings::State {
+  PublicKey signer;
+  std::vector<Slot> slots;
+  std::vector<std::size_t> toSign;  // signed index -> input position
+  std::vector<std::optional<protocol::VerifiedObject>> signedObjects;
+  std::vector<PreparedObject> prepared;  // refer to signedObjects (a move keeps them)
+  std::uint64_t seenSeq = 0;             // the archive's last seq as the read saw it
+};
+
+SignedClippings::SignedClippings() : m_state(std::make_unique<State>()) {}
+SignedClippings::SignedClippings(SignedClippings&&) noexcept = default;
+SignedClippings& SignedClippings::operator=(SignedClippings&&) noexcept = default;
+SignedClippings::~SignedClippings() = default;
+
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
                              std::int64_t signedAt, const ProgressCallback& progress) {
+  return storeSigned(archive, signClippings(archive, key, clippings, signedAt, progress));
+}
+
+SignedClippings signClippings(Archive& archive, const protocol::SecretKey& key,
+                              const std::vector<protocol::Clipping>& clippings,
+                              std::int64_t signedAt, const ProgressCallback& progress) {
+  SignedClippings out;
+  SignedClippings::State& state = *out.m_state;
   const PublicKey signer = key.publicKey();
+  state.signer = signer;
+  std::vector<Slot>& slots = state.slots;
 
   // No separate validity check: sign() checks every clipping it signs, and everything is
   // signed before anything is written. A clipping left unsigned has the content hash of one
   // this key signed before (or of an earlier one in the list, which is signed), so it has the
   // same canonical content, which was valid. (A second check would cost ~10 µs a clipping,
   // a tenth of the import budget.)
-  std::vector<Slot> slots(clippings.size());
+  slots.resize(clippings.size());
   onEveryCore(
       clippings.size(), [&](std::size_t i) { slots[i].hash = protocol::contentHash(clippings[i]); },
       [](std::size_t) {});
 
   // Content this key signed before, in the archive or earlier in this list.
-  std::uint64_t seenSeq = 0;  // the archive's last seq as this read saw it
   {
     const ReadTxn txn = archive.beginRead();
-    seenSeq = txn.lastSeq();
+    state.seenSeq = txn.lastSeq();
     std::map<ContentHash, std::size_t> firstWith;
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto [it, inserted] = firstWith.try_emplace(slots[i].hash, i);
@@ -108,13 +132,14 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
 
   // Sign outside the write transaction, which then holds the writer lock only to store; on
   // every core (a signature is most of a clipping's cost).
-  std::vector<std::size_t> toSign;
+  std::vector<std::size_t>& toSign = state.toSign;
   for (std::size_t i = 0; i < slots.size(); ++i) {
     if (slots[i].sameAs || slots[i].existing || slots[i].retracted) continue;
     slots[i].signedIndex = toSign.size();
     toSign.push_back(i);
   }
-  std::vector<std::optional<protocol::VerifiedObject>> signedObjects(toSign.size());
+  std::vector<std::optional<protocol::VerifiedObject>>& signedObjects = state.signedObjects;
+  signedObjects.resize(toSign.size());
   std::vector<std::optional<PreparedObject>> prepared(toSign.size());
   std::vector<std::string> problems(toSign.size());
   std::atomic<std::uint64_t> bytesSigned{0};
@@ -158,9 +183,17 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                                 titleForMessage(clippings[i].title) + "\"): " + problems[n]);
   }
   tell(toSign.size());
-  std::vector<PreparedObject> all;
-  all.reserve(toSign.size());
-  for (auto& p : prepared) all.push_back(std::move(*p));
+  state.prepared.reserve(toSign.size());
+  for (auto& p : prepared) state.prepared.push_back(std::move(*p));
+  return out;
+}
+
+IngestResult storeSigned(Archive& archive, SignedClippings batch) {
+  const SignedClippings::State& state = *batch.m_state;
+  const std::vector<Slot>& slots = state.slots;
+  const std::vector<std::size_t>& toSign = state.toSign;
+  const std::vector<PreparedObject>& all = state.prepared;
+  const PublicKey& signer = state.signer;
 
   // Another writer may have stored the same content since the read: look again inside the
   // transaction, unless nothing was stored since (the last seq is the one the read saw). The
@@ -171,7 +204,7 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
     archive.write([&](WriteTxn& txn) {
       storedMeanwhile.assign(toSign.size(), std::nullopt);
       refused.assign(toSign.size(), false);
-      if (txn.reader().lastSeq() == seenSeq) {
+      if (txn.reader().lastSeq() == state.seenSeq) {
         const std::vector<PutOutcome> outcomes = txn.putBatch(all);
         for (std::size_t n = 0; n < outcomes.size(); ++n) {
           refused[n] = outcomes[n] == PutOutcome::Retracted;
@@ -199,7 +232,7 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
     if (slot.existing) return {*slot.existing, false};
     const std::size_t n = *slot.signedIndex;
     if (storedMeanwhile[n]) return {*storedMeanwhile[n], false};
-    return {signedObjects[n]->id(), true};
+    return {state.signedObjects[n]->id(), true};
   };
   for (std::size_t i = 0; i < slots.size(); ++i) {
     const Slot& slot = slots[i];

@@ -3,6 +3,7 @@
 // Threads: as Archive::write(). Errors: as Archive.
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "protocol/clipping.h"
@@ -34,5 +35,35 @@ struct IngestResult {
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
                              std::int64_t signedAt, const ProgressCallback& progress = {});
+
+/// ingestClippings in its two steps, for a caller that signs its next batch while the last one
+/// is stored (import does): signClippings reads the archive and signs (and prepares, on every
+/// core) without writing; storeSigned stores the batch in one transaction and reports as
+/// ingestClippings does. Content stored between the two (by the caller's previous batch or
+/// another writer) is looked for again inside the transaction and reported as a duplicate.
+/// Threads: storeSigned may run on another thread than signClippings, and signClippings of the
+/// next batch meanwhile; the batch does not refer to clippings.
+class SignedClippings {
+ public:
+  SignedClippings(SignedClippings&&) noexcept;
+  SignedClippings& operator=(SignedClippings&&) noexcept;
+  ~SignedClippings();
+
+ private:
+  SignedClippings();
+  struct State;
+  std::unique_ptr<State> m_state;
+  friend SignedClippings signClippings(Archive&, const protocol::SecretKey&,
+                                       const std::vector<protocol::Clipping>&, std::int64_t,
+                                       const ProgressCallback&);
+  friend IngestResult storeSigned(Archive&, SignedClippings);
+};
+
+/// The first step: as ingestClippings up to its write (the same errors, the same progress).
+SignedClippings signClippings(Archive& archive, const protocol::SecretKey& key,
+                              const std::vector<protocol::Clipping>& clippings,
+                              std::int64_t signedAt, const ProgressCallback& progress = {});
+/// The second step: one transaction, all or nothing.
+IngestResult storeSigned(Archive& archive, SignedClippings batch);
 
 }  // namespace fieldsync::store

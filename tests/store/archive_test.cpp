@@ -260,6 +260,40 @@ TEST(ArchiveSeq, EveryStoredObjectGetsTheNextSeqInPutOrder) {
   EXPECT_TRUE(txn.since(0, 0).empty());
 }
 
+TEST(ArchiveSeq, PutBatchGivesTheOutcomesAndSeqsOfPutsOneByOne) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  const auto stored = signBody(key, clipping("Already here", "market prices"), 10);
+  const auto retracted = signBody(key, clipping("Taken back", "market prices"), 11);
+  t.putAll({stored});
+  t.archive->write(
+      [&](WriteTxn& txn) { txn.addTombstone(retracted.id(), stored.id(), std::nullopt); });
+  // Ids in an order unlike their sort order, one twice, every kind of outcome.
+  const auto a = signBody(key, clipping("Zulu", "market prices in Mopti"), 30);
+  const auto b = signBody(key, clipping("Alpha", "market prices in Gao"), 20);
+  protocol::KeyCert cert;
+  cert.subject = keyNumber(2).publicKey();
+  cert.name = "Goma office";
+  const auto c = signBody(key, cert, 25);
+  const std::vector<VerifiedObject> batch{a, stored, b, a, retracted, c};
+  std::vector<PutOutcome> outcomes;
+  t.archive->write([&](WriteTxn& txn) { outcomes = txn.putBatch(batch); });
+  EXPECT_EQ(outcomes, (std::vector<PutOutcome>{PutOutcome::Stored, PutOutcome::AlreadyPresent,
+                                               PutOutcome::Stored, PutOutcome::AlreadyPresent,
+                                               PutOutcome::Retracted, PutOutcome::Stored}));
+
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.since(1), (std::vector<SeqEntry>{{2, a.id()}, {3, b.id()}, {4, c.id()}}));
+  EXPECT_EQ(txn.count(), 4u);
+  EXPECT_FALSE(txn.contains(retracted.id()));
+  EXPECT_EQ(txn.search("mopti"), std::vector<ObjectId>{a.id()});
+  EXPECT_EQ(txn.search("market prices").size(), 3u);
+  EXPECT_EQ(txn.list({}).size(), 4u);
+  EXPECT_EQ(txn.ofKind(Kind::KeyCert), std::vector<ObjectId>{c.id()});
+  EXPECT_EQ(txn.findByContent(protocol::contentHash(*b.payload().clipping()), key.publicKey()),
+            b.id());
+}
+
 TEST(ArchiveSeq, AnAbortedBatchUsesUpNoSeqs) {
   TempArchive t;
   const auto key = keyNumber(1);
