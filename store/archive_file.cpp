@@ -97,9 +97,8 @@ std::optional<DataFileFacts> checkDataFile(const std::filesystem::path& dir) {
   }
   const std::uint64_t needed = (facts.lastPage + 1) * facts.pageBytes;
   if (facts.lastPage > (std::uint64_t{1} << 48) || facts.fileBytes < needed)
-    damaged(file, "it is " + std::to_string(facts.fileBytes) +
-                      " bytes long, but its pages run to " + std::to_string(needed) +
-                      " bytes (it was cut short: a full disk, a failed "
+    damaged(file, "it is " + std::to_string(facts.fileBytes) + " bytes long, but its pages run to " +
+                      std::to_string(needed) + " bytes (it was cut short: a full disk, a failed "
                       "copy or a damaged disk)");
   return facts;
 }

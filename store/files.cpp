@@ -82,11 +82,11 @@ void checkTarget(const fs::path& path) {
     fail("lstat", path, errno);
   }
   if (S_ISREG(st.st_mode)) return;
-  const char* what = S_ISLNK(st.st_mode)                          ? "a symbolic link"
-                     : S_ISDIR(st.st_mode)                        ? "a folder"
+  const char* what = S_ISLNK(st.st_mode)                         ? "a symbolic link"
+                     : S_ISDIR(st.st_mode)                       ? "a folder"
                      : S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) ? "a device"
-                     : S_ISFIFO(st.st_mode)                       ? "a FIFO (named pipe)"
-                                                                  : "not a regular file";
+                     : S_ISFIFO(st.st_mode)                      ? "a FIFO (named pipe)"
+                                                                 : "not a regular file";
   throw Error(path.string() + " is " + what +
               ": fieldsync writes a file only where nothing is or a regular file is, and "
               "neither follows nor replaces anything else; give another path");
@@ -134,8 +134,7 @@ std::string formatSize(std::uint64_t bytes) {
 
 std::string readFileBounded(const fs::path& path, std::size_t maxBytes, const std::string& what) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-  if (fd < 0)
-    throw Error("cannot open " + what + " " + path.string() + ": " + std::strerror(errno));
+  if (fd < 0) throw Error("cannot open " + what + " " + path.string() + ": " + std::strerror(errno));
   struct Close {
     int fd;
     ~Close() { ::close(fd); }

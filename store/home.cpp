@@ -117,8 +117,9 @@ std::unique_ptr<Home> Home::open(const fs::path& dir, bool readOnly) {
   if (!fs::exists(archiveDir(dir), ec) || !fs::exists(keyFile(dir), ec))
     throw Error("no fieldsync node in " + dir.string() +
                 ": run `fieldsync init` first, or point --home or FIELDSYNC_HOME at one");
-  return std::unique_ptr<Home>(new Home(dir, Archive::open(mapSizesFromEnvironment(Options{
-                                                 .dir = archiveDir(dir), .readOnly = readOnly}))));
+  return std::unique_ptr<Home>(
+      new Home(dir, Archive::open(mapSizesFromEnvironment(
+                        Options{.dir = archiveDir(dir), .readOnly = readOnly}))));
 }
 
 std::string Home::readKeyFile() const {

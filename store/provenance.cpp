@@ -167,7 +167,7 @@ std::vector<KnownKey> knownKeys(const ReadTxn& txn, const PublicKey& self,
 
 protocol::Role requiredRole(protocol::Kind kind) {
   return kind == protocol::Kind::Clipping || kind == protocol::Kind::Retraction ||
-                 kind == protocol::Kind::Annotation
+                     kind == protocol::Kind::Annotation
              ? protocol::Role::Field
              : protocol::Role::Coordinator;
 }
