@@ -358,11 +358,14 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
       lmdb::check(::mdb_env_set_mapsize(env, initialMapBytes), "mdb_env_set_mapsize");
     }
   }
-  if (archive->openDatabases(!exists)) {
-    // Schema 1 -> 2: build the sync index from by_time, in one write that may grow the map.
-    // Until its commit the archive stays at schema 1, so an interrupted build starts over.
-    archive->write([](WriteTxn& txn) {
-      txn.rebuildSyncIndex();
+  const std::uint64_t schema = archive->openDatabases(!exists);
+  if (schema < SCHEMA_VERSION && !options.readOnly) {
+    // Schema 1 -> 2: build the sync index from by_time; 4 -> 5: rekey by_tag. In one write
+    // that may grow the map; until its commit the archive keeps its version, so an interrupted
+    // migration starts over.
+    archive->write([&](WriteTxn& txn) {
+      if (schema < 2) txn.rebuildSyncIndex();
+      txn.rekeyTags();
       txn.setMeta(META_SCHEMA, std::to_string(SCHEMA_VERSION));
     });
   }
@@ -374,7 +377,7 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   return archive;
 }
 
-bool Archive::openDatabases(bool created) {
+std::uint64_t Archive::openDatabases(bool created) {
   const bool readOnly = m_options.readOnly;
   MDB_txn* txn = beginTxn(readOnly ? MDB_RDONLY : 0u);
   bool open = true;
@@ -433,17 +436,19 @@ bool Archive::openDatabases(bool created) {
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
   }
-  if (schema >= 2 && schema < SCHEMA_VERSION && !readOnly) {
+  if (schema >= 2 && schema < 4 && !readOnly) {
     // Schema 2 -> 3 and 3 -> 4: opening created the empty retracted and by_target databases;
     // nothing else changes (no older fieldsync could store an annotation).
-    const std::string version = std::to_string(SCHEMA_VERSION);
+    const std::string version = "4";
     MDB_val value = lmdb::val(version);
     lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
+    schema = 4;
   }
   open = false;
   lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
-  // Version 1 lacks the sync index (SCHEMA_VERSION); open() builds it when it may write.
-  return schema < 2 && !readOnly;
+  // Version 1 lacks the sync index and versions below 5 have the old by_tag keys
+  // (SCHEMA_VERSION); open() rewrites them when it may write.
+  return schema;
 }
 
 std::size_t Archive::mapBytes() const {
@@ -1625,7 +1630,7 @@ void addPlainEntries(IndexEntries& out, const protocol::Payload& payload, const 
         out.begin(BY_TAG);
         out.key(tag);
         out.key(std::uint8_t{0});
-        out.key(id.bytes);
+        out.key(timeKey);
       }
     }
     if ((skip & SKIP_BY_CONTENT) == 0) {
@@ -2074,6 +2079,39 @@ void WriteTxn::rebuildSyncIndex() {
   const Archive::Dbs& dbs = *m_archive.m_dbs;
   ArchiveRangeIndex::rebuild({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]},
                              m_archive.m_options.syncIndexMaxChildren, m_pending->mapFull);
+}
+
+void WriteTxn::rekeyTags() {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  bool& mapFull = m_pending->mapFull;
+  // The keys of the old layout, copied out first: the rewrite moves pages.
+  std::vector<std::vector<std::uint8_t>> old;
+  {
+    Cursor cursor(m_txn, dbs[BY_TAG], "by_tag");
+    MDB_val key{};
+    for (bool ok = cursor.get(key, MDB_FIRST); ok; ok = cursor.get(key, MDB_NEXT)) {
+      const auto bytes = lmdb::bytes(key);
+      const auto zero = std::find(bytes.begin(), bytes.end(), std::uint8_t{0});
+      const auto after = static_cast<std::size_t>(bytes.end() - zero);  // the 0x00 and what follows
+      if (after == 1 + ID_BYTES) {
+        old.emplace_back(bytes.begin(), bytes.end());
+      } else if (after != 1 + TIME_BYTES + ID_BYTES) {
+        throw Error("the tag index (by_tag) is damaged");
+      }
+    }
+  }
+  std::vector<std::uint8_t> rekeyed;
+  for (const std::vector<std::uint8_t>& key : old) {
+    const ObjectId id = idAtEnd(lmdb::val(key));
+    deleteEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(key), mapFull);
+    const auto stored = getObject(m_txn, dbs[OBJECTS], id);
+    if (!stored) continue;  // it named nothing: list would have refused it
+    const protocol::DecodedObject decoded = decodeStored(id, *stored);  // copied out
+    const auto timeKey = timeKeyOf(decoded.payload, id);
+    rekeyed.assign(key.begin(), key.end() - ID_BYTES);
+    rekeyed.insert(rekeyed.end(), timeKey.begin(), timeKey.end());
+    putEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(rekeyed), MDB_val{0, nullptr}, 0, mapFull);
+  }
 }
 
 void WriteTxn::setAnchor(const protocol::Anchor& anchor) {

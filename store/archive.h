@@ -5,7 +5,7 @@
 //   objects      id -> SignedObject bytes
 //   by_time      signedAt (8 bytes BE, offset binary) || id -> ""     the order sync walks
 //   by_published publishedKey (10 bytes, "2013-01-99" style) || signedAt || id -> ""
-//   by_tag       tag || 0x00 || id -> ""
+//   by_tag       tag || 0x00 || signedAt (8 bytes BE, offset binary) || id -> ""
 //   by_signer    signer (32) || signedAt || id -> ""
 //   by_content   contentHash (32) || signer (32) || id -> ""          duplicates across offices
 //   by_seq       seq (8 bytes BE) -> id                               the order objects arrived
@@ -81,7 +81,12 @@ using protocol::PublicKey;
 /// 4: adds by_target (annotations by the clippings they name). Opening a version-2 or 3
 /// archive writable creates it, empty (no older fieldsync could store an annotation), and sets
 /// version 4; opened read-only, such an archive reads as having no annotations.
-inline constexpr std::uint32_t SCHEMA_VERSION = 4;
+/// 5: by_tag keys hold signedAt before the id (were tag || 0x00 || id), so the new clippings of
+/// a batch land together at the end of each tag's run instead of one random leaf each.
+/// Opening an older archive writable rewrites by_tag in one write (decoding each tagged
+/// object for its signedAt) and sets version 5; opened read-only, it reads as before (list
+/// reads the id at the end of either key).
+inline constexpr std::uint32_t SCHEMA_VERSION = 5;
 
 /// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
 /// office has, so in practice the disk fills first (DiskFull, store/files.h).
@@ -392,6 +397,9 @@ class WriteTxn {
   void mergeRecentTerms();
   /// Builds sync_index again from by_time (the schema 1 -> 2 migration).
   void rebuildSyncIndex();
+  /// Rewrites by_tag keys of the schema 4 layout (tag || 0x00 || id) in the schema 5 one (the
+  /// 4 -> 5 migration); keys already in the new layout stay.
+  void rekeyTags();
   class Archive& m_archive;
   MDB_txn* m_txn;
   struct Pending;
@@ -456,8 +464,10 @@ class Archive {
   friend struct PeersAccess;  // peers.cpp: the peers database
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
-  /// Opens every database; true when the archive needs its sync index built (schema 1).
-  bool openDatabases(bool created);
+  /// Opens every database; returns the schema version found (SCHEMA_VERSION for a new
+  /// archive). Writable, it moves versions 2 and 3 to 4 (databases created empty); what needs
+  /// a rewrite (versions below 2 and 5) is left to open().
+  std::uint64_t openDatabases(bool created);
   /// Begins a transaction registered with the gate; adopts a map grown by another process.
   MDB_txn* beginTxn(unsigned flags) const;
   /// Commits (or aborts) txn and unregisters it; returns mdb_txn_commit's code.

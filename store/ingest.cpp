@@ -61,7 +61,9 @@ void onEveryCore(std::size_t n, Work&& work, After&& after) {
     }
   };
   const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t helpers = std::min(cores - 1, (n + CHUNK - 1) / CHUNK);
+  // One chunk or less: this thread alone (a thread costs more than a few signatures).
+  const std::size_t chunks = (n + CHUNK - 1) / CHUNK;
+  const std::size_t helpers = std::min(cores - 1, chunks > 0 ? chunks - 1 : 0);
   {
     std::vector<std::jthread> threads;
     threads.reserve(helpers);
