@@ -4,8 +4,11 @@
 #include <sodium.h>
 
 #include <chrono>
+#include <cstdio>
+#include <ctime>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <map>
 #include <random>
 #include <sstream>
@@ -149,6 +152,179 @@ void BM_Import(benchmark::State& state) {
   state.counters["archive"] = static_cast<double>(archive->beginRead().count());
 }
 BENCHMARK(BM_Import)->Arg(12)->Arg(1000)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// store::PreparedObject of one fixture clipping: its content hash and distinct search terms,
+/// the part of a put that runs outside the write transaction, on every core.
+void BM_PrepareObject(benchmark::State& state) {
+  auto key = protocol::SecretKey::generate();
+  auto object = protocol::sign({key.publicKey(), 1357862400, fixtureClippings()[3]}, key).value();
+  for (auto _ : state) benchmark::DoNotOptimize(store::PreparedObject(object));
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_PrepareObject);
+
+/// Bytes this process has handed to write(2) and pwrite(2) so far (/proc/self/io, wchar).
+double bytesWritten() {
+  std::ifstream io("/proc/self/io");
+  std::string name;
+  double value = 0;
+  while (io >> name >> value) {
+    if (name == "wchar:") return value;
+  }
+  return 0;
+}
+
+/// An archive filled to `fill` fixture-sized clippings (batches of 5,000), signed by key.
+std::unique_ptr<store::Archive> filledArchive(const fs::path& dir, const protocol::SecretKey& key,
+                                              std::size_t fill, std::uint32_t skipIndexes,
+                                              std::int64_t& signedAt) {
+  auto archive =
+      store::Archive::open({.dir = dir, .create = true, .benchmarkSkipIndexes = skipIndexes});
+  for (std::size_t done = 0; done < fill; done += 5000) {
+    (void)store::ingestClippings(
+        *archive, key, fixtureCopies(std::min<std::size_t>(5000, fill - done), done), signedAt++);
+  }
+  return archive;
+}
+
+/// The store's commit alone (no signing): 20 durable write()s of range(1) pre-signed
+/// fixture-sized clippings each, into an archive first filled to range(0) objects (not
+/// timed). range(2): 0 puts them one by one (WriteTxn::put), 1 in one WriteTxn::putBatch,
+/// 2 in one putBatch of store::PreparedObject made beforehand (not timed: on other cores in
+/// import; BM_PrepareObject measures it);
+/// range(3): Options::benchmarkSkipIndexes, the indexes left out (BM_CommitWithout).
+/// Counters per object: us_cpu and us_wall (the write() with its commit and fsync),
+/// KiB_written (handed to write and pwrite); archive: objects at the end.
+void BM_Commit(benchmark::State& state) {
+  TempDir dir;
+  auto key = protocol::SecretKey::generate();
+  const auto fill = static_cast<std::size_t>(state.range(0));
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  const auto mode = state.range(2);
+  std::int64_t signedAt = 1700000000;
+  auto archive =
+      filledArchive(dir.path(), key, fill, static_cast<std::uint32_t>(state.range(3)), signedAt);
+  std::size_t offset = fill;
+  double cpu = 0, wall = 0, written = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    std::vector<protocol::VerifiedObject> objects;
+    objects.reserve(batch);
+    for (auto& clipping : fixtureCopies(batch, offset)) {
+      objects.push_back(
+          protocol::sign({key.publicKey(), signedAt, std::move(clipping)}, key).value());
+    }
+    offset += batch;
+    ++signedAt;
+    std::vector<store::PreparedObject> prepared;
+    if (mode == 2) {
+      for (const auto& object : objects) prepared.emplace_back(object);
+    }
+    state.ResumeTiming();
+    const double writtenBefore = bytesWritten();
+    const auto wallStart = std::chrono::steady_clock::now();
+    const std::clock_t cpuStart = std::clock();
+    archive->write([&](store::WriteTxn& txn) {
+      if (mode == 2) {
+        (void)txn.putBatch(prepared);
+      } else if (mode == 1) {
+        (void)txn.putBatch(objects);
+      } else {
+        for (const auto& object : objects) (void)txn.put(object);
+      }
+    });
+    cpu += static_cast<double>(std::clock() - cpuStart) / CLOCKS_PER_SEC;
+    wall += std::chrono::duration<double>(std::chrono::steady_clock::now() - wallStart).count();
+    written += bytesWritten() - writtenBefore;
+  }
+  const double n = static_cast<double>(state.iterations() * state.range(1));
+  state.SetItemsProcessed(state.iterations() * state.range(1));
+  state.counters["us_cpu"] = cpu / n * 1e6;
+  state.counters["us_wall"] = wall / n * 1e6;
+  state.counters["KiB_written"] = written / n / 1024;
+  state.counters["archive"] = static_cast<double>(archive->beginRead().count());
+}
+BENCHMARK(BM_Commit)
+    ->ArgNames({"fill", "batch", "mode", "skip"})
+    ->Args({100000, 1000, 0, 0})
+    ->Args({100000, 1000, 1, 0})
+    ->Args({100000, 1000, 2, 0})
+    ->Args({100000, 4000, 2, 0})
+    ->Iterations(20)
+                     ? std::atoi(std::getenv("BENCH_COMMIT_ITERATIONS"))
+                     : 20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+/// Each index's share of the commit: BM_Commit with prepared objects (mode 2) at 100k objects,
+/// leaving out one index at a time (skip: store::SkipIndex; 255 leaves out all of them but
+/// objects).
+void BM_CommitWithout(benchmark::State& state) { BM_Commit(state); }
+BENCHMARK(BM_CommitWithout)
+    ->ArgNames({"fill", "batch", "mode", "skip"})
+    ->ArgsProduct({{100000},
+                   {1000},
+                   {2},
+                   {0, store::SKIP_SYNC_INDEX, store::SKIP_BY_TIME | store::SKIP_SYNC_INDEX,
+                    store::SKIP_BY_PUBLISHED, store::SKIP_BY_TAG, store::SKIP_BY_SIGNER,
+                    store::SKIP_BY_CONTENT, store::SKIP_BY_SEQ, store::SKIP_FULL_TEXT, 255}})
+    ->Iterations(20)
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+/// Import as the archive grows: fixture-sized clippings in batches of range(1), as
+/// store::importFiles stores them (signClippings on every core while the batch before is
+/// stored by storeSigned on another thread, one durable transaction a batch), from an empty
+/// archive to range(0) objects. Counters: the rate (clippings/s, wall) of each tenth of
+/// the way (w01 = the first tenth ... w10 = the last), MB of data.mdb at the end.
+void BM_ImportGrowth(benchmark::State& state) {
+  const auto total = static_cast<std::size_t>(state.range(0));
+  const auto batch = static_cast<std::size_t>(state.range(1));
+  for (auto _ : state) {
+    TempDir dir;
+    auto archive = store::Archive::open({.dir = dir.path(), .create = true});
+    auto key = protocol::SecretKey::generate();
+    std::int64_t signedAt = 1700000000;
+    const std::size_t window = total / 10;
+    double windowSeconds = 0;
+    std::future<store::IngestResult> storing;  // the batch before, as import stores it
+    auto stored = [&](std::size_t expected) {
+      if (storing.valid() && storing.get().stored.size() != expected) {
+        state.SkipWithError("not all stored");
+      }
+    };
+    std::size_t previous = 0;
+    for (std::size_t done = 0; done < total; done += batch) {
+      auto clippings = fixtureCopies(std::min(batch, total - done), done);
+      const auto start = std::chrono::steady_clock::now();
+      auto signedBatch = store::signClippings(*archive, key, clippings, signedAt++);
+      stored(previous);
+      storing = std::async(std::launch::async, [&, b = std::move(signedBatch)]() mutable {
+        return store::storeSigned(*archive, std::move(b));
+      });
+      previous = clippings.size();
+      const std::size_t now = done + clippings.size();
+      if (now == total) stored(previous);
+      windowSeconds +=
+          std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (now % window == 0 || now == total) {
+        char name[8];
+        std::snprintf(name, sizeof name, "w%02zu", (now + window - 1) / window);
+        state.counters[name] = static_cast<double>(window) / windowSeconds;
+        windowSeconds = 0;
+      }
+    }
+    state.counters["data_MB"] =
+        static_cast<double>(fs::file_size(dir.path() / "data.mdb")) / (1 << 20);
+  }
+}
+BENCHMARK(BM_ImportGrowth)
+    ->ArgNames({"objects", "batch"})
+    ->Args({100000, 1000})
+    ->Args({1000000, 1000})
+    ->Iterations(1)
+    ->UseRealTime()
+    ->Unit(benchmark::kSecond);
 
 /// `fieldsync verify --all`: bytes, id and signature plus provenance (trust path, releases)
 /// of range(0) objects signed by a coordinator anchor, on range(1) threads.

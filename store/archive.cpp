@@ -358,11 +358,14 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
       lmdb::check(::mdb_env_set_mapsize(env, initialMapBytes), "mdb_env_set_mapsize");
     }
   }
-  if (archive->openDatabases(!exists)) {
-    // Schema 1 -> 2: build the sync index from by_time, in one write that may grow the map.
-    // Until its commit the archive stays at schema 1, so an interrupted build starts over.
-    archive->write([](WriteTxn& txn) {
-      txn.rebuildSyncIndex();
+  const std::uint64_t schema = archive->openDatabases(!exists);
+  if (schema < SCHEMA_VERSION && !options.readOnly) {
+    // Schema 1 -> 2: build the sync index from by_time; 4 -> 5: rekey by_tag. In one write
+    // that may grow the map; until its commit the archive keeps its version, so an interrupted
+    // migration starts over.
+    archive->write([&](WriteTxn& txn) {
+      if (schema < 2) txn.rebuildSyncIndex();
+      txn.rekeyTags();
       txn.setMeta(META_SCHEMA, std::to_string(SCHEMA_VERSION));
     });
   }
@@ -374,7 +377,7 @@ std::unique_ptr<Archive> Archive::open(const Options& options) {
   return archive;
 }
 
-bool Archive::openDatabases(bool created) {
+std::uint64_t Archive::openDatabases(bool created) {
   const bool readOnly = m_options.readOnly;
   MDB_txn* txn = beginTxn(readOnly ? MDB_RDONLY : 0u);
   bool open = true;
@@ -433,17 +436,19 @@ bool Archive::openDatabases(bool created) {
   for (std::size_t db = 0; db < DB_NAMES.size(); ++db) {
     if (db != META) openDb(static_cast<Db>(db));
   }
-  if (schema >= 2 && schema < SCHEMA_VERSION && !readOnly) {
+  if (schema >= 2 && schema < 4 && !readOnly) {
     // Schema 2 -> 3 and 3 -> 4: opening created the empty retracted and by_target databases;
     // nothing else changes (no older fieldsync could store an annotation).
-    const std::string version = std::to_string(SCHEMA_VERSION);
+    const std::string version = "4";
     MDB_val value = lmdb::val(version);
     lmdb::check(::mdb_put(txn, m_dbs->dbi[META], &key, &value, 0), "mdb_put(meta)");
+    schema = 4;
   }
   open = false;
   lmdb::check(finishTxn(txn, true), "mdb_txn_commit");
-  // Version 1 lacks the sync index (SCHEMA_VERSION); open() builds it when it may write.
-  return schema < 2 && !readOnly;
+  // Version 1 lacks the sync index and versions below 5 have the old by_tag keys
+  // (SCHEMA_VERSION); open() rewrites them when it may write.
+  return schema;
 }
 
 std::size_t Archive::mapBytes() const {
@@ -1341,10 +1346,11 @@ class TermBuffer {
     m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
   }
 
-  /// Adds term to the current clipping; a repeated term is kept once.
-  void add(std::string_view term) {
+  /// Adds term, whose std::hash is hash, to the current clipping; a repeated term is kept
+  /// once.
+  void add(std::string_view term, std::uint64_t hash) {
     const auto clipping = static_cast<std::uint32_t>(m_seqs.size());  // 1 + its index
-    Slot& slot = find(term);
+    Slot& slot = find(term, hash);
     if (slot.lastClipping != clipping) {
       slot.lastClipping = clipping;
       m_postings.push_back(slot.term - 1);
@@ -1424,9 +1430,8 @@ class TermBuffer {
     return head;
   }
 
-  Slot& find(std::string_view term) {
+  Slot& find(std::string_view term, std::uint64_t hash) {
     if (m_slots.empty()) m_slots.resize(1024);
-    const std::uint64_t hash = std::hash<std::string_view>{}(term);
     const auto check = static_cast<std::uint32_t>(hash >> 32);
     const std::uint64_t head = headOf(term);
     const auto length = static_cast<std::uint32_t>(term.size());
@@ -1472,24 +1477,6 @@ class TermBuffer {
 
 }  // namespace
 
-struct WriteTxn::Pending {
-  TermBuffer terms;
-  // Read from meta at the first stored object, kept here and written back by flush(), so a
-  // rerun of the batch (a fresh WriteTxn) reads the committed counter and gives the same seqs.
-  std::optional<std::uint64_t> lastSeq;  // the seq given last
-  std::uint64_t firstSeq = 0;            // the first seq this transaction gives
-  bool mapFull = false;                  // a put failed with MDB_MAP_FULL: the batch must be rerun
-  bool trustChanged = false;             // WriteTxn::trustChanged()
-  bool settled = false;                  // settleRetractions ran for this batch
-  bool removed = false;                  // remove() took something: a scrub is owed
-  std::uint64_t scrubThrough = 0;        // set by flush(): meta "scrub.through", 0 if none
-};
-
-WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
-    : m_archive(archive), m_txn(txn), m_pending(std::make_unique<Pending>()) {}
-
-WriteTxn::~WriteTxn() = default;
-
 namespace {
 
 /// mdb_put that remembers MDB_MAP_FULL for Archive::write, which may not see the exception if
@@ -1525,11 +1512,70 @@ bool deleteEntry(MDB_txn* txn, MDB_dbi dbi, Db db, MDB_val key, bool& mapFull) {
   return true;
 }
 
-/// One entry of an index whose entries follow from one object alone.
-struct IndexEntry {
-  Db db;
-  std::vector<std::uint8_t> key;
-  std::vector<std::uint8_t> value;  // empty for most
+/// The entries of the key-value indexes whose entries follow from one object alone, for a
+/// whole batch: keys and values in one arena (no allocation per entry), sorted by database
+/// and key before they are written, so each database is written through one cursor in key
+/// order (archive.h: putBatch).
+class IndexEntries {
+ public:
+  struct Entry {
+    Db db;
+    std::size_t at = 0;  // the key's first byte in the arena; the value follows the key
+    std::size_t keyBytes = 0;
+    std::size_t valueBytes = 0;
+  };
+
+  /// Starts an entry of db; then its key's parts (key()), then its value (value()).
+  void begin(Db db) { m_entries.push_back(Entry{db, m_bytes.size(), 0, 0}); }
+  void key(std::span<const std::uint8_t> part) {
+    m_bytes.insert(m_bytes.end(), part.begin(), part.end());
+    m_entries.back().keyBytes += part.size();
+  }
+  void key(std::string_view part) {
+    key(std::span(reinterpret_cast<const std::uint8_t*>(part.data()), part.size()));
+  }
+  void key(std::uint8_t byte) {
+    m_bytes.push_back(byte);
+    ++m_entries.back().keyBytes;
+  }
+  void keyBigEndian(std::uint64_t number) {
+    std::array<std::uint8_t, 8> bytes{};
+    putBigEndian(bytes.data(), number);
+    key(bytes);
+  }
+  void value(std::span<const std::uint8_t> bytes) {
+    m_bytes.insert(m_bytes.end(), bytes.begin(), bytes.end());
+    m_entries.back().valueBytes += bytes.size();
+  }
+
+  MDB_val keyOf(const Entry& e) const { return MDB_val{e.keyBytes, byteAt(e.at)}; }
+  MDB_val valueOf(const Entry& e) const { return MDB_val{e.valueBytes, byteAt(e.at + e.keyBytes)}; }
+
+  /// By database, then by key as LMDB orders them (bytes, then length).
+  void sort() {
+    std::sort(m_entries.begin(), m_entries.end(), [&](const Entry& a, const Entry& b) {
+      if (a.db != b.db) return a.db < b.db;
+      return compareKeys(keyOf(a), keyOf(b)) < 0;
+    });
+  }
+  const std::vector<Entry>& entries() const { return m_entries; }
+  void clear() {
+    m_entries.clear();
+    m_bytes.clear();
+  }
+
+  /// LMDB's default order of keys: bytes (memcmp), then the shorter first.
+  static int compareKeys(const MDB_val& a, const MDB_val& b) {
+    const std::size_t common = std::min(a.mv_size, b.mv_size);
+    const int c = common == 0 ? 0 : std::memcmp(a.mv_data, b.mv_data, common);
+    if (c != 0) return c;
+    return a.mv_size < b.mv_size ? -1 : (a.mv_size > b.mv_size ? 1 : 0);
+  }
+
+ private:
+  void* byteAt(std::size_t at) const { return const_cast<std::uint8_t*>(m_bytes.data() + at); }
+  std::vector<Entry> m_entries;
+  std::vector<std::uint8_t> m_bytes;
 };
 
 std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKeyOf(const protocol::Payload& payload,
@@ -1542,63 +1588,71 @@ std::array<std::uint8_t, TIME_BYTES + ID_BYTES> timeKeyOf(const protocol::Payloa
 
 /// by_member's value names the release, so "which releases list this clipping" needs no
 /// decoding: sequence (8 bytes BE) || name. The key: clipping || release (or part) id.
-void addMembers(std::vector<IndexEntry>& out, const std::vector<ObjectId>& members,
-                const ObjectId& id, std::uint64_t sequence, const std::string& name) {
-  std::vector<std::uint8_t> value(SEQ_BYTES);
-  putBigEndian(value.data(), sequence);
-  value.insert(value.end(), name.begin(), name.end());
+void addMembers(IndexEntries& out, const std::vector<ObjectId>& members, const ObjectId& id,
+                std::uint64_t sequence, const std::string& name) {
+  std::array<std::uint8_t, SEQ_BYTES> sequenceBytes{};
+  putBigEndian(sequenceBytes.data(), sequence);
   for (const ObjectId& member : members) {
-    IndexEntry& entry = out.emplace_back(IndexEntry{BY_MEMBER, {}, value});
-    entry.key.assign(member.bytes.begin(), member.bytes.end());
-    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    out.begin(BY_MEMBER);
+    out.key(member.bytes);
+    out.key(id.bytes);
+    out.value(sequenceBytes);
+    out.value(std::span(reinterpret_cast<const std::uint8_t*>(name.data()), name.size()));
   }
 }
 
-/// The entries of the key-value indexes for object id (archive.h): by_time and by_signer for
-/// every object; by_published, by_tag and by_content for a clipping (contentHash: its
-/// protocol::contentHash); by_kind for the other kinds, with by_release and by_member for a
-/// release and by_member for a release part. by_seq, sync_index and the full-text index are
-/// kept apart: they depend on the archive's state, not on the object alone.
-std::vector<IndexEntry> plainEntries(const protocol::Payload& payload, const ObjectId& id,
-                                     const ContentHash* contentHash) {
-  std::vector<IndexEntry> out;
+/// Adds the entries of the key-value indexes for object id (archive.h) to out: by_time and
+/// by_signer for every object; by_published, by_tag and by_content for a clipping
+/// (contentHash: its protocol::contentHash); by_kind for the other kinds, with by_release and
+/// by_member for a release and by_member for a release part. by_seq, sync_index and the
+/// full-text index are kept apart: they depend on the archive's state, not on the object
+/// alone. skip: Options::benchmarkSkipIndexes.
+void addPlainEntries(IndexEntries& out, const protocol::Payload& payload, const ObjectId& id,
+                     const ContentHash* contentHash, std::uint32_t skip = 0) {
   const auto timeKey = timeKeyOf(payload, id);
-  out.push_back(IndexEntry{BY_TIME, {timeKey.begin(), timeKey.end()}, {}});
-  {
-    IndexEntry& entry = out.emplace_back(IndexEntry{BY_SIGNER, {}, {}});
-    entry.key.assign(payload.signer.bytes.begin(), payload.signer.bytes.end());
-    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
+  if ((skip & SKIP_BY_TIME) == 0) {
+    out.begin(BY_TIME);
+    out.key(timeKey);
+  }
+  if ((skip & SKIP_BY_SIGNER) == 0) {
+    out.begin(BY_SIGNER);
+    out.key(payload.signer.bytes);
+    out.key(timeKey);
   }
 
   if (const protocol::Clipping* clipping = payload.clipping()) {
-    const ListKey publishedKey = listKey(payload, id);
-    out.push_back(IndexEntry{BY_PUBLISHED, {publishedKey.begin(), publishedKey.end()}, {}});
-    for (const std::string& tag : clipping->tags) {
-      IndexEntry& entry = out.emplace_back(IndexEntry{BY_TAG, {tag.begin(), tag.end()}, {}});
-      entry.key.push_back(0);
-      entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    if ((skip & SKIP_BY_PUBLISHED) == 0) {
+      out.begin(BY_PUBLISHED);
+      out.key(listKey(payload, id));
     }
-    const ContentHash hash =
-        contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
-    IndexEntry& entry = out.emplace_back(IndexEntry{BY_CONTENT, {}, {}});
-    entry.key.assign(hash.bytes.begin(), hash.bytes.end());
-    entry.key.insert(entry.key.end(), payload.signer.bytes.begin(), payload.signer.bytes.end());
-    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
-    return out;
+    if ((skip & SKIP_BY_TAG) == 0) {
+      for (const std::string& tag : clipping->tags) {
+        out.begin(BY_TAG);
+        out.key(tag);
+        out.key(std::uint8_t{0});
+        out.key(timeKey);
+      }
+    }
+    if ((skip & SKIP_BY_CONTENT) == 0) {
+      const ContentHash hash =
+          contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
+      out.begin(BY_CONTENT);
+      out.key(hash.bytes);
+      out.key(payload.signer.bytes);
+      out.key(id.bytes);
+    }
+    return;
   }
 
-  {
-    IndexEntry& entry =
-        out.emplace_back(IndexEntry{BY_KIND, {static_cast<std::uint8_t>(payload.kind())}, {}});
-    entry.key.insert(entry.key.end(), timeKey.begin(), timeKey.end());
-  }
+  out.begin(BY_KIND);
+  out.key(static_cast<std::uint8_t>(payload.kind()));
+  out.key(timeKey);
   if (const auto* release = std::get_if<protocol::Release>(&payload.body)) {
-    IndexEntry& entry =
-        out.emplace_back(IndexEntry{BY_RELEASE, {release->name.begin(), release->name.end()}, {}});
-    entry.key.push_back(0);
-    entry.key.resize(entry.key.size() + SEQ_BYTES);
-    putBigEndian(entry.key.data() + entry.key.size() - SEQ_BYTES, release->sequence);
-    entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+    out.begin(BY_RELEASE);
+    out.key(release->name);
+    out.key(std::uint8_t{0});
+    out.keyBigEndian(release->sequence);
+    out.key(id.bytes);
     addMembers(out, release->clippings, id, release->sequence, release->name);
   } else if (const auto* part = std::get_if<protocol::ReleasePart>(&payload.body)) {
     // Not in by_release: a part is not a release. Its members read as a release's do; the
@@ -1606,83 +1660,243 @@ std::vector<IndexEntry> plainEntries(const protocol::Payload& payload, const Obj
     addMembers(out, part->clippings, id, part->sequence, part->name);
   } else if (const auto* note = std::get_if<protocol::Annotation>(&payload.body)) {
     auto target = [&](const ObjectId& clipping, std::uint8_t role) {
-      IndexEntry& entry = out.emplace_back(IndexEntry{BY_TARGET, {}, {role}});
-      entry.key.assign(clipping.bytes.begin(), clipping.bytes.end());
-      entry.key.insert(entry.key.end(), id.bytes.begin(), id.bytes.end());
+      out.begin(BY_TARGET);
+      out.key(clipping.bytes);
+      out.key(id.bytes);
+      out.value(std::span(&role, 1));
     };
     target(note->clipping, TARGET_CORRECTS);
     if (note->duplicateOf) target(*note->duplicateOf, TARGET_ORIGINAL);
-  }
-  return out;
-}
-
-void addTerms(TermBuffer& buffer, std::string_view text) {
-  for (const std::string& term : protocol::searchTerms(text)) {
-    assert(!term.empty() && term.find('\0') == std::string::npos);
-    buffer.add(term);
   }
 }
 
 }  // namespace
 
-PutOutcome WriteTxn::put(const protocol::VerifiedObject& object) {
-  return putObject(object, nullptr);
+struct WriteTxn::Pending {
+  TermBuffer terms;
+  IndexEntries entries;  // putBatch's buffer, kept for its allocations
+  // Read from meta at the first stored object, kept here and written back by flush(), so a
+  // rerun of the batch (a fresh WriteTxn) reads the committed counter and gives the same seqs.
+  std::optional<std::uint64_t> lastSeq;  // the seq given last
+  std::uint64_t firstSeq = 0;            // the first seq this transaction gives
+  bool mapFull = false;                  // a put failed with MDB_MAP_FULL: the batch must be rerun
+  bool trustChanged = false;             // WriteTxn::trustChanged()
+  bool settled = false;                  // settleRetractions ran for this batch
+  bool removed = false;                  // remove() took something: a scrub is owed
+  std::uint64_t scrubThrough = 0;        // set by flush(): meta "scrub.through", 0 if none
+};
+
+WriteTxn::WriteTxn(Archive& archive, MDB_txn* txn)
+    : m_archive(archive), m_txn(txn), m_pending(std::make_unique<Pending>()) {}
+
+WriteTxn::~WriteTxn() = default;
+
+PreparedObject::PreparedObject(const protocol::VerifiedObject& object)
+    : PreparedObject(object, nullptr) {}
+
+PreparedObject::PreparedObject(const protocol::VerifiedObject& object,
+                               const ContentHash& contentHash)
+    : PreparedObject(object, &contentHash) {}
+
+PreparedObject::PreparedObject(const protocol::VerifiedObject& object,
+                               const ContentHash* contentHash)
+    : m_object(&object) {
+  const protocol::Clipping* clipping = object.payload().clipping();
+  if (clipping == nullptr) return;
+  m_contentHash = contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
+  const std::vector<std::string> title = protocol::searchTerms(clipping->title);
+  const std::vector<std::string> body = protocol::searchTerms(clipping->body);
+  // Distinct terms in the order first seen: an open-addressing set of indexes into m_terms.
+  std::size_t slots = 16;
+  while (slots < 2 * (title.size() + body.size())) slots *= 2;
+  std::vector<std::uint32_t> table(slots, UINT32_MAX);
+  m_terms.reserve(title.size() + body.size());
+  auto termAt = [&](const Term& t) { return std::string_view(m_termBytes).substr(t.at, t.bytes); };
+  for (const std::vector<std::string>* terms : {&title, &body}) {
+    for (const std::string& term : *terms) {
+      assert(!term.empty() && term.find('\0') == std::string::npos);
+      const std::uint64_t hash = std::hash<std::string_view>{}(term);
+      std::size_t i = hash & (slots - 1);
+      for (; table[i] != UINT32_MAX; i = (i + 1) & (slots - 1)) {
+        const Term& seen = m_terms[table[i]];
+        if (seen.hash == hash && termAt(seen) == term) break;
+      }
+      if (table[i] != UINT32_MAX) continue;
+      table[i] = static_cast<std::uint32_t>(m_terms.size());
+      m_terms.push_back(Term{static_cast<std::uint32_t>(m_termBytes.size()),
+                             static_cast<std::uint32_t>(term.size()), hash});
+      m_termBytes += term;
+    }
+  }
 }
 
-PutOutcome WriteTxn::putObject(const protocol::VerifiedObject& object,
-                               const ContentHash* contentHash) {
+PutOutcome WriteTxn::put(const protocol::VerifiedObject& object) {
+  const PreparedObject prepared(object);
+  return putBatch(std::span(&prepared, 1)).front();
+}
+
+std::vector<PutOutcome> WriteTxn::putBatch(
+    std::span<const protocol::VerifiedObject* const> objects) {
+  std::vector<PreparedObject> prepared;
+  prepared.reserve(objects.size());
+  for (const protocol::VerifiedObject* object : objects) prepared.emplace_back(*object);
+  return putBatch(prepared);
+}
+
+std::vector<PutOutcome> WriteTxn::putBatch(std::span<const protocol::VerifiedObject> objects) {
+  std::vector<PreparedObject> prepared;
+  prepared.reserve(objects.size());
+  for (const protocol::VerifiedObject& object : objects) prepared.emplace_back(object);
+  return putBatch(prepared);
+}
+
+namespace {
+
+/// mdb_cursor_put that remembers MDB_MAP_FULL, as putEntry.
+int cursorPut(Cursor& cursor, MDB_val key, MDB_val data, unsigned flags, bool& mapFull) {
+  const int rc = cursor.put(key, data, flags);
+  if (rc == MDB_MAP_FULL) mapFull = true;
+  return rc;
+}
+
+}  // namespace
+
+std::vector<PutOutcome> WriteTxn::putBatch(std::span<const PreparedObject> prepared) {
   const Archive::Dbs& dbs = *m_archive.m_dbs;
-  bool& mapFull = m_pending->mapFull;
-  const ObjectId& id = object.id();
-  const protocol::Payload& payload = object.payload();
-  if (payload.clipping() != nullptr && refusedByTombstone(m_txn, dbs[RETRACTED], id, payload)) {
-    return PutOutcome::Retracted;
-  }
-
-  {
-    MDB_val key = lmdb::val(id.bytes);
-    MDB_val data = lmdb::val(object.bytes());
-    const int rc = ::mdb_put(m_txn, dbs[OBJECTS], &key, &data, MDB_NOOVERWRITE);
-    if (rc == MDB_KEYEXIST) return PutOutcome::AlreadyPresent;
-    if (rc == MDB_MAP_FULL) mapFull = true;
-    lmdb::check(rc, "mdb_put(objects)");
-  }
-
   Pending& pending = *m_pending;
+  bool& mapFull = pending.mapFull;
+  const std::uint32_t skip = m_archive.m_options.benchmarkSkipIndexes;
+  std::vector<PutOutcome> outcomes(prepared.size(), PutOutcome::Stored);
+  if (prepared.empty()) return outcomes;
+  std::vector<const protocol::VerifiedObject*> objects(prepared.size());
+  for (std::size_t i = 0; i < prepared.size(); ++i) objects[i] = prepared[i].m_object;
+
+  // Tombstones refuse clippings; most archives have none, and then no lookup is needed.
+  MDB_stat retracted{};
+  lmdb::check(::mdb_stat(m_txn, dbs[RETRACTED], &retracted), "mdb_stat(retracted)");
+  std::vector<std::size_t> order;  // the objects to store, by id (then as given)
+  order.reserve(objects.size());
+  for (std::size_t i = 0; i < objects.size(); ++i) {
+    const protocol::Payload& payload = objects[i]->payload();
+    if (retracted.ms_entries != 0 && payload.clipping() != nullptr &&
+        refusedByTombstone(m_txn, dbs[RETRACTED], objects[i]->id(), payload)) {
+      outcomes[i] = PutOutcome::Retracted;
+      continue;
+    }
+    order.push_back(i);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return objects[a]->id() < objects[b]->id();
+  });
+
+  // The objects, by id through one cursor: neighbouring puts land on the same leaf.
+  {
+    Cursor cursor(m_txn, dbs[OBJECTS], "objects");
+    const ObjectId* previous = nullptr;
+    for (const std::size_t i : order) {
+      const ObjectId& id = objects[i]->id();
+      if (previous != nullptr && *previous == id) {
+        outcomes[i] = PutOutcome::AlreadyPresent;  // given twice: stored the first time
+        continue;
+      }
+      previous = &id;
+      const int rc = cursorPut(cursor, lmdb::val(id.bytes), lmdb::val(objects[i]->bytes()),
+                               MDB_NOOVERWRITE, mapFull);
+      if (rc == MDB_KEYEXIST) {
+        outcomes[i] = PutOutcome::AlreadyPresent;
+        continue;
+      }
+      lmdb::check(rc, "mdb_put(objects)");
+    }
+  }
+
+  // Seqs in the order given; by_seq and the full-text buffer follow them.
   if (!pending.lastSeq) {
     pending.lastSeq = readCounter(m_txn, dbs[META], META_SEQ);
     pending.firstSeq = *pending.lastSeq + 1;
   }
-  if (*pending.lastSeq == UINT64_MAX) throw Error("the archive has used up its sequence numbers");
-  const std::uint64_t seq = ++*pending.lastSeq;
-  const SeqKey bySeqKey = seqKey(seq);
-  appendEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), lmdb::val(id.bytes), mapFull);
-  for (const IndexEntry& entry : plainEntries(payload, id, contentHash)) {
-    putEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), lmdb::val(entry.value), 0,
-             mapFull);
-  }
-  // After by_time, which a split of a block reads.
-  ArchiveRangeIndex::insert({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id},
-                            m_archive.m_options.syncIndexMaxChildren, mapFull);
-  switch (payload.kind()) {
-    case protocol::Kind::Retraction:
-    case protocol::Kind::KeyCert:
-    case protocol::Kind::Revocation:
-      pending.trustChanged = true;
-      break;
-    case protocol::Kind::Clipping:
-    case protocol::Kind::Release:
-    case protocol::Kind::ReleasePart:
-    case protocol::Kind::Annotation:  // judged when read (store/annotation.h), nothing to settle
-      break;
+  IndexEntries& entries = pending.entries;
+  entries.clear();
+  {
+    Cursor bySeq(m_txn, dbs[BY_SEQ], "by_seq");
+    for (std::size_t i = 0; i < objects.size(); ++i) {
+      if (outcomes[i] != PutOutcome::Stored) continue;
+      const protocol::VerifiedObject& object = *objects[i];
+      const protocol::Payload& payload = object.payload();
+      if (*pending.lastSeq == UINT64_MAX) {
+        throw Error("the archive has used up its sequence numbers");
+      }
+      const std::uint64_t seq = ++*pending.lastSeq;
+      if ((skip & SKIP_BY_SEQ) == 0) {
+        const SeqKey key = seqKey(seq);
+        int rc =
+            cursorPut(bySeq, lmdb::val(key), lmdb::val(object.id().bytes), MDB_APPEND, mapFull);
+        if (rc == MDB_KEYEXIST) {
+          throw Error(
+              "the archive's sequence counter (meta \"seq\") is behind by_seq: the archive is "
+              "damaged");
+        }
+        lmdb::check(rc, "mdb_put(by_seq)");
+      }
+      const bool isClipping = payload.clipping() != nullptr;
+      addPlainEntries(entries, payload, object.id(),
+                      isClipping ? &prepared[i].m_contentHash : nullptr, skip);
+      switch (payload.kind()) {
+        case protocol::Kind::Retraction:
+        case protocol::Kind::KeyCert:
+        case protocol::Kind::Revocation:
+          pending.trustChanged = true;
+          break;
+        case protocol::Kind::Clipping:
+        case protocol::Kind::Release:
+        case protocol::Kind::ReleasePart:
+        case protocol::Kind::Annotation:  // judged when read (store/annotation.h), nothing to
+                                          // settle
+          break;
+      }
+      if (!isClipping || (skip & SKIP_FULL_TEXT) != 0) continue;
+      pending.terms.beginClipping(seq);
+      const std::string_view termBytes = prepared[i].m_termBytes;
+      for (const PreparedObject::Term& term : prepared[i].m_terms) {
+        pending.terms.add(termBytes.substr(term.at, term.bytes), term.hash);
+      }
+    }
   }
 
-  const protocol::Clipping* clipping = payload.clipping();
-  if (clipping == nullptr) return PutOutcome::Stored;
-  m_pending->terms.beginClipping(seq);
-  addTerms(m_pending->terms, clipping->title);
-  addTerms(m_pending->terms, clipping->body);
-  return PutOutcome::Stored;
+  // Each index in key order through one cursor. Keys after the last one in the tree (by_time
+  // and by_signer of new objects, by_kind, by_published within a date) are appended:
+  // MDB_APPEND fills the rightmost leaf without searching the tree.
+  entries.sort();
+  const auto& all = entries.entries();
+  ArchiveRangeIndex::SortedInsert syncIndex({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]},
+                                            m_archive.m_options.syncIndexMaxChildren, mapFull);
+  for (std::size_t i = 0; i < all.size();) {
+    const Db db = all[i].db;
+    Cursor cursor(m_txn, dbs[db], DB_NAMES[db]);
+    MDB_val last{};
+    std::vector<std::uint8_t> lastKey;
+    const bool empty = !cursor.get(last, MDB_LAST);
+    if (!empty) lastKey.assign(lmdb::bytes(last).begin(), lmdb::bytes(last).end());
+    bool appending = empty;
+    for (; i < all.size() && all[i].db == db; ++i) {
+      const MDB_val key = entries.keyOf(all[i]);
+      if (!appending) appending = IndexEntries::compareKeys(key, lmdb::val(lastKey)) > 0;
+      int rc =
+          cursorPut(cursor, key, entries.valueOf(all[i]), appending ? MDB_APPEND : 0u, mapFull);
+      // A key given twice (a tag repeated, a member listed twice) is one entry.
+      if (rc == MDB_KEYEXIST) rc = cursorPut(cursor, key, entries.valueOf(all[i]), 0, mapFull);
+      if (rc != MDB_SUCCESS) lmdb::fail(std::string("mdb_put(") + DB_NAMES[db] + ")", rc);
+      if (db == BY_TIME && (skip & SKIP_SYNC_INDEX) == 0) {
+        // After its by_time entry, which a split of a block reads.
+        const auto syncKey =
+            protocol::SyncKey::fromBytes(std::span<const std::uint8_t, protocol::SYNC_KEY_BYTES>(
+                static_cast<const std::uint8_t*>(key.mv_data), protocol::SYNC_KEY_BYTES));
+        syncIndex.add(syncKey);
+      }
+    }
+    if (db == BY_TIME) syncIndex.finish();
+  }
+  return outcomes;
 }
 
 namespace {
@@ -1846,8 +2060,10 @@ bool WriteTxn::remove(const ObjectId& id) {
   const SeqKey bySeqKey = seqKey(*seq);
   deleteEntry(m_txn, dbs[BY_SEQ], BY_SEQ, lmdb::val(bySeqKey), mapFull);
   // A repeated tag is one entry: its second delete finds nothing.
-  for (const IndexEntry& entry : plainEntries(payload, id, nullptr)) {
-    deleteEntry(m_txn, dbs[entry.db], entry.db, lmdb::val(entry.key), mapFull);
+  IndexEntries entries;
+  addPlainEntries(entries, payload, id, nullptr);
+  for (const IndexEntries::Entry& entry : entries.entries()) {
+    deleteEntry(m_txn, dbs[entry.db], entry.db, entries.keyOf(entry), mapFull);
   }
   ArchiveRangeIndex::erase({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]}, {payload.signedAt, id}, mapFull);
   pending.removed = true;
@@ -1863,6 +2079,39 @@ void WriteTxn::rebuildSyncIndex() {
   const Archive::Dbs& dbs = *m_archive.m_dbs;
   ArchiveRangeIndex::rebuild({m_txn, dbs[BY_TIME], dbs[SYNC_INDEX]},
                              m_archive.m_options.syncIndexMaxChildren, m_pending->mapFull);
+}
+
+void WriteTxn::rekeyTags() {
+  const Archive::Dbs& dbs = *m_archive.m_dbs;
+  bool& mapFull = m_pending->mapFull;
+  // The keys of the old layout, copied out first: the rewrite moves pages.
+  std::vector<std::vector<std::uint8_t>> old;
+  {
+    Cursor cursor(m_txn, dbs[BY_TAG], "by_tag");
+    MDB_val key{};
+    for (bool ok = cursor.get(key, MDB_FIRST); ok; ok = cursor.get(key, MDB_NEXT)) {
+      const auto bytes = lmdb::bytes(key);
+      const auto zero = std::find(bytes.begin(), bytes.end(), std::uint8_t{0});
+      const auto after = static_cast<std::size_t>(bytes.end() - zero);  // the 0x00 and what follows
+      if (after == 1 + ID_BYTES) {
+        old.emplace_back(bytes.begin(), bytes.end());
+      } else if (after != 1 + TIME_BYTES + ID_BYTES) {
+        throw Error("the tag index (by_tag) is damaged");
+      }
+    }
+  }
+  std::vector<std::uint8_t> rekeyed;
+  for (const std::vector<std::uint8_t>& key : old) {
+    const ObjectId id = idAtEnd(lmdb::val(key));
+    deleteEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(key), mapFull);
+    const auto stored = getObject(m_txn, dbs[OBJECTS], id);
+    if (!stored) continue;  // it named nothing: list would have refused it
+    const protocol::DecodedObject decoded = decodeStored(id, *stored);  // copied out
+    const auto timeKey = timeKeyOf(decoded.payload, id);
+    rekeyed.assign(key.begin(), key.end() - ID_BYTES);
+    rekeyed.insert(rekeyed.end(), timeKey.begin(), timeKey.end());
+    putEntry(m_txn, dbs[BY_TAG], BY_TAG, lmdb::val(rekeyed), MDB_val{0, nullptr}, 0, mapFull);
+  }
 }
 
 void WriteTxn::setAnchor(const protocol::Anchor& anchor) {

@@ -5,7 +5,7 @@
 //   objects      id -> SignedObject bytes
 //   by_time      signedAt (8 bytes BE, offset binary) || id -> ""     the order sync walks
 //   by_published publishedKey (10 bytes, "2013-01-99" style) || signedAt || id -> ""
-//   by_tag       tag || 0x00 || id -> ""
+//   by_tag       tag || 0x00 || signedAt (8 bytes BE, offset binary) || id -> ""
 //   by_signer    signer (32) || signedAt || id -> ""
 //   by_content   contentHash (32) || signer (32) || id -> ""          duplicates across offices
 //   by_seq       seq (8 bytes BE) -> id                               the order objects arrived
@@ -81,7 +81,12 @@ using protocol::PublicKey;
 /// 4: adds by_target (annotations by the clippings they name). Opening a version-2 or 3
 /// archive writable creates it, empty (no older fieldsync could store an annotation), and sets
 /// version 4; opened read-only, such an archive reads as having no annotations.
-inline constexpr std::uint32_t SCHEMA_VERSION = 4;
+/// 5: by_tag keys hold signedAt before the id (were tag || 0x00 || id), so the new clippings of
+/// a batch land together at the end of each tag's run instead of one random leaf each.
+/// Opening an older archive writable rewrites by_tag in one write (decoding each tagged
+/// object for its signedAt) and sets version 5; opened read-only, it reads as before (list
+/// reads the id at the end of either key).
+inline constexpr std::uint32_t SCHEMA_VERSION = 5;
 
 /// The default ceiling of map growth: 1 TiB of address space, far beyond any disk a field
 /// office has, so in practice the disk fills first (DiskFull, store/files.h).
@@ -112,6 +117,22 @@ struct Options {
   /// more levels to update per object. Measured by BM_SyncIndex* in bench/archive_bench.cpp
   /// (docs/architecture.md, "Sync index"); tests set it low to get many levels.
   std::size_t syncIndexMaxChildren = 32;
+  /// Benchmarks only (BM_CommitWithout in bench/archive_bench.cpp): the indexes put() leaves
+  /// out (SkipIndex bits), to measure each one's share of a commit. An archive written so
+  /// answers queries wrong; nothing but that benchmark sets it.
+  std::uint32_t benchmarkSkipIndexes = 0;
+};
+
+/// Bits of Options::benchmarkSkipIndexes.
+enum SkipIndex : std::uint32_t {
+  SKIP_SYNC_INDEX = 1u << 0,
+  SKIP_BY_TIME = 1u << 1,  // and the sync index, which is built over it
+  SKIP_BY_PUBLISHED = 1u << 2,
+  SKIP_BY_TAG = 1u << 3,
+  SKIP_BY_SIGNER = 1u << 4,
+  SKIP_BY_CONTENT = 1u << 5,
+  SKIP_BY_SEQ = 1u << 6,
+  SKIP_FULL_TEXT = 1u << 7,
 };
 
 /// options with initialMapBytes and maxMapBytes taken from FIELDSYNC_MAP_INITIAL and
@@ -186,6 +207,33 @@ struct ReleaseEntry {
   std::string name;
   std::uint64_t sequence = 0;
   ObjectId id;
+};
+
+/// What put() derives from an object alone before it writes: a clipping's content hash and
+/// its distinct search terms, about a third of the cost of storing it. Made on any thread
+/// (it reads only the object), so a caller with many objects makes them on every core,
+/// outside the write transaction, and hands them to WriteTxn::putBatch, whose serial part is
+/// then the writing alone. Lifetime: refers to object, which must outlive it.
+class PreparedObject {
+ public:
+  explicit PreparedObject(const protocol::VerifiedObject& object);
+  /// contentHash: protocol::contentHash of object's clipping, already computed by the caller
+  /// (ignored for other kinds).
+  PreparedObject(const protocol::VerifiedObject& object, const ContentHash& contentHash);
+  const protocol::VerifiedObject& object() const { return *m_object; }
+
+ private:
+  friend class WriteTxn;
+  PreparedObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
+  struct Term {
+    std::uint32_t at = 0;  // in m_termBytes
+    std::uint32_t bytes = 0;
+    std::uint64_t hash = 0;  // std::hash of the term
+  };
+  const protocol::VerifiedObject* m_object;
+  ContentHash m_contentHash;  // a clipping's; zero for other kinds
+  std::string m_termBytes;    // the distinct terms of title and body, one after another
+  std::vector<Term> m_terms;
 };
 
 class ReadTxn {
@@ -280,6 +328,17 @@ class WriteTxn {
 
   /// Stores a verified object and every index entry for it.
   [[nodiscard]] PutOutcome put(const protocol::VerifiedObject& object);
+  /// put() of each object, with the outcomes put() would give them called one by one in
+  /// this order (an id given twice: AlreadyPresent the second time; seqs given in this
+  /// order), written at a fraction of the cost: objects by id, then each index's entries in
+  /// key order through one cursor, appended where they sort after every key already there.
+  /// The way to store many objects (sync batches, bundles, imports); prepare them on every
+  /// core first (PreparedObject). Lifetime: objects are read during the call only.
+  [[nodiscard]] std::vector<PutOutcome> putBatch(std::span<const PreparedObject> objects);
+  /// The same, preparing each object on this thread.
+  [[nodiscard]] std::vector<PutOutcome> putBatch(
+      std::span<const protocol::VerifiedObject* const> objects);
+  [[nodiscard]] std::vector<PutOutcome> putBatch(std::span<const protocol::VerifiedObject> objects);
   /// Removes the object id and every index entry for it: afterwards every query, the sync
   /// index's counts and sums and the full-text index read as in an archive that never held
   /// it (a word only it used is in no key). Entries that belong to other objects stay: a
@@ -328,11 +387,9 @@ class WriteTxn {
 
  private:
   friend class Archive;
-  friend struct IngestAccess;  // ingest.cpp: passes the content hash it has already computed
-  friend struct PeersAccess;   // peers.cpp: the peers database
+  friend struct PeersAccess;  // peers.cpp: the peers database
   WriteTxn(class Archive& archive, MDB_txn* txn);
-  /// put(); contentHash, when given, is protocol::contentHash of the object's clipping.
-  PutOutcome putObject(const protocol::VerifiedObject& object, const ContentHash* contentHash);
+
   /// Ends the batch before its commit: settles retractions when trust changed, then writes
   /// the batch's buffered term postings to terms_recent and the seq counter; merges
   /// terms_recent into terms when it has grown past the Options thresholds.
@@ -340,6 +397,9 @@ class WriteTxn {
   void mergeRecentTerms();
   /// Builds sync_index again from by_time (the schema 1 -> 2 migration).
   void rebuildSyncIndex();
+  /// Rewrites by_tag keys of the schema 4 layout (tag || 0x00 || id) in the schema 5 one (the
+  /// 4 -> 5 migration); keys already in the new layout stay.
+  void rekeyTags();
   class Archive& m_archive;
   MDB_txn* m_txn;
   struct Pending;
@@ -404,8 +464,10 @@ class Archive {
   friend struct PeersAccess;  // peers.cpp: the peers database
   struct Dbs;
   struct Gate;  // the transactions of this process, so the map is resized only when none is live
-  /// Opens every database; true when the archive needs its sync index built (schema 1).
-  bool openDatabases(bool created);
+  /// Opens every database; returns the schema version found (SCHEMA_VERSION for a new
+  /// archive). Writable, it moves versions 2 and 3 to 4 (databases created empty); what needs
+  /// a rewrite (versions below 2 and 5) is left to open().
+  std::uint64_t openDatabases(bool created);
   /// Begins a transaction registered with the gate; adopts a map grown by another process.
   MDB_txn* beginTxn(unsigned flags) const;
   /// Commits (or aborts) txn and unregisters it; returns mdb_txn_commit's code.

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <future>
 #include <memory>
 #include <utility>
 
@@ -284,7 +285,8 @@ protocol::ParseResult parsePdfConfined(std::string_view bytes, const ImportOptio
   }
   return ImportError{0, "the PDF could not be read within " +
                             std::to_string(options.pdfMemoryBytes >> 20) + " MiB of memory and " +
-                            std::to_string(options.pdfCpuSeconds) + " s of CPU (a decompression bomb?)"};
+                            std::to_string(options.pdfCpuSeconds) +
+                            " s of CPU (a decompression bomb?)"};
 }
 
 using RecordCallback = std::function<void(std::vector<Clipping>&)>;
@@ -344,7 +346,8 @@ std::pair<Format, std::optional<ImportError>> readFile(Input& in, std::optional<
   head += rest;
   rest = {};
   if (head.size() > protocol::MAX_IMPORT_BYTES) throw Refused{sizeLimit()};
-  auto parsed = format == Format::Pdf ? parsePdfConfined(head, options) : protocol::parse(format, head);
+  auto parsed =
+      format == Format::Pdf ? parsePdfConfined(head, options) : protocol::parse(format, head);
   if (!parsed) return {format, parsed.error()};
   each(parsed.value());
   return {format, std::nullopt};
@@ -434,17 +437,13 @@ std::optional<ImportRefused> importFiles(Archive& archive, const protocol::Secre
     done.format = p.format;
     std::vector<Clipping> batch;
     std::size_t batchBytes = 0;
-    auto flush = [&] {
-      if (batch.empty()) return;
-      Progress last;
-      auto tell = [&](const Progress& at) {
-        last = at;
-        progress({before + at.done, total, bytesBefore + at.bytes});
-      };
-      const IngestResult result = ingestClippings(archive, key, batch, signedAt,
-                                                  progress ? ProgressCallback(tell) : nullptr);
-      before += batch.size();
-      bytesBefore += last.bytes;
+    // Each batch is signed here while the one before it is stored on another thread: the
+    // commit (and its fsync) overlaps the signing. Counted in done once stored. On every way
+    // out, the batch being stored is waited for: the future of std::async waits as it goes.
+    std::future<IngestResult> storing;
+    auto stored = [&] {
+      if (!storing.valid()) return;
+      const IngestResult result = storing.get();
       done.stored += result.stored.size();
       done.duplicates += result.duplicates.size();
       done.retracted += result.retracted.size();
@@ -453,6 +452,22 @@ std::optional<ImportRefused> importFiles(Archive& archive, const protocol::Secre
         done.duplicateIds.insert(done.duplicateIds.end(), result.duplicates.begin(),
                                  result.duplicates.end());
       }
+    };
+    auto flush = [&] {
+      if (batch.empty()) return;
+      Progress last;
+      auto tell = [&](const Progress& at) {
+        last = at;
+        progress({before + at.done, total, bytesBefore + at.bytes});
+      };
+      SignedClippings signedBatch =
+          signClippings(archive, key, batch, signedAt, progress ? ProgressCallback(tell) : nullptr);
+      before += batch.size();
+      bytesBefore += last.bytes;
+      stored();
+      storing = std::async(std::launch::async, [&archive, b = std::move(signedBatch)]() mutable {
+        return storeSigned(archive, std::move(b));
+      });
       batch.clear();
       batchBytes = 0;
     };
@@ -477,13 +492,16 @@ std::optional<ImportRefused> importFiles(Archive& archive, const protocol::Secre
       } catch (const Refused& r) {
         error = ImportError{0, r.message};
       }
-      if (error || seen != p.clippings)
+      if (error || seen != p.clippings) {
+        stored();
         throw Error(done.file + " changed while it was imported (" +
                     (error ? located(done.file, *error) : "another number of clippings") + "); " +
                     std::to_string(done.stored + done.duplicates) +
                     " of its clippings were stored; import it again");
+      }
       flush();
     }
+    stored();
     p.input.reset();
     fileDone(done);
   }

@@ -1,22 +1,17 @@
 #include "store/ingest.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
 #include <map>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "protocol/object.h"
 
 namespace fieldsync::store {
-
-/// The way into WriteTxn's put with a known content hash (a friend of WriteTxn): hashing a
-/// 5 KB clipping costs as much as a few index puts, and ingest has already done it.
-struct IngestAccess {
-  static PutOutcome put(WriteTxn& txn, const protocol::VerifiedObject& object,
-                        const ContentHash& hash) {
-    return txn.putObject(object, &hash);
-  }
-};
 
 namespace {
 
@@ -38,26 +33,92 @@ std::string titleForMessage(const std::string& title) {
   return title.substr(0, end);
 }
 
+/// Runs work(i) for every i < n on every core: the calling thread and one more per core,
+/// each taking the next chunk of indexes. after(done) runs on the calling thread only, after
+/// each chunk it ran (done: how many indexes every thread has finished). What work throws
+/// stops every thread and is thrown again here (the first of them).
+template <typename Work, typename After>
+void onEveryCore(std::size_t n, Work&& work, After&& after) {
+  constexpr std::size_t CHUNK = 16;
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::size_t> finished{0};
+  std::mutex failedMutex;
+  std::exception_ptr failed;
+  auto run = [&](bool caller) {
+    try {
+      for (;;) {
+        const std::size_t from = next.fetch_add(CHUNK);
+        if (from >= n) return;
+        const std::size_t to = std::min(n, from + CHUNK);
+        for (std::size_t i = from; i < to; ++i) work(i);
+        const std::size_t done = finished.fetch_add(to - from) + (to - from);
+        if (caller) after(done);
+      }
+    } catch (...) {
+      next = n;  // the others stop at their next chunk
+      std::lock_guard lock(failedMutex);
+      if (!failed) failed = std::current_exception();
+    }
+  };
+  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
+  // One chunk or less: this thread alone (a thread costs more than a few signatures).
+  const std::size_t chunks = (n + CHUNK - 1) / CHUNK;
+  const std::size_t helpers = std::min(cores - 1, chunks > 0 ? chunks - 1 : 0);
+  {
+    std::vector<std::jthread> threads;
+    threads.reserve(helpers);
+    for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back([&] { run(false); });
+    run(true);
+  }  // joined
+  if (failed) std::rethrow_exception(failed);
+}
+
 }  // namespace
+
+/// What signClippings hands to storeSigned.
+struct SignedClippings::State {
+  PublicKey signer;
+  std::vector<Slot> slots;
+  std::vector<std::size_t> toSign;  // signed index -> input position
+  std::vector<std::optional<protocol::VerifiedObject>> signedObjects;
+  std::vector<PreparedObject> prepared;  // refer to signedObjects (a move keeps them)
+  std::uint64_t seenSeq = 0;             // the archive's last seq as the read saw it
+};
+
+SignedClippings::SignedClippings() : m_state(std::make_unique<State>()) {}
+SignedClippings::SignedClippings(SignedClippings&&) noexcept = default;
+SignedClippings& SignedClippings::operator=(SignedClippings&&) noexcept = default;
+SignedClippings::~SignedClippings() = default;
 
 IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
                              const std::vector<protocol::Clipping>& clippings,
                              std::int64_t signedAt, const ProgressCallback& progress) {
+  return storeSigned(archive, signClippings(archive, key, clippings, signedAt, progress));
+}
+
+SignedClippings signClippings(Archive& archive, const protocol::SecretKey& key,
+                              const std::vector<protocol::Clipping>& clippings,
+                              std::int64_t signedAt, const ProgressCallback& progress) {
+  SignedClippings out;
+  SignedClippings::State& state = *out.m_state;
   const PublicKey signer = key.publicKey();
+  state.signer = signer;
+  std::vector<Slot>& slots = state.slots;
 
   // No separate validity check: sign() checks every clipping it signs, and everything is
   // signed before anything is written. A clipping left unsigned has the content hash of one
   // this key signed before (or of an earlier one in the list, which is signed), so it has the
   // same canonical content, which was valid. (A second check would cost ~10 µs a clipping,
   // a tenth of the import budget.)
-  std::vector<Slot> slots(clippings.size());
-  for (std::size_t i = 0; i < clippings.size(); ++i) {
-    slots[i].hash = protocol::contentHash(clippings[i]);
-  }
+  slots.resize(clippings.size());
+  onEveryCore(
+      clippings.size(), [&](std::size_t i) { slots[i].hash = protocol::contentHash(clippings[i]); },
+      [](std::size_t) {});
 
   // Content this key signed before, in the archive or earlier in this list.
   {
     const ReadTxn txn = archive.beginRead();
+    state.seenSeq = txn.lastSeq();
     std::map<ContentHash, std::size_t> firstWith;
     for (std::size_t i = 0; i < slots.size(); ++i) {
       const auto [it, inserted] = firstWith.try_emplace(slots[i].hash, i);
@@ -71,48 +132,98 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
     }
   }  // the read ends before signing and writing: write() refuses a thread holding a read
 
-  // Sign outside the write transaction, which then holds the writer lock only to store.
-  std::vector<protocol::VerifiedObject> objects;
-  Progress told{0, clippings.size(), 0};
+  // Sign outside the write transaction, which then holds the writer lock only to store; on
+  // every core (a signature is most of a clipping's cost).
+  std::vector<std::size_t>& toSign = state.toSign;
   for (std::size_t i = 0; i < slots.size(); ++i) {
-    if (progress) {
-      told.done = i;
+    if (slots[i].sameAs || slots[i].existing || slots[i].retracted) continue;
+    slots[i].signedIndex = toSign.size();
+    toSign.push_back(i);
+  }
+  std::vector<std::optional<protocol::VerifiedObject>>& signedObjects = state.signedObjects;
+  signedObjects.resize(toSign.size());
+  std::vector<std::optional<PreparedObject>> prepared(toSign.size());
+  std::vector<std::string> problems(toSign.size());
+  std::atomic<std::uint64_t> bytesSigned{0};
+  // Told once for each count from 0 to every clipping, in order, on this thread; clippings
+  // not to sign count first (they cost nothing).
+  Progress told{0, clippings.size(), 0};
+  std::size_t toldUpTo = 0;  // counts told so far
+  auto tell = [&](std::size_t signedSoFar) {
+    if (!progress) return;
+    const std::size_t upTo = clippings.size() - toSign.size() + signedSoFar;
+    for (; toldUpTo <= upTo; ++toldUpTo) {
+      told.done = toldUpTo;
+      told.bytes = bytesSigned.load();
       progress(told);
     }
-    if (slots[i].sameAs || slots[i].existing || slots[i].retracted) continue;
-    protocol::Payload payload;
-    payload.signer = signer;
-    payload.signedAt = signedAt;
-    payload.body = clippings[i];
-    auto signedObject = protocol::sign(std::move(payload), key);
-    if (!signedObject) {
-      throw std::invalid_argument("clipping " + std::to_string(i + 1) + " (\"" +
-                                  titleForMessage(clippings[i].title) +
-                                  "\"): " + signedObject.error().message());
-    }
-    slots[i].signedIndex = objects.size();
-    told.bytes += signedObject->bytes().size();
-    objects.push_back(std::move(signedObject).value());
+  };
+  tell(0);
+  onEveryCore(
+      toSign.size(),
+      [&](std::size_t n) {
+        const std::size_t i = toSign[n];
+        protocol::Payload payload;
+        payload.signer = signer;
+        payload.signedAt = signedAt;
+        payload.body = clippings[i];
+        auto signedObject = protocol::sign(std::move(payload), key);
+        if (!signedObject) {
+          problems[n] = signedObject.error().message();
+          return;
+        }
+        bytesSigned += signedObject->bytes().size();
+        signedObjects[n] = std::move(signedObject).value();
+        // The store's own work on it (search terms), here on every core too.
+        prepared[n].emplace(*signedObjects[n], slots[i].hash);
+      },
+      tell);
+  for (std::size_t n = 0; n < toSign.size(); ++n) {
+    if (problems[n].empty()) continue;
+    const std::size_t i = toSign[n];
+    throw std::invalid_argument("clipping " + std::to_string(i + 1) + " (\"" +
+                                titleForMessage(clippings[i].title) + "\"): " + problems[n]);
   }
-  if (progress) {
-    told.done = clippings.size();
-    progress(told);
-  }
+  tell(toSign.size());
+  state.prepared.reserve(toSign.size());
+  for (auto& p : prepared) state.prepared.push_back(std::move(*p));
+  return out;
+}
+
+IngestResult storeSigned(Archive& archive, SignedClippings batch) {
+  const SignedClippings::State& state = *batch.m_state;
+  const std::vector<Slot>& slots = state.slots;
+  const std::vector<std::size_t>& toSign = state.toSign;
+  const std::vector<PreparedObject>& all = state.prepared;
+  const PublicKey& signer = state.signer;
+
   // Another writer may have stored the same content since the read: look again inside the
-  // transaction. The batch may run more than once (map growth), so it starts afresh each time.
+  // transaction, unless nothing was stored since (the last seq is the one the read saw). The
+  // batch may run more than once (map growth), so it starts afresh each time.
   std::vector<std::optional<ObjectId>> storedMeanwhile;
   std::vector<bool> refused;  // by a tombstone: PutOutcome::Retracted
-  if (!objects.empty()) {
+  if (!toSign.empty()) {
     archive.write([&](WriteTxn& txn) {
-      storedMeanwhile.assign(objects.size(), std::nullopt);
-      refused.assign(objects.size(), false);
-      for (std::size_t i = 0; i < slots.size(); ++i) {
-        if (!slots[i].signedIndex) continue;
-        const std::size_t n = *slots[i].signedIndex;
-        storedMeanwhile[n] = txn.findByContent(slots[i].hash, signer);
-        if (!storedMeanwhile[n]) {
-          refused[n] = IngestAccess::put(txn, objects[n], slots[i].hash) == PutOutcome::Retracted;
+      storedMeanwhile.assign(toSign.size(), std::nullopt);
+      refused.assign(toSign.size(), false);
+      if (txn.reader().lastSeq() == state.seenSeq) {
+        const std::vector<PutOutcome> outcomes = txn.putBatch(all);
+        for (std::size_t n = 0; n < outcomes.size(); ++n) {
+          refused[n] = outcomes[n] == PutOutcome::Retracted;
         }
+        return;
+      }
+      std::vector<PreparedObject> some;
+      std::vector<std::size_t> someIndex;
+      for (std::size_t n = 0; n < toSign.size(); ++n) {
+        storedMeanwhile[n] = txn.findByContent(slots[toSign[n]].hash, signer);
+        if (storedMeanwhile[n]) continue;
+        some.push_back(all[n]);
+        someIndex.push_back(n);
+      }
+      const std::vector<PutOutcome> outcomes = txn.putBatch(some);
+      for (std::size_t k = 0; k < outcomes.size(); ++k) {
+        refused[someIndex[k]] = outcomes[k] == PutOutcome::Retracted;
       }
     });
   }
@@ -123,7 +234,7 @@ IngestResult ingestClippings(Archive& archive, const protocol::SecretKey& key,
     if (slot.existing) return {*slot.existing, false};
     const std::size_t n = *slot.signedIndex;
     if (storedMeanwhile[n]) return {*storedMeanwhile[n], false};
-    return {objects[n].id(), true};
+    return {state.signedObjects[n]->id(), true};
   };
   for (std::size_t i = 0; i < slots.size(); ++i) {
     const Slot& slot = slots[i];

@@ -116,6 +116,11 @@ class Cursor {
     return get(key, data, op);
   }
 
+  /// mdb_cursor_put; returns its code (MDB_KEYEXIST, MDB_MAP_FULL: the caller decides).
+  int put(MDB_val key, MDB_val data, unsigned flags) {
+    return ::mdb_cursor_put(m_cursor, &key, &data, flags);
+  }
+
   /// Positions the cursor on the last key that is <= bound (bound may be absent from the
   /// database); false when every key is greater. For walking backwards from a bound.
   bool seekLastAtMost(MDB_val& key, std::span<const std::uint8_t> bound) {

@@ -388,6 +388,82 @@ void ArchiveRangeIndex::insert(const SyncTree& tree, const SyncKey& key, std::si
   }
 }
 
+struct ArchiveRangeIndex::SortedInsert::Path {
+  struct Step {
+    Block block;
+    std::optional<KeyBytes> next;  // the start of the next block of its level, if any
+  };
+  std::vector<Step> steps;  // level 1 first; empty: nothing held
+  KeyBytes last{};          // the last key added
+  bool dirty = false;       // steps differ from sync_index
+};
+
+ArchiveRangeIndex::SortedInsert::SortedInsert(const SyncTree& tree, std::size_t maxChildren,
+                                              bool& mapFull)
+    : m_tree(tree),
+      m_maxChildren(maxChildren),
+      m_mapFull(mapFull),
+      m_path(std::make_unique<Path>()) {}
+
+ArchiveRangeIndex::SortedInsert::~SortedInsert() = default;
+
+void ArchiveRangeIndex::SortedInsert::add(const SyncKey& key) {
+  Path& path = *m_path;
+  const KeyBytes bytes = key.bytes();
+  assert(path.steps.empty() || compare(path.last, bytes) < 0);
+  path.last = bytes;
+  if (!path.steps.empty()) {
+    const Path::Step& leaf = path.steps.front();
+    if (leaf.next && compare(bytes, *leaf.next) >= 0) finish();  // key is in a later block
+  }
+  if (path.steps.empty()) {
+    // The blocks holding key, root first: the last of each level starting at or before it.
+    Cursor cursor(m_tree.txn, m_tree.tree, "sync_index");
+    if (const std::optional<Root> root = readRoot(cursor)) {
+      path.steps.resize(root->level);
+      for (unsigned level = root->level; level >= 1; --level) {
+        MDB_val found{};
+        MDB_val data{};
+        if (!cursor.seekLastAtMost(found, treeKey(level, bytes)) || levelOf(found) != level ||
+            !cursor.get(found, data, MDB_GET_CURRENT)) {
+          damaged("a level has no first block");
+        }
+        Path::Step& step = path.steps[level - 1];
+        step.block = decodeBlock(found, data);
+        if (cursor.get(found, data, MDB_NEXT) && levelOf(found) == level) {
+          if (found.mv_size != TREE_KEY_BYTES) damaged("entry size");
+          step.next.emplace();
+          std::memcpy(step.next->data(), static_cast<const std::uint8_t*>(found.mv_data) + 1,
+                      SYNC_KEY_BYTES);
+        }
+      }
+    }
+  }
+  if (!path.steps.empty()) {
+    Path::Step& leaf = path.steps.front();
+    if (leaf.block.children < m_maxChildren) {
+      for (Path::Step& step : path.steps) step.block.sum.add(key.id);
+      ++leaf.block.children;
+      path.dirty = true;
+      return;
+    }
+  }
+  // A split or an empty tree: write what is held, insert as one.
+  finish();
+  insert(m_tree, key, m_maxChildren, m_mapFull);
+}
+
+void ArchiveRangeIndex::SortedInsert::finish() {
+  Path& path = *m_path;
+  if (path.dirty) {
+    for (std::size_t i = 0; i < path.steps.size(); ++i) {
+      putBlock(m_tree, static_cast<unsigned>(i + 1), path.steps[i].block, 0, m_mapFull);
+    }
+  }
+  path.steps.clear();
+  path.dirty = false;
+}
+
 namespace {
 
 /// The block of level `level` that holds key (the last one starting at or before it).

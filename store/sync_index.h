@@ -29,6 +29,8 @@
 // Errors: LMDB failures and a damaged tree throw fieldsync::Error.
 
 #include <cstdint>
+#include <memory>
+#include <optional>
 #include <vector>
 
 #include "protocol/range_index.h"
@@ -73,6 +75,28 @@ class ArchiveRangeIndex final : public protocol::RangeIndex {
   /// it, splitting blocks that pass maxChildren. Sets mapFull on MDB_MAP_FULL.
   static void insert(const SyncTree& tree, const protocol::SyncKey& key, std::size_t maxChildren,
                      bool& mapFull);
+  /// insert() of keys in ascending order, each added just after its item is put in by_time
+  /// (a split reads the items). The blocks holding a run of keys that fall in one level-1
+  /// block without splitting it are read once, updated in memory and written once: a batch
+  /// of new objects, whose keys sort together, costs a few reads and writes per block instead
+  /// of one per level and key. finish() writes what is held; until then sync_index is stale.
+  class SortedInsert {
+   public:
+    SortedInsert(const SyncTree& tree, std::size_t maxChildren, bool& mapFull);
+    SortedInsert(const SortedInsert&) = delete;
+    SortedInsert& operator=(const SortedInsert&) = delete;
+    ~SortedInsert();  // writes nothing: call finish()
+    void add(const protocol::SyncKey& key);
+    void finish();
+
+   private:
+    struct Path;  // the blocks holding the last key, level 1 first, and where the next begin
+    SyncTree m_tree;
+    std::size_t m_maxChildren;
+    bool& m_mapFull;
+    std::unique_ptr<Path> m_path;
+  };
+
   /// Takes key, whose item was just deleted from by_time, out of the block of every level
   /// that held it. A block left without items goes; where it started its level or its
   /// parent, the next block takes its start, so the layout above holds again. Blocks never

@@ -171,6 +171,69 @@ TEST(Archive, OpeningAnArchiveOfANewerSchemaFails) {
   EXPECT_NE(message.find("upgrade fieldsync"), std::string::npos) << message;
 }
 
+// by_tag keys as schema 4 wrote them: tag || 0x00 || id.
+std::vector<std::vector<std::uint8_t>> tagKeysOf(const std::filesystem::path& dir) {
+  testing::RawArchive raw(dir, testing::RawArchive::Mode::Read);
+  std::vector<std::vector<std::uint8_t>> keys;
+  MDB_cursor* cursor = nullptr;
+  EXPECT_EQ(mdb_cursor_open(raw.txn(), raw.open("by_tag"), &cursor), 0);
+  MDB_val key{};
+  MDB_val data{};
+  for (int rc = mdb_cursor_get(cursor, &key, &data, MDB_FIRST); rc == 0;
+       rc = mdb_cursor_get(cursor, &key, &data, MDB_NEXT)) {
+    const auto* bytes = static_cast<const std::uint8_t*>(key.mv_data);
+    keys.emplace_back(bytes, bytes + key.mv_size);
+  }
+  mdb_cursor_close(cursor);
+  return keys;
+}
+
+TEST(Archive, ASchema4ArchiveGetsItsTagIndexRekeyedWhenOpenedWritable) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  const auto older = signBody(key, clipping("Older", "", "2013-01-10", {"mali", "sahel"}), 100);
+  const auto newer = signBody(key, clipping("Newer", "", "2013-01-11", {"mali"}), 50);
+  const auto untagged = signBody(key, clipping("Untagged", "", "2013-01-12"), 70);
+  t.putAll({older, newer, untagged});
+  const auto rekeyed = tagKeysOf(t.options.dir);
+  ASSERT_EQ(rekeyed.size(), 3u);
+  t.archive.reset();
+  {
+    // As schema 4 wrote them: the signedAt taken out of every key.
+    testing::RawArchive raw(t.options.dir);
+    ASSERT_EQ(mdb_drop(raw.txn(), raw.open("by_tag"), 0), 0);
+    for (const auto& k : rekeyed) {
+      std::vector<std::uint8_t> old(k.begin(), k.end() - 8 - protocol::ID_BYTES);
+      old.insert(old.end(), k.end() - protocol::ID_BYTES, k.end());
+      raw.put("by_tag", old, std::string());
+    }
+    raw.put("meta", std::string("schema"), std::string("4"));
+    raw.commit();
+  }
+  const std::vector<ObjectId> mali{newer.id(), older.id()};  // newest published first
+  auto tagged = [](std::string tag) {
+    ListQuery query;
+    query.tag = std::move(tag);
+    return query;
+  };
+  {
+    Options readOnly = t.options;
+    readOnly.readOnly = true;
+    readOnly.create = false;
+    const auto archive = Archive::open(readOnly);
+    const ReadTxn txn = archive->beginRead();
+    EXPECT_EQ(txn.getMeta("schema"), "4");
+    EXPECT_EQ(txn.list(tagged("mali")), mali);
+  }
+  EXPECT_NE(tagKeysOf(t.options.dir), rekeyed);
+  t.reopen();
+  EXPECT_EQ(tagKeysOf(t.options.dir), rekeyed);
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.getMeta("schema"), std::to_string(SCHEMA_VERSION));
+  EXPECT_EQ(txn.list(tagged("mali")), mali);
+  EXPECT_EQ(txn.list(tagged("sahel")), std::vector<ObjectId>{older.id()});
+}
+
 TEST(Archive, ReadOnlyArchiveReadsButRefusesWrites) {
   TempArchive t;
   const auto object = signBody(keyNumber(1), clipping("Kept"), 100);
@@ -258,6 +321,40 @@ TEST(ArchiveSeq, EveryStoredObjectGetsTheNextSeqInPutOrder) {
   EXPECT_TRUE(txn.since(4).empty());
   EXPECT_TRUE(txn.since(UINT64_MAX).empty());
   EXPECT_TRUE(txn.since(0, 0).empty());
+}
+
+TEST(ArchiveSeq, PutBatchGivesTheOutcomesAndSeqsOfPutsOneByOne) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  const auto stored = signBody(key, clipping("Already here", "market prices"), 10);
+  const auto retracted = signBody(key, clipping("Taken back", "market prices"), 11);
+  t.putAll({stored});
+  t.archive->write(
+      [&](WriteTxn& txn) { txn.addTombstone(retracted.id(), stored.id(), std::nullopt); });
+  // Ids in an order unlike their sort order, one twice, every kind of outcome.
+  const auto a = signBody(key, clipping("Zulu", "market prices in Mopti"), 30);
+  const auto b = signBody(key, clipping("Alpha", "market prices in Gao"), 20);
+  protocol::KeyCert cert;
+  cert.subject = keyNumber(2).publicKey();
+  cert.name = "Goma office";
+  const auto c = signBody(key, cert, 25);
+  const std::vector<VerifiedObject> batch{a, stored, b, a, retracted, c};
+  std::vector<PutOutcome> outcomes;
+  t.archive->write([&](WriteTxn& txn) { outcomes = txn.putBatch(batch); });
+  EXPECT_EQ(outcomes, (std::vector<PutOutcome>{PutOutcome::Stored, PutOutcome::AlreadyPresent,
+                                               PutOutcome::Stored, PutOutcome::AlreadyPresent,
+                                               PutOutcome::Retracted, PutOutcome::Stored}));
+
+  const ReadTxn txn = t.archive->beginRead();
+  EXPECT_EQ(txn.since(1), (std::vector<SeqEntry>{{2, a.id()}, {3, b.id()}, {4, c.id()}}));
+  EXPECT_EQ(txn.count(), 4u);
+  EXPECT_FALSE(txn.contains(retracted.id()));
+  EXPECT_EQ(txn.search("mopti"), std::vector<ObjectId>{a.id()});
+  EXPECT_EQ(txn.search("market prices").size(), 3u);
+  EXPECT_EQ(txn.list({}).size(), 4u);
+  EXPECT_EQ(txn.ofKind(Kind::KeyCert), std::vector<ObjectId>{c.id()});
+  EXPECT_EQ(txn.findByContent(protocol::contentHash(*b.payload().clipping()), key.publicKey()),
+            b.id());
 }
 
 TEST(ArchiveSeq, AnAbortedBatchUsesUpNoSeqs) {

@@ -50,6 +50,23 @@ TEST_F(Import, AFileLargerThanABatchIsStoredWholeInSeveralBatches) {
   EXPECT_EQ(m_archive.count(), 10u);
 }
 
+// A batch is signed while the one before it is stored: content it shares with that batch is
+// found again inside its own transaction, stored once and reported as a duplicate of it.
+TEST_F(Import, ContentRepeatedInTheNextBatchIsStoredOnce) {
+  ImportOptions options;
+  options.batchClippings = 3;
+  options.keepIds = true;
+  ASSERT_FALSE(import({file("twice.jsonl", lines(1, 3) + lines(2, 4) + lines(3, 3))}, options));
+  ASSERT_EQ(m_done.size(), 1u);
+  EXPECT_EQ(m_done[0].stored, 4u);
+  EXPECT_EQ(m_done[0].duplicates, 3u);
+  EXPECT_EQ(m_archive.count(), 4u);
+  // Clippings 2 and 3 again, then 3 once more: the ids stored for them first.
+  const std::vector<ObjectId> expected{m_done[0].storedIds[1], m_done[0].storedIds[2],
+                                       m_done[0].storedIds[2]};
+  EXPECT_EQ(m_done[0].duplicateIds, expected);
+}
+
 TEST_F(Import, ABadLinePastTheFirstBatchesStoresNothing) {
   ImportOptions options;
   options.batchClippings = 3;

@@ -50,9 +50,15 @@ std::vector<VerifiedObject> clippingsAt(std::int64_t signedAt, std::size_t count
   return out;
 }
 
+/// Stores objects in one WriteTxn::putBatch (the sync index takes their keys in order, a run
+/// per block at once).
 void putAll(TempArchive& t, VectorRangeIndex& reference,
             const std::vector<VerifiedObject>& objects) {
-  t.putAll(objects);
+  t.archive->write([&](WriteTxn& txn) {
+    for (const PutOutcome outcome : txn.putBatch(objects)) {
+      EXPECT_EQ(outcome, PutOutcome::Stored);
+    }
+  });
   for (const auto& object : objects) reference.insert(syncKeyOf(object));
 }
 
