@@ -251,8 +251,6 @@ BENCHMARK(BM_Commit)
     ->Args({100000, 1000, 2, 0})
     ->Args({100000, 4000, 2, 0})
     ->Iterations(20)
-                     ? std::atoi(std::getenv("BENCH_COMMIT_ITERATIONS"))
-                     : 20)
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 

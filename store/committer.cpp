@@ -56,12 +56,20 @@ void Committer::run() {
     std::exception_ptr error;
     if (!failed) {  // after a failure nothing more is written: the session is over
       try {
+        // What the objects give alone (content hash, search terms) is made before the write,
+        // outside the write lock; then the whole group goes in one putBatch.
+        std::vector<PreparedObject> prepared;
+        for (const Job& job : jobs) {
+          for (const auto& object : job.objects) prepared.emplace_back(object);
+        }
         m_archive.write([&](WriteTxn& txn) {
+          const std::vector<PutOutcome> outcomes = txn.putBatch(prepared);
           results.clear();  // the batch may run again after the map grows
+          std::size_t next = 0;
           for (const Job& job : jobs) {
             Committed& done = results.emplace_back(Committed{job.batch, 0, 0, 0});
-            for (const auto& object : job.objects) {
-              switch (txn.put(object)) {
+            for (std::size_t i = 0; i < job.objects.size(); ++i) {
+              switch (outcomes[next++]) {
                 case PutOutcome::Stored:
                   ++done.stored;
                   break;
