@@ -319,6 +319,9 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
   TempDir dir4;
   auto archive4 = store::Archive::open({.dir = dir4.path(), .create = true});
   std::vector<protocol::VerifiedObject> pending4;
+  TempDir dir1;
+  auto archive1 = store::Archive::open({.dir = dir1.path(), .create = true});
+  double commitOneByOne = 0;
   std::size_t batches4 = 0;
   double commit4 = 0;
   double decode = 0, unpack = 0, verify = 0, prepare = 0, commit = 0, commitWall = 0, state = 0;
@@ -350,6 +353,12 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
     commit += (threadCpuSeconds() - start);
     commitWall += secondsSince(wallStart);
     prepared.clear();
+    // Before putBatch (2026-12-06): put() of one object after another, in the same run.
+    start = threadCpuSeconds();
+    archive1->write([&](store::WriteTxn& txn) {
+      for (const auto& object : verified) (void)txn.putBatch(std::span(&object, 1));
+    });
+    commitOneByOne += threadCpuSeconds() - start;
     for (auto& object : verified) pending4.push_back(std::move(object));
     if (++batches4 % 4 == 0 || batches4 == messages.size()) {
       const double start4 = threadCpuSeconds();
@@ -387,6 +396,7 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
   row("commit: putBatch, one transaction per batch", commit);
   row("  the same commit in wall time (fsync included)", commitWall, "wall");
   row("  prepare and commit, four batches to a transaction", commit4);
+  row("  prepare and put one object after another (before)", commitOneByOne);
   row("archive state for the ack", state);
   row("receiving side in all", decode + unpack + verify + prepare + commit + state);
 }

@@ -48,11 +48,13 @@ class Committer {
   /// Every batch submitted is committed and collected.
   bool idle() const;
 
- private:
+  /// A batch waiting to be committed (named here for committer.cpp's helpers).
   struct Job {
     std::uint32_t batch;
     std::vector<protocol::VerifiedObject> objects;
   };
+
+ private:
   void run();
 
   Archive& m_archive;
