@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "store/committer.h"
+#include "store/parallel.h"
 #include "store/stored_object.h"
 
 namespace fieldsync::store {
@@ -295,15 +296,14 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   // transaction and reports the rest, in file order.
   auto flush = [&] {
     verified.assign(window.size(), std::nullopt);
-    auto work = [&](unsigned t) {
-      for (std::size_t i = t; i < window.size(); i += threads)
-        if (window[i].ok()) verified[i] = protocol::verify(window[i]->bytes, options.limits.object);
-    };
-    {
-      std::vector<std::jthread> workers;
-      for (unsigned t = 1; t < threads && t < window.size(); ++t) workers.emplace_back(work, t);
-      work(0);
-    }
+    forEachPart(
+        window.size(),
+        [&](std::size_t first, std::size_t last) {
+          for (std::size_t i = first; i < last; ++i)
+            if (window[i].ok())
+              verified[i] = protocol::verify(window[i]->bytes, options.limits.object);
+        },
+        threads, 1);
     std::vector<protocol::VerifiedObject> valid;
     for (std::size_t i = 0; i < window.size(); ++i) {
       if (!window[i].ok()) {

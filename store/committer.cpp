@@ -4,6 +4,8 @@
 #include <optional>
 #include <utility>
 
+#include "store/parallel.h"
+
 namespace fieldsync::store {
 
 Committer::Committer(Archive& archive) : m_archive(archive), m_thread([this] { run(); }) {}
@@ -55,19 +57,12 @@ std::vector<PreparedObject> prepare(const std::deque<Committer::Job>& jobs) {
     for (const auto& object : job.objects) objects.push_back(&object);
   }
   std::vector<std::optional<PreparedObject>> slots(objects.size());
-  auto work = [&](std::size_t first, std::size_t last) {
-    for (std::size_t i = first; i < last; ++i) slots[i].emplace(*objects[i]);
-  };
-  const std::size_t threads = std::max(1u, std::thread::hardware_concurrency());
-  const std::size_t parts = std::min(threads, std::max<std::size_t>(1, objects.size() / 64));
-  {
-    std::vector<std::jthread> helpers;
-    for (std::size_t part = 1; part < parts; ++part) {
-      helpers.emplace_back(work, objects.size() * part / parts,
-                           objects.size() * (part + 1) / parts);
-    }
-    work(0, objects.size() / parts);
-  }  // joins the helpers
+  forEachPart(
+      objects.size(),
+      [&](std::size_t first, std::size_t last) {
+        for (std::size_t i = first; i < last; ++i) slots[i].emplace(*objects[i]);
+      },
+      0, 64);
   std::vector<PreparedObject> prepared;
   prepared.reserve(objects.size());
   for (auto& slot : slots) prepared.push_back(std::move(*slot));
