@@ -1111,23 +1111,22 @@ int runPack(std::size_t count) {
             bytes += objects[from++].size();
           }
           const double start = threadCpuSeconds();
-          auto packed = packer.pack(static_cast<std::uint32_t>(messages.size() + 1), batch);
+          const auto number = static_cast<std::uint32_t>(messages.size() + 1);
+          protocol::sync::Batch packed;
           if (mode == Mode::Dictionary) {
-            // The batch's raw bytes, compressed as one frame with the dictionary.
+            // The batch's objects end to end (without the batch's varint lengths, 2 bytes an
+            // object), compressed as one frame with the dictionary.
             std::vector<std::uint8_t> raw;
-            for (const auto& object : batch) {
-              for (std::size_t v = object.size();; v >>= 7) {
-                raw.push_back(static_cast<std::uint8_t>((v & 0x7f) | (v >= 0x80 ? 0x80 : 0)));
-                if (v < 0x80) break;
-              }
-              raw.insert(raw.end(), object.begin(), object.end());
-            }
+            for (const auto& object : batch) raw.insert(raw.end(), object.begin(), object.end());
             std::vector<std::uint8_t> out(ZSTD_compressBound(raw.size()));
-            const std::size_t size = ZSTD_compress_usingCDict(cctx, out.data(), out.size(),
-                                                              raw.data(), raw.size(), cdict);
-            out.resize(size);
-            packed.content = std::move(out);
+            out.resize(ZSTD_compress_usingCDict(cctx, out.data(), out.size(), raw.data(),
+                                                raw.size(), cdict));
+            packed = {number, static_cast<std::uint32_t>(batch.size()),
+                      static_cast<std::uint32_t>(raw.size()), protocol::sync::Compression::Zstd,
+                      std::move(out)};
             raws.push_back(raw.size());
+          } else {
+            packed = packer.pack(number, batch);
           }
           messages.push_back(protocol::sync::encode(packed));
           pack += threadCpuSeconds() - start;

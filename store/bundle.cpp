@@ -3,8 +3,8 @@
 #include <stdlib.h>
 
 #include <algorithm>
-#include <deque>
 #include <map>
+#include <optional>
 #include <set>
 #include <thread>
 #include <tuple>
@@ -282,14 +282,14 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   // One batch is written (on the committer's thread) while the next is read and verified.
   Committer committer(archive);
   std::uint32_t batches = 0;
-  std::deque<Progress> stored;  // what to tell once each batch in flight is stored
+  std::optional<Progress> inFlight;  // what to tell once the batch being stored is stored
   auto account = [&](const std::vector<Committer::Committed>& committed) {
     for (const auto& batch : committed) {
       report.stored += batch.stored;
       report.alreadyPresent += batch.alreadyPresent;
       report.retracted += batch.retracted;
-      if (options.progress) options.progress(stored.front());
-      stored.pop_front();
+      if (options.progress) options.progress(*inFlight);
+      inFlight.reset();
     }
   };
   // Verifies a window of items on every thread, then queues the valid ones to be stored in one
@@ -319,12 +319,13 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
     told.done = report.read;
     told.bytes += windowBytes;
     windowBytes = 0;
-    account(committer.collect(true));  // the batch before: memory stays at two batches
+    // The batch before is stored first: one batch in the committer, one read and verified.
+    account(committer.collect(true));
     if (valid.empty()) {
       if (options.progress) options.progress(told);
       return;
     }
-    stored.push_back(told);
+    inFlight = told;
     committer.submit(++batches, std::move(valid));
   };
 

@@ -47,11 +47,7 @@ bool Committer::idle() const {
   return m_inFlight == 0 && !m_error;
 }
 
-namespace {
-
-/// What the objects give alone (content hash, search terms: a third of storing them), made
-/// before the write on every core, so the write lock is held for the writing alone.
-std::vector<PreparedObject> prepare(const std::deque<Committer::Job>& jobs) {
+std::vector<PreparedObject> Committer::prepare(const std::deque<Job>& jobs) {
   std::vector<const protocol::VerifiedObject*> objects;
   for (const auto& job : jobs) {
     for (const auto& object : job.objects) objects.push_back(&object);
@@ -68,8 +64,6 @@ std::vector<PreparedObject> prepare(const std::deque<Committer::Job>& jobs) {
   for (auto& slot : slots) prepared.push_back(std::move(*slot));
   return prepared;
 }
-
-}  // namespace
 
 void Committer::run() {
   std::unique_lock lock(m_mutex);

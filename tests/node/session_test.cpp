@@ -47,6 +47,12 @@ std::set<protocol::ObjectId> idsOf(const store::Archive& archive) {
   return ids;
 }
 
+std::set<protocol::ObjectId> unionOf(const store::Archive& a, const store::Archive& b) {
+  std::set<protocol::ObjectId> ids = idsOf(a);
+  ids.merge(idsOf(b));
+  return ids;
+}
+
 sync::ArchiveState stateOf(const store::Archive& archive) {
   const auto txn = archive.beginRead();
   const store::ArchiveRangeIndex index(txn);
@@ -99,8 +105,7 @@ TEST(Session, TwoArchivesWithObjectsTheOtherLacksEndWithTheUnion) {
   const auto shared = clippings(3, 0, 50);
   a.putAll(shared);
   b.putAll(shared);
-  std::set<protocol::ObjectId> all = idsOf(*a.archive);
-  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  const std::set<protocol::ObjectId> all = unionOf(*a.archive, *b.archive);
 
   syncBoth(*a.archive, *b.archive);
   EXPECT_EQ(idsOf(*a.archive), all);
@@ -112,8 +117,7 @@ TEST(Session, RoundsCutIntoManySmallFramesConverge) {
   TempArchive a, b;
   a.putAll(clippings(1, 0, 150));
   b.putAll(clippings(2, 0, 120));
-  std::set<protocol::ObjectId> all = idsOf(*a.archive);
-  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  const std::set<protocol::ObjectId> all = unionOf(*a.archive, *b.archive);
   SessionOptions options;
   options.tuning.maxFrameBytes = 64;  // every round of several frames, in order
   Session initiator(*a.archive, Session::Role::Initiator, options);
@@ -175,8 +179,7 @@ TEST(Session, CommittingInTheBackgroundAcknowledgesEachBatchOnlyOnceItIsStored) 
   TempArchive a, b;
   a.putAll(clippings(1, 0, 700));
   b.putAll(clippings(2, 0, 900));
-  std::set<protocol::ObjectId> all = idsOf(*a.archive);
-  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  const std::set<protocol::ObjectId> all = unionOf(*a.archive, *b.archive);
   SessionOptions options;
   options.batchObjects = 50;
   options.commitInBackground = true;
@@ -367,8 +370,7 @@ TEST(Session, FutureDatedAndAncientObjectsAreStoredSyncedAndVerifiedLikeAnyOther
   b.putAll(clippings(2, 0, 200));
   b.putAll(clippings(4, 0, 10, now + 2 * 24 * 3600));  // two days ahead: future-dated
   b.putAll(clippings(6, 0, 2, 0));
-  std::set<protocol::ObjectId> all = idsOf(*a.archive);
-  for (const auto& id : idsOf(*b.archive)) all.insert(id);
+  const std::set<protocol::ObjectId> all = unionOf(*a.archive, *b.archive);
 
   syncBoth(*a.archive, *b.archive);
   EXPECT_EQ(idsOf(*a.archive), all);
@@ -401,8 +403,7 @@ TEST(Session, NodesWhoseClocksDisagreeStillEndWithTheUnion) {
     a.putAll(clippings(3, 0, 15, now + YEAR));
     b.putAll(clippings(2, 0, 120));
     b.putAll(clippings(4, 0, 5, now + 3 * 24 * 3600));
-    std::set<protocol::ObjectId> all = idsOf(*a.archive);
-    for (const auto& id : idsOf(*b.archive)) all.insert(id);
+    const std::set<protocol::ObjectId> all = unionOf(*a.archive, *b.archive);
     SessionOptions skewed;
     skewed.tuning.horizon = protocol::horizonFor(now + skew);
     Session initiator(*a.archive, Session::Role::Initiator, skewed);
