@@ -130,10 +130,6 @@ constexpr std::array<std::string_view, 192> LATIN_FOLD = {
 };
 // clang-format on
 
-// Terms up to this length fit std::string's in-object buffer (libstdc++ and libc++ both hold
-// at least 15 bytes).
-constexpr std::size_t SMALL = 15;
-
 enum class CharClass { Separator, Ignorable, Word };
 
 // Classifies a non-ASCII code point outside U+00C0..U+017F. Ignorable characters (combining
@@ -474,46 +470,30 @@ std::vector<std::string_view> splitLines(std::string_view text) {
   return lines;
 }
 
-std::vector<std::string> searchTerms(std::string_view text) {
-  std::vector<std::string> terms;
-  terms.reserve(text.size() / 5 + 1);
-  // The term being built lives in a local buffer. When a character does not fit, limit drops
-  // to the current length: the term keeps what it has and the rest of its word is dropped, so
-  // a cut never splits a character.
-  std::array<char, MAX_TERM_BYTES> buffer{};
-  std::size_t length = 0;
+void appendSearchTerms(std::string_view text, SearchTermList& terms) {
+  // Terms are written straight into terms.bytes, grown once beforehand: no term is longer
+  // than the text it comes from (folding never lengthens a character), and one byte of room
+  // lets the ASCII loop store every byte and advance only when it fits. When a character does
+  // not fit a term, limit drops to the term's length: the term keeps what it has and the rest
+  // of its word is dropped, so a cut never splits a character.
+  const std::size_t used = terms.bytes.size();
+  terms.bytes.resize(used + text.size() + 1);
+  terms.ends.reserve(terms.ends.size() + text.size() / 6 + 1);
+  char* const base = terms.bytes.data();
+  char* out = base + used;
+  char* termBegin = out;
   std::size_t limit = MAX_TERM_BYTES;
-  // Most terms are a run of ASCII letters and digits of the text itself, shorter than the
-  // small-string buffer. Those are copied from the text, a constant SMALL bytes at a time and
-  // lowered in place: copying `length` bytes calls memcpy, and reading back the buffer just
-  // written byte by byte stalls on store forwarding; either cost more than the scan itself.
-  std::size_t termStart = 0;
-  bool asciiRun = false;
-  bool hasUpper = false;
-  // finish and append are forced inline: called, the state they capture lives in memory and
-  // every term pays for the round trips (about a fifth of the time, measured).
   const auto finish = [&]() __attribute__((always_inline)) {
-    if (length == 0) return;
-    if (asciiRun && length <= SMALL && termStart + SMALL <= text.size()) {
-      std::string& term = terms.emplace_back(text.data() + termStart, SMALL);
-      term.resize(length);
-      if (hasUpper)
-        for (char& c : term) c = ASCII_FOLD[static_cast<unsigned char>(c)];
-    } else if (length <= SMALL) {
-      terms.emplace_back(buffer.data(), SMALL).resize(length);
-    } else {
-      terms.emplace_back(buffer.data(), length);
-    }
-    length = 0;
+    if (out != termBegin) terms.ends.push_back(static_cast<std::size_t>(out - base));
+    termBegin = out;
     limit = MAX_TERM_BYTES;
   };
   const auto append = [&](const char* bytes, std::size_t n) __attribute__((always_inline)) {
-    asciiRun = false;
-    if (length + n <= limit) {
-      std::memcpy(buffer.data() + length, bytes, n);
-      length += n;
+    if (static_cast<std::size_t>(out - termBegin) + n <= limit) {
+      std::memcpy(out, bytes, n);
+      out += n;
     } else {
-      limit = length;
+      limit = static_cast<std::size_t>(out - termBegin);
     }
   };
 
@@ -521,28 +501,21 @@ std::vector<std::string> searchTerms(std::string_view text) {
   const std::size_t n = text.size();
   std::size_t i = 0;
   while (i < n) {
-    // The common case first: a run of ASCII letters and digits, one table look-up a byte, the
-    // loop state in locals so that it stays in registers.
-    if (const char first = ASCII_FOLD[bytes[i]]) {
-      if (length == 0) {
-        termStart = i;
-        asciiRun = true;
-        hasUpper = false;
-      }
-      std::size_t len = length;
-      const std::size_t lim = limit;
-      bool upper = false;
-      char folded = first;
+    // The common case first: a run of ASCII letters and digits, one table look-up a byte.
+    // The loop's state is copied into locals: finish and append take it by reference, which
+    // would otherwise keep it in memory and cost a store and a load every byte.
+    if (char folded = ASCII_FOLD[bytes[i]]) {
+      char* o = out;
+      const char* const end = termBegin + limit;
       do {
-        upper |= folded != static_cast<char>(bytes[i]);
-        if (len < lim) buffer[len++] = folded;
+        *o = folded;
+        o += o < end;
       } while (++i < n && (folded = ASCII_FOLD[bytes[i]]) != 0);
-      length = len;
-      hasUpper |= upper;
+      out = o;
       continue;
     }
     if (bytes[i] < 0x80) {  // ASCII separator
-      if (length != 0) finish();
+      finish();
       ++i;
       continue;
     }
@@ -565,8 +538,7 @@ std::vector<std::string> searchTerms(std::string_view text) {
         case CharClass::Separator:
           finish();
           break;
-        case CharClass::Ignorable:
-          asciiRun = false;  // the term goes on, but is no longer a run of the text
+        case CharClass::Ignorable:  // the term goes on
           break;
         case CharClass::Word: {
           const char32_t lower = simpleLower(cp);
@@ -583,6 +555,15 @@ std::vector<std::string> searchTerms(std::string_view text) {
     i += d.length;
   }
   finish();
+  terms.bytes.resize(static_cast<std::size_t>(out - base));
+}
+
+std::vector<std::string> searchTerms(std::string_view text) {
+  SearchTermList list;
+  appendSearchTerms(text, list);
+  std::vector<std::string> terms;
+  terms.reserve(list.size());
+  for (std::size_t i = 0; i < list.size(); ++i) terms.emplace_back(list[i]);
   return terms;
 }
 

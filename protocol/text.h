@@ -39,6 +39,21 @@ std::vector<std::string_view> splitLines(std::string_view text);
 inline constexpr std::size_t MAX_TERM_BYTES = 64;
 std::vector<std::string> searchTerms(std::string_view text);
 
+/// Search terms one after another in one buffer: searchTerms without a string for each, for
+/// callers that read many texts (the store indexes every clipping it receives).
+struct SearchTermList {
+  std::string bytes;              // the terms, one after another
+  std::vector<std::size_t> ends;  // where each term ends in bytes; no term is empty
+  std::size_t size() const { return ends.size(); }
+  std::size_t beginOf(std::size_t i) const { return i == 0 ? 0 : ends[i - 1]; }
+  std::string_view operator[](std::size_t i) const {
+    return std::string_view(bytes).substr(beginOf(i), ends[i] - beginOf(i));
+  }
+};
+
+/// Appends the terms of text, as searchTerms gives them, to terms.
+void appendSearchTerms(std::string_view text, SearchTermList& terms);
+
 /// A date as written in clippings ("11 January 2013", "January 2013", "Dec. 2012",
 /// "2013-01-11", "2013-01", "2013") -> ISO 8601 at the precision given ("2013-01-11",
 /// "2013-01", "2013"). Empty when the text is not a date.

@@ -1333,6 +1333,31 @@ std::vector<ObjectId> ReadTxn::inListOrder(std::vector<ObjectId> ids) const {
 
 namespace {
 
+/// Bytes readable past the end of every term that termHash reads.
+constexpr std::size_t TERM_HASH_PADDING = 8;
+
+std::uint64_t load64(const char* p) {
+  std::uint64_t word = 0;
+  std::memcpy(&word, p, sizeof word);
+  return word;
+}
+
+/// A hash of the term at term[0, bytes), bytes > 0, for the term tables of PreparedObject and
+/// TermBuffer. Reads eight bytes at a time, so TERM_HASH_PADDING bytes after the term must be
+/// readable; what lies there does not change the hash. Not keyed: the tables probe linearly,
+/// and a clipping that makes its terms collide costs its own indexing time, no one else's.
+std::uint64_t termHash(const char* term, std::size_t bytes) {
+  constexpr std::uint64_t K = 0x9E37'79B9'7F4A'7C15ull;
+  std::uint64_t h = bytes * K;
+  for (; bytes > 8; bytes -= 8, term += 8) {
+    h = (h ^ load64(term)) * K;
+    h ^= h >> 29;
+  }
+  h = (h ^ (load64(term) & (~0ull >> (64 - 8 * bytes)))) * K;
+  h ^= h >> 32;
+  return h * 0xD6E8'FEB8'6659'FD93ull ^ (h >> 28);
+}
+
 /// The term postings of one batch, buffered in memory so that flush() writes one key per
 /// distinct term (archive.h: terms_recent). Flat arrays and an open-addressing table keep the cost
 /// per term occurrence to a hash, one probe and an append: a 5 KB clipping has ~700 of them
@@ -1346,7 +1371,7 @@ class TermBuffer {
     m_clippingStart.push_back(static_cast<std::uint32_t>(m_postings.size()));
   }
 
-  /// Adds term, whose std::hash is hash, to the current clipping; a repeated term is kept
+  /// Adds term, whose termHash is hash, to the current clipping; a repeated term is kept
   /// once.
   void add(std::string_view term, std::uint64_t hash) {
     const auto clipping = static_cast<std::uint32_t>(m_seqs.size());  // 1 + its index
@@ -1704,30 +1729,37 @@ PreparedObject::PreparedObject(const protocol::VerifiedObject& object,
   const protocol::Clipping* clipping = object.payload().clipping();
   if (clipping == nullptr) return;
   m_contentHash = contentHash != nullptr ? *contentHash : protocol::contentHash(*clipping);
-  const std::vector<std::string> title = protocol::searchTerms(clipping->title);
-  const std::vector<std::string> body = protocol::searchTerms(clipping->body);
-  // Distinct terms in the order first seen: an open-addressing set of indexes into m_terms.
+  protocol::SearchTermList list;
+  protocol::appendSearchTerms(clipping->title, list);
+  protocol::appendSearchTerms(clipping->body, list);
+  const std::size_t count = list.size();
+  list.bytes.append(TERM_HASH_PADDING, '\0');
+  // Distinct terms in the order first seen: an open-addressing table of the top half of each
+  // hash beside its index in m_terms + 1 (0: empty), so a probe compares bytes only on a match.
   std::size_t slots = 16;
-  while (slots < 2 * (title.size() + body.size())) slots *= 2;
-  std::vector<std::uint32_t> table(slots, UINT32_MAX);
-  m_terms.reserve(title.size() + body.size());
-  auto termAt = [&](const Term& t) { return std::string_view(m_termBytes).substr(t.at, t.bytes); };
-  for (const std::vector<std::string>* terms : {&title, &body}) {
-    for (const std::string& term : *terms) {
-      assert(!term.empty() && term.find('\0') == std::string::npos);
-      const std::uint64_t hash = std::hash<std::string_view>{}(term);
-      std::size_t i = hash & (slots - 1);
-      for (; table[i] != UINT32_MAX; i = (i + 1) & (slots - 1)) {
-        const Term& seen = m_terms[table[i]];
-        if (seen.hash == hash && termAt(seen) == term) break;
-      }
-      if (table[i] != UINT32_MAX) continue;
-      table[i] = static_cast<std::uint32_t>(m_terms.size());
-      m_terms.push_back(Term{static_cast<std::uint32_t>(m_termBytes.size()),
-                             static_cast<std::uint32_t>(term.size()), hash});
-      m_termBytes += term;
+  while (slots < 2 * count) slots *= 2;
+  std::vector<std::uint64_t> table(slots, 0);
+  m_terms.reserve(count);
+  for (std::size_t t = 0; t < count; ++t) {
+    const std::size_t at = list.beginOf(t);
+    const std::size_t bytes = list.ends[t] - at;
+    const std::uint64_t hash = termHash(list.bytes.data() + at, bytes);
+    const std::uint64_t check = hash & 0xFFFF'FFFF'0000'0000ull;
+    std::size_t i = hash & (slots - 1);
+    for (; table[i] != 0; i = (i + 1) & (slots - 1)) {
+      if ((table[i] & 0xFFFF'FFFF'0000'0000ull) != check) continue;
+      const Term& seen = m_terms[(table[i] & 0xFFFF'FFFFull) - 1];
+      if (seen.bytes == bytes &&
+          std::memcmp(list.bytes.data() + seen.at, list.bytes.data() + at, bytes) == 0)
+        break;
     }
+    if (table[i] != 0) continue;
+    // Title and body are bounded (protocol/text.h), far below 4 GiB.
+    m_terms.push_back(
+        Term{static_cast<std::uint32_t>(at), static_cast<std::uint32_t>(bytes), hash});
+    table[i] = check | m_terms.size();
   }
+  m_termBytes = std::move(list.bytes);
 }
 
 PutOutcome WriteTxn::put(const protocol::VerifiedObject& object) {

@@ -228,7 +228,7 @@ class PreparedObject {
   struct Term {
     std::uint32_t at = 0;  // in m_termBytes
     std::uint32_t bytes = 0;
-    std::uint64_t hash = 0;  // std::hash of the term
+    std::uint64_t hash = 0;  // of the term (termHash, archive.cpp)
   };
   const protocol::VerifiedObject* m_object;
   ContentHash m_contentHash;  // a clipping's; zero for other kinds

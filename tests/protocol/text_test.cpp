@@ -163,6 +163,20 @@ TEST(TextSearchTerms, TermsAtTheEndOfTheTextAreComplete) {
   EXPECT_EQ(searchTerms(text), (Terms{"0123456789", "abcdefghijklmno"}));
 }
 
+TEST(TextSearchTerms, AppendedListsHoldEachTextsTermsAfterTheOnesBefore) {
+  SearchTermList list;
+  appendSearchTerms("C\xC3\xB4te", list);  // "Côte": ends a term at the end of the text
+  appendSearchTerms("d'Ivoire", list);     // so "cote" and "d" stay two terms
+  appendSearchTerms(" -- ", list);         // no terms: nothing added
+  appendSearchTerms(std::string(70, 'Z'), list);
+  ASSERT_EQ(list.size(), 4u);
+  EXPECT_EQ(list[0], "cote");
+  EXPECT_EQ(list[1], "d");
+  EXPECT_EQ(list[2], "ivoire");
+  EXPECT_EQ(list[3], std::string(MAX_TERM_BYTES, 'z'));
+  EXPECT_EQ(list.bytes, "cotedivoire" + std::string(MAX_TERM_BYTES, 'z'));
+}
+
 // The optimised scanner against a plain reference, on seeded random text built from pieces
 // whose folding is known.
 TEST(TextSearchTerms, MatchesAReferenceImplementationOnRandomText) {
@@ -217,6 +231,12 @@ TEST(TextSearchTerms, MatchesAReferenceImplementationOnRandomText) {
     }
     finish();
     ASSERT_EQ(searchTerms(text), expected) << "text: " << text;
+    // After the terms of another text, the same terms follow them.
+    SearchTermList list;
+    appendSearchTerms("Before", list);
+    appendSearchTerms(text, list);
+    ASSERT_EQ(list.size(), expected.size() + 1);
+    for (std::size_t i = 0; i < expected.size(); ++i) ASSERT_EQ(list[i + 1], expected[i]);
   }
 }
 
@@ -447,8 +467,7 @@ TEST(FormatUtc, PrintsAnyTimeASignerMayClaim) {
   EXPECT_EQ(formatUtc(253402300799), "9999-12-31T23:59:59Z");
   EXPECT_EQ(formatUtc(-62167219200), "0000-01-01T00:00:00Z");
   // Outside the four-digit years: the number, never a non-ISO date (issue 18.7).
-  EXPECT_EQ(formatUtc(253402300800),
-            "unix time 253402300800 (outside the calendar years 0-9999)");
+  EXPECT_EQ(formatUtc(253402300800), "unix time 253402300800 (outside the calendar years 0-9999)");
   EXPECT_EQ(formatUtc(INT64_MAX),
             "unix time 9223372036854775807 (outside the calendar years 0-9999)");
   EXPECT_EQ(formatUtc(INT64_MIN),

@@ -710,6 +710,29 @@ TEST(ArchiveSearch, WithoutAMatchFindsNothing) {
   EXPECT_TRUE(txn.search("mil").empty());  // whole terms only
 }
 
+// Terms are hashed eight bytes at a time: every length up to the longest, and terms that
+// differ only after their first eight bytes or only in their length, are each found alone.
+TEST(ArchiveSearch, FindsTermsOfEveryLengthAndTellsApartTermsThatShareABeginning) {
+  TempArchive t;
+  const auto key = keyNumber(1);
+  std::string body;
+  for (std::size_t n = 1; n <= protocol::MAX_TERM_BYTES; ++n) body += " " + std::string(n, 'q');
+  const auto lengths = signBody(key, clipping("Lengths", body.substr(1)), 1);
+  const auto first = signBody(key, clipping("abcdefgh1 abcdefghijklmnopq1"), 2);
+  const auto second = signBody(key, clipping("abcdefgh2 abcdefghijklmnopq2 abcdefgh"), 3);
+  t.putAll({lengths, first, second});
+  const ReadTxn txn = t.archive->beginRead();
+  for (std::size_t n = 1; n <= protocol::MAX_TERM_BYTES; ++n)
+    EXPECT_EQ(txn.search(std::string(n, 'q')), std::vector<ObjectId>{lengths.id()}) << n;
+  EXPECT_TRUE(txn.search(std::string(protocol::MAX_TERM_BYTES + 1, 'r')).empty());
+  EXPECT_EQ(txn.search("abcdefgh1"), std::vector<ObjectId>{first.id()});
+  EXPECT_EQ(txn.search("abcdefghijklmnopq1"), std::vector<ObjectId>{first.id()});
+  EXPECT_EQ(txn.search("abcdefgh2 abcdefghijklmnopq2"), std::vector<ObjectId>{second.id()});
+  EXPECT_EQ(txn.search("abcdefgh"), std::vector<ObjectId>{second.id()});
+  EXPECT_TRUE(txn.search("abcdefghijklmnopq").empty());
+  EXPECT_TRUE(txn.search("abcdefgh3").empty());
+}
+
 TEST(ArchiveSearch, EmptyQueryFindsNothing) {
   TempArchive t;
   t.putAll({signBody(keyNumber(1), clipping("Harvest", "Millet and sorghum."), 1)});
