@@ -341,8 +341,8 @@ void breakdown(store::Archive& source, std::uint64_t storedBytes) {
     std::vector<protocol::VerifiedObject> verified;
     for (const auto& bytes : *spans) verified.push_back(protocol::verify(bytes).value());
     verify += (threadCpuSeconds() - start);
-    // As the session's committer does it (store/committer.h): prepared before the write, then
-    // one putBatch.
+    // As a session does it: prepared beside the verification, then one putBatch (on the
+    // committer's thread, store/committer.h).
     start = threadCpuSeconds();
     std::vector<store::PreparedObject> prepared;
     for (const auto& object : verified) prepared.emplace_back(object);

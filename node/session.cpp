@@ -404,7 +404,10 @@ void Session::onBatch(const sync::Batch& batch, std::vector<Bytes>& out) {
       for (const auto& committed : m_committer->collect(true)) acknowledge(committed, out);
     }
     ++m_stats.batchesIn;
-    m_committer->submit(batch.number, std::move(ready));
+    // Prepared here, on every core beside the verification, so that the committer's thread
+    // only writes: the one step that cannot be shared.
+    std::vector<store::PreparedObject> prepared = store::prepareAll(ready);
+    m_committer->submit(batch.number, std::move(ready), std::move(prepared));
     for (const auto& committed : m_committer->collect(false)) acknowledge(committed, out);
     return;
   }

@@ -1,6 +1,8 @@
 #include "store/committer.h"
 
 #include <algorithm>
+#include <cassert>
+#include <iterator>
 #include <optional>
 #include <utility>
 
@@ -19,10 +21,12 @@ Committer::~Committer() {
   // m_thread joins as the last member goes, after run() drained the queue.
 }
 
-void Committer::submit(std::uint32_t batch, std::vector<protocol::VerifiedObject> objects) {
+void Committer::submit(std::uint32_t batch, std::vector<protocol::VerifiedObject> objects,
+                       std::vector<PreparedObject> prepared) {
+  assert(prepared.size() == objects.size());
   {
     std::lock_guard lock(m_mutex);
-    m_queue.push_back(Job{batch, std::move(objects)});
+    m_queue.push_back(Job{batch, std::move(objects), std::move(prepared)});
     ++m_inFlight;
   }
   m_wake.notify_one();
@@ -47,22 +51,27 @@ bool Committer::idle() const {
   return m_inFlight == 0 && !m_error;
 }
 
-std::vector<PreparedObject> Committer::prepare(const std::deque<Job>& jobs) {
-  std::vector<const protocol::VerifiedObject*> objects;
-  for (const auto& job : jobs) {
-    for (const auto& object : job.objects) objects.push_back(&object);
-  }
+std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject* const> objects,
+                                       unsigned threads) {
   std::vector<std::optional<PreparedObject>> slots(objects.size());
   forEachPart(
       objects.size(),
       [&](std::size_t first, std::size_t last) {
         for (std::size_t i = first; i < last; ++i) slots[i].emplace(*objects[i]);
       },
-      0, 64);
+      threads, 64);
   std::vector<PreparedObject> prepared;
   prepared.reserve(objects.size());
   for (auto& slot : slots) prepared.push_back(std::move(*slot));
   return prepared;
+}
+
+std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
+                                       unsigned threads) {
+  std::vector<const protocol::VerifiedObject*> pointers;
+  pointers.reserve(objects.size());
+  for (const auto& object : objects) pointers.push_back(&object);
+  return prepareAll(pointers, threads);
 }
 
 void Committer::run() {
@@ -78,7 +87,10 @@ void Committer::run() {
     std::exception_ptr error;
     if (!failed) {  // after a failure nothing more is written: the session is over
       try {
-        const std::vector<PreparedObject> prepared = prepare(jobs);
+        std::vector<PreparedObject> prepared;
+        for (Job& job : jobs) {
+          std::move(job.prepared.begin(), job.prepared.end(), std::back_inserter(prepared));
+        }
         m_archive.write([&](WriteTxn& txn) {
           const std::vector<PutOutcome> outcomes = txn.putBatch(prepared);
           results.clear();  // the batch may run again after the map grows

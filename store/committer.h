@@ -16,6 +16,7 @@
 #include <deque>
 #include <exception>
 #include <mutex>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -23,6 +24,14 @@
 #include "store/archive.h"
 
 namespace fieldsync::store {
+
+/// The PreparedObject of each of objects (content hash, search terms: a third of storing
+/// them), in order, made on `threads` threads (0: every core). They refer to the objects,
+/// which must outlive them.
+std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject* const> objects,
+                                       unsigned threads = 0);
+std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
+                                       unsigned threads = 0);
 
 class Committer {
  public:
@@ -39,8 +48,12 @@ class Committer {
   Committer(const Committer&) = delete;
   Committer& operator=(const Committer&) = delete;
 
-  /// Queues a verified batch for commit after those queued before it.
-  void submit(std::uint32_t batch, std::vector<protocol::VerifiedObject> objects);
+  /// Queues a verified batch for commit after those queued before it. prepared: the objects'
+  /// PreparedObject in order (prepareAll), made by the caller beside its verification, so
+  /// that the committer's thread does only the one step that cannot be shared: the write.
+  /// They refer to objects, whose elements the move keeps where they are.
+  void submit(std::uint32_t batch, std::vector<protocol::VerifiedObject> objects,
+              std::vector<PreparedObject> prepared);
   /// The batches committed since the last call, in order; with wait, blocks until every batch
   /// submitted so far is committed. Rethrows (once) what a commit threw (fieldsync::Error:
   /// disk full, a damaged archive); nothing submitted after the failed batch is committed.
@@ -52,11 +65,9 @@ class Committer {
   struct Job {
     std::uint32_t batch;
     std::vector<protocol::VerifiedObject> objects;
+    std::vector<PreparedObject> prepared;
   };
   void run();
-  /// What the jobs' objects give alone (content hash, search terms: a third of storing them),
-  /// made on every core before the write, so the write lock is held for the writing alone.
-  static std::vector<PreparedObject> prepare(const std::deque<Job>& jobs);
 
   Archive& m_archive;
   mutable std::mutex m_mutex;

@@ -23,13 +23,20 @@ std::vector<protocol::VerifiedObject> clippings(int from, int to) {
   return out;
 }
 
+/// Submits objects prepared as the session and bundle import prepare them.
+void submit(Committer& committer, std::uint32_t batch,
+            std::vector<protocol::VerifiedObject> objects) {
+  std::vector<PreparedObject> prepared = prepareAll(objects);
+  committer.submit(batch, std::move(objects), std::move(prepared));
+}
+
 TEST(Committer, BatchesAreReportedInOrderOnlyOnceTheArchiveHoldsThem) {
   TempArchive home;
   Committer committer(*home.archive);
   std::vector<std::uint32_t> reported;
   for (std::uint32_t batch = 1; batch <= 20; ++batch) {
     const int first = static_cast<int>(batch - 1) * 10;
-    committer.submit(batch, clippings(first, first + 10));
+    submit(committer, batch, clippings(first, first + 10));
     for (const auto& done : committer.collect(false)) {
       reported.push_back(done.batch);
       // Reported: readable by a transaction begun now, 10 objects a batch.
@@ -48,7 +55,7 @@ TEST(Committer, ObjectsAlreadyHeldAreCountedApart) {
   TempArchive home;
   home.putAll(clippings(0, 5));
   Committer committer(*home.archive);
-  committer.submit(1, clippings(0, 8));
+  submit(committer, 1, clippings(0, 8));
   const auto done = committer.collect(true);
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].stored, 3u);
@@ -63,18 +70,35 @@ TEST(Committer, AFailedCommitIsThrownToTheOwnerAndNothingAfterItIsWritten) {
   options.readOnly = true;
   home.reopen(options);  // every write now fails
   Committer committer(*home.archive);
-  committer.submit(1, clippings(1, 3));
-  committer.submit(2, clippings(3, 5));
+  submit(committer, 1, clippings(1, 3));
+  submit(committer, 2, clippings(3, 5));
   EXPECT_THROW((void)committer.collect(true), Error);
   EXPECT_TRUE(committer.collect(true).empty());
   EXPECT_EQ(home.count(), 1u);
+}
+
+TEST(Committer, WhatItStoresIsIndexedForSearch) {
+  TempArchive home;
+  Committer committer(*home.archive);
+  for (std::uint32_t batch = 1; batch <= 4; ++batch) {
+    const int first = static_cast<int>(batch - 1) * 10;
+    submit(committer, batch, clippings(first, first + 10));
+  }
+  EXPECT_EQ(committer.collect(true).size(), 4u);
+  const ReadTxn txn = home.archive->beginRead();
+  EXPECT_EQ(txn.search("clipping").size(), 40u);
+  for (int i = 0; i < 40; ++i) {
+    const auto found = txn.search(std::to_string(i));
+    ASSERT_EQ(found.size(), 1u) << i;
+    EXPECT_EQ(found[0], clippings(i, i + 1)[0].id());
+  }
 }
 
 TEST(Committer, WhatWasSubmittedIsStoredWhenTheCommitterGoes) {
   TempArchive home;
   {
     Committer committer(*home.archive);
-    committer.submit(1, clippings(0, 50));
+    submit(committer, 1, clippings(0, 50));
   }
   EXPECT_EQ(home.count(), 50u);
 }
