@@ -115,8 +115,10 @@ struct ImportReport {
 struct ImportOptions {
   /// A write transaction (and the objects held in memory to verify) ends at whichever comes
   /// first. Larger batches import faster (fewer commits and term-index batches, see
-  /// docs/benchmarks.md). One batch is stored while the next is read and verified, so memory
-  /// stays near three times batchBytes.
+  /// docs/benchmarks.md). One batch is stored while the next is read, verified and prepared:
+  /// the peak heap is about eleven times a batch's bytes (316 MB for batches of 8,192
+  /// clippings of 3.4 kB: the batch read, its verified objects, the batch being written with
+  /// its search terms, and LMDB's dirty pages; heaptrack, docs/benchmarks.md).
   std::size_t batchObjects = 8192;
   std::size_t batchBytes = 32u << 20;
   unsigned threads = 0;  // to verify signatures; 0: one per core
