@@ -15,6 +15,7 @@
 
 #include "protocol/text.h"
 #include "store/ingest.h"
+#include "store/parallel.h"
 
 namespace fieldsync::store {
 
@@ -25,7 +26,8 @@ using protocol::Format;
 using protocol::ImportError;
 
 constexpr std::size_t CHUNK_BYTES = 1u << 16;
-constexpr std::size_t HEAD_BYTES = 64u << 10;  // what detectFormat looks at
+constexpr std::size_t PARSE_WINDOW_BYTES = 1u << 18;  // of jsonl lines, parsed together
+constexpr std::size_t HEAD_BYTES = 64u << 10;         // what detectFormat looks at
 
 /// A file refused before it is parsed (missing, not a regular file, too large).
 struct Refused {
@@ -301,28 +303,50 @@ std::optional<ImportError> streamRecords(Input& in, std::string head, Format for
       lines ? protocol::MAX_JSONL_LINE_BYTES : protocol::MAX_MESSAGE_BYTES);
   if (lines && head.starts_with("\xEF\xBB\xBF")) head.erase(0, 3);
   std::vector<protocol::Record> records;
+  std::size_t recordBytes = 0;
+  std::vector<std::optional<protocol::ParseResult>> parsed;
   bool any = false;
-  auto handle = [&]() -> std::optional<ImportError> {
-    for (const protocol::Record& r : records) {
-      auto parsed = lines ? protocol::parseJsonlLine(r.bytes, r.number)
+  // Lines are parsed on every core, PARSE_WINDOW_BYTES of them at a time (a file is parsed
+  // twice, checked and then stored, and parsing is a good part of an import's time); messages
+  // one by one, on this thread (GMime's parser is not known to be safe on several at once).
+  // Either way each record's clippings reach `each` in file order, and the first error in file
+  // order ends the file, as if parsed one by one.
+  auto handle = [&](bool all) -> std::optional<ImportError> {
+    if (!all && lines && recordBytes < PARSE_WINDOW_BYTES) return std::nullopt;
+    parsed.assign(records.size(), std::nullopt);
+    auto parse = [&](std::size_t first, std::size_t last) {
+      for (std::size_t i = first; i < last; ++i) {
+        const protocol::Record& r = records[i];
+        parsed[i] = lines ? protocol::parseJsonlLine(r.bytes, r.number)
                           : protocol::parseEmailMessage(r.bytes, true, r.number, r.line);
-      if (!parsed) return parsed.error();
-      any = any || !parsed->empty();
-      each(parsed.value());
+      }
+    };
+    if (lines) {
+      forEachPart(records.size(), parse, 0, 16);
+    } else {
+      parse(0, records.size());
+    }
+    for (auto& result : parsed) {
+      if (!*result) return result->error();
+      any = any || !(*result)->empty();
+      each(result->value());
     }
     records.clear();
+    recordBytes = 0;
     return std::nullopt;
   };
   std::string chunk = std::move(head);
   for (;;) {
+    const std::size_t before = records.size();
     if (auto error = splitter.feed(chunk, records)) return error;
-    if (auto error = handle()) return error;
+    for (std::size_t i = before; i < records.size(); ++i) recordBytes += records[i].bytes.size();
+    if (auto error = handle(false)) return error;
     chunk.resize(CHUNK_BYTES);
     chunk.resize(in.read(chunk.data(), chunk.size()));
     if (chunk.empty()) break;
   }
   if (auto error = splitter.finish(records)) return error;
-  if (auto error = handle()) return error;
+  if (auto error = handle(true)) return error;
   if (!any) return ImportError{0, lines ? "empty file" : "no message found in the mbox"};
   return std::nullopt;
 }

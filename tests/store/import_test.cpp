@@ -81,6 +81,45 @@ TEST_F(Import, ABadLinePastTheFirstBatchesStoresNothing) {
   EXPECT_EQ(m_archive.count(), 0u);
 }
 
+// Lines are parsed on every core a window at a time (256 KiB): the error reported is still
+// the first in the file, found past the first windows, and every line is stored in order.
+TEST_F(Import, JsonlParsedOnEveryCoreReportsTheFirstBadLineAndKeepsTheOrder) {
+  std::string text;
+  for (int i = 1; i <= 6000; ++i) {
+    text += "{\"title\": \"Clipping " + std::to_string(i) + "\", \"body\": \"" +
+            std::string(100, 'w') + "\"}\n";
+  }
+  ASSERT_GT(text.size(), 3u << 18);  // more than three windows
+  std::string bad = text;
+  const auto lineStart = [&](int line) {
+    std::size_t at = 0;
+    for (int i = 1; i < line; ++i) at = bad.find('\n', at) + 1;
+    return at;
+  };
+  bad.insert(lineStart(5000), "{\"titel\": 1}\n");  // line 5000
+  bad.insert(lineStart(4000), "{\"title\": \n");    // line 4000, the first bad one
+  const auto refused = import({file("bad.jsonl", bad)});
+  ASSERT_TRUE(refused);
+  ASSERT_EQ(refused->problems.size(), 1u);
+  EXPECT_NE(refused->problems[0].find("bad.jsonl:4000: "), std::string::npos)
+      << refused->problems[0];
+  EXPECT_EQ(m_archive.count(), 0u);
+
+  ImportOptions options;
+  options.keepIds = true;
+  ASSERT_FALSE(import({file("good.jsonl", text)}, options));
+  ASSERT_EQ(m_done.size(), 1u);
+  ASSERT_EQ(m_done[0].storedIds.size(), 6000u);
+  const ReadTxn txn = m_archive.archive->beginRead();
+  for (int i : {1, 77, 2999, 6000}) {
+    const auto id = m_done[0].storedIds[static_cast<std::size_t>(i - 1)];
+    const auto object = protocol::decode(*txn.get(id));
+    ASSERT_TRUE(object.ok());
+    ASSERT_NE(object->payload.clipping(), nullptr);
+    EXPECT_EQ(object->payload.clipping()->title, "Clipping " + std::to_string(i));
+  }
+}
+
 TEST_F(Import, AnMboxMessageBeyondTheBatchesIsStoredOnceWhenImportedAgain) {
   std::string mbox;
   for (int i = 0; i < 7; ++i)
