@@ -51,27 +51,19 @@ bool Committer::idle() const {
   return m_inFlight == 0 && !m_error;
 }
 
-std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject* const> objects,
+std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
                                        unsigned threads) {
   std::vector<std::optional<PreparedObject>> slots(objects.size());
   forEachPart(
       objects.size(),
       [&](std::size_t first, std::size_t last) {
-        for (std::size_t i = first; i < last; ++i) slots[i].emplace(*objects[i]);
+        for (std::size_t i = first; i < last; ++i) slots[i].emplace(objects[i]);
       },
       threads, 64);
   std::vector<PreparedObject> prepared;
   prepared.reserve(objects.size());
   for (auto& slot : slots) prepared.push_back(std::move(*slot));
   return prepared;
-}
-
-std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
-                                       unsigned threads) {
-  std::vector<const protocol::VerifiedObject*> pointers;
-  pointers.reserve(objects.size());
-  for (const auto& object : objects) pointers.push_back(&object);
-  return prepareAll(pointers, threads);
 }
 
 void Committer::run() {

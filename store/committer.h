@@ -28,8 +28,6 @@ namespace fieldsync::store {
 /// The PreparedObject of each of objects (content hash, search terms: a third of storing
 /// them), in order, made on `threads` threads (0: every core). They refer to the objects,
 /// which must outlive them.
-std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject* const> objects,
-                                       unsigned threads = 0);
 std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
                                        unsigned threads = 0);
 
