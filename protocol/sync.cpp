@@ -6,6 +6,7 @@
 #include <zstd.h>
 
 #include <cstring>
+#include <optional>
 #include <stdexcept>
 
 #include "schema/sync.capnp.h"
@@ -284,8 +285,8 @@ Batch packBatch(std::uint32_t number, const std::vector<std::span<const std::uin
 
 namespace {
 
-Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> checkBounds(
-    const Batch& batch, const MessageLimits& limits) {
+/// Why a batch's declared size or count is over the limits, if it is.
+std::optional<MessageProblem> boundsProblem(const Batch& batch, const MessageLimits& limits) {
   if (batch.rawBytes > limits.maxBatchRawBytes) {
     return MessageProblem{"batch of " + std::to_string(batch.rawBytes) +
                           " bytes, over the limit of " + std::to_string(limits.maxBatchRawBytes)};
@@ -294,7 +295,7 @@ Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> checkBounds
     return MessageProblem{"batch of " + std::to_string(batch.objects) +
                           " objects, over the limit of " + std::to_string(limits.maxBatchObjects)};
   }
-  return std::vector<std::span<const std::uint8_t>>{};
+  return std::nullopt;
 }
 
 /// The objects of a batch's raw content: each preceded by its length as a LEB128 varint.
@@ -333,7 +334,7 @@ Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> splitObject
 
 Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> unpackBatch(
     const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage) {
-  if (auto bounded = checkBounds(batch, limits); !bounded) return bounded;
+  if (auto problem = boundsProblem(batch, limits)) return *problem;
   switch (batch.compression) {
     case Compression::Zstd: {
       const unsigned long long declared =
@@ -373,7 +374,7 @@ BatchUnpacker::~BatchUnpacker() = default;
 Expected<std::vector<std::span<const std::uint8_t>>, MessageProblem> BatchUnpacker::unpack(
     const Batch& batch, const MessageLimits& limits, std::vector<std::uint8_t>& storage) {
   if (batch.compression != Compression::ZstdStream) return unpackBatch(batch, limits, storage);
-  if (auto bounded = checkBounds(batch, limits); !bounded) return bounded;
+  if (auto problem = boundsProblem(batch, limits)) return *problem;
   if (m_broken) return MessageProblem{"the batch stream broke earlier"};
   if (m_context->dctx == nullptr) {
     m_context->dctx = ZSTD_createDCtx();

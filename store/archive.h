@@ -232,8 +232,8 @@ class PreparedObject {
   };
   const protocol::VerifiedObject* m_object;
   ContentHash m_contentHash;  // a clipping's; zero for other kinds
-  std::string m_termBytes;    // the distinct terms of title and body, one after another
-  std::vector<Term> m_terms;
+  std::string m_termBytes;    // every term of title and body, one after another, then padding
+  std::vector<Term> m_terms;  // the distinct ones, in order first seen
 };
 
 class ReadTxn {

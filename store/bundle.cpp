@@ -274,7 +274,6 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   ImportReport report;
   report.header = reader.header();
   std::vector<Expected<protocol::BundleObject, protocol::BundleRejection>> window;
-  std::vector<std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>> verified;
   std::size_t windowBytes = 0;
   Progress told{0, report.header.objectCount, 0};
   if (options.progress) options.progress(told);
@@ -295,13 +294,12 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   // Verifies a window of items on every thread, then queues the valid ones to be stored in one
   // transaction and reports the rest, in file order.
   auto flush = [&] {
-    verified.assign(window.size(), std::nullopt);
-    forEachPart(
+    using Verified = std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>;
+    std::vector<Verified> verified = mapEachPart(
         window.size(),
-        [&](std::size_t first, std::size_t last) {
-          for (std::size_t i = first; i < last; ++i)
-            if (window[i].ok())
-              verified[i] = protocol::verify(window[i]->bytes, options.limits.object);
+        [&](std::size_t i) -> Verified {
+          if (!window[i].ok()) return std::nullopt;
+          return protocol::verify(window[i]->bytes, options.limits.object);
         },
         threads, 1);
     std::vector<protocol::VerifiedObject> valid;
@@ -314,7 +312,6 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
         valid.push_back(std::move(verified[i]->value()));
       }
     }
-    verified.clear();
     window.clear();
     // Prepared here, on every core, not on the committer's thread: the write is the one step
     // that cannot be shared, and it goes faster alone.

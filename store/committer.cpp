@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cassert>
 #include <iterator>
-#include <optional>
 #include <utility>
 
 #include "store/parallel.h"
@@ -53,17 +52,8 @@ bool Committer::idle() const {
 
 std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
                                        unsigned threads) {
-  std::vector<std::optional<PreparedObject>> slots(objects.size());
-  forEachPart(
-      objects.size(),
-      [&](std::size_t first, std::size_t last) {
-        for (std::size_t i = first; i < last; ++i) slots[i].emplace(objects[i]);
-      },
-      threads, 64);
-  std::vector<PreparedObject> prepared;
-  prepared.reserve(objects.size());
-  for (auto& slot : slots) prepared.push_back(std::move(*slot));
-  return prepared;
+  return mapEachPart(
+      objects.size(), [&](std::size_t i) { return PreparedObject(objects[i]); }, threads, 64);
 }
 
 void Committer::run() {

@@ -304,7 +304,6 @@ std::optional<ImportError> streamRecords(Input& in, std::string head, Format for
   if (lines && head.starts_with("\xEF\xBB\xBF")) head.erase(0, 3);
   std::vector<protocol::Record> records;
   std::size_t recordBytes = 0;
-  std::vector<std::optional<protocol::ParseResult>> parsed;
   bool any = false;
   // Lines are parsed on every core, PARSE_WINDOW_BYTES of them at a time (a file is parsed
   // twice, checked and then stored, and parsing is a good part of an import's time); messages
@@ -313,23 +312,18 @@ std::optional<ImportError> streamRecords(Input& in, std::string head, Format for
   // order ends the file, as if parsed one by one.
   auto handle = [&](bool all) -> std::optional<ImportError> {
     if (!all && lines && recordBytes < PARSE_WINDOW_BYTES) return std::nullopt;
-    parsed.assign(records.size(), std::nullopt);
-    auto parse = [&](std::size_t first, std::size_t last) {
-      for (std::size_t i = first; i < last; ++i) {
-        const protocol::Record& r = records[i];
-        parsed[i] = lines ? protocol::parseJsonlLine(r.bytes, r.number)
-                          : protocol::parseEmailMessage(r.bytes, true, r.number, r.line);
-      }
-    };
-    if (lines) {
-      forEachPart(records.size(), parse, 0, 16);
-    } else {
-      parse(0, records.size());
-    }
+    std::vector<protocol::ParseResult> parsed = mapEachPart(
+        records.size(),
+        [&](std::size_t i) {
+          const protocol::Record& r = records[i];
+          return lines ? protocol::parseJsonlLine(r.bytes, r.number)
+                       : protocol::parseEmailMessage(r.bytes, true, r.number, r.line);
+        },
+        lines ? 0 : 1, 16);
     for (auto& result : parsed) {
-      if (!*result) return result->error();
-      any = any || !(*result)->empty();
-      each(result->value());
+      if (!result) return result.error();
+      any = any || !result->empty();
+      each(result.value());
     }
     records.clear();
     recordBytes = 0;

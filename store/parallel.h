@@ -6,7 +6,9 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace fieldsync::store {
@@ -25,5 +27,23 @@ void forEachPart(std::size_t count, Work&& work, std::size_t threads = 0,
   }
   work(std::size_t{0}, count / parts);
 }  // joins the helpers
+
+/// fn(i) for every i in [0, count), split over threads as forEachPart splits them; the
+/// results in order of i.
+template <typename Fn>
+auto mapEachPart(std::size_t count, Fn&& fn, std::size_t threads = 0, std::size_t minEach = 16) {
+  using Result = std::invoke_result_t<Fn&, std::size_t>;
+  std::vector<std::optional<Result>> slots(count);
+  forEachPart(
+      count,
+      [&](std::size_t first, std::size_t last) {
+        for (std::size_t i = first; i < last; ++i) slots[i].emplace(fn(i));
+      },
+      threads, minEach);
+  std::vector<Result> results;
+  results.reserve(count);
+  for (auto& slot : slots) results.push_back(std::move(*slot));
+  return results;
+}
 
 }  // namespace fieldsync::store
