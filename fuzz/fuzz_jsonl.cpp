@@ -1,7 +1,9 @@
 // protocol::parseJsonl on arbitrary text. Checks, besides the absence of crashes, leaks and
 // undefined behaviour, the promise of importers.h (fuzz_check.h: checkParseResult): every
 // clipping normalized, valid, signable and verifiable; an error's line within the text. One
-// clipping a non-blank line, so success means as many clippings as non-blank lines.
+// clipping a non-blank line, so success means as many clippings as non-blank lines. And the two
+// readers of a line agree: whenever the fast one reads a line, the full one (nlohmann) gives
+// the same clipping.
 
 #include <algorithm>
 
@@ -11,6 +13,15 @@ using namespace fieldsync::protocol;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   std::string_view text = fuzz::textOf(data, size);
+  for (std::string_view line : splitLines(text)) {
+    if (!isValidUtf8(line)) continue;  // parseJsonlLine's precondition
+    const auto fast = readJsonlLineFast(line);
+    if (!fast) continue;
+    const auto full = readJsonlLineFull(line);
+    FUZZ_CHECK(full.ok());
+    FUZZ_CHECK(*fast == full.value());
+  }
+
   const ParseResult result = parseJsonl(text);
   fuzz::checkParseResult(result, text);
   if (!result) return 0;

@@ -4,6 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
 #include <set>
 
 #include "protocol/importers.h"
@@ -119,8 +121,200 @@ std::optional<std::string> readList(const std::string& name, const Json& value,
   return std::nullopt;
 }
 
+// JSON's whitespace (RFC 8259), which is all nlohmann skips between tokens.
+bool isJsonSpace(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; }
+
+// Bytes that end a run of plain string bytes: the quote, the backslash, control characters.
+constexpr std::array<bool, 256> ENDS_PLAIN_RUN = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 0x20; ++c) t[static_cast<std::size_t>(c)] = true;
+  t['"'] = true;
+  t['\\'] = true;
+  return t;
+}();
+
+// The common line read straight into a clipping (readJsonlLineFast). Every read method
+// returns false at the first thing it does not expect; the line then goes to the full reader.
+class FastLine {
+ public:
+  explicit FastLine(std::string_view line) : m_at(line.data()), m_end(line.data() + line.size()) {}
+
+  std::optional<Clipping> read() {
+    Clipping c;
+    std::uint32_t seen = 0;  // a bit per field of FIELDS
+    std::string key;
+    if (!take('{')) return std::nullopt;
+    if (!take('}')) {
+      for (;;) {
+        if (!string(key) || !take(':')) return std::nullopt;
+        const auto field = std::find_if(FIELDS.begin(), FIELDS.end(),
+                                        [&](const Field& f) { return f.name == key; });
+        if (field == FIELDS.end()) return std::nullopt;  // unknown: the full reader names it
+        const std::uint32_t bit = 1u << (field - FIELDS.begin());
+        if ((seen & bit) != 0) return std::nullopt;  // repeated: the same
+        seen |= bit;
+        if (!value(c, *field)) return std::nullopt;
+        if (take(',')) continue;
+        if (!take('}')) return std::nullopt;
+        break;
+      }
+    }
+    skipSpace();
+    if (m_at != m_end) return std::nullopt;
+    return c;
+  }
+
+ private:
+  struct Field {
+    std::string_view name;
+    std::string Clipping::*text;
+    std::vector<std::string> Clipping::*list;
+  };
+  static constexpr std::array<Field, 9> FIELDS = {{
+      {"title", &Clipping::title, nullptr},
+      {"body", &Clipping::body, nullptr},
+      {"source", &Clipping::source, nullptr},
+      {"published", &Clipping::published, nullptr},
+      {"url", &Clipping::url, nullptr},
+      {"language", &Clipping::language, nullptr},
+      {"collection", &Clipping::collection, nullptr},
+      {"authors", nullptr, &Clipping::authors},
+      {"tags", nullptr, &Clipping::tags},
+  }};
+
+  void skipSpace() {
+    while (m_at != m_end && isJsonSpace(*m_at)) ++m_at;
+  }
+  // Skips space, then takes c if it comes next.
+  bool take(char c) {
+    skipSpace();
+    if (m_at == m_end || *m_at != c) return false;
+    ++m_at;
+    return true;
+  }
+
+  // A field's value: null (left empty), a string for a text field, an array of strings for
+  // a list field.
+  bool value(Clipping& c, const Field& field) {
+    skipSpace();
+    if (m_end - m_at >= 4 && std::string_view(m_at, 4) == "null") {
+      m_at += 4;
+      return true;
+    }
+    if (field.text != nullptr) return string(c.*field.text);
+    std::vector<std::string>& list = c.*field.list;
+    if (!take('[')) return false;
+    if (take(']')) return true;
+    for (;;) {
+      if (!string(list.emplace_back())) return false;
+      if (take(',')) continue;
+      return take(']');
+    }
+  }
+
+  // A JSON string into out (replacing what it held). The line is known to be UTF-8 without
+  // NUL bytes, as nlohmann requires of a string's raw bytes.
+  bool string(std::string& out) {
+    out.clear();
+    if (!take('"')) return false;
+    for (;;) {
+      const char* run = m_at;
+      while (m_at != m_end && !ENDS_PLAIN_RUN[static_cast<unsigned char>(*m_at)]) ++m_at;
+      out.append(run, m_at);
+      if (m_at == m_end) return false;
+      const char c = *m_at++;
+      if (c == '"') return true;
+      if (c != '\\' || m_at == m_end) return false;  // a control character, or cut short
+      switch (*m_at++) {
+        case '"':
+          out += '"';
+          break;
+        case '\\':
+          out += '\\';
+          break;
+        case '/':
+          out += '/';
+          break;
+        case 'b':
+          out += '\b';
+          break;
+        case 'f':
+          out += '\f';
+          break;
+        case 'n':
+          out += '\n';
+          break;
+        case 'r':
+          out += '\r';
+          break;
+        case 't':
+          out += '\t';
+          break;
+        case 'u': {
+          char32_t cp = 0;
+          if (!hex4(cp) || (cp >= 0xDC00 && cp <= 0xDFFF)) return false;
+          if (cp >= 0xD800 && cp <= 0xDBFF) {  // the first of a surrogate pair
+            char32_t low = 0;
+            if (m_end - m_at < 2 || m_at[0] != '\\' || m_at[1] != 'u') return false;
+            m_at += 2;
+            if (!hex4(low) || low < 0xDC00 || low > 0xDFFF) return false;
+            cp = 0x10000 + ((cp - 0xD800) << 10) + (low - 0xDC00);
+          }
+          char utf8[4];
+          out.append(utf8, encodeUtf8(cp, utf8));
+          break;
+        }
+        default:
+          return false;
+      }
+    }
+  }
+
+  bool hex4(char32_t& out) {
+    if (m_end - m_at < 4) return false;
+    for (int i = 0; i < 4; ++i) {
+      const char h = *m_at++;
+      char32_t digit = 0;
+      if (h >= '0' && h <= '9') {
+        digit = static_cast<char32_t>(h - '0');
+      } else if (h >= 'a' && h <= 'f') {
+        digit = static_cast<char32_t>(h - 'a' + 10);
+      } else if (h >= 'A' && h <= 'F') {
+        digit = static_cast<char32_t>(h - 'A' + 10);
+      } else {
+        return false;
+      }
+      out = (out << 4) | digit;
+    }
+    return true;
+  }
+
+  const char* m_at;
+  const char* m_end;
+};
+
 // One line -> a clipping, not yet normalized; or why not.
 Expected<Clipping, std::string> readRecord(std::string_view line) {
+  auto c = readJsonlLineFast(line);
+  if (!c) {
+    auto full = readJsonlLineFull(line);
+    if (!full) return full.error();
+    c = std::move(full).value();
+  }
+  if (trimSpace(c->title).empty()) return std::string("missing title");
+  if (!trimSpace(c->published).empty()) {
+    const auto date = parseDate(c->published);
+    if (!date) return "published: not a date: " + quote(trimSpace(c->published));
+    c->published = *date;
+  }
+  return std::move(*c);
+}
+
+}  // namespace
+
+std::optional<Clipping> readJsonlLineFast(std::string_view line) { return FastLine(line).read(); }
+
+Expected<Clipping, std::string> readJsonlLineFull(std::string_view line) {
   if (nestedTooDeeply(line)) return std::string("JSON nested too deeply");
 
   std::set<std::string> keys;
@@ -169,16 +363,8 @@ Expected<Clipping, std::string> readRecord(std::string_view line) {
         text != nullptr ? readString(name, value, *text) : readList(name, value, *list);
     if (problem) return *problem;
   }
-  if (trimSpace(c.title).empty()) return std::string("missing title");
-  if (!trimSpace(c.published).empty()) {
-    const auto date = parseDate(c.published);
-    if (!date) return "published: not a date: " + quote(trimSpace(c.published));
-    c.published = *date;
-  }
   return c;
 }
-
-}  // namespace
 
 ParseResult parseJsonlLine(std::string_view line, std::size_t lineNumber) {
   if (findInvalidUtf8(line)) return ImportError{lineNumber, "not UTF-8 text (binary file?)"};

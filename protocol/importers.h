@@ -165,6 +165,14 @@ class RecordSplitter {
 ParseResult parseEmailMessage(std::string_view bytes, bool mbox, std::size_t number,
                               std::size_t line);
 
+/// The two readers of a jsonl line that parseJsonlLine uses before normalizing, apart for
+/// tests and fuzz_jsonl. The fast one reads the common line (an object of strings, nulls and
+/// arrays of strings, each field of the schema at most once) straight into a clipping, and
+/// gives nothing for any other line. The full one (nlohmann's parser) reads every line and
+/// says what is wrong with it. On a line the fast one reads, both give the same clipping.
+std::optional<Clipping> readJsonlLineFast(std::string_view line);
+Expected<Clipping, std::string> readJsonlLineFull(std::string_view line);
+
 /// One line of a jsonl file (parseJsonl's rules), lineNumber for its errors: no clipping for
 /// a blank line. The line must be UTF-8 without NUL bytes.
 ParseResult parseJsonlLine(std::string_view line, std::size_t lineNumber);

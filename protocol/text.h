@@ -21,6 +21,10 @@ bool isValidUtf8(std::string_view text);
 /// of a bad sequence, or a NUL byte); empty when isValidUtf8(text).
 std::optional<std::size_t> findInvalidUtf8(std::string_view text);
 
+/// Writes the code point cp (at most U+10FFFF) as UTF-8 to out, which has room for 4 bytes;
+/// returns how many bytes it wrote.
+std::size_t encodeUtf8(char32_t cp, char* out);
+
 /// text without ASCII whitespace and U+00A0 (no-break space) at either end. A view into text.
 std::string_view trimSpace(std::string_view text);
 

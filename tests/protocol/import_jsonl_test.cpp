@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <random>
 #include <string>
 #include <vector>
 
@@ -152,6 +153,106 @@ TEST(JsonlImport, LinesCutFromPiecesOfAnySizeGiveTheSameClippings) {
     }
     EXPECT_EQ(streamed, whole) << "pieces of " << piece;
   }
+}
+
+// The fast reader takes the lines offices write (escapes, surrogate pairs, any JSON spacing,
+// nulls, empty arrays) and gives exactly the full reader's clipping for each.
+TEST(JsonlImport, TheFastReaderGivesTheFullReadersClippingForCommonLines) {
+  const std::vector<std::string> lines = {
+      R"({"title": "A"})",
+      R"({})",
+      "\t{ \"title\" :\"A\" ,\r\"tags\":[ ] , \"authors\" : [\"x\" ,\"y\"] }  \t",
+      R"({"title": "caf\u00e9 \u00C9 \ud83d\ude00 \u0000 \/ \b\f\n\r\t \\ \" end"})",
+      R"({"ti\u0074le": "escaped key", "body": "\u65e5\u672c"})",
+      R"({"title": null, "source": null, "authors": null, "tags": null, "body": ""})",
+      "{\"title\": \"raw UTF-8: \xC3\xA9\xE6\x97\xA5\xF0\x9F\x98\x80 and DEL \x7F\"}",
+      R"({"title": "T", "source": "S", "published": "2013-01-11", "url": "https://x.org/a",
+          "language": "fr", "body": "B", "collection": "C", "authors": ["a"], "tags": ["t"]})",
+  };
+  for (const std::string& raw : lines) {
+    std::string line = raw;
+    std::erase(line, '\n');
+    const auto fast = readJsonlLineFast(line);
+    const auto full = readJsonlLineFull(line);
+    ASSERT_TRUE(fast.has_value()) << line;
+    ASSERT_TRUE(full.ok()) << line << ": " << full.error();
+    EXPECT_EQ(*fast, full.value()) << line;
+  }
+  EXPECT_EQ(readJsonlLineFast(R"({"title": "\ud83d\ude00\u00e9"})")->title,
+            "\xF0\x9F\x98\x80\xC3\xA9");
+}
+
+// Every other line goes to the full reader, which accepts it or says what is wrong: the fast
+// reader never guesses.
+TEST(JsonlImport, TheFastReaderLeavesEveryOtherLineToTheFullReader) {
+  const std::vector<std::string> lines = {
+      R"({"title": 1})",
+      R"({"title": true})",
+      R"({"title": "A", "tags": "t"})",
+      R"({"title": ["A"]})",
+      R"({"title": "A", "tags": [null]})",
+      R"({"title": "A", "tags": [["t"]]})",
+      R"({"title": "A", "autors": ["X"]})",
+      R"({"title": "A", "title": "B"})",
+      R"({"title": "A",})",
+      R"({"title": "A"} x)",
+      R"({"title": "A")",
+      R"({"title": "A)",
+      R"({"title": nul})",
+      R"({"title": nullx})",
+      R"({"title": "\x41"})",
+      R"({"title": "\u12"})",
+      R"({"title": "\ude00"})",
+      R"({"title": "\ud83d"})",
+      R"({"title": "\ud83d\u0041"})",
+      "{\"title\": \"tab\there\"}",
+      R"(["title"])",
+      R"("title")",
+      R"({"title": "A"}{"title": "B"})",
+      R"({'title': 'A'})",
+  };
+  for (const std::string& line : lines) {
+    EXPECT_FALSE(readJsonlLineFast(line).has_value()) << line;
+  }
+  // And the full reader's word stands: a lone surrogate is nlohmann's error, an unknown field
+  // is named.
+  EXPECT_EQ(parseJsonlLine(R"({"title": "\ude00"})", 1).error().message.substr(0, 12),
+            "invalid JSON");
+  EXPECT_EQ(parseJsonlLine(R"({"title": "A", "autors": ["X"]})", 1).error().message,
+            "unknown field \"autors\"");
+}
+
+// Random lines near the common shape, some of them broken: whenever the fast reader reads one,
+// the full reader gives the same clipping. (fuzz_jsonl checks the same on arbitrary bytes.)
+TEST(JsonlImport, OnRandomLinesTheFastReaderNeverDisagreesWithTheFullReader) {
+  const std::vector<std::string> pieces = {
+      "{",        "}",        "[",           "]",     ",",       ":",        " ",
+      "\t",       "\"",       "\\",          "\\u",   "\\ud83d", "\\ude00",  "\\u00e9",
+      "\\n",      "\\\"",     "null",        "nul",   "1",       "true",     "\"title\"",
+      "\"body\"", "\"tags\"", "\"authors\"", "\"x\"", "\"T\"",   "\xC3\xA9", "title",
+  };
+  std::mt19937 random(17);
+  std::size_t readFast = 0;
+  for (int n = 0; n < 20000; ++n) {
+    std::string line = R"({"title": "T", "tags": ["a", "b"], "body": "B\n"})";
+    const int edits = static_cast<int>(random() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const std::size_t at = random() % (line.size() + 1);
+      const std::string& piece = pieces[random() % pieces.size()];
+      if (random() % 2 == 0 && at < line.size()) {
+        line.replace(at, 1 + random() % 3, piece);
+      } else {
+        line.insert(at, piece);
+      }
+    }
+    const auto fast = readJsonlLineFast(line);
+    if (!fast) continue;
+    ++readFast;
+    const auto full = readJsonlLineFull(line);
+    ASSERT_TRUE(full.ok()) << line << ": " << full.error();
+    EXPECT_EQ(*fast, full.value()) << line;
+  }
+  EXPECT_GT(readFast, 1000u);  // the comparison ran on many lines, not on none
 }
 
 TEST(JsonlImport, ALineLongerThanTheBoundIsRefusedWithItsNumber) {
