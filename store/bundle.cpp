@@ -295,13 +295,13 @@ Expected<ImportReport, protocol::BundleRejection> importBundle(Archive& archive,
   // transaction and reports the rest, in file order.
   auto flush = [&] {
     using Verified = std::optional<Expected<protocol::VerifiedObject, protocol::Rejection>>;
-    std::vector<Verified> verified = mapEachPart(
+    std::vector<Verified> verified = mapOnEveryCore(
         window.size(),
         [&](std::size_t i) -> Verified {
           if (!window[i].ok()) return std::nullopt;
           return protocol::verify(window[i]->bytes, options.limits.object);
         },
-        threads, 1);
+        threads, 16);
     std::vector<protocol::VerifiedObject> valid;
     for (std::size_t i = 0; i < window.size(); ++i) {
       if (!window[i].ok()) {

@@ -52,7 +52,7 @@ bool Committer::idle() const {
 
 std::vector<PreparedObject> prepareAll(std::span<const protocol::VerifiedObject> objects,
                                        unsigned threads) {
-  return mapEachPart(
+  return mapOnEveryCore(
       objects.size(), [&](std::size_t i) { return PreparedObject(objects[i]); }, threads, 64);
 }
 

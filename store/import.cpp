@@ -312,7 +312,7 @@ std::optional<ImportError> streamRecords(Input& in, std::string head, Format for
   // order ends the file, as if parsed one by one.
   auto handle = [&](bool all) -> std::optional<ImportError> {
     if (!all && lines && recordBytes < PARSE_WINDOW_BYTES) return std::nullopt;
-    std::vector<protocol::ParseResult> parsed = mapEachPart(
+    std::vector<protocol::ParseResult> parsed = mapOnEveryCore(
         records.size(),
         [&](std::size_t i) {
           const protocol::Record& r = records[i];

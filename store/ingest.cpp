@@ -2,14 +2,12 @@
 
 #include <algorithm>
 #include <atomic>
-#include <exception>
 #include <map>
-#include <mutex>
 #include <stdexcept>
 #include <string>
-#include <thread>
 
 #include "protocol/object.h"
+#include "store/parallel.h"
 
 namespace fieldsync::store {
 
@@ -31,46 +29,6 @@ std::string titleForMessage(const std::string& title) {
     --end;
   }
   return title.substr(0, end);
-}
-
-/// Runs work(i) for every i < n on every core: the calling thread and one more per core,
-/// each taking the next chunk of indexes. after(done) runs on the calling thread only, after
-/// each chunk it ran (done: how many indexes every thread has finished). What work throws
-/// stops every thread and is thrown again here (the first of them).
-template <typename Work, typename After>
-void onEveryCore(std::size_t n, Work&& work, After&& after) {
-  constexpr std::size_t CHUNK = 16;
-  std::atomic<std::size_t> next{0};
-  std::atomic<std::size_t> finished{0};
-  std::mutex failedMutex;
-  std::exception_ptr failed;
-  auto run = [&](bool caller) {
-    try {
-      for (;;) {
-        const std::size_t from = next.fetch_add(CHUNK);
-        if (from >= n) return;
-        const std::size_t to = std::min(n, from + CHUNK);
-        for (std::size_t i = from; i < to; ++i) work(i);
-        const std::size_t done = finished.fetch_add(to - from) + (to - from);
-        if (caller) after(done);
-      }
-    } catch (...) {
-      next = n;  // the others stop at their next chunk
-      std::lock_guard lock(failedMutex);
-      if (!failed) failed = std::current_exception();
-    }
-  };
-  const std::size_t cores = std::max(1u, std::thread::hardware_concurrency());
-  // One chunk or less: this thread alone (a thread costs more than a few signatures).
-  const std::size_t chunks = (n + CHUNK - 1) / CHUNK;
-  const std::size_t helpers = std::min(cores - 1, chunks > 0 ? chunks - 1 : 0);
-  {
-    std::vector<std::jthread> threads;
-    threads.reserve(helpers);
-    for (std::size_t t = 0; t < helpers; ++t) threads.emplace_back([&] { run(false); });
-    run(true);
-  }  // joined
-  if (failed) std::rethrow_exception(failed);
 }
 
 }  // namespace
