@@ -137,30 +137,9 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isUpperAscii(char c) { return c >= 'A' && c <= 'Z'; }
 bool isLowerAscii(char c) { return c >= 'a' && c <= 'z'; }
 
-bool equalsIgnoreCase(std::string_view a, std::string_view lowerB) {
-  if (a.size() != lowerB.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lowerAscii(a[i]) != lowerB[i]) return false;
-  return true;
-}
-
 bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
   return s.size() >= lowerPrefix.size() &&
          equalsIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);
-}
-
-bool containsIgnoreCase(std::string_view s, std::string_view lowerNeedle) {
-  if (lowerNeedle.size() > s.size()) return false;
-  for (std::size_t i = 0; i + lowerNeedle.size() <= s.size(); ++i)
-    if (equalsIgnoreCase(s.substr(i, lowerNeedle.size()), lowerNeedle)) return true;
-  return false;
-}
-
-// The position of the first of needle (ASCII case ignored), or npos.
-std::size_t findIgnoreCase(std::string_view s, std::string_view lowerNeedle, std::size_t from = 0) {
-  for (std::size_t i = from; i + lowerNeedle.size() <= s.size(); ++i)
-    if (equalsIgnoreCase(s.substr(i, lowerNeedle.size()), lowerNeedle)) return i;
-  return std::string_view::npos;
 }
 
 std::size_t wordCount(std::string_view s) {

@@ -47,15 +47,6 @@ constexpr int PARSE_OPTIONS = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NO
                               XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
 constexpr std::size_t MAX_TITLE_FROM_TEXT_BYTES = 120;
 
-char lowerAscii(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
-
-bool equalsIgnoreCase(std::string_view a, std::string_view lowerB) {
-  if (a.size() != lowerB.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i)
-    if (lowerAscii(a[i]) != lowerB[i]) return false;
-  return true;
-}
-
 bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
   return s.size() >= lowerPrefix.size() &&
          equalsIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);

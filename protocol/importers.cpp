@@ -24,12 +24,6 @@ bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
 
 constexpr std::string_view BYTE_ORDER_MARK = "\xEF\xBB\xBF";
 
-bool containsIgnoreCase(std::string_view s, std::string_view lowerNeedle) {
-  for (std::size_t i = 0; i + lowerNeedle.size() <= s.size(); ++i)
-    if (startsWithIgnoreCase(s.substr(i), lowerNeedle)) return true;
-  return false;
-}
-
 // An RFC 5322 header line: a field name of printable ASCII without spaces, then a colon.
 std::string_view headerName(std::string_view line) {
   const std::size_t colon = line.find(':');

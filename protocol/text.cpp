@@ -199,16 +199,6 @@ constexpr std::array<std::string_view, 12> MONTHS = {
 constexpr std::array<std::string_view, 7> WEEKDAYS = {"monday", "tuesday",  "wednesday", "thursday",
                                                       "friday", "saturday", "sunday"};
 
-bool equalsIgnoreCase(std::string_view a, std::string_view lowerB) {
-  if (a.size() != lowerB.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char c = a[i];
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c != lowerB[i]) return false;
-  }
-  return true;
-}
-
 bool isDigit(char c) { return c >= '0' && c <= '9'; }
 
 bool allDigits(std::string_view s) {
@@ -403,6 +393,33 @@ std::size_t encodeUtf8(char32_t cp, char* out) {
   out[2] = static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
   out[3] = static_cast<char>(0x80 | (cp & 0x3F));
   return 4;
+}
+
+bool equalsIgnoreCase(std::string_view a, std::string_view lowerB) {
+  if (a.size() != lowerB.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char c = a[i];
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c != lowerB[i]) return false;
+  }
+  return true;
+}
+
+std::size_t findIgnoreCase(std::string_view s, std::string_view lowerNeedle, std::size_t from) {
+  if (lowerNeedle.empty()) return from <= s.size() ? from : std::string_view::npos;
+  // Only where the first byte matches is the rest compared: most bytes of a text are not it.
+  const char first = lowerNeedle[0];
+  const char firstUpper =
+      first >= 'a' && first <= 'z' ? static_cast<char>(first - 'a' + 'A') : first;
+  for (std::size_t i = from; i + lowerNeedle.size() <= s.size(); ++i) {
+    if (s[i] != first && s[i] != firstUpper) continue;
+    if (equalsIgnoreCase(s.substr(i, lowerNeedle.size()), lowerNeedle)) return i;
+  }
+  return std::string_view::npos;
+}
+
+bool containsIgnoreCase(std::string_view s, std::string_view lowerNeedle) {
+  return findIgnoreCase(s, lowerNeedle) != std::string_view::npos;
 }
 
 // -----------------------------------------------------------------------------------------------

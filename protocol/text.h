@@ -25,6 +25,13 @@ std::optional<std::size_t> findInvalidUtf8(std::string_view text);
 /// returns how many bytes it wrote.
 std::size_t encodeUtf8(char32_t cp, char* out);
 
+/// ASCII case ignored in a; lowerB (and lowerNeedle below) must be in lower case.
+bool equalsIgnoreCase(std::string_view a, std::string_view lowerB);
+/// The position of the first lowerNeedle in s at or after from, ASCII case ignored; npos when
+/// there is none.
+std::size_t findIgnoreCase(std::string_view s, std::string_view lowerNeedle, std::size_t from = 0);
+bool containsIgnoreCase(std::string_view s, std::string_view lowerNeedle);
+
 /// text without ASCII whitespace and U+00A0 (no-break space) at either end. A view into text.
 std::string_view trimSpace(std::string_view text);
 

@@ -58,6 +58,23 @@ TEST(TextUtf8, FindInvalidUtf8GivesTheOffsetOfTheBadSequence) {
 // ---------------------------------------------------------------------------------------------
 // Lines and whitespace
 
+TEST(TextCase, FindIgnoreCaseFindsTheFirstMatchInAnyAsciiCase) {
+  EXPECT_EQ(findIgnoreCase("ICRtoP Listserv - January", "listserv"), 7u);
+  EXPECT_EQ(findIgnoreCase("LISTSERV", "listserv"), 0u);
+  EXPECT_EQ(findIgnoreCase("a Digest, a digest", "digest", 3), 12u);
+  EXPECT_EQ(findIgnoreCase("lists", "listserv"), std::string_view::npos);
+  EXPECT_EQ(findIgnoreCase("L1STSERV listserV", "listserv"), 9u);
+  EXPECT_EQ(findIgnoreCase("abc", ""), 0u);
+  EXPECT_EQ(findIgnoreCase("abc", "", 3), 3u);
+  EXPECT_EQ(findIgnoreCase("abc", "", 4), std::string_view::npos);
+  EXPECT_EQ(findIgnoreCase("x-Mailing List", "mailing list"), 2u);
+  EXPECT_EQ(findIgnoreCase("<HTML>", "<html"), 0u);
+  EXPECT_TRUE(containsIgnoreCase("Thanks to X for COMPILING", "for compiling"));
+  EXPECT_FALSE(containsIgnoreCase("caf\xC3\x89", "caf\xC3\xA9"));  // ASCII case only
+  EXPECT_TRUE(equalsIgnoreCase("Sept", "sept"));
+  EXPECT_FALSE(equalsIgnoreCase("Sept.", "sept"));
+}
+
 TEST(TextLines, TrimSpaceRemovesAsciiWhitespaceAndNoBreakSpaces) {
   EXPECT_EQ(trimSpace(" \t\xC2\xA0 word \xC2\xA0\r\n"), "word");
   EXPECT_EQ(trimSpace("\xC2\xA0"), "");
