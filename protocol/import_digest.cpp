@@ -137,11 +137,6 @@ bool isDigit(char c) { return c >= '0' && c <= '9'; }
 bool isUpperAscii(char c) { return c >= 'A' && c <= 'Z'; }
 bool isLowerAscii(char c) { return c >= 'a' && c <= 'z'; }
 
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  return s.size() >= lowerPrefix.size() &&
-         equalsIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);
-}
-
 std::size_t wordCount(std::string_view s) {
   std::size_t words = 0;
   bool inWord = false;

@@ -57,7 +57,6 @@ namespace {
 
 using html::lower;
 using html::lowerAscii;
-using html::startsWithIgnoreCase;
 
 constexpr int MAX_MIME_DEPTH = 16;
 constexpr std::size_t MAX_EMAIL_CLIPPINGS = 100'000;
@@ -82,11 +81,6 @@ struct GFree {
 void initGmime() {
   static std::once_flag once;
   std::call_once(once, [] { g_mime_init(); });
-}
-
-bool endsWithIgnoreCase(std::string_view s, std::string_view lowerSuffix) {
-  return s.size() >= lowerSuffix.size() &&
-         startsWithIgnoreCase(s.substr(s.size() - lowerSuffix.size()), lowerSuffix);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,11 +47,6 @@ constexpr int PARSE_OPTIONS = XML_PARSE_RECOVER | XML_PARSE_NONET | XML_PARSE_NO
                               XML_PARSE_NOWARNING | XML_PARSE_NOCDATA | XML_PARSE_BIG_LINES;
 constexpr std::size_t MAX_TITLE_FROM_TEXT_BYTES = 120;
 
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  return s.size() >= lowerPrefix.size() &&
-         equalsIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);
-}
-
 bool is(const xmlNode* node, std::string_view localName) {
   return node != nullptr && node->type == XML_ELEMENT_NODE && node->name != nullptr &&
          equalsIgnoreCase(reinterpret_cast<const char*>(node->name), localName);

@@ -51,7 +51,6 @@ namespace {
 
 using html::lower;
 using html::lowerAscii;
-using html::startsWithIgnoreCase;
 
 struct DocFree {
   void operator()(xmlDoc* doc) const { xmlFreeDoc(doc); }

@@ -50,12 +50,5 @@ inline std::string lower(std::string_view s) {
   for (char& c : out) c = lowerAscii(c);
   return out;
 }
-/// s begins with lowerPrefix, ignoring ASCII case in s.
-inline bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  for (std::size_t i = 0; i < lowerPrefix.size(); ++i)
-    if (lowerAscii(s[i]) != lowerPrefix[i]) return false;
-  return true;
-}
 
 }  // namespace fieldsync::protocol::html

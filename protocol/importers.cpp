@@ -8,20 +8,6 @@ namespace fieldsync::protocol {
 
 namespace {
 
-bool endsWithIgnoreCase(std::string_view s, std::string_view lowerSuffix) {
-  if (s.size() < lowerSuffix.size()) return false;
-  s = s.substr(s.size() - lowerSuffix.size());
-  return std::equal(s.begin(), s.end(), lowerSuffix.begin(), [](char a, char b) {
-    if (a >= 'A' && a <= 'Z') a = static_cast<char>(a - 'A' + 'a');
-    return a == b;
-  });
-}
-
-bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
-  if (s.size() < lowerPrefix.size()) return false;
-  return endsWithIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);
-}
-
 constexpr std::string_view BYTE_ORDER_MARK = "\xEF\xBB\xBF";
 
 // An RFC 5322 header line: a field name of printable ASCII without spaces, then a colon.

@@ -405,6 +405,16 @@ bool equalsIgnoreCase(std::string_view a, std::string_view lowerB) {
   return true;
 }
 
+bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix) {
+  return s.size() >= lowerPrefix.size() &&
+         equalsIgnoreCase(s.substr(0, lowerPrefix.size()), lowerPrefix);
+}
+
+bool endsWithIgnoreCase(std::string_view s, std::string_view lowerSuffix) {
+  return s.size() >= lowerSuffix.size() &&
+         equalsIgnoreCase(s.substr(s.size() - lowerSuffix.size()), lowerSuffix);
+}
+
 std::size_t findIgnoreCase(std::string_view s, std::string_view lowerNeedle, std::size_t from) {
   if (lowerNeedle.empty()) return from <= s.size() ? from : std::string_view::npos;
   // Only where the first byte matches is the rest compared: most bytes of a text are not it.

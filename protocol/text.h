@@ -25,8 +25,11 @@ std::optional<std::size_t> findInvalidUtf8(std::string_view text);
 /// returns how many bytes it wrote.
 std::size_t encodeUtf8(char32_t cp, char* out);
 
-/// ASCII case ignored in a; lowerB (and lowerNeedle below) must be in lower case.
+/// Comparisons that ignore ASCII case in their first argument; the second (lowerB, lowerPrefix,
+/// lowerSuffix, lowerNeedle) must be in lower case.
 bool equalsIgnoreCase(std::string_view a, std::string_view lowerB);
+bool startsWithIgnoreCase(std::string_view s, std::string_view lowerPrefix);
+bool endsWithIgnoreCase(std::string_view s, std::string_view lowerSuffix);
 /// The position of the first lowerNeedle in s at or after from, ASCII case ignored; npos when
 /// there is none.
 std::size_t findIgnoreCase(std::string_view s, std::string_view lowerNeedle, std::size_t from = 0);
